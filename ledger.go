@@ -1,0 +1,112 @@
+package meterd
+
+import (
+	"context"
+	"time"
+)
+
+// Ledger is the durable store of meterd: the catalog (accounts, keys,
+// products, customers, tokens, signing keys) and the usage ledger. The SQLite
+// and PostgreSQL stores implement it and pass the same contract suite
+// (ledgertest). Every method is one transaction. Errors are *Error values
+// with the codes named below, or internal errors.
+type Ledger interface {
+	// PutAccount creates or updates an account.
+	PutAccount(ctx context.Context, a *Account) error
+	// Accounts lists the accounts ordered by id.
+	Accounts(ctx context.Context) ([]*Account, error)
+
+	// PutAccessKey creates or replaces an access key. EInvalid when its
+	// account does not exist.
+	PutAccessKey(ctx context.Context, k *AccessKey) error
+	// AccessKey returns the key with the given id. ENotFound.
+	AccessKey(ctx context.Context, id string) (*AccessKey, error)
+	// AccessKeys lists the keys of an account ("" for every account), by id.
+	AccessKeys(ctx context.Context, accountID string) ([]*AccessKey, error)
+	// DeleteAccessKey deletes a key. ENotFound.
+	DeleteAccessKey(ctx context.Context, id string) error
+
+	// PutProduct creates or updates a product and replaces its dimensions.
+	// EInvalid when the seller account does not exist.
+	PutProduct(ctx context.Context, p *Product) error
+	// Product returns a product with its dimensions. ENotFound.
+	Product(ctx context.Context, code string) (*Product, error)
+	// Products lists the products ordered by code.
+	Products(ctx context.Context) ([]*Product, error)
+
+	// PutCustomer creates or updates the customer (ProductCode,
+	// CustomerIdentifier). ENotFound when the product does not exist;
+	// EConflict when another customer of the product has the same
+	// CustomerAWSAccountID.
+	PutCustomer(ctx context.Context, c *Customer) error
+	// Customer returns a customer by identifier. ENotFound.
+	Customer(ctx context.Context, productCode, customerIdentifier string) (*Customer, error)
+	// CustomerByAccount returns a product's customer by AWS account id. ENotFound.
+	CustomerByAccount(ctx context.Context, productCode, awsAccountID string) (*Customer, error)
+	// Customers lists a product's customers ordered by identifier.
+	Customers(ctx context.Context, productCode string) ([]*Customer, error)
+
+	// PutRegistrationToken stores a new registration token.
+	PutRegistrationToken(ctx context.Context, t *RegistrationToken) error
+	// RegistrationToken returns a token. ENotFound.
+	RegistrationToken(ctx context.Context, token string) (*RegistrationToken, error)
+
+	// PutPublicKey creates or updates the key (ProductCode, Version).
+	PutPublicKey(ctx context.Context, k *PublicKey) error
+	// PublicKeys lists a product's key versions in ascending order.
+	PublicKeys(ctx context.Context, productCode string) ([]*PublicKey, error)
+
+	// Setting returns a server setting (such as the admin token hash). ENotFound.
+	Setting(ctx context.Context, name string) (string, error)
+	// PutSetting creates or replaces a server setting.
+	PutSetting(ctx context.Context, name, value string) error
+
+	// Commit stores records durably, in order, in one transaction that many
+	// concurrent callers may share (group commit), and returns one result per
+	// record once that transaction has committed. For each record: a
+	// ClientToken already used by the same CallerAccountID returns the
+	// stored record's id when RequestHash matches and IdempotencyConflict
+	// otherwise; then a record whose key (ProductCode, Resource, Dimension,
+	// Hour) is free is stored under its ID; an existing record with the same
+	// key returns Committed with the stored ID when SameUsage holds and
+	// Duplicate otherwise. On error nothing of the call is stored.
+	Commit(ctx context.Context, records []*MeteringRecord) ([]CommitResult, error)
+
+	// Usage calls fn for each stored record matching f, in commit order,
+	// streaming rather than loading them all. A non-nil error from fn stops
+	// the iteration and is returned.
+	Usage(ctx context.Context, f UsageFilter, fn func(*MeteringRecord) error) error
+	// SummarizeUsage sums the records matching f grouped by "customer",
+	// "dimension", "hour" or "tag" (allocated quantities per tag key=value),
+	// one row per group and dimension, ordered by group then dimension.
+	// EInvalid for another grouping.
+	SummarizeUsage(ctx context.Context, f UsageFilter, by string) ([]UsageSummaryRow, error)
+
+	// Reset deletes the catalog and the ledger; settings are kept.
+	Reset(ctx context.Context) error
+	// Ping checks that the store is reachable.
+	Ping(ctx context.Context) error
+	// Close flushes pending commits and releases the store.
+	Close() error
+}
+
+// UsageFilter selects ledger records. Zero fields match everything. From and
+// To bound the record's Hour: From <= Hour < To.
+type UsageFilter struct {
+	ProductCode        string
+	CustomerIdentifier string
+	Dimension          string
+	Tag                *Tag // records with an allocation carrying this tag
+	From, To           time.Time
+	AfterSeq           int64 // cursor: only records committed after this sequence number
+	Limit              int   // 0: no limit
+}
+
+// UsageSummaryRow is one group of a usage summary: Group is the customer
+// identifier, dimension name, hour (RFC 3339) or tag ("key=value").
+type UsageSummaryRow struct {
+	Group     string
+	Dimension string
+	Quantity  int64
+	Records   int64
+}

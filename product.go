@@ -1,0 +1,59 @@
+package meterd
+
+import (
+	"slices"
+	"time"
+)
+
+// Product types, as in AWS Marketplace listings.
+const (
+	ProductSaaS      = "saas"
+	ProductAMI       = "ami"
+	ProductContainer = "container"
+)
+
+// Product is a Marketplace product whose usage is metered. Its code is what
+// callers send as ProductCode.
+type Product struct {
+	Code            string
+	SellerAccountID string
+	Type            string   // ProductSaaS, ProductAMI or ProductContainer
+	Regions         []string // where the API is enabled; empty means every region
+	FulfillmentURL  string
+	Dimensions      []Dimension
+	CreatedAt       time.Time
+}
+
+// Dimension is a pricing dimension of a product (UsageDimension on the wire).
+type Dimension struct {
+	Name  string
+	Unit  string
+	Price string // decimal price per unit; empty when unpriced
+}
+
+// Dimension returns the product's dimension with the given name.
+func (p *Product) Dimension(name string) (Dimension, bool) {
+	for _, d := range p.Dimensions {
+		if d.Name == name {
+			return d, true
+		}
+	}
+	return Dimension{}, false
+}
+
+// RegionEnabled reports whether the API is enabled for the product in region.
+func (p *Product) RegionEnabled(region string) bool {
+	return len(p.Regions) == 0 || slices.Contains(p.Regions, region)
+}
+
+// DefaultPlatform is the platform a customer of a product of type typ runs on
+// when the catalog does not say.
+func DefaultPlatform(typ string) string {
+	switch typ {
+	case ProductAMI:
+		return PlatformEC2
+	case ProductContainer:
+		return PlatformECS
+	}
+	return PlatformOther
+}
