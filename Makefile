@@ -1,0 +1,30 @@
+# meterd: run the server, build the binary, run every test.
+GO ?= go
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+
+.PHONY: run build test vet fuzz bench
+
+run:
+	$(GO) run ./cmd/meterd serve
+
+build:
+	CGO_ENABLED=0 $(GO) build -ldflags "-X main.Version=$(VERSION)" -o bin/meterd ./cmd/meterd
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l .)" || (echo "gofmt needed:"; gofmt -l .; exit 1)
+
+# Every test: unit, store contract (SQLite and PostgreSQL), end-to-end with the AWS clients.
+test: vet
+	$(GO) test -count=1 -timeout 20m ./...
+
+# Each fuzz target for a short time (CI runs this too).
+FUZZTIME ?= 10s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeBatchMeterUsage$$' -fuzztime $(FUZZTIME) ./awsjson
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeMeterUsage$$' -fuzztime $(FUZZTIME) ./awsjson
+	$(GO) test -run '^$$' -fuzz '^FuzzParseAuthorization$$' -fuzztime $(FUZZTIME) ./sigv4
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./catalog
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -1,0 +1,95 @@
+package catalog
+
+import (
+	"fmt"
+	"slices"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// The catalog refuses unknown keys so that a typo is an error, not a silent
+// default. knownKeys lists, per path pattern, the keys a mapping may have.
+var knownKeys = map[string][]string{
+	"":                         {"accounts", "products", "faults"},
+	"accounts[]":               {"id", "name", "access_keys"},
+	"accounts[].access_keys[]": {"id", "secret", "session_token"},
+	"products[]":               {"code", "seller", "type", "regions", "fulfillment_url", "public_key_versions", "dimensions", "customers"},
+	"products[].dimensions[]":  {"name", "unit", "price"},
+	"products[].customers[]":   {"aws_account_id", "customer_identifier", "license_arn", "status", "platform"},
+	"faults[]":                 {"operation", "product", "customer", "dimension", "account", "error", "unprocessed", "latency", "drop_response", "probability", "count"},
+}
+
+// checkKeys walks the document and reports the first unknown key with its line.
+func checkKeys(n *yaml.Node, pattern string) error {
+	if n.Kind == yaml.DocumentNode {
+		if len(n.Content) == 0 {
+			return nil
+		}
+		return checkKeys(n.Content[0], pattern)
+	}
+	switch n.Kind {
+	case yaml.SequenceNode:
+		for _, c := range n.Content {
+			if err := checkKeys(c, pattern+"[]"); err != nil {
+				return err
+			}
+		}
+	case yaml.MappingNode:
+		allowed, ok := knownKeys[pattern]
+		if !ok {
+			return nil
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			if !slices.Contains(allowed, k.Value) {
+				return fmt.Errorf("%d: unknown field %q (known: %v)", k.Line, k.Value, allowed)
+			}
+			child := k.Value
+			if pattern != "" {
+				child = pattern + "." + k.Value
+			}
+			if err := checkKeys(n.Content[i+1], child); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Each catalog element remembers its line, so validation errors can name it.
+
+func (a *Account) UnmarshalYAML(n *yaml.Node) error {
+	type plain Account
+	a.line = n.Line
+	return n.Decode((*plain)(a))
+}
+
+func (k *AccessKey) UnmarshalYAML(n *yaml.Node) error {
+	type plain AccessKey
+	k.line = n.Line
+	return n.Decode((*plain)(k))
+}
+
+func (p *Product) UnmarshalYAML(n *yaml.Node) error {
+	type plain Product
+	p.line = n.Line
+	return n.Decode((*plain)(p))
+}
+
+func (d *Dimension) UnmarshalYAML(n *yaml.Node) error {
+	type plain Dimension
+	d.line = n.Line
+	return n.Decode((*plain)(d))
+}
+
+func (c *Customer) UnmarshalYAML(n *yaml.Node) error {
+	type plain Customer
+	c.line = n.Line
+	return n.Decode((*plain)(c))
+}
+
+func (r *Fault) UnmarshalYAML(n *yaml.Node) error {
+	type plain Fault
+	r.line = n.Line
+	return n.Decode((*plain)(r))
+}

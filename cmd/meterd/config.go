@@ -1,0 +1,93 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+)
+
+// Config is the configuration of meterd serve.
+type Config struct {
+	Listen     string
+	Data       string
+	Store      string
+	Catalog    string
+	Auth       string
+	PastWindow time.Duration
+	FutureSkew time.Duration
+	AdminToken string
+	TLSCert    string
+	TLSKey     string
+}
+
+// DefaultConfig returns the defaults of DESIGN.md.
+func DefaultConfig() Config {
+	return Config{
+		Listen:     "127.0.0.1:4579",
+		Data:       "./meterd-data",
+		Store:      "sqlite",
+		Auth:       "sigv4",
+		PastWindow: 6 * time.Hour,
+		FutureSkew: 5 * time.Minute,
+	}
+}
+
+// Validate reports the first invalid field by its flag name.
+func (c *Config) Validate() error {
+	switch {
+	case c.Listen == "":
+		return errors.New("--listen: required")
+	case c.Store != "sqlite" && !strings.HasPrefix(c.Store, "postgres://") && !strings.HasPrefix(c.Store, "postgresql://"):
+		return fmt.Errorf("--store: must be sqlite or a postgres:// URL")
+	case c.Store == "sqlite" && c.Data == "":
+		return errors.New("--data: required with --store sqlite")
+	case c.Auth != "sigv4" && c.Auth != "none":
+		return fmt.Errorf("--auth: must be sigv4 or none, got %q", c.Auth)
+	case c.PastWindow <= 0:
+		return errors.New("--past-window: must be positive")
+	case c.FutureSkew < 0:
+		return errors.New("--future-skew: must not be negative")
+	case (c.TLSCert == "") != (c.TLSKey == ""):
+		return errors.New("--tls-cert and --tls-key: give both or neither")
+	}
+	return nil
+}
+
+// flagSet returns the flags of meterd serve bound to c.
+func (c *Config) flagSet() *flag.FlagSet {
+	fs := flag.NewFlagSet("meterd serve", flag.ContinueOnError)
+	fs.StringVar(&c.Listen, "listen", c.Listen, "address for the AWS API, admin API and console")
+	fs.StringVar(&c.Data, "data", c.Data, "directory for the embedded store and generated secrets")
+	fs.StringVar(&c.Store, "store", c.Store, "sqlite, or a postgres:// URL")
+	fs.StringVar(&c.Catalog, "catalog", c.Catalog, "catalog file (YAML or JSON) applied at start")
+	fs.StringVar(&c.Auth, "auth", c.Auth, "sigv4 verifies every request; none accepts any credentials")
+	fs.DurationVar(&c.PastWindow, "past-window", c.PastWindow, "how old a usage timestamp may be")
+	fs.DurationVar(&c.FutureSkew, "future-skew", c.FutureSkew, "how far in the future a usage timestamp may be")
+	fs.StringVar(&c.AdminToken, "admin-token", c.AdminToken, "bearer token for the admin API (default: generated)")
+	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "TLS certificate file (serve HTTPS)")
+	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "TLS key file (serve HTTPS)")
+	return fs
+}
+
+// ParseFlags sets c from METERD_* environment variables and then from args,
+// so that a flag on the command line wins over the environment.
+func (c *Config) ParseFlags(args []string, getenv func(string) string) error {
+	fs := c.flagSet()
+	fs.SetOutput(os.Stderr)
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := "METERD_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v := getenv(name); v != "" && err == nil {
+			if e := f.Value.Set(v); e != nil {
+				err = fmt.Errorf("%s: %w", name, e)
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return fs.Parse(args)
+}

@@ -1,0 +1,309 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/meterd/meterd"
+	"github.com/meterd/meterd/awsjson"
+	"github.com/meterd/meterd/catalog"
+	"github.com/meterd/meterd/metering"
+	"github.com/meterd/meterd/sigv4"
+	"github.com/meterd/meterd/sqlite"
+)
+
+// settingAdminTokenHash is the store setting holding the SHA-256 of the
+// admin token, so that every node sharing a store accepts the same token.
+const settingAdminTokenHash = "admin_token_sha256"
+
+// Main is a running meterd server. main() and the end-to-end tests start it
+// the same way: set Config, call Run, and Close when done.
+type Main struct {
+	Config Config
+	Stdout io.Writer // the start banner
+	Logger *slog.Logger
+	Clock  *meterd.ServerClock
+
+	Ledger     meterd.Ledger
+	ln         net.Listener
+	srv        *http.Server
+	served     chan error
+	tokenWhere string // where the admin token can be found, for the banner
+}
+
+// runServe is `meterd serve`.
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	m := &Main{Config: DefaultConfig(), Stdout: stdout}
+	if err := m.Config.ParseFlags(args, os.Getenv); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		fmt.Fprintln(stderr, "meterd serve:", err)
+		return exitUsage
+	}
+	m.Logger = slog.New(slog.NewJSONHandler(stderr, nil))
+	if err := m.Run(ctx); err != nil {
+		fmt.Fprintln(stderr, "meterd serve:", err)
+		return exitError
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-m.served:
+		fmt.Fprintln(stderr, "meterd serve:", err)
+		m.Close()
+		return exitError
+	}
+	m.Logger.Info("shutting down")
+	if err := m.Close(); err != nil {
+		fmt.Fprintln(stderr, "meterd serve:", err)
+		return exitError
+	}
+	return exitOK
+}
+
+// Run opens the store, applies the catalog (or seeds the demo on a first
+// start), and starts serving in the background.
+func (m *Main) Run(ctx context.Context) (err error) {
+	if err := m.Config.Validate(); err != nil {
+		return err
+	}
+	if m.Logger == nil {
+		m.Logger = slog.New(slog.DiscardHandler)
+	}
+	if m.Stdout == nil {
+		m.Stdout = io.Discard
+	}
+	if m.Clock == nil {
+		m.Clock = &meterd.ServerClock{}
+	}
+	var file *catalog.File
+	if m.Config.Catalog != "" {
+		if file, err = catalog.Load(m.Config.Catalog); err != nil {
+			return err
+		}
+	}
+	if m.Ledger, err = m.openStore(ctx); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			m.Ledger.Close()
+		}
+	}()
+	if err := m.seed(ctx, file); err != nil {
+		return err
+	}
+	if err := m.ensureAdminToken(ctx); err != nil {
+		return err
+	}
+	if m.ln, err = net.Listen("tcp", m.Config.Listen); err != nil {
+		return err
+	}
+	m.srv = &http.Server{
+		Handler:           m.handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
+	}
+	m.served = make(chan error, 1)
+	go func() {
+		var err error
+		if m.Config.TLSCert != "" {
+			err = m.srv.ServeTLS(m.ln, m.Config.TLSCert, m.Config.TLSKey)
+		} else {
+			err = m.srv.Serve(m.ln)
+		}
+		if !errors.Is(err, http.ErrServerClosed) {
+			m.served <- err
+		}
+	}()
+	m.printBanner(ctx)
+	return nil
+}
+
+// Close stops accepting requests, lets in-flight requests finish, and closes
+// the store.
+func (m *Main) Close() error {
+	var err error
+	if m.srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		err = m.srv.Shutdown(ctx)
+	}
+	if m.Ledger != nil {
+		err = errors.Join(err, m.Ledger.Close())
+	}
+	return err
+}
+
+// URL is the base URL the server answers on.
+func (m *Main) URL() string {
+	scheme := "http"
+	if m.Config.TLSCert != "" {
+		scheme = "https"
+	}
+	return scheme + "://" + m.ln.Addr().String()
+}
+
+func (m *Main) openStore(ctx context.Context) (meterd.Ledger, error) {
+	if m.Config.Store != "sqlite" {
+		return nil, fmt.Errorf("--store: %s is not supported by this build", m.Config.Store)
+	}
+	if err := os.MkdirAll(m.Config.Data, 0o700); err != nil {
+		return nil, err
+	}
+	return sqlite.Open(ctx, filepath.Join(m.Config.Data, "meterd.db"))
+}
+
+// seed applies the catalog file, or the demo catalog on a first start.
+func (m *Main) seed(ctx context.Context, file *catalog.File) error {
+	if file == nil {
+		empty, err := catalog.Empty(ctx, m.Ledger)
+		if err != nil || !empty {
+			return err
+		}
+		file = catalog.Demo()
+	}
+	return catalog.Apply(ctx, m.Ledger, file, m.Clock.Now())
+}
+
+// ensureAdminToken stores the hash of the admin token: the one given, or a
+// newly generated one written to <data>/admin-token when the store has none.
+func (m *Main) ensureAdminToken(ctx context.Context) error {
+	if tok := m.Config.AdminToken; tok != "" {
+		m.tokenWhere = "as given with --admin-token"
+		return m.Ledger.PutSetting(ctx, settingAdminTokenHash, hashToken(tok))
+	}
+	path := filepath.Join(m.Config.Data, "admin-token")
+	_, err := m.Ledger.Setting(ctx, settingAdminTokenHash)
+	switch {
+	case err == nil:
+		m.tokenWhere = path
+		if _, statErr := os.Stat(path); statErr != nil {
+			m.tokenWhere = "kept by the node that generated it (this store has its hash)"
+		}
+		return nil
+	case meterd.ErrorCode(err) != meterd.ENotFound:
+		return err
+	}
+	b := make([]byte, 32)
+	rand.Read(b)
+	tok := hex.EncodeToString(b)
+	if err := os.MkdirAll(m.Config.Data, 0o700); err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write admin token: %w", err)
+	}
+	m.tokenWhere = path
+	return m.Ledger.PutSetting(ctx, settingAdminTokenHash, hashToken(tok))
+}
+
+// hashToken is how admin tokens are kept: only their SHA-256.
+func hashToken(tok string) string {
+	sum := sha256.Sum256([]byte(tok))
+	return hex.EncodeToString(sum[:])
+}
+
+// handler routes the AWS API, health checks and (later) the admin API.
+func (m *Main) handler() http.Handler {
+	verifier := &sigv4.Verifier{
+		Credentials:      m.Ledger,
+		Insecure:         m.Config.Auth == "none",
+		DefaultAccountID: catalog.DemoSellerAccount,
+	}
+	api := &awsjson.Handler{
+		Service: &metering.Service{
+			Ledger:     m.Ledger,
+			Clock:      m.Clock,
+			PastWindow: m.Config.PastWindow,
+			FutureSkew: m.Config.FutureSkew,
+		},
+		Authenticate: verifier.Verify,
+		Logger:       m.Logger,
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := m.Ledger.Ping(r.Context()); err != nil {
+			m.Logger.Error("readyz", "err", err)
+			http.Error(w, "store unreachable", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ok\n"))
+	})
+	mux.Handle("/", api)
+	return mux
+}
+
+// printBanner tells the user, in a few lines, how to reach the server and
+// what the store holds.
+func (m *Main) printBanner(ctx context.Context) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "meterd is listening on %s (store: %s, auth: %s)\n\n", m.URL(), storeName(m.Config.Store), m.Config.Auth)
+	fmt.Fprintf(&b, "  export AWS_ENDPOINT_URL_MARKETPLACE_METERING=%s\n", m.URL())
+	// Only the demo's well-known keys are printed; a catalog's secrets are not.
+	if k, err := m.Ledger.AccessKey(ctx, "test"); err == nil && k.Secret == "test" {
+		fmt.Fprintf(&b, "  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1\n")
+	} else {
+		fmt.Fprintf(&b, "  export AWS_ACCESS_KEY_ID=<a seller key of your catalog> AWS_SECRET_ACCESS_KEY=<its secret> AWS_REGION=us-east-1\n")
+	}
+	if k, err := m.Ledger.AccessKey(ctx, "buyer"); err == nil && k.Secret == "buyer" {
+		fmt.Fprintf(&b, "  buyer key buyer/buyer (account %s) for MeterUsage and RegisterUsage\n", k.AccountID)
+	}
+	b.WriteString("\n")
+	products, err := m.Ledger.Products(ctx)
+	if err != nil {
+		m.Logger.Error("banner", "err", err)
+	}
+	const shown = 5
+	for i, p := range products {
+		if i == shown {
+			fmt.Fprintf(&b, "  ... and %d more products\n", len(products)-shown)
+			break
+		}
+		var dims []string
+		for _, d := range p.Dimensions {
+			dims = append(dims, d.Name)
+		}
+		fmt.Fprintf(&b, "  product %s (%s, seller %s; dimensions: %s)\n", p.Code, p.Type, p.SellerAccountID, strings.Join(dims, ", "))
+		customers, _ := m.Ledger.Customers(ctx, p.Code)
+		for j, c := range customers {
+			if j == shown {
+				fmt.Fprintf(&b, "    ... and %d more customers\n", len(customers)-shown)
+				break
+			}
+			fmt.Fprintf(&b, "    customer %s (account %s, %s)\n", c.CustomerIdentifier, c.CustomerAWSAccountID, c.EffectiveStatus(m.Clock.Now()))
+		}
+	}
+	fmt.Fprintf(&b, "\n  admin token: %s\n", m.tokenWhere)
+	io.WriteString(m.Stdout, b.String())
+}
+
+// storeName is the store for the banner, without a URL's password.
+func storeName(store string) string {
+	if u, err := url.Parse(store); err == nil && u.User != nil {
+		u.User = url.User(u.User.Username())
+		return u.String()
+	}
+	return store
+}

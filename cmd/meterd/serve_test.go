@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/meterd/meterd"
+)
+
+func TestConfigEnvironmentAndFlags(t *testing.T) {
+	env := map[string]string{"METERD_LISTEN": "127.0.0.1:9999", "METERD_PAST_WINDOW": "1h", "METERD_AUTH": "none"}
+	c := DefaultConfig()
+	if err := c.ParseFlags([]string{"--auth", "sigv4"}, func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != "127.0.0.1:9999" || c.PastWindow != time.Hour || c.Auth != "sigv4" {
+		t.Errorf("config = %+v, want listen and past-window from the environment, auth from the flag", c)
+	}
+	bad := DefaultConfig()
+	if err := bad.ParseFlags(nil, func(k string) string { return map[string]string{"METERD_FUTURE_SKEW": "soon"}[k] }); err == nil || !strings.Contains(err.Error(), "METERD_FUTURE_SKEW") {
+		t.Errorf("ParseFlags(bad env) = %v, want an error naming METERD_FUTURE_SKEW", err)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(*Config)
+		want string
+	}{
+		{"ErrAuth", func(c *Config) { c.Auth = "basic" }, "--auth"},
+		{"ErrStore", func(c *Config) { c.Store = "mysql://x" }, "--store"},
+		{"ErrPastWindow", func(c *Config) { c.PastWindow = 0 }, "--past-window"},
+		{"ErrTLS", func(c *Config) { c.TLSCert = "cert.pem" }, "--tls-key"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := DefaultConfig()
+			tc.edit(&c)
+			if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Validate() = %v, want an error naming %s", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestServeBadCatalog(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "catalog.yaml")
+	os.WriteFile(path, []byte("accounts:\n  - id: \"123\"\n"), 0o600)
+	var stderr bytes.Buffer
+	code := run(context.Background(), []string{"serve", "--listen", "127.0.0.1:0", "--data", t.TempDir(), "--catalog", path}, &bytes.Buffer{}, &stderr)
+	if code != exitError || !strings.Contains(stderr.String(), "catalog.yaml:2: accounts[0].id") {
+		t.Errorf("serve with a bad catalog = exit %d, stderr %q; want exit 1 naming line 2 and accounts[0].id", code, stderr.String())
+	}
+}
+
+func TestServeUnknownCommand(t *testing.T) {
+	if code := run(context.Background(), []string{"frobnicate"}, &bytes.Buffer{}, &bytes.Buffer{}); code != exitUsage {
+		t.Errorf("run(frobnicate) = %d, want %d", code, exitUsage)
+	}
+}
+
+// TestCatalogIdempotent starts twice on one data directory with the same
+// catalog and finds the same catalog, signing keys and admin token.
+func TestCatalogIdempotent(t *testing.T) {
+	data := t.TempDir()
+	snapshot := func() (customers []*meterd.Customer, keys []*meterd.PublicKey, token string) {
+		cfg := DefaultConfig()
+		cfg.Listen, cfg.Data, cfg.Catalog = "127.0.0.1:0", data, "testdata/e2e-catalog.yaml"
+		m := &Main{Config: cfg}
+		if err := m.Run(context.Background()); err != nil {
+			t.Fatalf("Run() = %v", err)
+		}
+		defer m.Close()
+		ctx := context.Background()
+		customers, _ = m.Ledger.Customers(ctx, "container-product")
+		keys, _ = m.Ledger.PublicKeys(ctx, "container-product")
+		token, _ = m.Ledger.Setting(ctx, settingAdminTokenHash)
+		return customers, keys, token
+	}
+	c1, k1, t1 := snapshot()
+	c2, k2, t2 := snapshot()
+	if len(c1) != 2 || !reflect.DeepEqual(c1, c2) {
+		t.Errorf("customers after the second start = %+v, want %+v", c2, c1)
+	}
+	if len(k1) != 2 || !reflect.DeepEqual(k1, k2) {
+		t.Errorf("public keys changed on the second start")
+	}
+	if t1 == "" || t1 != t2 {
+		t.Errorf("admin token hash = %q then %q, want one stable hash", t1, t2)
+	}
+	info, err := os.Stat(filepath.Join(data, "admin-token"))
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("admin-token file = %v, %v; want mode 0600", info, err)
+	}
+	tok, _ := os.ReadFile(filepath.Join(data, "admin-token"))
+	if hashToken(strings.TrimSpace(string(tok))) != t1 || len(strings.TrimSpace(string(tok))) < 64 {
+		t.Errorf("admin-token file does not match the stored hash, or is shorter than 32 bytes")
+	}
+}
+
+func TestBanner(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Listen, cfg.Data = "127.0.0.1:0", t.TempDir()
+	var out bytes.Buffer
+	m := &Main{Config: cfg, Stdout: &out}
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	for _, want := range []string{"AWS_ENDPOINT_URL_MARKETPLACE_METERING=" + m.URL(), "demo-product", "demo-customer-1", "demo-customer-2", filepath.Join(cfg.Data, "admin-token")} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("banner = %q, want it to contain %q", out.String(), want)
+		}
+	}
+}
