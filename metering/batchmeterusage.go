@@ -1,0 +1,304 @@
+package metering
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/meterd/meterd"
+)
+
+// BatchMeterUsage records up to 25 usage records of one product for its
+// customers, on behalf of the product's seller. The checks run in the order
+// of spec §3.13: shape, product, region, then dimension, identity, license
+// and timestamps over every record; a failure rejects the whole batch. Then
+// each record gets a status: CustomerNotSubscribed for an unknown or
+// unsubscribed customer, Success or DuplicateRecord from the ledger.
+//
+// Errors: ValidationException, InvalidTagException,
+// InvalidUsageAllocationsException, InvalidProductCodeException,
+// InvalidLicenseException, DisabledApiException,
+// InvalidUsageDimensionException, InvalidCustomerIdentifierException,
+// TimestampOutOfBoundsException.
+func (s *Service) BatchMeterUsage(ctx context.Context, in *meterd.BatchMeterUsageInput) (*meterd.BatchMeterUsageOutput, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := validateBatchMeterUsage(in); err != nil {
+		return nil, err
+	}
+	b := &batch{s: s, caller: c, now: s.Clock.Now(), records: in.UsageRecords,
+		byID: make(map[string]*meterd.Customer), byAccount: make(map[string]*meterd.Customer)}
+	if err := b.resolveProduct(ctx, in.ProductCode); err != nil {
+		return nil, err
+	}
+	if !b.product.RegionEnabled(c.Region) {
+		return nil, meterd.Errorf(meterd.EDisabledAPI,
+			"The API is not enabled for product %s in region %s.", b.product.Code, c.Region)
+	}
+	if err := b.checkRecords(ctx); err != nil {
+		return nil, err
+	}
+	results, err := b.commit(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &meterd.BatchMeterUsageOutput{Results: results, UnprocessedRecords: []meterd.UsageRecord{}}, nil
+}
+
+// batch is the state of one BatchMeterUsage request. Customers are looked up
+// once per request and cached (nil for unknown ones).
+type batch struct {
+	s         *Service
+	caller    *meterd.Caller
+	now       time.Time
+	records   []meterd.UsageRecord
+	product   *meterd.Product
+	byID      map[string]*meterd.Customer
+	byAccount map[string]*meterd.Customer
+}
+
+// resolveProduct determines the one product of the request, from
+// ProductCode or else from the records' LicenseArns (spec §5.13), and checks
+// that the caller published it and that every LicenseArn belongs to it.
+func (b *batch) resolveProduct(ctx context.Context, code string) error {
+	if code == "" {
+		var err error
+		if code, err = b.productFromLicenses(ctx); err != nil {
+			return err
+		}
+	}
+	p, err := b.s.product(ctx, code)
+	if err != nil {
+		return err
+	}
+	if p == nil || p.SellerAccountID != b.caller.AccountID {
+		return meterd.Errorf(meterd.EInvalidProductCode, "Product code %s is not valid for this seller.", code)
+	}
+	b.product = p
+	return b.checkLicensesInProduct(ctx)
+}
+
+// productFromLicenses finds the product that the records' LicenseArns
+// belong to. It scans the catalog, which is only needed when a request names
+// no ProductCode.
+func (b *batch) productFromLicenses(ctx context.Context) (string, error) {
+	var wanted int
+	for _, r := range b.records {
+		if r.LicenseArn != "" {
+			wanted++
+		}
+	}
+	if wanted == 0 {
+		return "", meterd.Errorf(meterd.EInvalidProductCode,
+			"ProductCode is required when no usage record carries a LicenseArn.")
+	}
+	owner, err := b.licenseOwners(ctx)
+	if err != nil {
+		return "", err
+	}
+	code := ""
+	for i, r := range b.records {
+		if r.LicenseArn == "" {
+			continue
+		}
+		p, ok := owner[r.LicenseArn]
+		if !ok {
+			return "", meterd.Errorf(meterd.EInvalidLicense, "LicenseArn %s of usage record %d is not valid.", r.LicenseArn, i+1)
+		}
+		if code != "" && p != code {
+			return "", meterd.Errorf(meterd.EInvalidLicense,
+				"The LicenseArns of the usage records belong to different products; a request may meter one product only.")
+		}
+		code = p
+	}
+	return code, nil
+}
+
+// licenseOwners maps every known LicenseArn to the code of its product.
+func (b *batch) licenseOwners(ctx context.Context) (map[string]string, error) {
+	products, err := b.s.Ledger.Products(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("metering: list products: %w", err)
+	}
+	owner := make(map[string]string)
+	for _, p := range products {
+		custs, err := b.s.Ledger.Customers(ctx, p.Code)
+		if err != nil {
+			return nil, fmt.Errorf("metering: customers of %q: %w", p.Code, err)
+		}
+		for _, cust := range custs {
+			if cust.LicenseArn != "" {
+				owner[cust.LicenseArn] = p.Code
+			}
+		}
+	}
+	return owner, nil
+}
+
+// checkLicensesInProduct refuses LicenseArns that do not belong to a
+// customer of the request's product. The record's own customer is tried
+// first, so the usual request needs no scan of the product's customers.
+func (b *batch) checkLicensesInProduct(ctx context.Context) error {
+	var licenses map[string]bool
+	for i, r := range b.records {
+		if r.LicenseArn == "" {
+			continue
+		}
+		if cust, err := b.customer(ctx, r); err != nil {
+			return err
+		} else if cust != nil && cust.LicenseArn == r.LicenseArn {
+			continue
+		}
+		if licenses == nil {
+			custs, err := b.s.Ledger.Customers(ctx, b.product.Code)
+			if err != nil {
+				return fmt.Errorf("metering: customers of %q: %w", b.product.Code, err)
+			}
+			licenses = make(map[string]bool, len(custs))
+			for _, cust := range custs {
+				licenses[cust.LicenseArn] = true
+			}
+		}
+		if !licenses[r.LicenseArn] {
+			return meterd.Errorf(meterd.EInvalidLicense,
+				"LicenseArn %s of usage record %d does not belong to product %s.", r.LicenseArn, i+1, b.product.Code)
+		}
+	}
+	return nil
+}
+
+// customer returns the customer a record names, by identifier or by AWS
+// account id, or nil when it is unknown or the record names none.
+func (b *batch) customer(ctx context.Context, r meterd.UsageRecord) (*meterd.Customer, error) {
+	id, cache := r.CustomerIdentifier, b.byID
+	if id == "" {
+		id, cache = r.CustomerAWSAccountID, b.byAccount
+	}
+	if id == "" {
+		return nil, nil
+	}
+	if cust, ok := cache[id]; ok {
+		return cust, nil
+	}
+	var cust *meterd.Customer
+	var err error
+	if r.CustomerIdentifier != "" {
+		cust, err = b.s.Ledger.Customer(ctx, b.product.Code, id)
+	} else {
+		cust, err = b.s.Ledger.CustomerByAccount(ctx, b.product.Code, id)
+	}
+	if meterd.ErrorCode(err) == meterd.ENotFound {
+		cust, err = nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("metering: customer %q of %q: %w", id, b.product.Code, err)
+	}
+	cache[id] = cust
+	return cust, nil
+}
+
+// checkRecords applies step 4 of spec §3.13, each rule over every record
+// before the next rule: dimension, identity, license, timestamps.
+func (b *batch) checkRecords(ctx context.Context) error {
+	for i, r := range b.records {
+		if _, ok := b.product.Dimension(r.Dimension); !ok {
+			return meterd.Errorf(meterd.EInvalidUsageDimension,
+				"Dimension %s of usage record %d is not defined for product %s.", r.Dimension, i+1, b.product.Code)
+		}
+	}
+	for i, r := range b.records {
+		if (r.CustomerIdentifier == "") == (r.CustomerAWSAccountID == "") {
+			return meterd.Errorf(meterd.EInvalidCustomerID,
+				"Usage record %d must name its customer with exactly one of CustomerIdentifier and CustomerAWSAccountId.", i+1)
+		}
+	}
+	for i, r := range b.records {
+		if r.LicenseArn == "" {
+			continue
+		}
+		cust, err := b.customer(ctx, r)
+		if err != nil {
+			return err
+		}
+		if cust == nil || cust.LicenseArn != r.LicenseArn {
+			return meterd.Errorf(meterd.EInvalidLicense,
+				"LicenseArn %s of usage record %d does not belong to the record's customer.", r.LicenseArn, i+1)
+		}
+	}
+	for _, r := range b.records {
+		if !b.s.inWindow(*r.Timestamp, b.now) {
+			return timestampError(*r.Timestamp)
+		}
+	}
+	return nil
+}
+
+// commit stores the records of subscribed customers in one ledger commit
+// and returns the results in input order.
+func (b *batch) commit(ctx context.Context) ([]meterd.UsageRecordResult, error) {
+	results := make([]meterd.UsageRecordResult, len(b.records))
+	var recs []*meterd.MeteringRecord
+	var at []int // index in results of each of recs
+	for i, r := range b.records {
+		results[i] = meterd.UsageRecordResult{UsageRecord: r, Status: meterd.StatusCustomerNotSubscribed}
+		cust, err := b.customer(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		if cust == nil || !cust.CanMeter(b.now) {
+			continue
+		}
+		recs = append(recs, b.record(r, cust))
+		at = append(at, i)
+	}
+	if len(recs) == 0 {
+		return results, nil
+	}
+	res, err := b.s.Ledger.Commit(ctx, recs)
+	if err != nil {
+		return nil, fmt.Errorf("metering: commit batch: %w", err)
+	}
+	if len(res) != len(recs) {
+		return nil, fmt.Errorf("metering: commit batch: %d results for %d records", len(res), len(recs))
+	}
+	for k, cr := range res {
+		i := at[k]
+		switch cr.Status {
+		case meterd.Committed:
+			results[i].Status, results[i].MeteringRecordID = meterd.StatusSuccess, cr.ID
+		case meterd.Duplicate:
+			results[i].Status = meterd.StatusDuplicateRecord
+		default:
+			return nil, fmt.Errorf("metering: commit batch: unexpected status %d for record %d", cr.Status, i+1)
+		}
+	}
+	return results, nil
+}
+
+// record builds the ledger record of a usage record of a subscribed
+// customer. Its duplicate key is (product, customer, dimension, hour).
+func (b *batch) record(r meterd.UsageRecord, cust *meterd.Customer) *meterd.MeteringRecord {
+	var q int64
+	if r.Quantity != nil {
+		q = *r.Quantity
+	}
+	ts := r.Timestamp.UTC().Truncate(time.Millisecond)
+	return &meterd.MeteringRecord{
+		ID:                   NewRecordID(),
+		Operation:            meterd.OpBatchMeterUsage,
+		ProductCode:          b.product.Code,
+		CustomerIdentifier:   cust.CustomerIdentifier,
+		CustomerAWSAccountID: cust.CustomerAWSAccountID,
+		LicenseArn:           cust.LicenseArn,
+		Resource:             cust.CustomerIdentifier,
+		Dimension:            r.Dimension,
+		Hour:                 meterd.Hour(ts),
+		Timestamp:            ts,
+		Quantity:             q,
+		Allocations:          r.UsageAllocations,
+		CallerAccountID:      b.caller.AccountID,
+		CallerAccessKeyID:    b.caller.AccessKeyID,
+		ReceivedAt:           b.now,
+	}
+}
