@@ -1,0 +1,246 @@
+// Package admin is the admin API of meterd (/admin/v1, JSON, bearer token)
+// and its Go client, the CLI's only way in.
+//
+// The server is one static route table (routes) behind one authentication
+// check; handlers return errors, and one function maps them to statuses.
+package admin
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/meterd/meterd"
+)
+
+// SettingTokenHash is the store setting holding the hex SHA-256 of the
+// admin token.
+const SettingTokenHash = "admin_token_sha256"
+
+// Error codes of the admin API that meterd's domain does not have.
+const (
+	CodeBadRequest       = "BadRequest"
+	CodeUnauthorized     = "Unauthorized"
+	CodeMethodNotAllowed = "MethodNotAllowed"
+	CodeInternal         = "Internal"
+)
+
+// statusByCode maps error codes to HTTP statuses; anything else is a 500.
+// It is a lookup table, never changed.
+var statusByCode = map[string]int{
+	meterd.ENotFound:     http.StatusNotFound,
+	meterd.EConflict:     http.StatusConflict,
+	meterd.EInvalid:      http.StatusUnprocessableEntity,
+	CodeBadRequest:       http.StatusBadRequest,
+	CodeUnauthorized:     http.StatusUnauthorized,
+	CodeMethodNotAllowed: http.StatusMethodNotAllowed,
+}
+
+// maxBody bounds a request body: admin requests are small.
+const maxBody = 1 << 20
+
+// Server is the admin API. Its fields are set before Handler is called.
+type Server struct {
+	Ledger meterd.Ledger
+	Clock  *meterd.ServerClock
+	// Reseed re-applies the catalog (or the demo) after a reset; nil skips it.
+	Reseed func(ctx context.Context) error
+	Logger *slog.Logger
+
+	// mu serializes the read-modify-write updates of this process (adding a
+	// dimension, rotating a key), which the Ledger cannot do in one call.
+	mu sync.Mutex
+}
+
+// route is one entry of the route table: a method and a path pattern as
+// net/http.ServeMux and the OpenAPI document write them.
+type route struct {
+	method, path string
+	handle       func(w http.ResponseWriter, r *http.Request) error
+}
+
+// routes is the whole admin API surface.
+func (s *Server) routes() []route {
+	return []route{
+		{"GET", "/admin/v1/accounts", s.listAccounts},
+		{"POST", "/admin/v1/accounts", s.createAccount},
+		{"GET", "/admin/v1/accounts/{id}", s.getAccount},
+		{"GET", "/admin/v1/accounts/{id}/keys", s.listAccountKeys},
+		{"POST", "/admin/v1/accounts/{id}/keys", s.createKey},
+		{"GET", "/admin/v1/keys", s.listKeys},
+		{"DELETE", "/admin/v1/keys/{id}", s.deleteKey},
+
+		{"GET", "/admin/v1/products", s.listProducts},
+		{"POST", "/admin/v1/products", s.createProduct},
+		{"GET", "/admin/v1/products/{code}", s.getProduct},
+		{"GET", "/admin/v1/products/{code}/dimensions", s.listDimensions},
+		{"POST", "/admin/v1/products/{code}/dimensions", s.addDimension},
+		{"GET", "/admin/v1/products/{code}/customers", s.listCustomers},
+		{"POST", "/admin/v1/products/{code}/customers", s.subscribe},
+		{"GET", "/admin/v1/products/{code}/customers/{id}", s.getCustomer},
+		{"PATCH", "/admin/v1/products/{code}/customers/{id}", s.patchCustomer},
+		{"POST", "/admin/v1/products/{code}/tokens", s.createToken},
+		{"GET", "/admin/v1/products/{code}/publickeys", s.listPublicKeys},
+		{"POST", "/admin/v1/products/{code}/publickeys", s.rotatePublicKey},
+
+		{"GET", "/admin/v1/usage", s.usage},
+		{"GET", "/admin/v1/usage/summary", s.usageSummary},
+
+		// Faults (a later issue) go here: /admin/v1/faults and /admin/v1/faults/{id}.
+
+		{"GET", "/admin/v1/clock", s.getClock},
+		{"POST", "/admin/v1/clock", s.setClock},
+		{"POST", "/admin/v1/reset", s.reset},
+		{"GET", "/admin/v1/openapi.json", s.openAPI},
+	}
+}
+
+// Handler returns the admin API. Every request under /admin/v1/, known
+// route or not, must carry the admin token.
+func (s *Server) Handler() http.Handler {
+	if s.Logger == nil {
+		s.Logger = slog.New(slog.DiscardHandler)
+	}
+	mux := http.NewServeMux()
+	for _, rt := range s.routes() {
+		mux.Handle(rt.method+" "+rt.path, s.serve(rt.handle))
+	}
+	// The catch-all answers unknown paths and methods in JSON rather than
+	// with ServeMux's plain-text 404 and 405.
+	mux.Handle("/admin/v1/", s.serve(func(w http.ResponseWriter, r *http.Request) error {
+		if allow := allowed(mux, r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			return meterd.Errorf(CodeMethodNotAllowed, "method %s is not allowed on %s", r.Method, r.URL.Path)
+		}
+		return meterd.Errorf(meterd.ENotFound, "no such admin route: %s", r.URL.Path)
+	}))
+	return s.authenticate(mux)
+}
+
+// allowed returns the methods of the route table that serve r's path.
+func allowed(mux *http.ServeMux, r *http.Request) []string {
+	var methods []string
+	for _, m := range []string{"GET", "POST", "PATCH", "DELETE"} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); pattern != "/admin/v1/" && pattern != "" {
+			methods = append(methods, m)
+		}
+	}
+	return methods
+}
+
+// authenticate lets through only requests bearing the admin token: its
+// SHA-256 compared in constant time with the stored hash. The hash is read
+// per request so that a token replaced by another node takes effect.
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ok, err := s.validToken(r.Context(), bearer(r))
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="meterd admin"`)
+			s.writeError(w, r, meterd.Errorf(CodeUnauthorized, "a valid admin token is required (Authorization: Bearer <token>)"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// bearer returns the token of an "Authorization: Bearer" header, or "".
+func bearer(r *http.Request) string {
+	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(tok)
+}
+
+// validToken reports whether tok is the admin token.
+func (s *Server) validToken(ctx context.Context, tok string) (bool, error) {
+	if tok == "" {
+		return false, nil
+	}
+	want, err := s.Ledger.Setting(ctx, SettingTokenHash)
+	if meterd.ErrorCode(err) == meterd.ENotFound {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	return subtle.ConstantTimeCompare([]byte(hashToken(tok)), []byte(want)) == 1, nil
+}
+
+// hashToken is how admin tokens are kept: the hex SHA-256.
+func hashToken(tok string) string {
+	sum := sha256.Sum256([]byte(tok))
+	return hex.EncodeToString(sum[:])
+}
+
+// serve adapts a handler that returns an error.
+func (s *Server) serve(h func(w http.ResponseWriter, r *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// errorBody is the JSON of every admin API error.
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// writeError is the one place errors become responses. Codes outside
+// statusByCode are internal: the client sees a generic message, the log the
+// detail.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var body errorBody
+	code := meterd.ErrorCode(err)
+	status, ok := statusByCode[code]
+	if ok {
+		body.Error.Code, body.Error.Message = code, meterd.ErrorMessage(err)
+	} else {
+		status = http.StatusInternalServerError
+		body.Error.Code, body.Error.Message = CodeInternal, "An internal error has occurred."
+		s.Logger.Error("admin", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	writeJSON(w, status, &body)
+}
+
+// writeJSON writes v as the response with the given status.
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// readJSON decodes the request body into v: 400 when it is not JSON of the
+// expected shape. Unknown fields are ignored, as newer clients may send them.
+func readJSON(r *http.Request, v any) error {
+	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
+	if err := dec.Decode(v); err != nil {
+		if errors.Is(err, io.EOF) {
+			return meterd.Errorf(CodeBadRequest, "a JSON request body is required")
+		}
+		return meterd.Errorf(CodeBadRequest, "invalid JSON body: %v", err)
+	}
+	if dec.More() {
+		return meterd.Errorf(CodeBadRequest, "invalid JSON body: more than one value")
+	}
+	return nil
+}

@@ -1,0 +1,364 @@
+package admin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Client is a client of the admin API. Its methods return *Error for
+// answers with a 4xx or 5xx status.
+type Client struct {
+	BaseURL    string // such as http://127.0.0.1:4579
+	Token      string // the admin token
+	HTTPClient *http.Client
+}
+
+// NewClient returns a client of the server at baseURL using token.
+func NewClient(baseURL, token string) *Client {
+	return &Client{BaseURL: baseURL, Token: token, HTTPClient: &http.Client{}}
+}
+
+// Error is an error answer of the admin API.
+type Error struct {
+	Status  int    // HTTP status
+	Code    string // such as NotFound, Conflict, Invalid, BadRequest, Unauthorized
+	Message string
+}
+
+// Error implements the error interface.
+func (e *Error) Error() string {
+	return fmt.Sprintf("admin API: %d %s: %s", e.Status, e.Code, e.Message)
+}
+
+// do sends a request and returns the response of a 2xx answer; the caller
+// closes its body. body, when non-nil, is sent as JSON.
+func (c *Client) do(ctx context.Context, method, path string, query url.Values, body any) (*http.Response, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	u := strings.TrimRight(c.BaseURL, "/") + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	hc := c.HTTPClient
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode >= 400 {
+		defer resp.Body.Close()
+		return nil, responseError(resp)
+	}
+	return resp, nil
+}
+
+// responseError reads an error answer.
+func responseError(resp *http.Response) error {
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	var body errorBody
+	if err := json.Unmarshal(b, &body); err != nil || body.Error.Code == "" {
+		return &Error{Status: resp.StatusCode, Code: http.StatusText(resp.StatusCode), Message: strings.TrimSpace(string(b))}
+	}
+	return &Error{Status: resp.StatusCode, Code: body.Error.Code, Message: body.Error.Message}
+}
+
+// call sends a request and decodes a JSON answer into out (unless nil).
+func (c *Client) call(ctx context.Context, method, path string, query url.Values, body, out any) error {
+	resp, err := c.do(ctx, method, path, query, body)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if out == nil {
+		_, err := io.Copy(io.Discard, resp.Body)
+		return err
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("admin API: %s %s: decode answer: %w", method, path, err)
+	}
+	return nil
+}
+
+// p builds an API path from segments, escaping each.
+func p(segments ...string) string {
+	var b strings.Builder
+	b.WriteString("/admin/v1")
+	for _, s := range segments {
+		b.WriteString("/")
+		b.WriteString(url.PathEscape(s))
+	}
+	return b.String()
+}
+
+// Accounts lists the accounts.
+func (c *Client) Accounts(ctx context.Context) ([]Account, error) {
+	var out []Account
+	return out, c.call(ctx, "GET", p("accounts"), nil, nil, &out)
+}
+
+// CreateAccount creates an account.
+func (c *Client) CreateAccount(ctx context.Context, in AccountInput) (*Account, error) {
+	var out Account
+	return &out, c.call(ctx, "POST", p("accounts"), nil, in, &out)
+}
+
+// Account returns an account.
+func (c *Client) Account(ctx context.Context, id string) (*Account, error) {
+	var out Account
+	return &out, c.call(ctx, "GET", p("accounts", id), nil, nil, &out)
+}
+
+// AccountKeys lists an account's access keys, without secrets.
+func (c *Client) AccountKeys(ctx context.Context, accountID string) ([]AccessKey, error) {
+	var out []AccessKey
+	return out, c.call(ctx, "GET", p("accounts", accountID, "keys"), nil, nil, &out)
+}
+
+// CreateKey creates an access key of an account. The answer is the only
+// place its secret is ever shown.
+func (c *Client) CreateKey(ctx context.Context, accountID string, in AccessKeyInput) (*AccessKey, error) {
+	var out AccessKey
+	return &out, c.call(ctx, "POST", p("accounts", accountID, "keys"), nil, in, &out)
+}
+
+// Keys lists every access key, without secrets.
+func (c *Client) Keys(ctx context.Context) ([]AccessKey, error) {
+	var out []AccessKey
+	return out, c.call(ctx, "GET", p("keys"), nil, nil, &out)
+}
+
+// DeleteKey deletes an access key.
+func (c *Client) DeleteKey(ctx context.Context, id string) error {
+	return c.call(ctx, "DELETE", p("keys", id), nil, nil, nil)
+}
+
+// Products lists the products.
+func (c *Client) Products(ctx context.Context) ([]Product, error) {
+	var out []Product
+	return out, c.call(ctx, "GET", p("products"), nil, nil, &out)
+}
+
+// CreateProduct creates a product and its signing keys.
+func (c *Client) CreateProduct(ctx context.Context, in ProductInput) (*Product, error) {
+	var out Product
+	return &out, c.call(ctx, "POST", p("products"), nil, in, &out)
+}
+
+// Product returns a product.
+func (c *Client) Product(ctx context.Context, code string) (*Product, error) {
+	var out Product
+	return &out, c.call(ctx, "GET", p("products", code), nil, nil, &out)
+}
+
+// Dimensions lists a product's dimensions.
+func (c *Client) Dimensions(ctx context.Context, code string) ([]Dimension, error) {
+	var out []Dimension
+	return out, c.call(ctx, "GET", p("products", code, "dimensions"), nil, nil, &out)
+}
+
+// AddDimension adds a dimension to a product.
+func (c *Client) AddDimension(ctx context.Context, code string, d Dimension) (*Dimension, error) {
+	var out Dimension
+	return &out, c.call(ctx, "POST", p("products", code, "dimensions"), nil, d, &out)
+}
+
+// Customers lists a product's customers with their effective statuses.
+func (c *Client) Customers(ctx context.Context, code string) ([]Customer, error) {
+	var out []Customer
+	return out, c.call(ctx, "GET", p("products", code, "customers"), nil, nil, &out)
+}
+
+// Subscribe subscribes a customer to a product, or resubscribes an
+// existing one.
+func (c *Client) Subscribe(ctx context.Context, code string, in SubscribeInput) (*Customer, error) {
+	var out Customer
+	return &out, c.call(ctx, "POST", p("products", code, "customers"), nil, in, &out)
+}
+
+// Customer returns a customer of a product.
+func (c *Client) Customer(ctx context.Context, code, customer string) (*Customer, error) {
+	var out Customer
+	return &out, c.call(ctx, "GET", p("products", code, "customers", customer), nil, nil, &out)
+}
+
+// SetCustomerStatus sets a customer's status.
+func (c *Client) SetCustomerStatus(ctx context.Context, code, customer, status string) (*Customer, error) {
+	var out Customer
+	return &out, c.call(ctx, "PATCH", p("products", code, "customers", customer), nil, CustomerPatch{Status: status}, &out)
+}
+
+// Unsubscribe starts a customer's unsubscribe: unsubscribe-pending, which
+// becomes unsubscribed an hour later by the server clock.
+func (c *Client) Unsubscribe(ctx context.Context, code, customer string) (*Customer, error) {
+	return c.SetCustomerStatus(ctx, code, customer, "unsubscribe-pending")
+}
+
+// CreateToken mints a registration token for a customer, valid for ttl
+// (0: the server's default, 4h).
+func (c *Client) CreateToken(ctx context.Context, code, customer string, ttl time.Duration) (*Token, error) {
+	in := TokenInput{Customer: customer}
+	if ttl != 0 {
+		in.TTL = ttl.String()
+	}
+	var out Token
+	return &out, c.call(ctx, "POST", p("products", code, "tokens"), nil, in, &out)
+}
+
+// PublicKeys lists a product's RegisterUsage key versions.
+func (c *Client) PublicKeys(ctx context.Context, code string) ([]PublicKey, error) {
+	var out []PublicKey
+	return out, c.call(ctx, "GET", p("products", code, "publickeys"), nil, nil, &out)
+}
+
+// RotatePublicKey creates a product's next key version and returns it.
+func (c *Client) RotatePublicKey(ctx context.Context, code string) (*PublicKey, error) {
+	var out PublicKey
+	return &out, c.call(ctx, "POST", p("products", code, "publickeys"), nil, nil, &out)
+}
+
+// UsageQuery filters usage records. Zero fields are left to the server:
+// From and To default to the last 31 days.
+type UsageQuery struct {
+	Product   string
+	Customer  string
+	Dimension string
+	Tag       string // key=value
+	From, To  time.Time
+	After     string // a NextCursor
+	Limit     int
+}
+
+// values returns the query string of q.
+func (q UsageQuery) values() url.Values {
+	v := url.Values{}
+	set := func(k, s string) {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	set("product", q.Product)
+	set("customer", q.Customer)
+	set("dimension", q.Dimension)
+	set("tag", q.Tag)
+	set("after", q.After)
+	if !q.From.IsZero() {
+		v.Set("from", q.From.UTC().Format(time.RFC3339))
+	}
+	if !q.To.IsZero() {
+		v.Set("to", q.To.UTC().Format(time.RFC3339))
+	}
+	if q.Limit != 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	return v
+}
+
+// Usage returns one page of usage records (q.Limit, default 1000, at most
+// 10000). Pass the page's NextCursor as q.After for the next one.
+func (c *Client) Usage(ctx context.Context, q UsageQuery) (*UsagePage, error) {
+	var out UsagePage
+	return &out, c.call(ctx, "GET", p("usage"), q.values(), nil, &out)
+}
+
+// ExportUsage streams every matching record in format "csv" (with a header
+// row) or "jsonl". The caller reads and closes the stream; a transfer the
+// server broke off ends with an error, not a short EOF.
+func (c *Client) ExportUsage(ctx context.Context, q UsageQuery, format string) (io.ReadCloser, error) {
+	v := q.values()
+	v.Set("format", format)
+	resp, err := c.do(ctx, "GET", p("usage"), v, nil)
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
+}
+
+// UsageSummary sums usage grouped by "customer", "dimension", "hour" or
+// "tag" ("" for dimension).
+func (c *Client) UsageSummary(ctx context.Context, q UsageQuery, by string) ([]SummaryRow, error) {
+	v := q.values()
+	if by != "" {
+		v.Set("by", by)
+	}
+	var out []SummaryRow
+	return out, c.call(ctx, "GET", p("usage", "summary"), v, nil, &out)
+}
+
+// ExportUsageSummary returns the usage summary as CSV with the header row
+// <by>,quantity,records,amount. The caller closes it.
+func (c *Client) ExportUsageSummary(ctx context.Context, q UsageQuery, by string) (io.ReadCloser, error) {
+	v := q.values()
+	if by != "" {
+		v.Set("by", by)
+	}
+	v.Set("format", "csv")
+	resp, err := c.do(ctx, "GET", p("usage", "summary"), v, nil)
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
+}
+
+// Clock returns the server clock.
+func (c *Client) Clock(ctx context.Context) (*ClockState, error) {
+	var out ClockState
+	return &out, c.call(ctx, "GET", p("clock"), nil, nil, &out)
+}
+
+// SetClock freezes the server clock at t.
+func (c *Client) SetClock(ctx context.Context, t time.Time) (*ClockState, error) {
+	var out ClockState
+	return &out, c.call(ctx, "POST", p("clock"), nil, ClockInput{Set: &t}, &out)
+}
+
+// AdvanceClock moves the server clock by d (back for a negative d).
+func (c *Client) AdvanceClock(ctx context.Context, d time.Duration) (*ClockState, error) {
+	var out ClockState
+	return &out, c.call(ctx, "POST", p("clock"), nil, ClockInput{Advance: d.String()}, &out)
+}
+
+// ResetClock returns the server clock to real time.
+func (c *Client) ResetClock(ctx context.Context) (*ClockState, error) {
+	var out ClockState
+	return &out, c.call(ctx, "POST", p("clock"), nil, ClockInput{Reset: true}, &out)
+}
+
+// Reset empties the ledger and applies the server's catalog again.
+func (c *Client) Reset(ctx context.Context) error {
+	return c.call(ctx, "POST", p("reset"), nil, nil, nil)
+}
+
+// OpenAPI returns the OpenAPI 3.1 document of the admin API.
+func (c *Client) OpenAPI(ctx context.Context) ([]byte, error) {
+	resp, err := c.do(ctx, "GET", p("openapi.json"), nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	return io.ReadAll(resp.Body)
+}
