@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/meterd/meterd"
+	"github.com/meterd/meterd/admin"
 	"github.com/meterd/meterd/awsjson"
 	"github.com/meterd/meterd/catalog"
 	"github.com/meterd/meterd/metering"
@@ -251,8 +252,22 @@ func (m *Main) handler() http.Handler {
 		}
 		w.Write([]byte("ok\n"))
 	})
+	mux.Handle("/admin/v1/", (&admin.Server{Ledger: m.Ledger, Clock: m.Clock, Reseed: m.reseed, Logger: m.Logger}).Handler())
 	mux.Handle("/", api)
 	return mux
+}
+
+// reseed applies the catalog file (read again) or the demo after the admin
+// API emptied the ledger.
+func (m *Main) reseed(ctx context.Context) error {
+	file := catalog.Demo()
+	if m.Config.Catalog != "" {
+		var err error
+		if file, err = catalog.Load(m.Config.Catalog); err != nil {
+			return err
+		}
+	}
+	return catalog.Apply(ctx, m.Ledger, file, m.Clock.Now())
 }
 
 // printBanner tells the user, in a few lines, how to reach the server and
