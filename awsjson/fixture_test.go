@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -29,6 +30,8 @@ type fakeService struct {
 	resolve  *meterd.ResolveCustomerOutput
 	err      error
 	panicV   any
+	// echo makes BatchMeterUsage answer Success for every input record.
+	echo bool
 }
 
 func (s *fakeService) record(ctx context.Context, in any) {
@@ -42,6 +45,14 @@ func (s *fakeService) record(ctx context.Context, in any) {
 
 func (s *fakeService) BatchMeterUsage(ctx context.Context, in *meterd.BatchMeterUsageInput) (*meterd.BatchMeterUsageOutput, error) {
 	s.record(ctx, in)
+	if s.echo {
+		out := &meterd.BatchMeterUsageOutput{}
+		for i, r := range in.UsageRecords {
+			out.Results = append(out.Results, meterd.UsageRecordResult{
+				UsageRecord: r, MeteringRecordID: fmt.Sprintf("mr-%d", i), Status: meterd.StatusSuccess})
+		}
+		return out, nil
+	}
 	return s.batch, s.err
 }
 
