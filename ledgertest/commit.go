@@ -234,6 +234,12 @@ func testClientToken(t *testing.T, l meterd.Ledger) {
 	checkResult(t, "Commit(b: same token in one call, other hash)", res[1], meterd.IdempotencyConflict, "")
 	checkResult(t, "Commit(c: same token in one call, same hash)", res[2], meterd.Committed, a.ID)
 
+	// A token is kept only for a Committed record: a record that was a
+	// Duplicate stays one when retried with its token.
+	dup := meter(8, buyer1, "tok-3", "hd", h0, 99)
+	checkResult(t, "Commit(duplicate with a token)", commit(t, l, dup)[0], meterd.Duplicate, "")
+	checkResult(t, "Commit(retry of that duplicate)", commit(t, l, dup)[0], meterd.Duplicate, "")
+
 	got := ids(usage(t, l, meterd.UsageFilter{}))
 	if want := []string{first.ID, otherAccount.ID, a.ID}; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("Usage() ids = %v, want %v", got, want)

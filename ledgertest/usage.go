@@ -16,7 +16,7 @@ func seedUsage(t *testing.T, l meterd.Ledger) []*meterd.MeteringRecord {
 	t.Helper()
 	seedCatalog(t, l)
 	r1 := batchRecord(1, product1, customer1, "requests", h0, 10)
-	r1.Allocations = []meterd.UsageAllocation{alloc(6, "team", "a"), alloc(4, "team", "b")}
+	r1.Allocations = []meterd.UsageAllocation{alloc(6, "team", "a", "env", "dev"), alloc(4, "team", "b", "env", "dev")}
 	r2 := batchRecord(2, product1, customer1, "storage_gb", h0, 5)
 	r3 := batchRecord(3, product1, customer2, "requests", h0, 7)
 	r3.Allocations = []meterd.UsageAllocation{alloc(7, "team", "a", "env", "prod")}
@@ -27,9 +27,14 @@ func seedUsage(t *testing.T, l meterd.Ledger) []*meterd.MeteringRecord {
 	r6 := batchRecord(6, product1, customer2, "storage_gb", h2, 8)
 	r7 := batchRecord(7, product2, customer1, "requests", h0, 100)
 	r7.Allocations = []meterd.UsageAllocation{alloc(100, "team", "a")}
+	// An AgentCore MeterUsage record: its Hour is the exact timestamp and
+	// its key the ClientToken; summaries put it in its hour with r4.
+	r8 := batchRecord(8, product1, customer1, "requests", h1.Add(25*time.Minute+10*time.Second), 4)
+	r8.Operation, r8.Resource, r8.ClientToken, r8.RequestHash = meterd.OpMeterUsage, "agent-token-1", "agent-token-1", "hash"
+	r8.Timestamp = r8.Hour
 	commit(t, l, r1, r2, r3)
-	commit(t, l, r4, r5, r6, r7)
-	return []*meterd.MeteringRecord{r1, r2, r3, r4, r5, r6, r7}
+	commit(t, l, r4, r5, r6, r7, r8)
+	return []*meterd.MeteringRecord{r1, r2, r3, r4, r5, r6, r7, r8}
 }
 
 // matches is the reference meaning of a UsageFilter, without AfterSeq and
@@ -75,6 +80,8 @@ func testUsage(t *testing.T, open Open) {
 		{"To", meterd.UsageFilter{To: h1}},
 		{"FromTo", meterd.UsageFilter{From: h1, To: h2}},
 		{"FromInsideHour", meterd.UsageFilter{From: h0.Add(30 * time.Minute)}},
+		{"FromInsideLaterHour", meterd.UsageFilter{From: h1.Add(20 * time.Minute)}},
+		{"ToInsideHour", meterd.UsageFilter{To: h1.Add(25*time.Minute + 10*time.Second + 500*time.Millisecond)}},
 		{"Combined", meterd.UsageFilter{ProductCode: product1, CustomerIdentifier: customer1, Dimension: "requests"}},
 		{"CombinedTag", meterd.UsageFilter{ProductCode: product1, Tag: &meterd.Tag{Key: "team", Value: "b"}, From: h1}},
 	}
@@ -159,39 +166,44 @@ func testSummarizeUsage(t *testing.T, open Open) {
 		want []meterd.UsageSummaryRow
 	}{
 		{"Customer", meterd.UsageFilter{ProductCode: product1}, "customer", []meterd.UsageSummaryRow{
-			row(customer1, "requests", 13, 2), row(customer1, "storage_gb", 5, 1),
+			row(customer1, "requests", 17, 3), row(customer1, "storage_gb", 5, 1),
 			row(customer2, "requests", 9, 2), row(customer2, "storage_gb", 8, 1),
 		}},
 		{"Dimension", meterd.UsageFilter{ProductCode: product1}, "dimension", []meterd.UsageSummaryRow{
-			row("requests", "requests", 22, 4), row("storage_gb", "storage_gb", 13, 2),
+			row("requests", "requests", 26, 5), row("storage_gb", "storage_gb", 13, 2),
 		}},
 		{"DimensionEveryProduct", meterd.UsageFilter{}, "dimension", []meterd.UsageSummaryRow{
-			row("requests", "requests", 122, 5), row("storage_gb", "storage_gb", 13, 2),
+			row("requests", "requests", 126, 6), row("storage_gb", "storage_gb", 13, 2),
 		}},
 		{"Hour", meterd.UsageFilter{ProductCode: product1}, "hour", []meterd.UsageSummaryRow{
 			row(hour(h0), "requests", 17, 2), row(hour(h0), "storage_gb", 5, 1),
-			row(hour(h1), "requests", 5, 2), row(hour(h2), "storage_gb", 8, 1),
+			row(hour(h1), "requests", 9, 3), row(hour(h2), "storage_gb", 8, 1),
 		}},
 		{"HourOfCustomer", meterd.UsageFilter{CustomerIdentifier: customer2}, "hour", []meterd.UsageSummaryRow{
 			row(hour(h0), "requests", 7, 1), row(hour(h1), "requests", 2, 1), row(hour(h2), "storage_gb", 8, 1),
 		}},
 		{"Tag", meterd.UsageFilter{ProductCode: product1}, "tag", []meterd.UsageSummaryRow{
-			row("env=prod", "requests", 8, 2), row("team=a", "requests", 13, 2), row("team=b", "requests", 5, 2),
+			row("env=dev", "requests", 10, 1), row("env=prod", "requests", 8, 2),
+			row("team=a", "requests", 13, 2), row("team=b", "requests", 5, 2),
 		}},
 		{"TagEveryProduct", meterd.UsageFilter{}, "tag", []meterd.UsageSummaryRow{
-			row("env=prod", "requests", 8, 2), row("team=a", "requests", 113, 3), row("team=b", "requests", 5, 2),
+			row("env=dev", "requests", 10, 1), row("env=prod", "requests", 8, 2),
+			row("team=a", "requests", 113, 3), row("team=b", "requests", 5, 2),
 		}},
 		{"CustomerOfTag", meterd.UsageFilter{ProductCode: product1, Tag: &meterd.Tag{Key: "team", Value: "b"}}, "customer", []meterd.UsageSummaryRow{
 			row(customer1, "requests", 10, 1), row(customer2, "requests", 2, 1),
 		}},
 		{"From", meterd.UsageFilter{ProductCode: product1, From: h1}, "dimension", []meterd.UsageSummaryRow{
-			row("requests", "requests", 5, 2), row("storage_gb", "storage_gb", 8, 1),
+			row("requests", "requests", 9, 3), row("storage_gb", "storage_gb", 8, 1),
 		}},
 		{"FromInsideHour", meterd.UsageFilter{ProductCode: product1, From: h0.Add(30 * time.Minute)}, "dimension", []meterd.UsageSummaryRow{
-			row("requests", "requests", 5, 2), row("storage_gb", "storage_gb", 8, 1),
+			row("requests", "requests", 9, 3), row("storage_gb", "storage_gb", 8, 1),
+		}},
+		{"FromInsideLaterHour", meterd.UsageFilter{ProductCode: product1, From: h1.Add(20 * time.Minute)}, "hour", []meterd.UsageSummaryRow{
+			row(hour(h1), "requests", 4, 1), row(hour(h2), "storage_gb", 8, 1),
 		}},
 		{"FromTo", meterd.UsageFilter{ProductCode: product1, From: h0, To: h2}, "customer", []meterd.UsageSummaryRow{
-			row(customer1, "requests", 13, 2), row(customer1, "storage_gb", 5, 1), row(customer2, "requests", 9, 2),
+			row(customer1, "requests", 17, 3), row(customer1, "storage_gb", 5, 1), row(customer2, "requests", 9, 2),
 		}},
 		{"DimensionFilter", meterd.UsageFilter{Dimension: "storage_gb"}, "customer", []meterd.UsageSummaryRow{
 			row(customer1, "storage_gb", 5, 1), row(customer2, "storage_gb", 8, 1),

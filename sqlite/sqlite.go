@@ -1,0 +1,240 @@
+// Package sqlite implements meterd.Ledger on an embedded SQLite database
+// (modernc.org/sqlite, pure Go).
+//
+// Writes go through one connection; reads use a separate pool of read-only
+// connections, which WAL mode lets run beside the writer. Commit uses group
+// commit: one writer goroutine stores the pending batches of many callers in
+// one durable transaction (see commit.go).
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/meterd/meterd"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// DSN parameters. The writer takes its lock at BEGIN (immediate) so that a
+// transaction never fails half-way on a lock upgrade; synchronous=FULL makes
+// every commit durable before Commit answers.
+const (
+	writeParams = "_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_txlock=immediate"
+	readParams  = "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=query_only(1)"
+)
+
+// Store is a meterd.Ledger on a SQLite file. Its methods are safe for
+// concurrent use.
+type Store struct {
+	write *sql.DB // one connection: SQLite allows one writer at a time
+	read  *sql.DB
+	stmts *recordStmts // the commit path's statements, on write
+
+	// closeMu guards closed and the sends on queue, so that Close can close
+	// the queue once no sender is left.
+	closeMu sync.RWMutex
+	closed  bool
+	queue   chan *batch
+	done    chan struct{} // closed when the writer goroutine has exited
+
+	transactions, batches, records atomic.Int64
+}
+
+var _ meterd.Ledger = (*Store)(nil)
+
+// Stats counts the work of the group-commit writer since Open.
+type Stats struct {
+	Transactions int64 // committed write transactions holding records
+	Batches      int64 // Commit calls served
+	Records      int64 // records given to those calls
+}
+
+// Open opens (creating it and its directory when missing) the SQLite
+// database at path, applies pending migrations and starts the writer.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	write, err := sql.Open("sqlite", "file:"+path+"?"+writeParams)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	if err := migrate(ctx, write); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("sqlite: migrate %s: %w", path, err)
+	}
+	read, err := sql.Open("sqlite", "file:"+path+"?"+readParams)
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	n := max(4, runtime.NumCPU())
+	read.SetMaxOpenConns(n)
+	read.SetMaxIdleConns(n)
+	if err := read.PingContext(ctx); err != nil {
+		write.Close()
+		read.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	stmts, err := prepareRecordStmts(ctx, write)
+	if err != nil {
+		write.Close()
+		read.Close()
+		return nil, fmt.Errorf("sqlite: prepare: %w", err)
+	}
+	s := &Store{
+		write: write,
+		read:  read,
+		stmts: stmts,
+		queue: make(chan *batch, queueSize),
+		done:  make(chan struct{}),
+	}
+	go s.run()
+	return s, nil
+}
+
+// Close stores the commits still queued, stops the writer and closes the
+// database.
+func (s *Store) Close() error {
+	s.closeMu.Lock()
+	if s.closed {
+		s.closeMu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.queue)
+	s.closeMu.Unlock()
+	<-s.done
+	s.stmts.close()
+	return errors.Join(s.read.Close(), s.write.Close())
+}
+
+// Stats returns the writer's counters.
+func (s *Store) Stats() Stats {
+	return Stats{
+		Transactions: s.transactions.Load(),
+		Batches:      s.batches.Load(),
+		Records:      s.records.Load(),
+	}
+}
+
+// Ping checks that both connection pools reach the database.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.write.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlite: ping: %w", err)
+	}
+	if err := s.read.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlite: ping: %w", err)
+	}
+	return nil
+}
+
+// migrate applies, in order and each in its own transaction, the embedded
+// migrations not yet recorded in schema_migrations.
+func migrate(ctx context.Context, db *sql.DB) error {
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at_ms INTEGER NOT NULL)`); err != nil {
+		return err
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		base := filepath.Base(name)
+		version, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("migration %s: name must start with a number", base)
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		if err := transact(ctx, db, func(tx *sql.Tx) error {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil || n > 0 {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return fmt.Errorf("migration %s: %w", base, err)
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?, ?, ?)`,
+				version, base, time.Now().UnixMilli())
+			return err
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// transact runs fn in one transaction of db, committing when fn succeeds.
+func transact(ctx context.Context, db *sql.DB, fn func(tx *sql.Tx) error) error {
+	return transactOpts(ctx, db, nil, fn)
+}
+
+// readTx runs fn in one read-only transaction, so that a method reading
+// several tables sees one snapshot.
+func (s *Store) readTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return transactOpts(ctx, s.read, &sql.TxOptions{ReadOnly: true}, fn)
+}
+
+func transactOpts(ctx context.Context, db *sql.DB, opts *sql.TxOptions, fn func(tx *sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, opts)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// errCode returns the extended SQLite result code of err, or 0 when err is
+// not a SQLite error.
+func errCode(err error) int {
+	var e *sqlite.Error
+	if errors.As(err, &e) {
+		return e.Code()
+	}
+	return 0
+}
+
+// isUnique reports whether err is a UNIQUE or PRIMARY KEY violation.
+func isUnique(err error) bool {
+	c := errCode(err)
+	return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+}
+
+// isForeignKey reports whether err is a FOREIGN KEY violation.
+func isForeignKey(err error) bool {
+	return errCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+}
+
+// ms converts a time to the unix milliseconds stored in *_ms columns.
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+// fromMS is the inverse of ms, in UTC.
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }

@@ -1,0 +1,162 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/meterd/meterd"
+)
+
+const recordColumns = `r.seq, r.id, r.operation, r.product_code, r.customer_identifier, r.customer_aws_account_id,
+	r.license_arn, r.resource, r.dimension, r.hour, r.timestamp_ms, r.quantity, r.allocations, r.caller_account_id,
+	r.caller_access_key_id, r.client_token, r.request_hash, r.received_at_ms`
+
+func scanRecord(rows *sql.Rows) (*meterd.MeteringRecord, error) {
+	var r meterd.MeteringRecord
+	var hour, timestamp, received int64
+	var allocs string
+	if err := rows.Scan(&r.Seq, &r.ID, &r.Operation, &r.ProductCode, &r.CustomerIdentifier, &r.CustomerAWSAccountID,
+		&r.LicenseArn, &r.Resource, &r.Dimension, &hour, &timestamp, &r.Quantity, &allocs, &r.CallerAccountID,
+		&r.CallerAccessKeyID, &r.ClientToken, &r.RequestHash, &received); err != nil {
+		return nil, err
+	}
+	r.Hour, r.Timestamp, r.ReceivedAt = time.Unix(hour, 0).UTC(), fromMS(timestamp), fromMS(received)
+	var err error
+	r.Allocations, err = meterd.ParseCanonicalAllocations(allocs)
+	return &r, err
+}
+
+// ceilUnix returns t in unix seconds rounded up, so that for a whole-second
+// hour h, h >= ceilUnix(t) exactly when h is not before t.
+func ceilUnix(t time.Time) int64 {
+	s := t.Unix()
+	if t.Nanosecond() > 0 {
+		s++
+	}
+	return s
+}
+
+// recordWhere returns the WHERE clause (over metering_records r) and its
+// arguments for f, without Limit.
+func recordWhere(f meterd.UsageFilter) (string, []any) {
+	var conds []string
+	var args []any
+	add := func(cond string, a ...any) {
+		conds = append(conds, cond)
+		args = append(args, a...)
+	}
+	if f.ProductCode != "" {
+		add(`r.product_code = ?`, f.ProductCode)
+	}
+	if f.CustomerIdentifier != "" {
+		add(`r.customer_identifier = ?`, f.CustomerIdentifier)
+	}
+	if f.Dimension != "" {
+		add(`r.dimension = ?`, f.Dimension)
+	}
+	if f.Tag != nil {
+		add(`EXISTS (SELECT 1 FROM usage_tags t WHERE t.seq = r.seq AND t.key = ? AND t.value = ?)`, f.Tag.Key, f.Tag.Value)
+	}
+	if !f.From.IsZero() {
+		add(`r.hour >= ?`, ceilUnix(f.From))
+	}
+	if !f.To.IsZero() {
+		add(`r.hour < ?`, ceilUnix(f.To))
+	}
+	if f.AfterSeq > 0 {
+		add(`r.seq > ?`, f.AfterSeq)
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+// Usage calls fn for each stored record matching f, in commit order.
+func (s *Store) Usage(ctx context.Context, f meterd.UsageFilter, fn func(*meterd.MeteringRecord) error) error {
+	where, args := recordWhere(f)
+	q := `SELECT ` + recordColumns + ` FROM metering_records r` + where + ` ORDER BY r.seq`
+	if f.Limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, f.Limit)
+	}
+	rows, err := s.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("sqlite: usage: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return fmt.Errorf("sqlite: usage: %w", err)
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sqlite: usage: %w", err)
+	}
+	return nil
+}
+
+// hourAligned reports whether t is zero or the start of an hour.
+func hourAligned(t time.Time) bool {
+	return t.IsZero() || (t.Unix()%3600 == 0 && t.Nanosecond() == 0)
+}
+
+// SummarizeUsage sums the records matching f grouped by "customer",
+// "dimension", "hour" or "tag". Without a tag filter, a cursor or a bound
+// inside an hour, it reads the hourly rollup instead of the records.
+func (s *Store) SummarizeUsage(ctx context.Context, f meterd.UsageFilter, by string) ([]meterd.UsageSummaryRow, error) {
+	// group is the grouping expression over metering_records r; the
+	// rollup's hour column is already truncated.
+	var group, rollupGroup string
+	switch by {
+	case "customer":
+		group, rollupGroup = "r.customer_identifier", "r.customer_identifier"
+	case "dimension":
+		group, rollupGroup = "r.dimension", "r.dimension"
+	case "hour":
+		group, rollupGroup = "r.hour - r.hour % 3600", "r.hour"
+	case "tag":
+		group = "tg.key || '=' || tg.value"
+	default:
+		return nil, meterd.Errorf(meterd.EInvalid, "cannot group usage by %q: use customer, dimension, hour or tag", by)
+	}
+	where, args := recordWhere(f)
+	var q string
+	switch {
+	case by == "tag":
+		q = `SELECT ` + group + ` AS g, r.dimension, SUM(tg.quantity), COUNT(*)
+			FROM usage_tags tg JOIN metering_records r ON r.seq = tg.seq`
+	case f.Tag == nil && f.AfterSeq == 0 && hourAligned(f.From) && hourAligned(f.To):
+		// recordWhere's columns are also usage_hourly's.
+		q = `SELECT ` + rollupGroup + ` AS g, r.dimension, SUM(r.quantity), SUM(r.records) FROM usage_hourly r`
+	default:
+		q = `SELECT ` + group + ` AS g, r.dimension, SUM(r.quantity), COUNT(*) FROM metering_records r`
+	}
+	q += where + ` GROUP BY g, r.dimension ORDER BY g, r.dimension`
+	rows, err := s.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: summarize usage: %w", err)
+	}
+	out, err := collect(rows, func(rows *sql.Rows) (meterd.UsageSummaryRow, error) {
+		var row meterd.UsageSummaryRow
+		if by == "hour" {
+			var h int64
+			err := rows.Scan(&h, &row.Dimension, &row.Quantity, &row.Records)
+			row.Group = time.Unix(h, 0).UTC().Format(time.RFC3339)
+			return row, err
+		}
+		err := rows.Scan(&row.Group, &row.Dimension, &row.Quantity, &row.Records)
+		return row, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: summarize usage: %w", err)
+	}
+	return out, nil
+}
