@@ -38,7 +38,8 @@ var usageCSVHeader = []string{
 var errStop = errors.New("stop")
 
 // usageFilter reads the filters of a usage query (400 for a malformed one).
-// From and To default to the 31 days before the server clock's now; To
+// From and To default to the 31 days before the server clock's now, on
+// hour boundaries (which lets the store read its hourly rollup); To
 // includes the current hour and the next, into which a timestamp within
 // the future skew may fall.
 func (s *Server) usageFilter(q url.Values) (meterd.UsageFilter, error) {
@@ -47,7 +48,7 @@ func (s *Server) usageFilter(q url.Values) (meterd.UsageFilter, error) {
 		ProductCode:        q.Get("product"),
 		CustomerIdentifier: q.Get("customer"),
 		Dimension:          q.Get("dimension"),
-		From:               now.Add(-defaultPeriod),
+		From:               meterd.Hour(now).Add(-defaultPeriod),
 		To:                 meterd.Hour(now).Add(2 * time.Hour),
 	}
 	if tag := q.Get("tag"); tag != "" {
