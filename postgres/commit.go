@@ -1,0 +1,160 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/meterd/meterd"
+)
+
+// Group commit limits.
+const (
+	maxGroupRecords = 2000             // records in one commit transaction
+	commitTimeout   = 30 * time.Second // one group's transaction, retries included
+)
+
+// errClosed is returned by Commit after Close.
+var errClosed = errors.New("postgres: store closed")
+
+// commitRequest is one Commit call waiting for the writer.
+type commitRequest struct {
+	ctx     context.Context
+	records []*meterd.MeteringRecord
+	results []meterd.CommitResult
+	err     error
+	done    chan struct{}
+}
+
+// Commit stores records durably, in order, in one transaction that many
+// concurrent callers may share, and returns one result per record once that
+// transaction has committed. See meterd.Ledger.
+func (s *Store) Commit(ctx context.Context, records []*meterd.MeteringRecord) ([]meterd.CommitResult, error) {
+	if len(records) == 0 {
+		return []meterd.CommitResult{}, nil
+	}
+	req := &commitRequest{ctx: ctx, records: records, done: make(chan struct{})}
+	s.closeMu.RLock()
+	if s.closed {
+		s.closeMu.RUnlock()
+		return nil, errClosed
+	}
+	select {
+	case s.queue <- req:
+	case <-ctx.Done():
+		s.closeMu.RUnlock()
+		return nil, ctx.Err()
+	}
+	s.closeMu.RUnlock()
+	// Once queued, the request may be in a transaction already: wait for its
+	// outcome rather than report an error for records that may be stored.
+	<-req.done
+	return req.results, req.err
+}
+
+// writer is the one goroutine that commits: it takes every pending request
+// into one transaction, so that concurrent callers share a commit.
+func (s *Store) writer() {
+	defer close(s.done)
+	for {
+		select {
+		case first := <-s.queue:
+			s.commitGroup(s.gather(first))
+		case <-s.stop:
+			// Close refuses new requests before closing stop: drain the rest.
+			for {
+				select {
+				case first := <-s.queue:
+					s.commitGroup(s.gather(first))
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+// gather returns first and the requests queued behind it, up to
+// maxGroupRecords records.
+func (s *Store) gather(first *commitRequest) []*commitRequest {
+	group := []*commitRequest{first}
+	n := len(first.records)
+	for n < maxGroupRecords {
+		select {
+		case r := <-s.queue:
+			group = append(group, r)
+			n += len(r.records)
+		default:
+			return group
+		}
+	}
+	return group
+}
+
+// commitGroup commits a group in one transaction and answers its callers.
+// When the shared transaction fails on something the server refused (bad
+// data in one request, say), each request is tried alone, so that one
+// caller's failure is not everybody's. A connection failure is everybody's.
+func (s *Store) commitGroup(group []*commitRequest) {
+	live := group[:0]
+	for _, r := range group {
+		if err := r.ctx.Err(); err != nil {
+			r.err = err // not started: nothing stored
+			close(r.done)
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return
+	}
+	err := s.commitTx(live)
+	var pgErr *pgconn.PgError
+	if err != nil && len(live) > 1 && errors.As(err, &pgErr) {
+		for _, r := range live {
+			r.err = s.commitTx([]*commitRequest{r})
+			s.answer(r)
+		}
+		return
+	}
+	for _, r := range live {
+		r.err = err
+		s.answer(r)
+	}
+}
+
+// answer wakes a caller up and counts its request.
+func (s *Store) answer(r *commitRequest) {
+	if r.err != nil {
+		r.results = nil
+		r.err = fmt.Errorf("postgres: commit: %w", r.err)
+	} else {
+		s.calls.Add(1)
+		s.records.Add(int64(len(r.records)))
+	}
+	close(r.done)
+}
+
+// commitTx runs the commit transaction for reqs and sets their results.
+func (s *Store) commitTx(reqs []*commitRequest) error {
+	// The transaction serves several callers: no single caller's context
+	// may cancel it halfway.
+	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
+	defer cancel()
+	err := s.Transact(ctx, func(tx pgx.Tx) error {
+		p, err := readExisting(ctx, tx, reqs)
+		if err != nil {
+			return err
+		}
+		p.plan(reqs)
+		return p.write(ctx, tx)
+	})
+	if err == nil {
+		s.transactions.Add(1)
+	}
+	return err
+}

@@ -1,0 +1,110 @@
+package postgres
+
+import (
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/meterd/meterd"
+)
+
+// The inserts of a commit pass one array per column and unnest them, so
+// that a group of any size is one statement per table.
+
+// queueInsertRecords queues the insert of new records, assigning seq in the
+// order given. ON CONFLICT DO NOTHING leaves a key stored by another writer
+// in place; write notices the missing row.
+func queueInsertRecords(b *pgx.Batch, recs []*meterd.MeteringRecord, allocs []string) *pgx.QueuedQuery {
+	n := len(recs)
+	var (
+		ids, ops, products, customers, accounts, licenses = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		resources, dimensions, callers, keys, tokens      = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		hashes                                            = make([]string, n)
+		hours, stamps, received                           = make([]time.Time, n), make([]time.Time, n), make([]time.Time, n)
+		quantities                                        = make([]int64, n)
+	)
+	for i, r := range recs {
+		ids[i], ops[i], products[i], customers[i], accounts[i], licenses[i] = r.ID, r.Operation, r.ProductCode, r.CustomerIdentifier, r.CustomerAWSAccountID, r.LicenseArn
+		resources[i], dimensions[i], callers[i], keys[i], tokens[i] = r.Resource, r.Dimension, r.CallerAccountID, r.CallerAccessKeyID, r.ClientToken
+		hashes[i] = r.RequestHash
+		hours[i], stamps[i], received[i] = ms(r.Hour), ms(r.Timestamp), ms(r.ReceivedAt)
+		quantities[i] = r.Quantity
+	}
+	return b.Queue(`INSERT INTO metering_records (id, operation, product_code, customer_identifier, customer_aws_account_id,
+			license_arn, resource, dimension, hour, timestamp, quantity, allocations, caller_account_id, caller_access_key_id,
+			client_token, request_hash, received_at)
+		SELECT id, operation, product_code, customer_identifier, customer_aws_account_id,
+			license_arn, resource, dimension, hour, timestamp, quantity, allocations, caller_account_id, caller_access_key_id,
+			client_token, request_hash, received_at
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+			$9::timestamptz[], $10::timestamptz[], $11::bigint[], $12::text[], $13::text[], $14::text[], $15::text[],
+			$16::text[], $17::timestamptz[])
+			WITH ORDINALITY AS r(id, operation, product_code, customer_identifier, customer_aws_account_id,
+			license_arn, resource, dimension, hour, timestamp, quantity, allocations, caller_account_id, caller_access_key_id,
+			client_token, request_hash, received_at, ord)
+		ORDER BY ord
+		ON CONFLICT (product_code, resource, dimension, hour) DO NOTHING`,
+		ids, ops, products, customers, accounts, licenses, resources, dimensions, hours, stamps, quantities, allocs,
+		callers, keys, tokens, hashes, received)
+}
+
+// queueInsertTags queues one usage_tags row per new record and tag
+// key=value, with the quantity allocated to it (summed when several of the
+// record's allocations carry the tag).
+func queueInsertTags(b *pgx.Batch, recs []*meterd.MeteringRecord) {
+	var ids, keys, values []string
+	var quantities []int64
+	for _, r := range recs {
+		index := map[meterd.Tag]int{}
+		for _, a := range r.Allocations {
+			var q int64
+			if a.AllocatedUsageQuantity != nil {
+				q = *a.AllocatedUsageQuantity
+			}
+			for _, t := range a.Tags {
+				if i, ok := index[t]; ok {
+					quantities[i] += q
+					continue
+				}
+				index[t] = len(ids)
+				ids, keys, values, quantities = append(ids, r.ID), append(keys, t.Key), append(values, t.Value), append(quantities, q)
+			}
+		}
+	}
+	if len(ids) == 0 {
+		return
+	}
+	b.Queue(`INSERT INTO usage_tags (seq, key, value, quantity)
+		SELECT m.seq, t.key, t.value, t.quantity
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS t(id, key, value, quantity)
+		JOIN metering_records m ON m.id = t.id`, ids, keys, values, quantities)
+}
+
+// queueHourly queues the update of the hourly rollup by the new records.
+func queueHourly(b *pgx.Batch, hourly map[hourlyKey]hourlySum) {
+	var products, customers, dimensions []string
+	var hours []time.Time
+	var quantities, records []int64
+	for k, s := range hourly {
+		products, customers, dimensions = append(products, k.product), append(customers, k.customer), append(dimensions, k.dimension)
+		hours = append(hours, time.Unix(k.hour, 0).UTC())
+		quantities, records = append(quantities, s.quantity), append(records, s.records)
+	}
+	b.Queue(`INSERT INTO usage_hourly (product_code, hour, customer_identifier, dimension, quantity, records)
+		SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::bigint[], $6::bigint[])
+		ON CONFLICT (product_code, hour, customer_identifier, dimension) DO UPDATE SET
+			quantity = usage_hourly.quantity + excluded.quantity, records = usage_hourly.records + excluded.records`,
+		products, hours, customers, dimensions, quantities, records)
+}
+
+// queueInsertTokens queues the client tokens of committed records, each
+// answering with the id in ids.
+func queueInsertTokens(b *pgx.Batch, recs []*meterd.MeteringRecord, ids []string) *pgx.QueuedQuery {
+	accounts, tokens, hashes, created := make([]string, len(recs)), make([]string, len(recs)), make([]string, len(recs)), make([]time.Time, len(recs))
+	for i, r := range recs {
+		accounts[i], tokens[i], hashes[i], created[i] = r.CallerAccountID, r.ClientToken, r.RequestHash, ms(r.ReceivedAt)
+	}
+	return b.Queue(`INSERT INTO client_tokens (caller_account_id, client_token, request_hash, record_id, created_at)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
+		ON CONFLICT (caller_account_id, client_token) DO NOTHING`, accounts, tokens, hashes, ids, created)
+}

@@ -1,0 +1,108 @@
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// migrate applies the embedded migrations that the database lacks, in the
+// order of their numeric prefix. Several processes may start at once: the
+// migrations run in one transaction that holds an exclusive lock on
+// schema_migrations, so a second process waits, then finds them applied.
+// (No advisory locks: CockroachDB has none.)
+func migrate(ctx context.Context, s *Store) error {
+	_, err := s.pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    bigint PRIMARY KEY,
+		applied_at timestamptz NOT NULL DEFAULT now()
+	)`)
+	// Two processes racing on CREATE TABLE IF NOT EXISTS can collide on the
+	// catalog's unique indexes; the loser finds the table there.
+	if err != nil && !isCode(err, codeUniqueViolation) && !isCode(err, codeDuplicateTable) {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	files, err := migrationFiles()
+	if err != nil {
+		return err
+	}
+	return s.Transact(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "LOCK TABLE schema_migrations IN EXCLUSIVE MODE"); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, "SELECT version FROM schema_migrations")
+		if err != nil {
+			return err
+		}
+		applied, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return err
+		}
+		for _, f := range files {
+			if slices.Contains(applied, f.version) {
+				continue
+			}
+			if _, err := tx.Exec(ctx, f.sql); err != nil {
+				return fmt.Errorf("migration %s: %w", f.name, err)
+			}
+			if _, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version) VALUES ($1)", f.version); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+type migration struct {
+	name    string
+	version int64
+	sql     string
+}
+
+// migrationFiles returns the embedded migrations ordered by version.
+func migrationFiles() ([]migration, error) {
+	entries, err := fs.ReadDir(migrations, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	var out []migration
+	for _, e := range entries {
+		prefix, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.ParseInt(prefix, 10, 64)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("migration %s: name must start with a number and an underscore", e.Name())
+		}
+		b, err := migrations.ReadFile("migrations/" + e.Name())
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, migration{e.Name(), v, string(b)})
+	}
+	slices.SortFunc(out, func(a, b migration) int { return int(a.version - b.version) })
+	return out, nil
+}
+
+// SQLSTATE codes the store reacts to.
+const (
+	codeUniqueViolation      = "23505"
+	codeForeignKeyViolation  = "23503"
+	codeSerializationFailure = "40001"
+	codeDeadlockDetected     = "40P01"
+	codeDuplicateTable       = "42P07"
+)
+
+// isCode reports whether err is a server error with the given SQLSTATE.
+func isCode(err error, code string) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == code
+}

@@ -1,0 +1,187 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/meterd/meterd"
+)
+
+// recordKey is the duplicate key of a metering record.
+type recordKey struct {
+	product, resource, dimension string
+	hour                         int64 // unix milliseconds
+}
+
+func keyOf(r *meterd.MeteringRecord) recordKey {
+	return recordKey{r.ProductCode, r.Resource, r.Dimension, ms(r.Hour).UnixMilli()}
+}
+
+// storedUsage is what the duplicate rule compares of a stored record.
+type storedUsage struct {
+	id          string
+	quantity    int64
+	allocations string // canonical
+}
+
+// tokenKey is a ClientToken in the scope of its caller account.
+type tokenKey struct{ account, token string }
+
+type storedToken struct{ requestHash, recordID string }
+
+type hourlyKey struct {
+	product, customer, dimension string
+	hour                         int64 // unix seconds of the hour
+}
+
+type hourlySum struct{ quantity, records int64 }
+
+// commitPlan is one commit transaction: the rows already stored that the
+// requests touch, then the rows to write.
+type commitPlan struct {
+	keys   map[recordKey]storedUsage
+	tokens map[tokenKey]storedToken
+
+	inserts   []*meterd.MeteringRecord
+	allocs    []string // canonical allocations of inserts
+	newTokens []*meterd.MeteringRecord
+	tokenIDs  []string // the record id each new token answers with
+	hourly    map[hourlyKey]hourlySum
+}
+
+// readExisting locks metering_records against other writers and reads the
+// stored records and client tokens that reqs may collide with. The lock
+// (which readers do not wait for) makes every process assign seq in commit
+// order, so that a usage cursor never skips a record committed later; the
+// unique key, not the lock, is what keeps two processes from both storing a
+// key (see write).
+func readExisting(ctx context.Context, tx pgx.Tx, reqs []*commitRequest) (*commitPlan, error) {
+	p := &commitPlan{keys: map[recordKey]storedUsage{}, tokens: map[tokenKey]storedToken{}, hourly: map[hourlyKey]hourlySum{}}
+	var products, resources, dimensions, accounts, tokens []string
+	var hours []time.Time
+	for _, req := range reqs {
+		for _, r := range req.records {
+			products, resources, dimensions = append(products, r.ProductCode), append(resources, r.Resource), append(dimensions, r.Dimension)
+			hours = append(hours, ms(r.Hour))
+			if r.ClientToken != "" {
+				accounts, tokens = append(accounts, r.CallerAccountID), append(tokens, r.ClientToken)
+			}
+		}
+	}
+	b := &pgx.Batch{}
+	b.Queue("LOCK TABLE metering_records IN SHARE ROW EXCLUSIVE MODE")
+	b.Queue(`SELECT m.product_code, m.resource, m.dimension, m.hour, m.id, m.quantity, m.allocations
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) AS k(product_code, resource, dimension, hour)
+		JOIN metering_records m ON m.product_code = k.product_code AND m.resource = k.resource
+			AND m.dimension = k.dimension AND m.hour = k.hour`,
+		products, resources, dimensions, hours).Query(func(rows pgx.Rows) error {
+		var k recordKey
+		var hour time.Time
+		var u storedUsage
+		_, err := pgx.ForEachRow(rows, []any{&k.product, &k.resource, &k.dimension, &hour, &u.id, &u.quantity, &u.allocations}, func() error {
+			k.hour = hour.UnixMilli()
+			p.keys[k] = u
+			return nil
+		})
+		return err
+	})
+	if len(tokens) > 0 {
+		b.Queue(`SELECT c.caller_account_id, c.client_token, c.request_hash, c.record_id
+			FROM unnest($1::text[], $2::text[]) AS k(caller_account_id, client_token)
+			JOIN client_tokens c ON c.caller_account_id = k.caller_account_id AND c.client_token = k.client_token`,
+			accounts, tokens).Query(func(rows pgx.Rows) error {
+			var k tokenKey
+			var t storedToken
+			_, err := pgx.ForEachRow(rows, []any{&k.account, &k.token, &t.requestHash, &t.recordID}, func() error {
+				p.tokens[k] = t
+				return nil
+			})
+			return err
+		})
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// plan applies the rules of meterd.Ledger.Commit to every record in order,
+// against the stored rows and the records planned before it, and sets each
+// request's results.
+func (p *commitPlan) plan(reqs []*commitRequest) {
+	for _, req := range reqs {
+		req.results = make([]meterd.CommitResult, len(req.records))
+		for i, r := range req.records {
+			req.results[i] = p.planRecord(r)
+		}
+	}
+}
+
+func (p *commitPlan) planRecord(r *meterd.MeteringRecord) meterd.CommitResult {
+	tk := tokenKey{r.CallerAccountID, r.ClientToken}
+	if r.ClientToken != "" {
+		if t, ok := p.tokens[tk]; ok {
+			if t.requestHash == r.RequestHash {
+				return meterd.CommitResult{Status: meterd.Committed, ID: t.recordID}
+			}
+			return meterd.CommitResult{Status: meterd.IdempotencyConflict}
+		}
+	}
+	k := keyOf(r)
+	allocs := meterd.CanonicalAllocations(r.Allocations)
+	id := r.ID
+	if u, ok := p.keys[k]; ok {
+		if u.quantity != r.Quantity || u.allocations != allocs {
+			return meterd.CommitResult{Status: meterd.Duplicate}
+		}
+		id = u.id
+	} else {
+		p.keys[k] = storedUsage{r.ID, r.Quantity, allocs}
+		p.inserts = append(p.inserts, r)
+		p.allocs = append(p.allocs, allocs)
+		hk := hourlyKey{r.ProductCode, r.CustomerIdentifier, r.Dimension, meterd.Hour(r.Hour).Unix()}
+		h := p.hourly[hk]
+		p.hourly[hk] = hourlySum{h.quantity + r.Quantity, h.records + 1}
+	}
+	// A token is kept only for a record that was committed.
+	if r.ClientToken != "" {
+		p.tokens[tk] = storedToken{r.RequestHash, id}
+		p.newTokens = append(p.newTokens, r)
+		p.tokenIDs = append(p.tokenIDs, id)
+	}
+	return meterd.CommitResult{Status: meterd.Committed, ID: id}
+}
+
+// write stores the planned rows in one round trip. Should another writer
+// have stored one of the keys since readExisting (possible only where the
+// table lock does not exclude it), the insert skips that row; the
+// transaction then asks to be run again, and the rerun sees the winner.
+func (p *commitPlan) write(ctx context.Context, tx pgx.Tx) error {
+	if len(p.inserts) == 0 && len(p.newTokens) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{}
+	if len(p.inserts) > 0 {
+		queueInsertRecords(b, p.inserts, p.allocs).Exec(func(tag pgconn.CommandTag) error {
+			if n := tag.RowsAffected(); n != int64(len(p.inserts)) {
+				return fmt.Errorf("%w: stored %d of %d new records", errRetry, n, len(p.inserts))
+			}
+			return nil
+		})
+		queueInsertTags(b, p.inserts)
+		queueHourly(b, p.hourly)
+	}
+	if len(p.newTokens) > 0 {
+		queueInsertTokens(b, p.newTokens, p.tokenIDs).Exec(func(tag pgconn.CommandTag) error {
+			if n := tag.RowsAffected(); n != int64(len(p.newTokens)) {
+				return fmt.Errorf("%w: stored %d of %d client tokens", errRetry, n, len(p.newTokens))
+			}
+			return nil
+		})
+	}
+	return tx.SendBatch(ctx, b).Close()
+}

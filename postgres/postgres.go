@@ -1,0 +1,171 @@
+// Package postgres implements meterd.Ledger on PostgreSQL with pgx: the
+// shared store that several meterd processes can use at once.
+//
+// Every method is one transaction run through Transact, which retries
+// serialization failures and deadlocks. Commit uses group commit, like the
+// SQLite store: one writer goroutine per Store drains the pending batches
+// into one synchronously committed transaction. Across processes the unique
+// key of metering_records decides which record wins; the commit transaction
+// also locks metering_records against other writers, so that seq (the usage
+// cursor) is assigned in commit order by every process.
+//
+// Errors are *meterd.Error for the codes of meterd.Ledger; anything else,
+// such as a server that cannot be reached, is a plain wrapped error that the
+// server reports as an internal error. The pool reconnects by itself when
+// the server comes back.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/meterd/meterd"
+)
+
+// Transact retry policy.
+const (
+	maxAttempts  = 5
+	firstBackoff = 5 * time.Millisecond
+)
+
+// connectTimeout bounds each attempt to reach the server, so that a caller
+// learns quickly that it is down.
+const connectTimeout = 5 * time.Second
+
+// Store is a meterd.Ledger on a PostgreSQL database.
+type Store struct {
+	pool *pgxpool.Pool
+
+	queue     chan *commitRequest
+	closeMu   sync.RWMutex // held for reading while queueing, for writing by Close
+	closed    bool
+	stop      chan struct{} // closed by Close: the writer drains and exits
+	done      chan struct{} // closed when the writer has exited
+	closeOnce sync.Once
+
+	transactions atomic.Int64 // commit transactions that committed
+	records      atomic.Int64 // records given to Commit that it answered
+	calls        atomic.Int64 // Commit calls answered
+}
+
+var _ meterd.Ledger = (*Store)(nil)
+
+// Open connects to the database at url (a postgres:// URL), applies the
+// migrations it lacks and starts the commit writer.
+func Open(ctx context.Context, url string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	// Durability: acknowledge nothing before its commit is flushed, whatever
+	// the server's default.
+	cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "on"
+	// Hour buckets are UTC hours, whatever the server's time zone.
+	cfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
+	if cfg.ConnConfig.ConnectTimeout == 0 || cfg.ConnConfig.ConnectTimeout > connectTimeout {
+		cfg.ConnConfig.ConnectTimeout = connectTimeout
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	s := &Store{
+		pool:  pool,
+		queue: make(chan *commitRequest, 1024),
+		stop:  make(chan struct{}),
+		done:  make(chan struct{}),
+	}
+	if err := migrate(ctx, s); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: migrate: %w", err)
+	}
+	go s.writer()
+	return s, nil
+}
+
+// Close flushes the pending commits, stops the writer and closes the pool.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.closeMu.Lock()
+		s.closed = true
+		s.closeMu.Unlock()
+		close(s.stop)
+		<-s.done
+		s.pool.Close()
+	})
+	return nil
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("postgres: ping: %w", err)
+	}
+	return nil
+}
+
+// Stats counts the work of the commit writer since Open.
+type Stats struct {
+	Transactions int64 // commit transactions committed (group commits)
+	Calls        int64 // Commit calls answered
+	Records      int64 // records of those calls
+}
+
+// Stats returns the commit counters; Calls/Transactions is the mean group
+// size.
+func (s *Store) Stats() Stats {
+	return Stats{Transactions: s.transactions.Load(), Calls: s.calls.Load(), Records: s.records.Load()}
+}
+
+// errRetry asks Transact to run the transaction again: another process
+// won a race the transaction had planned for.
+var errRetry = errors.New("postgres: concurrent writer; retry")
+
+// Transact runs fn in a transaction and commits it, or rolls it back when fn
+// fails. Serialization failures, deadlocks, and connection errors raised
+// before anything reached the server are retried a few times with
+// exponential backoff, so fn must be safe to run again.
+func (s *Store) Transact(ctx context.Context, fn func(pgx.Tx) error) error {
+	backoff := firstBackoff
+	for attempt := 1; ; attempt++ {
+		err := pgx.BeginFunc(ctx, s.pool, fn)
+		if err == nil || attempt == maxAttempts || !retryable(err) {
+			return err
+		}
+		// Jitter keeps two processes that collided from colliding again.
+		wait := backoff/2 + rand.N(backoff)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return err
+		}
+		backoff *= 2
+	}
+}
+
+// retryable reports whether a failed transaction may simply be run again.
+func retryable(err error) bool {
+	return errors.Is(err, errRetry) || isCode(err, codeSerializationFailure) || isCode(err, codeDeadlockDetected) ||
+		pgconn.SafeToRetry(err)
+}
+
+// notFound returns ENotFound ("what not found") for pgx.ErrNoRows and wraps
+// any other error.
+func notFound(err error, what string) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return meterd.Errorf(meterd.ENotFound, "%s not found", what)
+	}
+	return fmt.Errorf("postgres: %s: %w", what, err)
+}
+
+// ms rounds a time to the millisecond precision the ledger keeps, in UTC.
+func ms(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }

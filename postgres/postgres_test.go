@@ -1,0 +1,36 @@
+package postgres_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/meterd/meterd"
+	"github.com/meterd/meterd/ledgertest"
+	"github.com/meterd/meterd/pgtest"
+	"github.com/meterd/meterd/postgres"
+)
+
+// cluster is the throwaway server shared by this package's tests; each test
+// takes its own database on it.
+var cluster *pgtest.Cluster
+
+func TestMain(m *testing.M) {
+	os.Exit(pgtest.Main(m, &cluster))
+}
+
+// open opens a store on the database at url and closes it when t ends.
+func open(t testing.TB, url string) *postgres.Store {
+	t.Helper()
+	s, err := postgres.Open(t.Context(), url)
+	if err != nil {
+		t.Fatalf("Open(%s) = %v", url, err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestLedger(t *testing.T) {
+	ledgertest.Run(t, func(t *testing.T) meterd.Ledger {
+		return open(t, cluster.NewDatabase(t))
+	})
+}

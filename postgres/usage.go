@@ -1,0 +1,164 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/meterd/meterd"
+)
+
+// usageWhere returns the WHERE clause (possibly empty) of metering_records
+// m selecting the records of f, adding its arguments to args.
+func usageWhere(f meterd.UsageFilter, args *[]any) string {
+	var conds []string
+	arg := func(v any) string {
+		*args = append(*args, v)
+		return "$" + strconv.Itoa(len(*args))
+	}
+	if f.ProductCode != "" {
+		conds = append(conds, "m.product_code = "+arg(f.ProductCode))
+	}
+	if f.CustomerIdentifier != "" {
+		conds = append(conds, "m.customer_identifier = "+arg(f.CustomerIdentifier))
+	}
+	if f.Dimension != "" {
+		conds = append(conds, "m.dimension = "+arg(f.Dimension))
+	}
+	if !f.From.IsZero() {
+		conds = append(conds, "m.hour >= "+arg(f.From))
+	}
+	if !f.To.IsZero() {
+		conds = append(conds, "m.hour < "+arg(f.To))
+	}
+	if f.AfterSeq > 0 {
+		conds = append(conds, "m.seq > "+arg(f.AfterSeq))
+	}
+	if f.Tag != nil {
+		conds = append(conds, "EXISTS (SELECT 1 FROM usage_tags t WHERE t.seq = m.seq AND t.key = "+arg(f.Tag.Key)+
+			" AND t.value = "+arg(f.Tag.Value)+")")
+	}
+	if len(conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(conds, " AND ")
+}
+
+// Usage calls fn for each stored record matching f, in commit order,
+// streaming the rows from the server.
+func (s *Store) Usage(ctx context.Context, f meterd.UsageFilter, fn func(*meterd.MeteringRecord) error) error {
+	var args []any
+	sql := `SELECT m.seq, m.id, m.operation, m.product_code, m.customer_identifier, m.customer_aws_account_id,
+			m.license_arn, m.resource, m.dimension, m.hour, m.timestamp, m.quantity, m.allocations, m.caller_account_id,
+			m.caller_access_key_id, m.client_token, m.request_hash, m.received_at
+		FROM metering_records m` + usageWhere(f, &args) + " ORDER BY m.seq"
+	if f.Limit > 0 {
+		sql += " LIMIT " + strconv.Itoa(f.Limit)
+	}
+	var fnErr error
+	err := s.Transact(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, sql, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var r meterd.MeteringRecord
+			var allocs string
+			if err := rows.Scan(&r.Seq, &r.ID, &r.Operation, &r.ProductCode, &r.CustomerIdentifier, &r.CustomerAWSAccountID,
+				&r.LicenseArn, &r.Resource, &r.Dimension, &r.Hour, &r.Timestamp, &r.Quantity, &allocs, &r.CallerAccountID,
+				&r.CallerAccessKeyID, &r.ClientToken, &r.RequestHash, &r.ReceivedAt); err != nil {
+				return err
+			}
+			r.Hour, r.Timestamp, r.ReceivedAt = r.Hour.UTC(), r.Timestamp.UTC(), r.ReceivedAt.UTC()
+			if r.Allocations, err = meterd.ParseCanonicalAllocations(allocs); err != nil {
+				return fmt.Errorf("record %s: allocations: %w", r.ID, err)
+			}
+			if fnErr = fn(&r); fnErr != nil {
+				return fnErr
+			}
+		}
+		return rows.Err()
+	})
+	if fnErr != nil {
+		return fnErr
+	} else if err != nil {
+		return fmt.Errorf("postgres: usage: %w", err)
+	}
+	return nil
+}
+
+// SummarizeUsage sums the records matching f grouped by "customer",
+// "dimension", "hour" or "tag", one row per group and dimension, ordered by
+// group then dimension. EInvalid for another grouping.
+func (s *Store) SummarizeUsage(ctx context.Context, f meterd.UsageFilter, by string) ([]meterd.UsageSummaryRow, error) {
+	var group string
+	switch by {
+	case "customer":
+		group = "customer_identifier"
+	case "dimension":
+		group = "dimension"
+	case "hour":
+		group = "hour"
+	case "tag":
+	default:
+		return nil, meterd.Errorf(meterd.EInvalid, "cannot summarize usage by %q: want customer, dimension, hour or tag", by)
+	}
+	var args []any
+	var sql string
+	switch {
+	case by == "tag":
+		sql = `SELECT t.key || '=' || t.value, m.dimension, sum(t.quantity)::bigint, count(*)
+			FROM metering_records m JOIN usage_tags t ON t.seq = m.seq` + usageWhere(f, &args)
+	case rollupServes(f):
+		// The rollup's rows stand for whole hours, so it answers any filter
+		// on its columns with hour-aligned bounds.
+		sql = "SELECT m." + group + ", m.dimension, sum(m.quantity)::bigint, sum(m.records)::bigint FROM usage_hourly m" +
+			usageWhere(f, &args)
+	default:
+		if by == "hour" {
+			group = "date_trunc('hour', m.hour)"
+		} else {
+			group = "m." + group
+		}
+		sql = "SELECT " + group + ", m.dimension, sum(m.quantity)::bigint, count(*) FROM metering_records m" + usageWhere(f, &args)
+	}
+	sql += " GROUP BY 1, 2 ORDER BY 1, 2"
+	var out []meterd.UsageSummaryRow
+	err := s.Transact(ctx, func(tx pgx.Tx) error {
+		out = nil
+		rows, err := tx.Query(ctx, sql, args...)
+		if err != nil {
+			return err
+		}
+		var row meterd.UsageSummaryRow
+		var hour time.Time
+		dest := []any{&row.Group, &row.Dimension, &row.Quantity, &row.Records}
+		if by == "hour" {
+			dest[0] = &hour
+		}
+		_, err = pgx.ForEachRow(rows, dest, func() error {
+			if by == "hour" {
+				row.Group = hour.UTC().Format(time.RFC3339)
+			}
+			out = append(out, row)
+			return nil
+		})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: summarize usage: %w", err)
+	}
+	return out, nil
+}
+
+// rollupServes reports whether usage_hourly holds the answer for f: no tag
+// or cursor filter, and bounds on whole hours.
+func rollupServes(f meterd.UsageFilter) bool {
+	aligned := func(t time.Time) bool { return t.IsZero() || t.Equal(meterd.Hour(t)) }
+	return f.Tag == nil && f.AfterSeq == 0 && aligned(f.From) && aligned(f.To)
+}
