@@ -21,7 +21,7 @@ var recordQueries = struct {
 			license_arn, resource, dimension, hour, timestamp_ms, quantity, allocations, caller_account_id,
 			caller_access_key_id, client_token, request_hash, received_at_ms)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (product_code, resource, dimension, hour) DO NOTHING`,
+		ON CONFLICT (product_code, hour, dimension, resource) DO NOTHING`,
 	existing: `SELECT id, quantity, allocations FROM metering_records
 		WHERE product_code = ? AND resource = ? AND dimension = ? AND hour = ?`,
 	tag: `INSERT INTO usage_tags (seq, key, value, quantity) VALUES (?, ?, ?, ?)`,

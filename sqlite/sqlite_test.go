@@ -1,8 +1,11 @@
 package sqlite_test
 
 import (
+	"fmt"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/meterd/meterd"
 	"github.com/meterd/meterd/ledgertest"
@@ -27,4 +30,83 @@ func open(t testing.TB) *sqlite.Store {
 
 func TestLedger(t *testing.T) {
 	ledgertest.Run(t, func(t *testing.T) meterd.Ledger { return open(t) })
+}
+
+func TestReopen(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "meterd.db")
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open = %v, want nil", err)
+	}
+	first := record(1, "cust-1", 5)
+	if res, err := s.Commit(ctx, []*meterd.MeteringRecord{first}); err != nil || res[0].ID != first.ID {
+		t.Fatalf("Commit = %v, %v; want Committed %s", res, err, first.ID)
+	}
+	if err := s.PutSetting(ctx, "k", "v"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close = %v, want nil", err)
+	}
+
+	s, err = sqlite.Open(ctx, path) // migrations must not be applied twice
+	if err != nil {
+		t.Fatalf("Open again = %v, want nil", err)
+	}
+	defer s.Close()
+	retry := record(2, "cust-1", 5)
+	if res, err := s.Commit(ctx, []*meterd.MeteringRecord{retry, record(3, "cust-2", 1)}); err != nil || res[0].ID != first.ID {
+		t.Fatalf("Commit(retry) after reopen = %v, %v; want Committed %s", res, err, first.ID)
+	}
+	var got []*meterd.MeteringRecord
+	if err := s.Usage(ctx, meterd.UsageFilter{}, func(r *meterd.MeteringRecord) error { got = append(got, r); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].ID != first.ID || got[1].ID != record(3, "", 0).ID {
+		t.Fatalf("Usage after reopen = %d records, want %s then %s", len(got), first.ID, record(3, "", 0).ID)
+	}
+	if got[1].Seq <= got[0].Seq {
+		t.Errorf("Seq after reopen = %d, want > %d", got[1].Seq, got[0].Seq)
+	}
+	if v, err := s.Setting(ctx, "k"); err != nil || v != "v" {
+		t.Errorf("Setting(k) after reopen = %q, %v; want %q", v, err, "v")
+	}
+}
+
+// record returns a BatchMeterUsage record of customer in a fixed hour.
+func record(n int, customer string, q int64) *meterd.MeteringRecord {
+	hour := time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC)
+	return &meterd.MeteringRecord{
+		ID: fmt.Sprintf("00000000-0000-4000-8000-%012d", n), Operation: meterd.OpBatchMeterUsage,
+		ProductCode: "demo-product", CustomerIdentifier: customer, Resource: customer, Dimension: "requests",
+		Hour: hour, Timestamp: hour.Add(time.Minute), Quantity: q, CallerAccountID: "111122223333",
+		CallerAccessKeyID: "test", ReceivedAt: hour.Add(time.Minute),
+	}
+}
+
+// BenchmarkCommit25 commits 25 distinct records per call from many
+// goroutines, as BatchMeterUsage requests would.
+func BenchmarkCommit25(b *testing.B) {
+	s := open(b)
+	var next atomic.Int64
+	b.SetParallelism(32)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		recs := make([]*meterd.MeteringRecord, 25)
+		for pb.Next() {
+			for i := range recs {
+				n := int(next.Add(1))
+				recs[i] = record(n, fmt.Sprintf("cust-%d", n), 1)
+			}
+			res, err := s.Commit(b.Context(), recs)
+			if err != nil || res[0].Status != meterd.Committed {
+				b.Errorf("Commit = %v, %v; want Committed", res, err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N*25)/b.Elapsed().Seconds(), "records/s")
+	st := s.Stats()
+	b.ReportMetric(float64(st.Records)/float64(max(st.Transactions, 1)), "records/tx")
 }

@@ -73,10 +73,13 @@ CREATE TABLE settings (
 
 -- The ledger references no catalog row: usage outlives catalog changes.
 -- AUTOINCREMENT keeps seq (the usage cursor) from ever going back, even after
--- Reset deletes every row.
+-- Reset deletes every row. id (random, 128-bit) has no index: nothing looks a
+-- record up by id, and an index of random keys would make every commit write
+-- pages all over a large file. The duplicate key starts with the hour, so new
+-- records land together at the end of the index.
 CREATE TABLE metering_records (
 	seq                     INTEGER PRIMARY KEY AUTOINCREMENT,
-	id                      TEXT NOT NULL UNIQUE,
+	id                      TEXT NOT NULL,
 	operation               TEXT NOT NULL,
 	product_code            TEXT NOT NULL,
 	customer_identifier     TEXT NOT NULL,
@@ -93,7 +96,7 @@ CREATE TABLE metering_records (
 	client_token            TEXT NOT NULL,
 	request_hash            TEXT NOT NULL,
 	received_at_ms          INTEGER NOT NULL,
-	UNIQUE (product_code, resource, dimension, hour)
+	UNIQUE (product_code, hour, dimension, resource)
 );
 
 CREATE TABLE client_tokens (
