@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -21,10 +22,18 @@ const (
 // errClosed is returned by Commit after Close.
 var errClosed = errors.New("postgres: store closed")
 
+// Request states: a request is cancelled by its caller or taken by the
+// writer, whichever comes first.
+const (
+	requestPending int32 = iota
+	requestTaken
+	requestCancelled
+)
+
 // commitRequest is one Commit call waiting for the writer.
 type commitRequest struct {
-	ctx     context.Context
 	records []*meterd.MeteringRecord
+	state   atomic.Int32
 	results []meterd.CommitResult
 	err     error
 	done    chan struct{}
@@ -32,12 +41,14 @@ type commitRequest struct {
 
 // Commit stores records durably, in order, in one transaction that many
 // concurrent callers may share, and returns one result per record once that
-// transaction has committed. See meterd.Ledger.
+// transaction has committed. If ctx ends before the writer takes the call,
+// nothing is stored and ctx's error is returned; once taken, the outcome is
+// the transaction's. See meterd.Ledger.
 func (s *Store) Commit(ctx context.Context, records []*meterd.MeteringRecord) ([]meterd.CommitResult, error) {
 	if len(records) == 0 {
-		return []meterd.CommitResult{}, nil
+		return nil, nil
 	}
-	req := &commitRequest{ctx: ctx, records: records, done: make(chan struct{})}
+	req := &commitRequest{records: records, done: make(chan struct{})}
 	s.closeMu.RLock()
 	if s.closed {
 		s.closeMu.RUnlock()
@@ -50,9 +61,14 @@ func (s *Store) Commit(ctx context.Context, records []*meterd.MeteringRecord) ([
 		return nil, ctx.Err()
 	}
 	s.closeMu.RUnlock()
-	// Once queued, the request may be in a transaction already: wait for its
-	// outcome rather than report an error for records that may be stored.
-	<-req.done
+	select {
+	case <-req.done:
+	case <-ctx.Done():
+		if req.state.CompareAndSwap(requestPending, requestCancelled) {
+			return nil, ctx.Err()
+		}
+		<-req.done // already in a transaction: its commit decides
+	}
 	return req.results, req.err
 }
 
@@ -102,12 +118,9 @@ func (s *Store) gather(first *commitRequest) []*commitRequest {
 func (s *Store) commitGroup(group []*commitRequest) {
 	live := group[:0]
 	for _, r := range group {
-		if err := r.ctx.Err(); err != nil {
-			r.err = err // not started: nothing stored
-			close(r.done)
-			continue
+		if r.state.CompareAndSwap(requestPending, requestTaken) {
+			live = append(live, r)
 		}
-		live = append(live, r)
 	}
 	if len(live) == 0 {
 		return
@@ -133,7 +146,7 @@ func (s *Store) answer(r *commitRequest) {
 		r.results = nil
 		r.err = fmt.Errorf("postgres: commit: %w", r.err)
 	} else {
-		s.calls.Add(1)
+		s.batches.Add(1)
 		s.records.Add(int64(len(r.records)))
 	}
 	close(r.done)

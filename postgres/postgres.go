@@ -52,9 +52,9 @@ type Store struct {
 	done      chan struct{} // closed when the writer has exited
 	closeOnce sync.Once
 
-	transactions atomic.Int64 // commit transactions that committed
-	records      atomic.Int64 // records given to Commit that it answered
-	calls        atomic.Int64 // Commit calls answered
+	transactions atomic.Int64
+	batches      atomic.Int64
+	records      atomic.Int64
 }
 
 var _ meterd.Ledger = (*Store)(nil)
@@ -113,17 +113,18 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Stats counts the work of the commit writer since Open.
+// Stats counts the work of the group-commit writer since Open, as the
+// SQLite store's Stats does.
 type Stats struct {
-	Transactions int64 // commit transactions committed (group commits)
-	Calls        int64 // Commit calls answered
-	Records      int64 // records of those calls
+	Transactions int64 // committed write transactions holding records
+	Batches      int64 // Commit calls served
+	Records      int64 // records given to those calls
 }
 
-// Stats returns the commit counters; Calls/Transactions is the mean group
-// size.
+// Stats returns the writer's counters; Batches/Transactions is the mean
+// number of callers sharing a commit.
 func (s *Store) Stats() Stats {
-	return Stats{Transactions: s.transactions.Load(), Calls: s.calls.Load(), Records: s.records.Load()}
+	return Stats{Transactions: s.transactions.Load(), Batches: s.batches.Load(), Records: s.records.Load()}
 }
 
 // errRetry asks Transact to run the transaction again: another process
@@ -131,13 +132,14 @@ func (s *Store) Stats() Stats {
 var errRetry = errors.New("postgres: concurrent writer; retry")
 
 // Transact runs fn in a transaction and commits it, or rolls it back when fn
-// fails. Serialization failures, deadlocks, and connection errors raised
-// before anything reached the server are retried a few times with
+// fails. Serialization failures, deadlocks, a BEGIN that did not get through
+// (a pooled connection the server closed, say), and connection errors
+// raised before anything reached the server are retried a few times with
 // exponential backoff, so fn must be safe to run again.
 func (s *Store) Transact(ctx context.Context, fn func(pgx.Tx) error) error {
 	backoff := firstBackoff
 	for attempt := 1; ; attempt++ {
-		err := pgx.BeginFunc(ctx, s.pool, fn)
+		err := s.transactOnce(ctx, fn)
 		if err == nil || attempt == maxAttempts || !retryable(err) {
 			return err
 		}
@@ -152,9 +154,24 @@ func (s *Store) Transact(ctx context.Context, fn func(pgx.Tx) error) error {
 	}
 }
 
+// errBegin marks a failed BEGIN: nothing of the transaction ran.
+var errBegin = errors.New("begin")
+
+func (s *Store) transactOnce(ctx context.Context, fn func(pgx.Tx) error) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errBegin, err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback(context.WithoutCancel(ctx))
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
 // retryable reports whether a failed transaction may simply be run again.
 func retryable(err error) bool {
-	return errors.Is(err, errRetry) || isCode(err, codeSerializationFailure) || isCode(err, codeDeadlockDetected) ||
+	return errors.Is(err, errRetry) || errors.Is(err, errBegin) || isCode(err, codeSerializationFailure) || isCode(err, codeDeadlockDetected) ||
 		pgconn.SafeToRetry(err)
 }
 

@@ -1,0 +1,42 @@
+package postgres_test
+
+import (
+	"sync/atomic"
+	"testing"
+
+	"github.com/meterd/meterd"
+)
+
+// BenchmarkCommit25 commits 25 distinct records per call from many
+// concurrent callers, as a loaded server does for BatchMeterUsage, and
+// reports records/s and the mean number of calls sharing a commit.
+func BenchmarkCommit25(b *testing.B) {
+	s := open(b, cluster.NewDatabase(b))
+	var next atomic.Int64
+	b.SetParallelism(32) // callers per GOMAXPROCS
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		recs := make([]*meterd.MeteringRecord, 25)
+		for pb.Next() {
+			base := int(next.Add(25))
+			for i := range recs {
+				recs[i] = record(base+i, base+i, 1)
+			}
+			res, err := s.Commit(b.Context(), recs)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			if res[0].Status != meterd.Committed {
+				b.Errorf("Commit = %+v, want Committed", res[0])
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	st := s.Stats()
+	b.ReportMetric(float64(b.N*25)/b.Elapsed().Seconds(), "records/s")
+	if st.Transactions > 0 {
+		b.ReportMetric(float64(st.Batches)/float64(st.Transactions), "calls/commit")
+	}
+}
