@@ -136,3 +136,21 @@ func TestPublicKeys(t *testing.T) {
 	_, err = f.c.RotatePublicKey(f.ctx, "nope")
 	wantError(t, "RotatePublicKey(unknown)", err, 404, "NotFound")
 }
+
+// TestEscapedPathValues checks that codes and identifiers with the
+// characters the Metering API allows, "/" included, survive the path.
+func TestEscapedPathValues(t *testing.T) {
+	f := newFixture(t)
+	const code, customer = "a/b:c=d@e", "x/y.z"
+	_, err := f.c.CreateProduct(f.ctx, newProduct(code))
+	must(t, "CreateProduct", err)
+	p, err := f.c.Product(f.ctx, code)
+	must(t, "Product", err)
+	_, err = f.c.Subscribe(f.ctx, code, SubscribeInput{CustomerIdentifier: customer})
+	must(t, "Subscribe", err)
+	c, err := f.c.Customer(f.ctx, code, customer)
+	must(t, "Customer", err)
+	if p.Code != code || c.CustomerIdentifier != customer || c.ProductCode != code {
+		t.Errorf("Product, Customer = %s, %s/%s, want %s, %s/%s", p.Code, c.ProductCode, c.CustomerIdentifier, code, code, customer)
+	}
+}

@@ -1,5 +1,7 @@
 package admin
 
+// The server-wide controls: the clock, reset, and the API description.
+
 import (
 	_ "embed"
 	"fmt"
