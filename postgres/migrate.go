@@ -28,8 +28,9 @@ func migrate(ctx context.Context, s *Store) error {
 		applied_at timestamptz NOT NULL DEFAULT now()
 	)`)
 	// Two processes racing on CREATE TABLE IF NOT EXISTS can collide on the
-	// catalog's unique indexes; the loser finds the table there.
-	if err != nil && !isCode(err, codeUniqueViolation) && !isCode(err, codeDuplicateTable) {
+	// system catalogs (a unique violation, or the table or its row type
+	// already existing); the loser finds the table there.
+	if err != nil && !isCode(err, codeUniqueViolation) && !isCode(err, codeDuplicateTable) && !isCode(err, codeDuplicateObject) {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
 	files, err := migrationFiles()
@@ -99,6 +100,7 @@ const (
 	codeSerializationFailure = "40001"
 	codeDeadlockDetected     = "40P01"
 	codeDuplicateTable       = "42P07"
+	codeDuplicateObject      = "42710"
 )
 
 // isCode reports whether err is a server error with the given SQLSTATE.
