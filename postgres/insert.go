@@ -43,16 +43,18 @@ func queueInsertRecords(b *pgx.Batch, recs []*meterd.MeteringRecord, allocs []st
 			license_arn, resource, dimension, hour, timestamp, quantity, allocations, caller_account_id, caller_access_key_id,
 			client_token, request_hash, received_at, ord)
 		ORDER BY ord
-		ON CONFLICT (product_code, resource, dimension, hour) DO NOTHING`,
+		ON CONFLICT (product_code, hour, dimension, resource) DO NOTHING`,
 		ids, ops, products, customers, accounts, licenses, resources, dimensions, hours, stamps, quantities, allocs,
 		callers, keys, tokens, hashes, received)
 }
 
 // queueInsertTags queues one usage_tags row per new record and tag
 // key=value, with the quantity allocated to it (summed when several of the
-// record's allocations carry the tag).
+// record's allocations carry the tag). The record's seq is found by its
+// duplicate key, which is indexed; the id makes sure it is this record.
 func queueInsertTags(b *pgx.Batch, recs []*meterd.MeteringRecord) {
-	var ids, keys, values []string
+	var ids, products, dimensions, resources, keys, values []string
+	var hours []time.Time
 	var quantities []int64
 	for _, r := range recs {
 		index := map[meterd.Tag]int{}
@@ -67,7 +69,9 @@ func queueInsertTags(b *pgx.Batch, recs []*meterd.MeteringRecord) {
 					continue
 				}
 				index[t] = len(ids)
-				ids, keys, values, quantities = append(ids, r.ID), append(keys, t.Key), append(values, t.Value), append(quantities, q)
+				ids, products, dimensions, resources = append(ids, r.ID), append(products, r.ProductCode), append(dimensions, r.Dimension), append(resources, r.Resource)
+				hours = append(hours, ms(r.Hour))
+				keys, values, quantities = append(keys, t.Key), append(values, t.Value), append(quantities, q)
 			}
 		}
 	}
@@ -76,8 +80,11 @@ func queueInsertTags(b *pgx.Batch, recs []*meterd.MeteringRecord) {
 	}
 	b.Queue(`INSERT INTO usage_tags (seq, key, value, quantity)
 		SELECT m.seq, t.key, t.value, t.quantity
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS t(id, key, value, quantity)
-		JOIN metering_records m ON m.id = t.id`, ids, keys, values, quantities)
+		FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[])
+			AS t(id, product_code, hour, dimension, resource, key, value, quantity)
+		JOIN metering_records m ON m.product_code = t.product_code AND m.hour = t.hour
+			AND m.dimension = t.dimension AND m.resource = t.resource AND m.id = t.id`,
+		ids, products, hours, dimensions, resources, keys, values, quantities)
 }
 
 // queueHourly queues the update of the hourly rollup by the new records.

@@ -76,10 +76,14 @@ CREATE TABLE settings (
 
 -- The ledger references no catalog row: usage outlives catalog changes.
 -- seq comes from an identity sequence, which never goes back, not even
--- after Reset (TRUNCATE keeps sequences unless told otherwise).
+-- after Reset (TRUNCATE keeps sequences unless told otherwise). id (random,
+-- 128-bit) has no index: nothing looks a record up by id alone, and an index
+-- of random keys would touch pages all over it on every commit. The
+-- duplicate key starts with the hour, so new records land together at the
+-- end of the index.
 CREATE TABLE metering_records (
 	seq                     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-	id                      text COLLATE "C" NOT NULL UNIQUE,
+	id                      text COLLATE "C" NOT NULL,
 	operation               text NOT NULL,
 	product_code            text COLLATE "C" NOT NULL,
 	customer_identifier     text COLLATE "C" NOT NULL,
@@ -96,7 +100,7 @@ CREATE TABLE metering_records (
 	client_token            text NOT NULL,
 	request_hash            text NOT NULL,
 	received_at             timestamptz NOT NULL,
-	UNIQUE (product_code, resource, dimension, hour)
+	UNIQUE (product_code, hour, dimension, resource)
 );
 
 CREATE TABLE client_tokens (
