@@ -89,7 +89,7 @@ CREATE TABLE metering_records (
 	dimension               TEXT NOT NULL,
 	hour                    INTEGER NOT NULL,
 	timestamp_ms            INTEGER NOT NULL,
-	quantity                INTEGER NOT NULL,
+	quantity                INTEGER NOT NULL CHECK (quantity >= 0),
 	allocations             TEXT NOT NULL, -- meterd.CanonicalAllocations
 	caller_account_id       TEXT NOT NULL,
 	caller_access_key_id    TEXT NOT NULL,
