@@ -54,16 +54,22 @@ func TestParseErrors(t *testing.T) {
 		edit func(string) string
 		want string // the error must contain this: line and field
 	}{
-		{"ErrAccountID", func(s string) string { return strings.Replace(s, `"111122223333"`+"\n    name", `"1234"`+"\n    name", 1) }, `3: accounts[0].id: must be 12 digits`},
+		{"ErrAccountID", func(s string) string {
+			return strings.Replace(s, `"111122223333"`+"\n    name", `"1234"`+"\n    name", 1)
+		}, `3: accounts[0].id: must be 12 digits`},
 		{"ErrUnknownField", func(s string) string { return strings.Replace(s, "regions:", "region:", 1) }, `11: unknown field "region"`},
 		{"ErrType", func(s string) string { return strings.Replace(s, "type: container", "type: lambda", 1) }, `8: products[0].type: must be saas, ami or container`},
 		{"ErrNoDimensionName", func(s string) string { return strings.Replace(s, "{name: requests, ", "{", 1) }, `14: products[0].dimensions[0].name: required`},
 		{"ErrPrice", func(s string) string { return strings.Replace(s, `"0.0001"`, `"cheap"`, 1) }, `14: products[0].dimensions[0].price: must be a decimal number`},
 		{"ErrStatus", func(s string) string { return strings.Replace(s, "unsubscribe-pending", "gone", 1) }, `16: products[0].customers[0].status: unknown status "gone"`},
-		{"ErrUnknownSeller", func(s string) string { return strings.Replace(s, `seller: "111122223333"`, `seller: "999999999999"`, 1) }, `8: products[0].seller: account "999999999999" is not in accounts`},
+		{"ErrUnknownSeller", func(s string) string {
+			return strings.Replace(s, `seller: "111122223333"`, `seller: "999999999999"`, 1)
+		}, `8: products[0].seller: account "999999999999" is not in accounts`},
 		{"ErrFaultOperation", func(s string) string { return strings.Replace(s, "operation: BatchMeterUsage, ", "", 1) }, `19: faults[0].operation: required`},
 		{"ErrSyntax", func(s string) string { return s + "\n  - [unclosed" }, `line`},
-		{"ErrWrongType", func(s string) string { return strings.Replace(s, "public_key_versions: 2", "public_key_versions: many", 1) }, `line 12`},
+		{"ErrWrongType", func(s string) string {
+			return strings.Replace(s, "public_key_versions: 2", "public_key_versions: many", 1)
+		}, `line 12`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -163,10 +163,10 @@ func TestEndToEndBatchMeterUsage(t *testing.T) {
 		want    any
 		code    string
 	}{
-		{"ErrTimestampOutOfBounds", seller, "saas-product", []types.UsageRecord{record("cust-a", "requests", now, 1), record("cust-a", "requests", now.Add(-6*time.Hour), 1)}, &types.TimestampOutOfBoundsException{}, "TimestampOutOfBoundsException"},
-		{"ErrInvalidProductCode", seller, "no-such-product", []types.UsageRecord{record("cust-a", "requests", now, 1)}, &types.InvalidProductCodeException{}, "InvalidProductCodeException"},
-		{"ErrOtherSellersProduct", seller, "other-product", []types.UsageRecord{record("cust-a", "requests", now, 1)}, &types.InvalidProductCodeException{}, "InvalidProductCodeException"},
-		{"ErrInvalidUsageDimension", seller, "saas-product", []types.UsageRecord{record("cust-a", "bytes", now, 1)}, &types.InvalidUsageDimensionException{}, "InvalidUsageDimensionException"},
+		{"ErrTimestampOutOfBounds", seller, "saas-product", []types.UsageRecord{record("cust-a", "requests", now, 1), record("cust-a", "requests", now.Add(-6*time.Hour), 1)}, new(*types.TimestampOutOfBoundsException), "TimestampOutOfBoundsException"},
+		{"ErrInvalidProductCode", seller, "no-such-product", []types.UsageRecord{record("cust-a", "requests", now, 1)}, new(*types.InvalidProductCodeException), "InvalidProductCodeException"},
+		{"ErrOtherSellersProduct", seller, "other-product", []types.UsageRecord{record("cust-a", "requests", now, 1)}, new(*types.InvalidProductCodeException), "InvalidProductCodeException"},
+		{"ErrInvalidUsageDimension", seller, "saas-product", []types.UsageRecord{record("cust-a", "bytes", now, 1)}, new(*types.InvalidUsageDimensionException), "InvalidUsageDimensionException"},
 		{"ErrValidation26Records", seller, "saas-product", make26(), nil, "ValidationException"},
 		{"ErrInvalidSignature", newClient(m, "seller", "wrong", ""), "saas-product", []types.UsageRecord{record("cust-a", "requests", now, 1)}, nil, "InvalidSignatureException"},
 		{"ErrUnrecognizedClient", newClient(m, "nobody", "x", ""), "saas-product", []types.UsageRecord{record("cust-a", "requests", now, 1)}, nil, "UnrecognizedClientException"},

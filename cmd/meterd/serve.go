@@ -23,13 +23,10 @@ import (
 	"github.com/meterd/meterd/awsjson"
 	"github.com/meterd/meterd/catalog"
 	"github.com/meterd/meterd/metering"
+	"github.com/meterd/meterd/postgres"
 	"github.com/meterd/meterd/sigv4"
 	"github.com/meterd/meterd/sqlite"
 )
-
-// settingAdminTokenHash is the store setting holding the SHA-256 of the
-// admin token, so that every node sharing a store accepts the same token.
-const settingAdminTokenHash = "admin_token_sha256"
 
 // Main is a running meterd server. main() and the end-to-end tests start it
 // the same way: set Config, call Run, and Close when done.
@@ -165,7 +162,7 @@ func (m *Main) URL() string {
 
 func (m *Main) openStore(ctx context.Context) (meterd.Ledger, error) {
 	if m.Config.Store != "sqlite" {
-		return nil, fmt.Errorf("--store: %s is not supported by this build", m.Config.Store)
+		return postgres.Open(ctx, m.Config.Store)
 	}
 	if err := os.MkdirAll(m.Config.Data, 0o700); err != nil {
 		return nil, err
@@ -190,10 +187,10 @@ func (m *Main) seed(ctx context.Context, file *catalog.File) error {
 func (m *Main) ensureAdminToken(ctx context.Context) error {
 	if tok := m.Config.AdminToken; tok != "" {
 		m.tokenWhere = "as given with --admin-token"
-		return m.Ledger.PutSetting(ctx, settingAdminTokenHash, hashToken(tok))
+		return m.Ledger.PutSetting(ctx, admin.SettingTokenHash, hashToken(tok))
 	}
 	path := filepath.Join(m.Config.Data, "admin-token")
-	_, err := m.Ledger.Setting(ctx, settingAdminTokenHash)
+	_, err := m.Ledger.Setting(ctx, admin.SettingTokenHash)
 	switch {
 	case err == nil:
 		m.tokenWhere = path
@@ -214,7 +211,7 @@ func (m *Main) ensureAdminToken(ctx context.Context) error {
 		return fmt.Errorf("write admin token: %w", err)
 	}
 	m.tokenWhere = path
-	return m.Ledger.PutSetting(ctx, settingAdminTokenHash, hashToken(tok))
+	return m.Ledger.PutSetting(ctx, admin.SettingTokenHash, hashToken(tok))
 }
 
 // hashToken is how admin tokens are kept: only their SHA-256.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/meterd/meterd"
+	"github.com/meterd/meterd/admin"
 )
 
 func TestConfigEnvironmentAndFlags(t *testing.T) {
@@ -81,7 +82,7 @@ func TestCatalogIdempotent(t *testing.T) {
 		ctx := context.Background()
 		customers, _ = m.Ledger.Customers(ctx, "container-product")
 		keys, _ = m.Ledger.PublicKeys(ctx, "container-product")
-		token, _ = m.Ledger.Setting(ctx, settingAdminTokenHash)
+		token, _ = m.Ledger.Setting(ctx, admin.SettingTokenHash)
 		return customers, keys, token
 	}
 	c1, k1, t1 := snapshot()

@@ -1,0 +1,87 @@
+package meterd
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+)
+
+func TestErrorCode(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		code string
+		msg  string
+	}{
+		{"Nil", nil, "", ""},
+		{"Error", Errorf(EInvalidTag, "bad tag %q", "k"), EInvalidTag, `bad tag "k"`},
+		{"Wrapped", fmt.Errorf("store: %w", Errorf(ENotFound, "no such key")), ENotFound, "no such key"},
+		{"Internal", errors.New("disk on fire"), EInternal, "An internal error has occurred."},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := ErrorCode(tc.err); got != tc.code {
+				t.Errorf("ErrorCode() = %q, want %q", got, tc.code)
+			}
+			if got := ErrorMessage(tc.err); got != tc.msg {
+				t.Errorf("ErrorMessage() = %q, want %q", got, tc.msg)
+			}
+		})
+	}
+}
+
+func TestServerClock(t *testing.T) {
+	var c ServerClock
+	if d := time.Since(c.Now()); d < -time.Second || d > time.Second || c.Frozen() {
+		t.Fatalf("zero ServerClock = %v, want real time", c.Now())
+	}
+	at := time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC)
+	c.Set(at)
+	c.Advance(90 * time.Second)
+	if got, want := c.Now(), at.Add(90*time.Second); !got.Equal(want) || !c.Frozen() {
+		t.Errorf("Set+Advance = %v, want frozen at %v", got, want)
+	}
+	c.Reset()
+	c.Advance(2 * time.Hour)
+	if d := c.Now().Sub(time.Now()); d < 2*time.Hour-time.Second || d > 2*time.Hour+time.Second {
+		t.Errorf("Reset+Advance(2h) = now%+v, want now+2h", d)
+	}
+}
+
+func TestCustomerEffectiveStatus(t *testing.T) {
+	at := time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC)
+	c := &Customer{Status: StatusUnsubscribePending, StatusChangedAt: at}
+	if got := c.EffectiveStatus(at.Add(59 * time.Minute)); got != StatusUnsubscribePending || !c.CanMeter(at.Add(59*time.Minute)) {
+		t.Errorf("status after 59m = %q, want %q and meterable", got, StatusUnsubscribePending)
+	}
+	if got := c.EffectiveStatus(at.Add(time.Hour)); got != StatusUnsubscribed || c.CanMeter(at.Add(time.Hour)) {
+		t.Errorf("status after 1h = %q, want %q and not meterable", got, StatusUnsubscribed)
+	}
+	if (&Customer{Status: StatusSuspended}).CanMeter(at) {
+		t.Error("suspended customer can meter, want not")
+	}
+}
+
+func TestCanonicalAllocations(t *testing.T) {
+	q := func(n int64) *int64 { return &n }
+	a := []UsageAllocation{
+		{AllocatedUsageQuantity: q(4)},
+		{AllocatedUsageQuantity: q(6), Tags: []Tag{{"b", "2"}, {"a", "1"}}},
+	}
+	b := []UsageAllocation{
+		{AllocatedUsageQuantity: q(6), Tags: []Tag{{"a", "1"}, {"b", "2"}}},
+		{AllocatedUsageQuantity: q(4)},
+	}
+	if CanonicalAllocations(a) != CanonicalAllocations(b) {
+		t.Errorf("CanonicalAllocations differ for the same set in another order:\n%s\n%s", CanonicalAllocations(a), CanonicalAllocations(b))
+	}
+	b[1].AllocatedUsageQuantity = q(5)
+	if CanonicalAllocations(a) == CanonicalAllocations(b) {
+		t.Error("CanonicalAllocations equal for different quantities")
+	}
+	back, err := ParseCanonicalAllocations(CanonicalAllocations(a))
+	if err != nil || CanonicalAllocations(back) != CanonicalAllocations(a) {
+		t.Errorf("ParseCanonicalAllocations round trip = %v, %v", back, err)
+	}
+}
