@@ -227,8 +227,8 @@ func (b *batch) checkRecords(ctx context.Context) error {
 		}
 	}
 	for _, r := range b.records {
-		if !b.s.inWindow(*r.Timestamp, b.now) {
-			return timestampError(*r.Timestamp)
+		if err := b.s.checkWindow(*r.Timestamp, b.now); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -51,23 +51,29 @@ func caller(ctx context.Context) (*meterd.Caller, error) {
 	return c, nil
 }
 
-// inWindow reports whether a usage timestamp is acceptable at now.
-func (s *Service) inWindow(ts, now time.Time) bool {
-	past, skew := s.PastWindow, s.FutureSkew
+// window returns the configured past window and future skew.
+func (s *Service) window() (past, skew time.Duration) {
+	past, skew = s.PastWindow, s.FutureSkew
 	if past == 0 {
 		past = DefaultPastWindow
 	}
 	if skew == 0 {
 		skew = DefaultFutureSkew
 	}
-	return now.Sub(ts) < past && !ts.After(now.Add(skew))
+	return past, skew
 }
 
-// timestampError is the TimestampOutOfBoundsException of both metering
-// operations.
-func timestampError(ts time.Time) error {
+// checkWindow returns the TimestampOutOfBoundsException of both metering
+// operations when a usage timestamp is not acceptable at now: it must be
+// less than the past window old and at most the future skew ahead.
+func (s *Service) checkWindow(ts, now time.Time) error {
+	past, skew := s.window()
+	if now.Sub(ts) < past && !ts.After(now.Add(skew)) {
+		return nil
+	}
 	return meterd.Errorf(meterd.ETimestampOutOfBounds,
-		"Timestamp %s is outside the allowed window for usage records.", ts.UTC().Format(time.RFC3339))
+		"Timestamp %s is outside the allowed window for usage records: it must be less than %s old and at most %s ahead of the server time %s.",
+		ts.UTC().Format(time.RFC3339), past, skew, now.UTC().Format(time.RFC3339))
 }
 
 // product returns the product with the given code, or nil when it does not

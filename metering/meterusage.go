@@ -55,8 +55,8 @@ func (s *Service) MeterUsage(ctx context.Context, in *meterd.MeterUsageInput) (*
 		return nil, meterd.Errorf(meterd.EInvalidUsageDimension,
 			"Dimension %s is not defined for product %s.", in.UsageDimension, p.Code)
 	}
-	if !s.inWindow(*in.Timestamp, now) {
-		return nil, timestampError(*in.Timestamp)
+	if err := s.checkWindow(*in.Timestamp, now); err != nil {
+		return nil, err
 	}
 	if in.DryRun {
 		return nil, meterd.Errorf(meterd.EDryRunOperation, "Request would have succeeded, but DryRun flag is set.")
