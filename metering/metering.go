@@ -88,17 +88,25 @@ func (s *Service) product(ctx context.Context, code string) (*meterd.Product, er
 	return p, nil
 }
 
-// buyer returns the customer of product p that the caller's account is, or
-// CustomerNotEntitledException when it is none (spec §3.13).
-func (s *Service) buyer(ctx context.Context, p *meterd.Product, c *meterd.Caller) (*meterd.Customer, error) {
+// buyerProduct returns the product a buyer operation names and the caller's
+// subscription to it: InvalidProductCodeException when the product does not
+// exist, CustomerNotEntitledException when the caller's account is not one
+// of its customers (spec §3.13).
+func (s *Service) buyerProduct(ctx context.Context, code string, c *meterd.Caller) (*meterd.Product, *meterd.Customer, error) {
+	p, err := s.product(ctx, code)
+	if err != nil {
+		return nil, nil, err
+	} else if p == nil {
+		return nil, nil, meterd.Errorf(meterd.EInvalidProductCode, "Product code %s does not exist.", code)
+	}
 	cust, err := s.Ledger.CustomerByAccount(ctx, p.Code, c.AccountID)
 	if meterd.ErrorCode(err) == meterd.ENotFound {
-		return nil, meterd.Errorf(meterd.ECustomerNotEntitled,
+		return nil, nil, meterd.Errorf(meterd.ECustomerNotEntitled,
 			"Account %s is not a customer of product %s.", c.AccountID, p.Code)
 	} else if err != nil {
-		return nil, fmt.Errorf("metering: customer of %q by account: %w", p.Code, err)
+		return nil, nil, fmt.Errorf("metering: customer of %q by account: %w", p.Code, err)
 	}
-	return cust, nil
+	return p, cust, nil
 }
 
 // NewRecordID returns a new random 128-bit MeteringRecordId, formatted like

@@ -32,13 +32,7 @@ func (s *Service) MeterUsage(ctx context.Context, in *meterd.MeterUsageInput) (*
 	if err := validateMeterUsage(in); err != nil {
 		return nil, err
 	}
-	p, err := s.product(ctx, in.ProductCode)
-	if err != nil {
-		return nil, err
-	} else if p == nil {
-		return nil, meterd.Errorf(meterd.EInvalidProductCode, "Product code %s does not exist.", in.ProductCode)
-	}
-	cust, err := s.buyer(ctx, p, c)
+	p, cust, err := s.buyerProduct(ctx, in.ProductCode, c)
 	if err != nil {
 		return nil, err
 	}
