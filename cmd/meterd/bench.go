@@ -1,0 +1,460 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	mm "github.com/aws/aws-sdk-go-v2/service/marketplacemetering"
+	"github.com/aws/aws-sdk-go-v2/service/marketplacemetering/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/meterd/meterd/admin"
+)
+
+// benchConfig is the configuration of meterd bench.
+type benchConfig struct {
+	Endpoint     string
+	AccessKey    string
+	SecretKey    string
+	BuyerKey     string
+	BuyerSecret  string
+	Region       string
+	Product      string
+	Customers    []string
+	Dimensions   []string
+	Hours        int
+	Mode         string
+	Concurrency  int
+	Duration     time.Duration
+	Requests     int64
+	Rate         float64
+	Setup        int
+	AdminToken   string
+	BuyerAccount string
+	// Load and Data run the direct loader instead (see benchload.go).
+	Load  int64
+	Data  string
+	Store string
+
+	rawCustomers, rawDims *string
+}
+
+func (c *benchConfig) flagSet() *flag.FlagSet {
+	fs := flag.NewFlagSet("meterd bench", flag.ContinueOnError)
+	fs.StringVar(&c.Endpoint, "endpoint", "http://127.0.0.1:4579", "Metering API endpoint")
+	fs.StringVar(&c.AccessKey, "access-key", "test", "seller access key (BatchMeterUsage)")
+	fs.StringVar(&c.SecretKey, "secret-key", "test", "seller secret key")
+	fs.StringVar(&c.BuyerKey, "buyer-key", "buyer", "buyer access key (MeterUsage)")
+	fs.StringVar(&c.BuyerSecret, "buyer-secret", "buyer", "buyer secret key")
+	fs.StringVar(&c.Region, "region", "us-east-1", "signing region")
+	fs.StringVar(&c.Product, "product", "demo-product", "product code")
+	customers := fs.String("customers", "demo-customer-1,demo-customer-2", "comma-separated customer identifiers")
+	dims := fs.String("dimension", "requests,storage_gb", "comma-separated dimensions")
+	fs.IntVar(&c.Hours, "hours", 6, "past hours to spread records over (keep below the server's --past-window)")
+	fs.StringVar(&c.Mode, "mode", "batch", "batch, meter or mixed")
+	fs.IntVar(&c.Concurrency, "c", 16, "concurrent clients")
+	fs.DurationVar(&c.Duration, "d", 10*time.Second, "run duration (ignored with -n)")
+	fs.Int64Var(&c.Requests, "n", 0, "number of requests (0: run for -d)")
+	fs.Float64Var(&c.Rate, "rate", 0, "total requests per second (0: as fast as possible)")
+	fs.IntVar(&c.Setup, "setup", 0, "first subscribe N new customers (batch) or create N buyer keys (meter) through the admin API, for distinct keys")
+	fs.StringVar(&c.AdminToken, "admin-token", "", "admin token for --setup")
+	fs.StringVar(&c.BuyerAccount, "buyer-account", "444455556666", "account of the buyer keys --setup creates")
+	fs.Int64Var(&c.Load, "load", 0, "write N rows directly into the store of --data/--store and report the rate (the server must be stopped)")
+	fs.StringVar(&c.Data, "data", "./meterd-data", "data directory for --load")
+	fs.StringVar(&c.Store, "store", "sqlite", "store for --load: sqlite or a postgres:// URL")
+	// The lists are split after Parse by parseBench.
+	c.rawCustomers, c.rawDims = customers, dims
+	return fs
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// runBench is `meterd bench`.
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg, err := parseBench(args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		fmt.Fprintln(stderr, "meterd bench:", err)
+		return exitUsage
+	}
+	if cfg.Load > 0 {
+		if err := runLoad(ctx, cfg, stdout); err != nil {
+			fmt.Fprintln(stderr, "meterd bench:", err)
+			return exitError
+		}
+		return exitOK
+	}
+	b := newBench(cfg)
+	if cfg.Setup > 0 {
+		if err := b.setup(ctx); err != nil {
+			fmt.Fprintln(stderr, "meterd bench: setup:", err)
+			return exitError
+		}
+	}
+	res := b.run(ctx)
+	res.print(stdout, cfg)
+	if res.requests == 0 {
+		return exitError
+	}
+	return exitOK
+}
+
+// parseBench parses and checks the flags of meterd bench.
+func parseBench(args []string, stderr io.Writer) (*benchConfig, error) {
+	cfg := &benchConfig{}
+	fs := cfg.flagSet()
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	cfg.Customers, cfg.Dimensions = splitList(*cfg.rawCustomers), splitList(*cfg.rawDims)
+	switch {
+	case cfg.Mode != "batch" && cfg.Mode != "meter" && cfg.Mode != "mixed":
+		return nil, fmt.Errorf("--mode: must be batch, meter or mixed, got %q", cfg.Mode)
+	case cfg.Concurrency < 1:
+		return nil, errors.New("-c: must be at least 1")
+	case cfg.Hours < 1:
+		return nil, errors.New("--hours: must be at least 1")
+	case len(cfg.Dimensions) == 0:
+		return nil, errors.New("--dimension: required")
+	case len(cfg.Customers) == 0 && cfg.Setup == 0:
+		return nil, errors.New("--customers: required without --setup")
+	case cfg.Setup > 0 && cfg.AdminToken == "":
+		return nil, errors.New("--setup needs --admin-token")
+	case cfg.Requests == 0 && cfg.Duration <= 0:
+		return nil, errors.New("-d or -n: required")
+	}
+	return cfg, nil
+}
+
+// bench is one load run.
+type bench struct {
+	cfg    *benchConfig
+	seller *mm.Client
+	buyers []*mm.Client // MeterUsage clients, one per buyer key
+	next   atomic.Int64 // the next key index to send
+}
+
+func newBench(cfg *benchConfig) *bench {
+	b := &bench{cfg: cfg}
+	b.seller = b.client(cfg.AccessKey, cfg.SecretKey)
+	b.buyers = []*mm.Client{b.client(cfg.BuyerKey, cfg.BuyerSecret)}
+	return b
+}
+
+// client returns an SDK client that signs with key and keeps one idle
+// connection per worker, without retries so that every error is counted.
+func (b *bench) client(key, secret string) *mm.Client {
+	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+		t.MaxIdleConns = 2 * b.cfg.Concurrency
+		t.MaxIdleConnsPerHost = 2 * b.cfg.Concurrency
+	})
+	return mm.New(mm.Options{
+		Region:           b.cfg.Region,
+		BaseEndpoint:     aws.String(b.cfg.Endpoint),
+		Credentials:      credentials.NewStaticCredentialsProvider(key, secret, ""),
+		RetryMaxAttempts: 1,
+		HTTPClient:       httpClient,
+	})
+}
+
+// setup creates fresh customers (batch, mixed) or buyer keys (meter) so that
+// every record of the run has its own key.
+func (b *bench) setup(ctx context.Context) error {
+	ac := admin.NewClient(b.cfg.Endpoint, b.cfg.AdminToken)
+	run := make([]byte, 4)
+	rand.Read(run)
+	prefix := "bench-" + hex.EncodeToString(run)
+	names := make([]string, b.cfg.Setup)
+	errs := make([]error, b.cfg.Setup)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for i := range names {
+		names[i] = fmt.Sprintf("%s-%05d", prefix, i)
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if b.cfg.Mode == "meter" {
+				_, errs[i] = ac.CreateKey(ctx, b.cfg.BuyerAccount, admin.AccessKeyInput{ID: names[i], Secret: names[i]})
+			} else {
+				_, errs[i] = ac.Subscribe(ctx, b.cfg.Product, admin.SubscribeInput{CustomerIdentifier: names[i]})
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if b.cfg.Mode == "meter" {
+		b.buyers = b.buyers[:0]
+		for _, n := range names {
+			b.buyers = append(b.buyers, b.client(n, n))
+		}
+	} else {
+		b.cfg.Customers = names
+	}
+	return nil
+}
+
+// keySpace is the number of distinct (resource, dimension, hour) keys.
+func (b *bench) keySpace() int64 {
+	resources := len(b.cfg.Customers)
+	if b.cfg.Mode == "meter" {
+		resources = len(b.buyers)
+	}
+	return int64(resources * len(b.cfg.Dimensions) * b.cfg.Hours)
+}
+
+// key splits key index k into a resource, a dimension and an hour offset,
+// the resource varying fastest so that neighbours are distinct.
+func (b *bench) key(k int64, resources int) (res, dim, hour int) {
+	k %= b.keySpace()
+	res = int(k % int64(resources))
+	k /= int64(resources)
+	dim = int(k % int64(len(b.cfg.Dimensions)))
+	hour = int(k / int64(len(b.cfg.Dimensions)))
+	return res, dim, hour
+}
+
+// timestamp is now moved back by hour hours: distinct hours for distinct
+// offsets, always inside the past window.
+func timestampFor(now time.Time, hour int) time.Time {
+	return now.Add(-time.Duration(hour) * time.Hour)
+}
+
+// record builds the BatchMeterUsage record of key index k. Quantities are 1,
+// so that a wrapped-around key is an identical retry, not a conflict.
+func (b *bench) record(k int64, now time.Time, quantity int32) types.UsageRecord {
+	c, d, h := b.key(k, len(b.cfg.Customers))
+	return types.UsageRecord{
+		CustomerIdentifier: aws.String(b.cfg.Customers[c]),
+		Dimension:          aws.String(b.cfg.Dimensions[d]),
+		Timestamp:          aws.Time(timestampFor(now, h)),
+		Quantity:           aws.Int32(quantity),
+	}
+}
+
+// batchInput is one 25-record request. In mixed mode, record 23 repeats a
+// key sent earlier (an identical retry) and record 24 sends an earlier key
+// with another quantity (a conflicting duplicate).
+func (b *bench) batchInput(now time.Time) *mm.BatchMeterUsageInput {
+	const size = 25
+	fresh := size
+	if b.cfg.Mode == "mixed" {
+		fresh = size - 2
+	}
+	k0 := b.next.Add(int64(fresh)) - int64(fresh)
+	in := &mm.BatchMeterUsageInput{ProductCode: aws.String(b.cfg.Product)}
+	for i := range fresh {
+		in.UsageRecords = append(in.UsageRecords, b.record(k0+int64(i), now, 1))
+	}
+	if b.cfg.Mode == "mixed" {
+		// Keys far enough back to have been committed by now.
+		back := int64(size * b.cfg.Concurrency * 4)
+		if old := k0 - back; old >= 0 && b.keySpace() > back+size {
+			in.UsageRecords = append(in.UsageRecords, b.record(old, now, 1), b.record(old+1, now, 2))
+		} else {
+			in.UsageRecords = append(in.UsageRecords, b.record(k0+size, now, 1), b.record(k0+size+1, now, 1))
+		}
+	}
+	return in
+}
+
+// meter sends one MeterUsage request.
+func (b *bench) meter(ctx context.Context, now time.Time) error {
+	k := b.next.Add(1) - 1
+	r, d, h := b.key(k, len(b.buyers))
+	_, err := b.buyers[r].MeterUsage(ctx, &mm.MeterUsageInput{
+		ProductCode:    aws.String(b.cfg.Product),
+		Timestamp:      aws.Time(timestampFor(now, h)),
+		UsageDimension: aws.String(b.cfg.Dimensions[d]),
+		UsageQuantity:  aws.Int32(1),
+	})
+	return err
+}
+
+// benchResult is what a run measured.
+type benchResult struct {
+	elapsed     time.Duration
+	requests    int64
+	records     int64
+	latencies   []time.Duration
+	errors      map[string]int64
+	statuses    map[string]int64
+	unprocessed int64
+	wrapped     bool
+}
+
+// worker is one client's share of the result.
+type worker struct {
+	latencies   []time.Duration
+	errors      map[string]int64
+	statuses    map[string]int64
+	records     int64
+	unprocessed int64
+}
+
+// run sends requests from cfg.Concurrency workers until the duration or
+// request count is reached.
+func (b *bench) run(ctx context.Context) *benchResult {
+	if b.cfg.Requests == 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, b.cfg.Duration)
+		defer cancel()
+	}
+	var tick <-chan time.Time
+	if b.cfg.Rate > 0 {
+		t := time.NewTicker(time.Duration(float64(time.Second) / b.cfg.Rate))
+		defer t.Stop()
+		tick = t.C
+	}
+	var sent atomic.Int64
+	workers := make([]*worker, b.cfg.Concurrency)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := range workers {
+		w := &worker{errors: map[string]int64{}, statuses: map[string]int64{}}
+		workers[i] = w
+		wg.Go(func() {
+			for {
+				if tick != nil {
+					select {
+					case <-tick:
+					case <-ctx.Done():
+						return
+					}
+				}
+				if ctx.Err() != nil || (b.cfg.Requests > 0 && sent.Add(1) > b.cfg.Requests) {
+					return
+				}
+				b.one(ctx, w)
+			}
+		})
+	}
+	wg.Wait()
+	res := &benchResult{elapsed: time.Since(start), errors: map[string]int64{}, statuses: map[string]int64{}}
+	for _, w := range workers {
+		res.latencies = append(res.latencies, w.latencies...)
+		res.records += w.records
+		res.unprocessed += w.unprocessed
+		for k, v := range w.errors {
+			res.errors[k] += v
+		}
+		for k, v := range w.statuses {
+			res.statuses[k] += v
+		}
+	}
+	res.requests = int64(len(res.latencies))
+	res.wrapped = b.next.Load() > b.keySpace()
+	slices.Sort(res.latencies)
+	return res
+}
+
+// one sends a request and records its outcome. A request cut off by the end
+// of the run is not counted.
+func (b *bench) one(ctx context.Context, w *worker) {
+	now := time.Now()
+	var err error
+	if b.cfg.Mode == "meter" {
+		err = b.meter(ctx, now)
+		if err == nil {
+			w.records++
+			w.statuses["Success"]++
+		}
+	} else {
+		var out *mm.BatchMeterUsageOutput
+		out, err = b.seller.BatchMeterUsage(ctx, b.batchInput(now))
+		if err == nil {
+			for _, r := range out.Results {
+				w.statuses[string(r.Status)]++
+			}
+			w.records += int64(len(out.Results))
+			w.unprocessed += int64(len(out.UnprocessedRecords))
+		}
+	}
+	d := time.Since(now)
+	if err != nil {
+		if ctx.Err() != nil {
+			return
+		}
+		w.errors[errorCodeOf(err)]++
+	}
+	w.latencies = append(w.latencies, d)
+}
+
+// errorCodeOf is the AWS error code of err, or a short transport error class.
+func errorCodeOf(err error) string {
+	if apiErr, ok := errors.AsType[smithy.APIError](err); ok {
+		return apiErr.ErrorCode()
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "timeout"
+	}
+	return "transport"
+}
+
+// percentile returns the p-th percentile of sorted latencies.
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(float64(len(sorted))*p/100+0.5) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
+}
+
+func (r *benchResult) print(w io.Writer, cfg *benchConfig) {
+	secs := r.elapsed.Seconds()
+	fmt.Fprintf(w, "mode %s, concurrency %d, %s, endpoint %s\n", cfg.Mode, cfg.Concurrency, r.elapsed.Round(time.Millisecond), cfg.Endpoint)
+	fmt.Fprintf(w, "requests   %d (%.1f/s)\n", r.requests, float64(r.requests)/secs)
+	fmt.Fprintf(w, "records    %d (%.1f/s)\n", r.records, float64(r.records)/secs)
+	fmt.Fprintf(w, "latency    p50 %s  p90 %s  p99 %s  max %s\n",
+		ms(percentile(r.latencies, 50)), ms(percentile(r.latencies, 90)), ms(percentile(r.latencies, 99)), ms(percentile(r.latencies, 100)))
+	for _, k := range sortedKeys(r.statuses) {
+		fmt.Fprintf(w, "status     %-22s %d\n", k, r.statuses[k])
+	}
+	if r.unprocessed > 0 {
+		fmt.Fprintf(w, "unprocessed records %d\n", r.unprocessed)
+	}
+	for _, k := range sortedKeys(r.errors) {
+		fmt.Fprintf(w, "error      %-22s %d\n", k, r.errors[k])
+	}
+	if r.wrapped {
+		fmt.Fprintln(w, "note: the key space was exhausted, later records were identical retries; use --setup N or more --hours for distinct keys")
+	}
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/1e6) }
+
+func sortedKeys(m map[string]int64) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
