@@ -19,6 +19,7 @@ import (
 	"sync"
 
 	"github.com/meterd/meterd"
+	"github.com/meterd/meterd/faults"
 )
 
 // SettingTokenHash is the store setting holding the hex SHA-256 of the
@@ -53,6 +54,8 @@ type Server struct {
 	Clock  *meterd.ServerClock
 	// Reseed re-applies the catalog (or the demo) after a reset; nil skips it.
 	Reseed func(ctx context.Context) error
+	// Faults are the fault rules of this process; nil answers NotFound.
+	Faults *faults.Rules
 	Logger *slog.Logger
 
 	// mu serializes the read-modify-write updates of this process (adding a
@@ -94,7 +97,10 @@ func (s *Server) routes() []route {
 		{"GET", "/admin/v1/usage", s.usage},
 		{"GET", "/admin/v1/usage/summary", s.usageSummary},
 
-		// Faults (a later issue) go here: /admin/v1/faults and /admin/v1/faults/{id}.
+		{"GET", "/admin/v1/faults", s.listFaults},
+		{"POST", "/admin/v1/faults", s.addFault},
+		{"DELETE", "/admin/v1/faults", s.clearFaults},
+		{"DELETE", "/admin/v1/faults/{id}", s.deleteFault},
 
 		{"GET", "/admin/v1/clock", s.getClock},
 		{"POST", "/admin/v1/clock", s.setClock},

@@ -16,6 +16,7 @@ import (
 
 	"github.com/meterd/meterd"
 	"github.com/meterd/meterd/catalog"
+	"github.com/meterd/meterd/faults"
 	"github.com/meterd/meterd/metering"
 	"github.com/meterd/meterd/sqlite"
 )
@@ -49,7 +50,7 @@ func newFixture(t *testing.T) *fixture {
 	reseed := func(ctx context.Context) error { return catalog.Apply(ctx, store, catalog.Demo(), clock.Now()) }
 	must(t, "seed", reseed(ctx))
 	must(t, "put token", store.PutSetting(ctx, SettingTokenHash, hashToken(testToken)))
-	s := &Server{Ledger: store, Clock: clock, Reseed: reseed}
+	s := &Server{Ledger: store, Clock: clock, Reseed: reseed, Faults: faults.NewRules(1)}
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	return &fixture{ctx: ctx, ledger: store, clock: clock, server: s, url: srv.URL, c: NewClient(srv.URL, testToken)}
