@@ -42,7 +42,10 @@ type Handler struct {
 	// returns the caller, or a *meterd.Error that is written as is. It must
 	// be set: a Handler without it refuses every request with a 500.
 	Authenticate func(r *http.Request, body []byte) (*meterd.Caller, error)
-	// Logger receives internal errors and recovered panics; nil discards.
+	// Logger receives one Info line per request (request_id, operation,
+	// account, access_key_id, outcome, status, duration_ms: never a secret,
+	// a signature or a body), internal errors and recovered panics; nil
+	// discards.
 	Logger *slog.Logger
 	// Observe, when set, is called once per request with the operation name
 	// ("" if unknown), the error code ("" on success) and the duration.
@@ -94,10 +97,11 @@ func bind[I, O any](
 
 // exchange is the state of one request, for logging and Observe.
 type exchange struct {
-	id    string
-	op    string
-	code  string
-	start time.Time
+	id     string
+	op     string
+	code   string
+	start  time.Time
+	caller *meterd.Caller
 }
 
 // ServeHTTP implements http.Handler.
@@ -114,9 +118,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			x.code = meterd.EInternal
 			WriteError(w, errors.New("panic"))
 		}
+		d := time.Since(x.start)
 		if h.Observe != nil {
-			h.Observe(x.op, x.code, time.Since(x.start))
+			h.Observe(x.op, x.code, d)
 		}
+		h.logRequest(r, x, d)
 	}()
 	out, err := h.serve(w, r, x)
 	if err != nil {
@@ -159,6 +165,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, x *exchange) ([]
 	if caller == nil {
 		return nil, errors.New("awsjson: Authenticate returned neither caller nor error")
 	}
+	x.caller = caller
 	return op.call(meterd.NewContextWithCaller(r.Context(), caller), h.Service, body)
 }
 
@@ -170,6 +177,40 @@ func (h *Handler) fail(w http.ResponseWriter, x *exchange, err error) {
 		h.logger().Error("awsjson: internal error", "request_id", x.id, "operation", x.op, "err", err)
 	}
 	WriteError(w, err)
+}
+
+// logRequest writes the request's log line. The caller is logged only once
+// authenticated, by account and access key id (which is not a secret).
+func (h *Handler) logRequest(r *http.Request, x *exchange, d time.Duration) {
+	l := h.logger()
+	if !l.Enabled(r.Context(), slog.LevelInfo) {
+		return
+	}
+	outcome, account, key := "ok", "", ""
+	if x.code != "" {
+		outcome = x.code
+	}
+	if x.caller != nil {
+		account, key = x.caller.AccountID, x.caller.AccessKeyID
+	}
+	l.LogAttrs(r.Context(), slog.LevelInfo, "request",
+		slog.String("request_id", x.id),
+		slog.String("operation", x.op),
+		slog.String("account", account),
+		slog.String("access_key_id", key),
+		slog.String("outcome", outcome),
+		slog.Int("status", statusOfOutcome(x.code)),
+		slog.Float64("duration_ms", float64(d.Microseconds())/1000),
+		slog.String("remote", r.RemoteAddr),
+	)
+}
+
+// statusOfOutcome is the HTTP status answered for an error code ("" is 200).
+func statusOfOutcome(code string) int {
+	if code == "" {
+		return http.StatusOK
+	}
+	return StatusOf(code)
 }
 
 func (h *Handler) logger() *slog.Logger {
