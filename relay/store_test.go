@@ -1,0 +1,187 @@
+package relay
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/meterd/meterd"
+)
+
+var t0 = time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC)
+
+func openStore(t *testing.T) (*Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "relay.db")
+	s, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, path
+}
+
+func qty(n int64) *int64 { return &n }
+
+func ev(id, customer, dim string, q int64, ts time.Time, tags map[string]string) Event {
+	return Event{ID: id, ProductCode: "demo-product", CustomerIdentifier: customer, Dimension: dim, Quantity: qty(q), Timestamp: ts, Tags: tags}
+}
+
+func statuses(rs []Result) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.Status
+		if r.Late {
+			out[i] += "+late"
+		}
+	}
+	return out
+}
+
+func TestStoreIngestFreeze(t *testing.T) {
+	ctx := context.Background()
+	s, path := openStore(t)
+	now := t0.Add(30 * time.Minute)
+	a := map[string]string{"team": "a"}
+	b := map[string]string{"team": "b", "env": "prod"}
+	events := []Event{
+		ev("e1", "c1", "requests", 3, t0.Add(time.Minute), a),
+		ev("e2", "c1", "requests", 4, t0.Add(2*time.Minute), b),
+		ev("e1", "c1", "requests", 3, t0.Add(time.Minute), a), // repeated id
+		ev("e3", "c1", "requests", 5, t0.Add(3*time.Minute), nil),
+		ev("e4", "c1", "requests", 1, t0.Add(4*time.Minute), a),
+		ev("e5", "c2", "requests", 7, t0.Add(5*time.Minute), nil),
+	}
+	rs, err := s.Ingest(ctx, events, now, LateCurrentHour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"accepted", "accepted", "duplicate", "accepted", "accepted", "accepted"}
+	if got := statuses(rs); !equal(got, want) {
+		t.Fatalf("Ingest statuses = %v, want %v", got, want)
+	}
+	// The same request again: every id is a duplicate.
+	rs, err = s.Ingest(ctx, events, now, LateCurrentHour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range rs {
+		if r.Status != StatusDuplicate {
+			t.Errorf("second Ingest result %d = %q, want duplicate", i, r.Status)
+		}
+	}
+	if n, err := s.Freeze(ctx, t0); err != nil || n != 2 {
+		t.Fatalf("Freeze = %d, %v, want 2, nil", n, err)
+	}
+	// Reopen: everything is on disk.
+	s.Close()
+	s, err = Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	recs, err := s.Records(ctx, t0, t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 2 {
+		t.Fatalf("Records = %d records, want 2", len(recs))
+	}
+	c1, c2 := recs[0], recs[1]
+	if c1.Customer != "c1" || c1.Quantity != 13 || c1.Events != 4 || c1.State != StateFrozen {
+		t.Errorf("c1 = %s %d (%d events) %s, want c1 13 (4 events) frozen", c1.Customer, c1.Quantity, c1.Events, c1.State)
+	}
+	q := func(n int64) *int64 { return &n }
+	wantAllocs := []meterd.UsageAllocation{
+		{AllocatedUsageQuantity: q(5)},
+		{AllocatedUsageQuantity: q(4), Tags: []meterd.Tag{{Key: "env", Value: "prod"}, {Key: "team", Value: "b"}}},
+		{AllocatedUsageQuantity: q(4), Tags: []meterd.Tag{{Key: "team", Value: "a"}}},
+	}
+	if got, want := meterd.CanonicalAllocations(c1.Allocations), meterd.CanonicalAllocations(wantAllocs); got != want {
+		t.Errorf("c1 allocations = %s, want %s", got, want)
+	}
+	if !c1.Timestamp.Equal(t0.Add(4 * time.Minute)) {
+		t.Errorf("c1 timestamp = %s, want the latest event's %s", c1.Timestamp, t0.Add(4*time.Minute))
+	}
+	if c2.Quantity != 7 || c2.Allocations != nil {
+		t.Errorf("c2 = %d %v, want 7 without allocations", c2.Quantity, c2.Allocations)
+	}
+}
+
+func equal(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestStoreLate(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name     string
+		late     string
+		want     string
+		nextHour int64 // quantity in the current hour afterwards
+	}{
+		{"CurrentHour", LateCurrentHour, "accepted+late", 2},
+		{"Refuse", LateRefuse, "rejected", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, _ := openStore(t)
+			now := t0.Add(10 * time.Minute)
+			if _, err := s.Ingest(ctx, []Event{ev("e1", "c1", "requests", 1, now, nil)}, now, tt.late); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Freeze(ctx, t0); err != nil {
+				t.Fatal(err)
+			}
+			now = t0.Add(70 * time.Minute)
+			rs, err := s.Ingest(ctx, []Event{ev("e2", "c1", "requests", 2, t0.Add(20*time.Minute), nil)}, now, tt.late)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := statuses(rs)[0]; got != tt.want {
+				t.Fatalf("late event = %s (%s), want %s", got, rs[0].Error, tt.want)
+			}
+			recs, err := s.Records(ctx, t0, t0.Add(2*time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if recs[0].Quantity != 1 {
+				t.Errorf("frozen hour quantity = %d, want 1 (unchanged)", recs[0].Quantity)
+			}
+			var next int64
+			if len(recs) > 1 {
+				next = recs[1].Quantity
+			}
+			if next != tt.nextHour {
+				t.Errorf("current hour quantity = %d, want %d", next, tt.nextHour)
+			}
+		})
+	}
+}
+
+func TestStoreTagLimits(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openStore(t)
+	now := t0.Add(10 * time.Minute)
+	var events []Event
+	for _, k := range []string{"a", "b", "c", "d", "e", "f"} {
+		events = append(events, ev("e"+k, "c1", "requests", 1, now, map[string]string{k: "x"}))
+	}
+	rs, err := s.Ingest(ctx, events, now, LateCurrentHour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"accepted", "accepted", "accepted", "accepted", "accepted", "rejected"}
+	if got := statuses(rs); !equal(got, want) {
+		t.Errorf("six tag keys in one hour = %v, want %v", got, want)
+	}
+}
