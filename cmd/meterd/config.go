@@ -5,8 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/meterd/meterd/faults"
 )
 
 // Config is the configuration of meterd serve.
@@ -21,6 +24,12 @@ type Config struct {
 	AdminToken string
 	TLSCert    string
 	TLSKey     string
+	// Quotas is "off" or "aws" (per-account, per-region token buckets).
+	Quotas string
+	// QuotaRate overrides quota rates: "BatchMeterUsage=20,MeterUsage=5".
+	QuotaRate string
+	// FaultSeed seeds the fault rules' draws; nil picks a random seed.
+	FaultSeed *uint64
 }
 
 // DefaultConfig returns the defaults of DESIGN.md.
@@ -32,6 +41,7 @@ func DefaultConfig() Config {
 		Auth:       "sigv4",
 		PastWindow: 6 * time.Hour,
 		FutureSkew: 5 * time.Minute,
+		Quotas:     "off",
 	}
 }
 
@@ -52,6 +62,11 @@ func (c *Config) Validate() error {
 		return errors.New("--future-skew: must not be negative")
 	case (c.TLSCert == "") != (c.TLSKey == ""):
 		return errors.New("--tls-cert and --tls-key: give both or neither")
+	case c.Quotas != "off" && c.Quotas != "aws":
+		return fmt.Errorf("--quotas: must be off or aws, got %q", c.Quotas)
+	}
+	if err := faults.ParseRates(c.QuotaRate, faults.DefaultRates()); err != nil {
+		return fmt.Errorf("--quota-rate: %w", err)
 	}
 	return nil
 }
@@ -69,6 +84,22 @@ func (c *Config) flagSet() *flag.FlagSet {
 	fs.StringVar(&c.AdminToken, "admin-token", c.AdminToken, "bearer token for the admin API (default: generated)")
 	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "TLS certificate file (serve HTTPS)")
 	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "TLS key file (serve HTTPS)")
+	fs.StringVar(&c.Quotas, "quotas", c.Quotas, "off, or aws: AWS-like per-account, per-region request quotas (ThrottlingException beyond them)")
+	fs.Func("quota-rate", "with --quotas aws, requests per second of an operation, as OPERATION=RATE[,...] (repeatable; defaults BatchMeterUsage=10,MeterUsage=10,RegisterUsage=5,ResolveCustomer=10)", func(v string) error {
+		if err := faults.ParseRates(v, faults.DefaultRates()); err != nil {
+			return err
+		}
+		c.QuotaRate = strings.Trim(c.QuotaRate+","+v, ",")
+		return nil
+	})
+	fs.Func("fault-seed", "seed for probabilistic fault rules, for reproducible runs (default random)", func(v string) error {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("want an unsigned integer, got %q", v)
+		}
+		c.FaultSeed = &n
+		return nil
+	})
 	return fs
 }
 
