@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	mathrand "math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -22,6 +23,7 @@ import (
 	"github.com/meterd/meterd/admin"
 	"github.com/meterd/meterd/awsjson"
 	"github.com/meterd/meterd/catalog"
+	"github.com/meterd/meterd/faults"
 	"github.com/meterd/meterd/metering"
 	"github.com/meterd/meterd/postgres"
 	"github.com/meterd/meterd/sigv4"
@@ -35,12 +37,16 @@ type Main struct {
 	Stdout io.Writer // the start banner
 	Logger *slog.Logger
 	Clock  *meterd.ServerClock
+	// Faults are the fault rules of this server; Run creates them, seeded
+	// by Config.FaultSeed, with the catalog file's rules.
+	Faults *faults.Rules
 
 	Ledger     meterd.Ledger
 	ln         net.Listener
 	srv        *http.Server
 	served     chan error
 	tokenWhere string // where the admin token can be found, for the banner
+	quotas     *faults.Quotas
 }
 
 // runServe is `meterd serve`.
@@ -94,6 +100,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			return err
 		}
 	}
+	if err := m.setupFaults(file); err != nil {
+		return err
+	}
 	if m.Ledger, err = m.openStore(ctx); err != nil {
 		return err
 	}
@@ -133,6 +142,30 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 	}()
 	m.printBanner(ctx)
+	return nil
+}
+
+// setupFaults creates the fault rules (with the catalog's) and the quotas.
+func (m *Main) setupFaults(file *catalog.File) error {
+	seed := mathrand.Uint64()
+	if m.Config.FaultSeed != nil {
+		seed = *m.Config.FaultSeed
+	}
+	// Logged so that a failing run with a random seed can be replayed.
+	m.Logger.Info("fault rules seeded", "fault_seed", seed)
+	m.Faults = faults.NewRules(seed)
+	if file != nil {
+		if err := m.Faults.AddCatalog(file); err != nil {
+			return err
+		}
+	}
+	if m.Config.Quotas == "aws" {
+		rates := faults.DefaultRates()
+		if err := faults.ParseRates(m.Config.QuotaRate, rates); err != nil {
+			return fmt.Errorf("--quota-rate: %w", err)
+		}
+		m.quotas = faults.NewQuotas(rates)
+	}
 	return nil
 }
 
@@ -228,11 +261,15 @@ func (m *Main) handler() http.Handler {
 		DefaultAccountID: catalog.DemoSellerAccount,
 	}
 	api := &awsjson.Handler{
-		Service: &metering.Service{
-			Ledger:     m.Ledger,
-			Clock:      m.Clock,
-			PastWindow: m.Config.PastWindow,
-			FutureSkew: m.Config.FutureSkew,
+		Service: &faults.Service{
+			Inner: &metering.Service{
+				Ledger:     m.Ledger,
+				Clock:      m.Clock,
+				PastWindow: m.Config.PastWindow,
+				FutureSkew: m.Config.FutureSkew,
+			},
+			Rules:  m.Faults,
+			Quotas: m.quotas,
 		},
 		Authenticate: verifier.Verify,
 		Logger:       m.Logger,
@@ -249,13 +286,14 @@ func (m *Main) handler() http.Handler {
 		}
 		w.Write([]byte("ok\n"))
 	})
-	mux.Handle("/admin/v1/", (&admin.Server{Ledger: m.Ledger, Clock: m.Clock, Reseed: m.reseed, Logger: m.Logger}).Handler())
+	mux.Handle("/admin/v1/", (&admin.Server{Ledger: m.Ledger, Clock: m.Clock, Reseed: m.reseed, Faults: m.Faults, Logger: m.Logger}).Handler())
 	mux.Handle("/", api)
 	return mux
 }
 
 // reseed applies the catalog file (read again) or the demo after the admin
-// API emptied the ledger.
+// API emptied the ledger. The fault rules, too, start again from the
+// catalog's, so that a reset gives a clean slate.
 func (m *Main) reseed(ctx context.Context) error {
 	file := catalog.Demo()
 	if m.Config.Catalog != "" {
@@ -263,6 +301,10 @@ func (m *Main) reseed(ctx context.Context) error {
 		if file, err = catalog.Load(m.Config.Catalog); err != nil {
 			return err
 		}
+	}
+	m.Faults.Clear()
+	if err := m.Faults.AddCatalog(file); err != nil {
+		return err
 	}
 	return catalog.Apply(ctx, m.Ledger, file, m.Clock.Now())
 }
