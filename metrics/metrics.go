@@ -165,3 +165,12 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descBatches, prometheus.CounterValue, float64(s.Batches))
 	ch <- prometheus.MustNewConstMetric(descRecords, prometheus.CounterValue, float64(s.Records))
 }
+
+// CountInFlight wraps h so that the in-flight gauge follows its requests.
+func (m *Metrics) CountInFlight(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m.inflight.Inc()
+		defer m.inflight.Dec()
+		h.ServeHTTP(w, r)
+	})
+}

@@ -30,18 +30,22 @@ type Config struct {
 	QuotaRate string
 	// FaultSeed seeds the fault rules' draws; nil picks a random seed.
 	FaultSeed *uint64
+	// MaxInFlight bounds the Metering API requests served at once; beyond
+	// it requests get ThrottlingException. 0 means no bound.
+	MaxInFlight int
 }
 
 // DefaultConfig returns the defaults of DESIGN.md.
 func DefaultConfig() Config {
 	return Config{
-		Listen:     "127.0.0.1:4579",
-		Data:       "./meterd-data",
-		Store:      "sqlite",
-		Auth:       "sigv4",
-		PastWindow: 6 * time.Hour,
-		FutureSkew: 5 * time.Minute,
-		Quotas:     "off",
+		Listen:      "127.0.0.1:4579",
+		Data:        "./meterd-data",
+		Store:       "sqlite",
+		Auth:        "sigv4",
+		PastWindow:  6 * time.Hour,
+		FutureSkew:  5 * time.Minute,
+		Quotas:      "off",
+		MaxInFlight: 256,
 	}
 }
 
@@ -62,6 +66,8 @@ func (c *Config) Validate() error {
 		return errors.New("--future-skew: must not be negative")
 	case (c.TLSCert == "") != (c.TLSKey == ""):
 		return errors.New("--tls-cert and --tls-key: give both or neither")
+	case c.MaxInFlight < 0:
+		return errors.New("--max-inflight: must not be negative")
 	case c.Quotas != "off" && c.Quotas != "aws":
 		return fmt.Errorf("--quotas: must be off or aws, got %q", c.Quotas)
 	}
@@ -92,6 +98,7 @@ func (c *Config) flagSet() *flag.FlagSet {
 		c.QuotaRate = strings.Trim(c.QuotaRate+","+v, ",")
 		return nil
 	})
+	fs.IntVar(&c.MaxInFlight, "max-inflight", c.MaxInFlight, "Metering API requests served at once; beyond it ThrottlingException (0: no bound)")
 	fs.Func("fault-seed", "seed for probabilistic fault rules, for reproducible runs (default random)", func(v string) error {
 		n, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {

@@ -25,6 +25,7 @@ import (
 	"github.com/meterd/meterd/catalog"
 	"github.com/meterd/meterd/faults"
 	"github.com/meterd/meterd/metering"
+	"github.com/meterd/meterd/metrics"
 	"github.com/meterd/meterd/postgres"
 	"github.com/meterd/meterd/sigv4"
 	"github.com/meterd/meterd/sqlite"
@@ -260,10 +261,11 @@ func (m *Main) handler() http.Handler {
 		Insecure:         m.Config.Auth == "none",
 		DefaultAccountID: catalog.DemoSellerAccount,
 	}
+	met := metrics.New(storeStats(m.Ledger))
 	api := &awsjson.Handler{
 		Service: &faults.Service{
 			Inner: &metering.Service{
-				Ledger:     m.Ledger,
+				Ledger:     met.Ledger(m.Ledger),
 				Clock:      m.Clock,
 				PastWindow: m.Config.PastWindow,
 				FutureSkew: m.Config.FutureSkew,
@@ -273,8 +275,11 @@ func (m *Main) handler() http.Handler {
 		},
 		Authenticate: verifier.Verify,
 		Logger:       m.Logger,
+		Observe:      met.Observe,
 	}
+	api.Service = met.Service(api.Service)
 	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", met.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
 	})
@@ -287,8 +292,28 @@ func (m *Main) handler() http.Handler {
 		w.Write([]byte("ok\n"))
 	})
 	mux.Handle("/admin/v1/", (&admin.Server{Ledger: m.Ledger, Clock: m.Clock, Reseed: m.reseed, Faults: m.Faults, Logger: m.Logger}).Handler())
-	mux.Handle("/", api)
+	mux.Handle("/", met.CountInFlight(awsjson.LimitInFlight(api, m.Config.MaxInFlight, func() {
+		met.Observe("", meterd.EThrottling, 0)
+	})))
 	return mux
+}
+
+// storeStats reads the group-commit counters of the SQLite or PostgreSQL
+// store for the metrics; nil for another Ledger.
+func storeStats(l meterd.Ledger) func() metrics.StoreStats {
+	switch s := l.(type) {
+	case *sqlite.Store:
+		return func() metrics.StoreStats {
+			st := s.Stats()
+			return metrics.StoreStats{Transactions: st.Transactions, Batches: st.Batches, Records: st.Records}
+		}
+	case *postgres.Store:
+		return func() metrics.StoreStats {
+			st := s.Stats()
+			return metrics.StoreStats{Transactions: st.Transactions, Batches: st.Batches, Records: st.Records}
+		}
+	}
+	return nil
 }
 
 // reseed applies the catalog file (read again) or the demo after the admin
