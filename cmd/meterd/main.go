@@ -37,6 +37,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runServe(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return runBench(ctx, args[1:], stdout, stderr)
+	case "accounts":
+		return runAccounts(ctx, args[1:], stdout, stderr)
+	case "keys":
+		return runKeys(ctx, args[1:], stdout, stderr)
+	case "products":
+		return runProducts(ctx, args[1:], stdout, stderr)
+	case "customers":
+		return runCustomers(ctx, args[1:], stdout, stderr)
+	case "tokens":
+		return runTokens(ctx, args[1:], stdout, stderr)
+	case "publickeys":
+		return runPublicKeys(ctx, args[1:], stdout, stderr)
+	case "usage":
+		return runUsage(ctx, args[1:], stdout, stderr)
+	case "clock":
+		return runClock(ctx, args[1:], stdout, stderr)
+	case "reset":
+		return runReset(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "meterd", Version)
 		return exitOK
@@ -51,8 +69,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 const usage = `meterd: a self-hosted AWS Marketplace Metering Service.
 
 Usage:
-  meterd serve [flags]      run the server (the default)
-  meterd version            print the version
+  meterd serve [flags]           run the server (the default)
+  meterd <noun> <verb> [flags]   the CLI, talking to a running server's admin API
+  meterd version                 print the version
 
-Run "meterd serve --help" for the server's flags.
+Nouns of the CLI:
+  accounts     list | create --id ID [--name N]
+  keys         list | create --account ID [--id K --secret S] | delete K
+  products     list | show CODE | create --code C --seller ID --type T --dimension NAME[:UNIT[:PRICE]]...
+  customers    list | subscribe | unsubscribe | set-status   (--product C ...)
+  tokens       create --product C --customer X [--ttl 4h]   (prints only the token)
+  publickeys   list | rotate --product C                    (public keys in PEM)
+  usage        list | summary [--by G] | export --format json|csv|jsonl   (filters: --product
+               --customer --dimension --tag K=V --from T --to T)
+  clock        show | set TIME | advance DURATION | reset
+  reset        --yes                                        (empty the ledger, re-apply the catalog)
+  bench        [flags]                                      (load generator)
+
+Every CLI verb takes --server URL (default http://127.0.0.1:4579, env METERD_SERVER),
+--admin-token T (default: env METERD_ADMIN_TOKEN, else the file <--data>/admin-token,
+--data default ./meterd-data) and --output table|json|csv. Times are RFC 3339, durations
+Go durations (90s, 2h). Exit codes: 0 ok, 1 error, 2 usage.
+
+Run "meterd serve --help", "meterd <noun> --help" or "meterd <noun> <verb> --help" for more.
 `
