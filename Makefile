@@ -23,6 +23,7 @@ FUZZTIME ?= 10s
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeBatchMeterUsage$$' -fuzztime $(FUZZTIME) ./awsjson
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeMeterUsage$$' -fuzztime $(FUZZTIME) ./awsjson
+	$(GO) test -run '^$$' -fuzz '^FuzzHandler$$' -fuzztime $(FUZZTIME) ./awsjson
 	$(GO) test -run '^$$' -fuzz '^FuzzParseAuthorization$$' -fuzztime $(FUZZTIME) ./sigv4
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./catalog
 
