@@ -164,12 +164,12 @@ func (s *Store) transact(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return nil
 }
 
-func ms(t time.Time) int64         { return t.UnixMilli() }
-func fromMS(v int64) time.Time     { return time.UnixMilli(v).UTC() }
-func fromUnix(v int64) time.Time   { return time.Unix(v, 0).UTC() }
-func hourOf(t time.Time) int64     { return meterd.Hour(t).Unix() }
-func isNoRows(err error) bool      { return errors.Is(err, sql.ErrNoRows) }
-func keyArgs(k Key) []any          { return []any{k.Product, k.Customer, k.Dimension, k.Hour.Unix()} }
+func ms(t time.Time) int64       { return t.UnixMilli() }
+func fromMS(v int64) time.Time   { return time.UnixMilli(v).UTC() }
+func fromUnix(v int64) time.Time { return time.Unix(v, 0).UTC() }
+func hourOf(t time.Time) int64   { return meterd.Hour(t).Unix() }
+func isNoRows(err error) bool    { return errors.Is(err, sql.ErrNoRows) }
+func keyArgs(k Key) []any        { return []any{k.Product, k.Customer, k.Dimension, k.Hour.Unix()} }
 func wrap(what string, err error) error {
 	if err == nil {
 		return nil

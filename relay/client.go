@@ -1,0 +1,182 @@
+package relay
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// ReportRow is one aggregate in the relay's report: per hour, product,
+// customer and dimension, its events and quantity and what became of it.
+type ReportRow struct {
+	Hour             time.Time `json:"hour"`
+	Product          string    `json:"product_code"`
+	Customer         string    `json:"customer"`
+	Dimension        string    `json:"dimension"`
+	Events           int64     `json:"events"`
+	Quantity         int64     `json:"quantity"`
+	State            string    `json:"state"` // open, frozen or submitted
+	Submitted        bool      `json:"submitted"`
+	Outcome          string    `json:"outcome,omitempty"`
+	MeteringRecordID string    `json:"metering_record_id,omitempty"`
+	Attempts         int       `json:"attempts"`
+	LastError        string    `json:"last_error,omitempty"`
+}
+
+func reportRow(rec *Record) ReportRow {
+	return ReportRow{
+		Hour: rec.Hour, Product: rec.Product, Customer: rec.Customer, Dimension: rec.Dimension,
+		Events: rec.Events, Quantity: rec.Quantity, State: rec.State, Submitted: rec.State == StateSubmitted,
+		Outcome: rec.Outcome, MeteringRecordID: rec.MeteringRecordID, Attempts: rec.Attempts, LastError: rec.LastError,
+	}
+}
+
+// Client is a client of a relay's API. Its methods return *Error for
+// answers with a 4xx or 5xx status.
+type Client struct {
+	BaseURL    string // such as http://127.0.0.1:4580
+	Token      string // the relay's bearer token
+	HTTPClient *http.Client
+}
+
+// NewClient returns a client of the relay at baseURL using token.
+func NewClient(baseURL, token string) *Client {
+	return &Client{BaseURL: baseURL, Token: token, HTTPClient: &http.Client{Timeout: 5 * time.Minute}}
+}
+
+// Error is an error answer of the relay's API.
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+// Error implements the error interface.
+func (e *Error) Error() string {
+	return fmt.Sprintf("relay API: %d %s: %s", e.Status, e.Code, e.Message)
+}
+
+// call sends a request with a JSON body (when body is non-nil; a []byte is
+// sent as is) and decodes a JSON answer into out.
+func (c *Client) call(ctx context.Context, method, path string, query url.Values, body, out any) error {
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(j)
+	}
+	u := strings.TrimRight(c.BaseURL, "/") + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	hc := c.HTTPClient
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 400 {
+		var e struct {
+			Error struct{ Code, Message string }
+		}
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+		if json.Unmarshal(b, &e) != nil || e.Error.Code == "" {
+			return &Error{Status: resp.StatusCode, Code: http.StatusText(resp.StatusCode), Message: strings.TrimSpace(string(b))}
+		}
+		return &Error{Status: resp.StatusCode, Code: e.Error.Code, Message: e.Error.Message}
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("relay API: decoding the answer to %s %s: %w", method, path, err)
+	}
+	return nil
+}
+
+// Send posts events and returns one result per event, in order. An error
+// means none of them is known to be stored: send them again (repeated ids
+// are counted once).
+func (c *Client) Send(ctx context.Context, events []Event) ([]Result, error) {
+	var out EventsResponse
+	if err := c.call(ctx, "POST", "/v1/events", nil, events, &out); err != nil {
+		return nil, err
+	}
+	if len(out.Results) != len(events) {
+		return nil, fmt.Errorf("relay API: %d results for %d events", len(out.Results), len(events))
+	}
+	return out.Results, nil
+}
+
+// SendRaw posts a body as is (a JSON array or JSON lines).
+func (c *Client) SendRaw(ctx context.Context, body []byte) ([]Result, error) {
+	var out EventsResponse
+	return out.Results, c.call(ctx, "POST", "/v1/events", nil, body, &out)
+}
+
+// Status returns the outbox's status.
+func (c *Client) Status(ctx context.Context) (*Status, error) {
+	var out Status
+	return &out, c.call(ctx, "GET", "/v1/status", nil, nil, &out)
+}
+
+// Report returns the aggregates of the hours in [from, to); zero times
+// take the relay's defaults (the last 31 days).
+func (c *Client) Report(ctx context.Context, from, to time.Time) ([]ReportRow, error) {
+	q := url.Values{}
+	if !from.IsZero() {
+		q.Set("from", from.UTC().Format(time.RFC3339))
+	}
+	if !to.IsZero() {
+		q.Set("to", to.UTC().Format(time.RFC3339))
+	}
+	var out []ReportRow
+	return out, c.call(ctx, "GET", "/v1/report", q, nil, &out)
+}
+
+// Clock returns the relay clock.
+func (c *Client) Clock(ctx context.Context) (*ClockState, error) {
+	var out ClockState
+	return &out, c.call(ctx, "GET", "/admin/v1/clock", nil, nil, &out)
+}
+
+// SetClock freezes the relay clock at t.
+func (c *Client) SetClock(ctx context.Context, t time.Time) (*ClockState, error) {
+	var out ClockState
+	return &out, c.call(ctx, "POST", "/admin/v1/clock", nil, ClockInput{Set: &t}, &out)
+}
+
+// AdvanceClock moves the relay clock by d.
+func (c *Client) AdvanceClock(ctx context.Context, d time.Duration) (*ClockState, error) {
+	var out ClockState
+	return &out, c.call(ctx, "POST", "/admin/v1/clock", nil, ClockInput{Advance: d.String()}, &out)
+}
+
+// ResetClock returns the relay clock to real time.
+func (c *Client) ResetClock(ctx context.Context) (*ClockState, error) {
+	var out ClockState
+	return &out, c.call(ctx, "POST", "/admin/v1/clock", nil, ClockInput{Reset: true}, &out)
+}

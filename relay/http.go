@@ -1,0 +1,300 @@
+package relay
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// maxBody is the largest request body the relay reads (32 MiB): tens of
+// thousands of events in one request.
+const maxBody = 32 << 20
+
+// Handler returns the relay's HTTP API: POST /v1/events, GET /v1/status,
+// GET /v1/report, GET and POST /admin/v1/clock (all with the bearer token),
+// and GET /healthz and /metrics without it.
+func (r *Relay) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
+	mux.Handle("GET /metrics", r.metrics.handler())
+	routes := []struct {
+		pattern string
+		h       func(http.ResponseWriter, *http.Request) error
+	}{
+		{"POST /v1/events", r.postEvents},
+		{"GET /v1/status", r.getStatus},
+		{"GET /v1/report", r.getReport},
+		{"GET /admin/v1/clock", r.getClock},
+		{"POST /admin/v1/clock", r.setClock},
+	}
+	for _, rt := range routes {
+		mux.HandleFunc(rt.pattern, r.authorized(rt.h))
+	}
+	return mux
+}
+
+// httpError is an error answer: {"error": {"code", "message"}}.
+type httpError struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *httpError) Error() string { return e.Message }
+
+func badRequest(format string, args ...any) error {
+	return &httpError{http.StatusBadRequest, "BadRequest", fmt.Sprintf(format, args...)}
+}
+
+// authorized checks the bearer token and writes h's error, if any.
+func (r *Relay) authorized(h func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, req *http.Request) {
+		tok, ok := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
+		var err error
+		if !ok || subtle.ConstantTimeCompare([]byte(tok), []byte(r.cfg.Token)) != 1 {
+			err = &httpError{http.StatusUnauthorized, "Unauthorized", "a valid bearer token is required"}
+		} else {
+			err = h(w, req)
+		}
+		if err == nil {
+			return
+		}
+		var he *httpError
+		if !errors.As(err, &he) {
+			r.log.Error("relay: request failed", "path", req.URL.Path, "err", err)
+			he = &httpError{http.StatusInternalServerError, "InternalError", "internal error; see the relay's log"}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(he.Status)
+		json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": he.Code, "message": he.Message}})
+	}
+}
+
+func writeJSON(w http.ResponseWriter, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	return json.NewEncoder(w).Encode(v)
+}
+
+// EventsResponse is the answer of POST /v1/events.
+type EventsResponse struct {
+	Results []Result `json:"results"`
+}
+
+// postEvents stores a batch of events and answers one result per event.
+func (r *Relay) postEvents(w http.ResponseWriter, req *http.Request) error {
+	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, maxBody))
+	if err != nil {
+		return badRequest("reading the body: %v", err)
+	}
+	raws, err := splitEvents(body)
+	if err != nil {
+		return err
+	}
+	now := r.clock.Now()
+	results := make([]Result, len(raws))
+	var valid []Event
+	var index []int
+	for i, raw := range raws {
+		var e Event
+		if err := decodeEvent(raw, &e); err != nil {
+			results[i] = Result{ID: e.ID, Status: StatusRejected, Error: err.Error()}
+			continue
+		}
+		if err := e.validate(now, r.cfg.Window, r.cfg.FutureSkew, r.cfg.Products); err != nil {
+			results[i] = Result{ID: e.ID, Status: StatusRejected, Error: err.Error()}
+			continue
+		}
+		valid = append(valid, e)
+		index = append(index, i)
+	}
+	if len(valid) > 0 {
+		stored, err := r.store.Ingest(req.Context(), valid, now, r.cfg.Late)
+		if err != nil {
+			return err
+		}
+		for j, res := range stored {
+			results[index[j]] = res
+		}
+	}
+	for _, res := range results {
+		r.metrics.events.WithLabelValues(res.Status).Inc()
+		if res.Late {
+			r.metrics.events.WithLabelValues("late").Inc()
+			r.log.Warn("relay: late event counted in the current hour", "id", res.ID)
+		}
+	}
+	return writeJSON(w, EventsResponse{Results: results})
+}
+
+// splitEvents splits a body into one raw JSON value per event: the
+// elements of a JSON array, or the non-empty lines of JSON lines. Only a
+// body that cannot be split at all is an error.
+func splitEvents(body []byte) ([]json.RawMessage, error) {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
+		return nil, badRequest("the body is empty: send a JSON array of events or JSON lines")
+	}
+	if trimmed[0] == '[' {
+		var raws []json.RawMessage
+		if err := json.Unmarshal(trimmed, &raws); err != nil {
+			return nil, badRequest("the body is not a JSON array: %v", err)
+		}
+		return raws, nil
+	}
+	var raws []json.RawMessage
+	sc := bufio.NewScanner(bytes.NewReader(trimmed))
+	sc.Buffer(make([]byte, 0, 64<<10), maxBody)
+	for sc.Scan() {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) > 0 {
+			raws = append(raws, json.RawMessage(bytes.Clone(line)))
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, badRequest("reading JSON lines: %v", err)
+	}
+	if len(raws) == 1 && !json.Valid(raws[0]) {
+		return nil, badRequest("the body is neither a JSON array nor JSON lines")
+	}
+	return raws, nil
+}
+
+// decodeEvent decodes one event, keeping its id even when another field is
+// malformed so that the result can name it. Quantities must be integers.
+func decodeEvent(raw json.RawMessage, e *Event) error {
+	var probe struct {
+		ID json.RawMessage `json:"id"`
+	}
+	if err := json.Unmarshal(raw, &probe); err != nil {
+		return fmt.Errorf("not a JSON object: %v", err)
+	}
+	json.Unmarshal(probe.ID, &e.ID)
+	var wire struct {
+		Event
+		Quantity  json.RawMessage `json:"quantity"`
+		Timestamp string      `json:"timestamp"`
+	}
+	if err := json.Unmarshal(raw, &wire); err != nil {
+		return fmt.Errorf("malformed event: %v", err)
+	}
+	*e = wire.Event
+	if len(wire.Quantity) > 0 && string(wire.Quantity) != "null" {
+		// A JSON number only: encoding/json would take "1" into a json.Number.
+		var q int64
+		if c := wire.Quantity[0]; c != '-' && (c < '0' || c > '9') || json.Unmarshal(wire.Quantity, &q) != nil {
+			return fmt.Errorf("quantity: %s is not an integer", wire.Quantity)
+		}
+		e.Quantity = &q
+	}
+	if wire.Timestamp != "" {
+		ts, err := time.Parse(time.RFC3339Nano, wire.Timestamp)
+		if err != nil {
+			return fmt.Errorf("timestamp: %q is not RFC 3339", wire.Timestamp)
+		}
+		e.Timestamp = ts
+	}
+	return nil
+}
+
+// getStatus answers the outbox's status.
+func (r *Relay) getStatus(w http.ResponseWriter, req *http.Request) error {
+	st, err := r.Status(req.Context())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, st)
+}
+
+// Status returns the outbox's status with the relay clock's time.
+func (r *Relay) Status(ctx context.Context) (*Status, error) {
+	st, err := r.store.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st.Now = r.clock.Now()
+	return st, nil
+}
+
+// getReport answers the records of hours in [from, to) (default: the last
+// 31 days by the relay clock).
+func (r *Relay) getReport(w http.ResponseWriter, req *http.Request) error {
+	to := r.clock.Now().Add(time.Hour)
+	from := to.Add(-31 * 24 * time.Hour)
+	for name, p := range map[string]*time.Time{"from": &from, "to": &to} {
+		if s := req.URL.Query().Get(name); s != "" {
+			t, err := time.Parse(time.RFC3339, s)
+			if err != nil {
+				return badRequest("%s: %q is not RFC 3339", name, s)
+			}
+			*p = t
+		}
+	}
+	recs, err := r.store.Records(req.Context(), from, to)
+	if err != nil {
+		return err
+	}
+	rows := make([]ReportRow, len(recs))
+	for i, rec := range recs {
+		rows[i] = reportRow(rec)
+	}
+	return writeJSON(w, rows)
+}
+
+// ClockState is the relay clock, as in meterd's admin API.
+type ClockState struct {
+	Now    time.Time `json:"now"`
+	Frozen bool      `json:"frozen"`
+}
+
+// ClockInput moves the relay clock: exactly one of Set, Advance (a Go
+// duration) or Reset, as in meterd's admin API.
+type ClockInput struct {
+	Set     *time.Time `json:"set,omitempty"`
+	Advance string     `json:"advance,omitempty"`
+	Reset   bool       `json:"reset,omitempty"`
+}
+
+func (r *Relay) getClock(w http.ResponseWriter, req *http.Request) error {
+	return writeJSON(w, ClockState{Now: r.clock.Now(), Frozen: r.clock.Frozen()})
+}
+
+// setClock moves the relay clock and wakes the submitter, so that a test
+// closes hours without waiting for the next poll.
+func (r *Relay) setClock(w http.ResponseWriter, req *http.Request) error {
+	var in ClockInput
+	if err := json.NewDecoder(http.MaxBytesReader(w, req.Body, 1<<16)).Decode(&in); err != nil {
+		return badRequest("malformed JSON: %v", err)
+	}
+	n := 0
+	for _, given := range []bool{in.Set != nil, in.Advance != "", in.Reset} {
+		if given {
+			n++
+		}
+	}
+	if n != 1 {
+		return badRequest("give exactly one of set, advance or reset")
+	}
+	switch {
+	case in.Set != nil:
+		r.clock.Set(*in.Set)
+	case in.Advance != "":
+		d, err := time.ParseDuration(in.Advance)
+		if err != nil {
+			return badRequest("advance: %q is not a duration such as 90s or 2h", in.Advance)
+		}
+		r.clock.Advance(d)
+	default:
+		r.clock.Reset()
+	}
+	r.log.Info("relay: clock changed", "now", r.clock.Now(), "frozen", r.clock.Frozen())
+	r.Wake()
+	return writeJSON(w, ClockState{Now: r.clock.Now(), Frozen: r.clock.Frozen()})
+}

@@ -1,0 +1,280 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/marketplacemetering"
+	"github.com/aws/aws-sdk-go-v2/service/marketplacemetering/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/meterd/meterd"
+)
+
+// Limits of one BatchMeterUsage request.
+const (
+	maxRecordsPerRequest = 25
+	maxRequestBytes      = 1 << 20
+	// expiryMargin is kept between a record's last attempt and the end of
+	// its window, for the request's own travel time and clock drift.
+	expiryMargin = time.Minute
+)
+
+// Submit runs one submission pass: it freezes the aggregates of closed
+// hours, expires records that can no longer reach the upstream in time,
+// and sends every due record with BatchMeterUsage, one product per
+// request, at most 25 records each, under the rate limit. It returns how
+// many records got a final outcome.
+func (r *Relay) Submit(ctx context.Context) (int, error) {
+	r.submitMu.Lock()
+	defer r.submitMu.Unlock()
+	now := r.clock.Now()
+	lastHour := meterd.Hour(now.Add(-r.cfg.Grace - time.Hour))
+	if _, err := r.store.Freeze(ctx, lastHour); err != nil {
+		return 0, err
+	}
+	due, err := r.store.Due(ctx, time.Now())
+	if err != nil {
+		return 0, err
+	}
+	settled := 0
+	var send []*Record
+	for _, rec := range due {
+		if now.Add(expiryMargin).Sub(rec.Timestamp) >= r.cfg.Window {
+			if err := r.settle(ctx, rec, OutcomeExpired, "", "the record left the upstream's window before it was accepted"); err != nil {
+				return settled, err
+			}
+			settled++
+			continue
+		}
+		send = append(send, rec)
+	}
+	for _, chunk := range chunks(send) {
+		n, err := r.send(ctx, chunk)
+		settled += n
+		if err != nil {
+			return settled, err
+		}
+	}
+	r.updateBacklogAge(ctx)
+	return settled, nil
+}
+
+// chunks splits records (sorted by product) into requests of one product,
+// at most 25 records and under 1 MB.
+func chunks(recs []*Record) [][]*Record {
+	var out [][]*Record
+	var cur []*Record
+	size := 0
+	for _, rec := range recs {
+		sz := recordSize(rec)
+		if len(cur) > 0 && (cur[0].Product != rec.Product || len(cur) == maxRecordsPerRequest || size+sz > maxRequestBytes-4096) {
+			out = append(out, cur)
+			cur, size = nil, 0
+		}
+		cur = append(cur, rec)
+		size += sz
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+// recordSize is an upper estimate of a record's size in the JSON request.
+func recordSize(rec *Record) int {
+	n := 200 + len(rec.Customer) + len(rec.Dimension) + len(rec.LicenseArn)
+	for _, a := range rec.Allocations {
+		n += 60
+		for _, t := range a.Tags {
+			n += 30 + len(t.Key) + len(t.Value)
+		}
+	}
+	return n
+}
+
+// usageRecord is the frozen aggregate as a BatchMeterUsage record. It is
+// the same on every attempt.
+func usageRecord(rec *Record) types.UsageRecord {
+	u := types.UsageRecord{
+		Dimension: aws.String(rec.Dimension),
+		Timestamp: aws.Time(rec.Timestamp),
+		Quantity:  aws.Int32(int32(rec.Quantity)),
+	}
+	if rec.CustomerIdentifier != "" {
+		u.CustomerIdentifier = aws.String(rec.CustomerIdentifier)
+	} else {
+		u.CustomerAWSAccountId = aws.String(rec.CustomerAWSAccountID)
+	}
+	for _, a := range rec.Allocations {
+		ua := types.UsageAllocation{AllocatedUsageQuantity: aws.Int32(int32(*a.AllocatedUsageQuantity))}
+		for _, t := range a.Tags {
+			ua.Tags = append(ua.Tags, types.Tag{Key: aws.String(t.Key), Value: aws.String(t.Value)})
+		}
+		u.UsageAllocations = append(u.UsageAllocations, ua)
+	}
+	return u
+}
+
+// matchKey identifies a record of one request in the upstream's answer.
+type matchKey struct {
+	customer, dimension string
+	hour                int64
+}
+
+func keyOfUsage(u *types.UsageRecord) matchKey {
+	k := matchKey{customer: aws.ToString(u.CustomerIdentifier), dimension: aws.ToString(u.Dimension)}
+	if k.customer == "" {
+		k.customer = aws.ToString(u.CustomerAWSAccountId)
+	}
+	if u.Timestamp != nil {
+		k.hour = meterd.Hour(*u.Timestamp).Unix()
+	}
+	return k
+}
+
+// send submits one request's records and stores each outcome; records
+// without a final outcome are scheduled for a retry.
+func (r *Relay) send(ctx context.Context, recs []*Record) (int, error) {
+	if err := r.limiter.Wait(ctx); err != nil {
+		return 0, err
+	}
+	in := &marketplacemetering.BatchMeterUsageInput{ProductCode: aws.String(recs[0].Product)}
+	byKey := make(map[matchKey]*Record, len(recs))
+	for _, rec := range recs {
+		u := usageRecord(rec)
+		in.UsageRecords = append(in.UsageRecords, u)
+		byKey[keyOfUsage(&u)] = rec
+	}
+	out, err := r.cfg.Upstream.BatchMeterUsage(ctx, in)
+	if err != nil {
+		if ctx.Err() != nil {
+			return 0, ctx.Err()
+		}
+		return r.requestFailed(ctx, recs, err)
+	}
+	settled := 0
+	for _, res := range out.Results {
+		if res.UsageRecord == nil {
+			continue
+		}
+		k := keyOfUsage(res.UsageRecord)
+		rec := byKey[k]
+		if rec == nil {
+			continue
+		}
+		delete(byKey, k)
+		if err := r.settle(ctx, rec, string(res.Status), aws.ToString(res.MeteringRecordId), ""); err != nil {
+			return settled, err
+		}
+		settled++
+	}
+	// Unprocessed records, and any the answer did not mention, are retried.
+	for _, rec := range byKey {
+		r.metrics.retries.WithLabelValues("Unprocessed").Inc()
+		if err := r.retry(ctx, rec, "Unprocessed: the upstream returned the record in UnprocessedRecords"); err != nil {
+			return settled, err
+		}
+	}
+	return settled, nil
+}
+
+// requestFailed handles a request that failed as a whole: transient errors
+// are retried with backoff; a permanent error fails a lone record, and a
+// request of several records is resent one record at a time so that one
+// bad record does not hold back the others.
+func (r *Relay) requestFailed(ctx context.Context, recs []*Record, err error) (int, error) {
+	code, retryable := classify(err)
+	if retryable {
+		r.log.Warn("relay: upstream request failed; retrying", "product", recs[0].Product, "records", len(recs), "code", code, "err", err)
+		for _, rec := range recs {
+			r.metrics.retries.WithLabelValues(code).Inc()
+			if err := r.retry(ctx, rec, code+": "+err.Error()); err != nil {
+				return 0, err
+			}
+		}
+		return 0, nil
+	}
+	if len(recs) > 1 {
+		settled := 0
+		for _, rec := range recs {
+			n, err := r.send(ctx, []*Record{rec})
+			settled += n
+			if err != nil {
+				return settled, err
+			}
+		}
+		return settled, nil
+	}
+	outcome := OutcomeFailed
+	if code == "TimestampOutOfBoundsException" {
+		outcome = OutcomeExpired
+	}
+	return 1, r.settle(ctx, recs[0], outcome, "", code+": "+err.Error())
+}
+
+// classify returns an error's code and whether it is transient:
+// throttling, 5xx answers and network errors are.
+func classify(err error) (code string, retryable bool) {
+	var apiErr smithy.APIError
+	var respErr *smithyhttp.ResponseError
+	status := 0
+	if errors.As(err, &respErr) {
+		status = respErr.HTTPStatusCode()
+	}
+	if errors.As(err, &apiErr) {
+		code = apiErr.ErrorCode()
+		switch {
+		case code == "ThrottlingException", code == "InternalServiceErrorException", status >= 500:
+			return code, true
+		}
+		return code, false
+	}
+	if status >= 500 {
+		return "HTTP5xx", true
+	}
+	return "NetworkError", true
+}
+
+// retry schedules another attempt with exponential backoff and jitter.
+func (r *Relay) retry(ctx context.Context, rec *Record, msg string) error {
+	d := r.cfg.RetryBase << min(rec.Attempts, 20)
+	if d <= 0 || d > r.cfg.RetryMax {
+		d = r.cfg.RetryMax
+	}
+	d = d/2 + rand.N(d/2+1) // jitter: spread retries of one failed request apart
+	return r.store.Retry(ctx, rec.Key, msg, time.Now().Add(d))
+}
+
+// settle stores a record's final outcome; anything but Success is alerted.
+func (r *Relay) settle(ctx context.Context, rec *Record, outcome, id, msg string) error {
+	if err := r.store.Settle(ctx, rec.Key, outcome, id, msg, r.clock.Now()); err != nil {
+		return err
+	}
+	r.metrics.records.WithLabelValues(outcome).Inc()
+	attrs := []any{"product", rec.Product, "customer", rec.Customer, "dimension", rec.Dimension,
+		"hour", rec.Hour, "quantity", rec.Quantity, "outcome", outcome, "attempts", rec.Attempts + 1}
+	switch outcome {
+	case OutcomeSuccess:
+		r.log.Debug("relay: record submitted", append(attrs, "metering_record_id", id)...)
+	case OutcomeExpired, OutcomeFailed:
+		r.log.Error("relay: record not metered", append(attrs, "err", msg)...)
+	default:
+		r.log.Warn("relay: record refused by the upstream", attrs...)
+	}
+	return nil
+}
+
+// updateBacklogAge sets the backlog-age gauge from the store.
+func (r *Relay) updateBacklogAge(ctx context.Context) {
+	st, err := r.store.Status(ctx)
+	if err != nil || st.OldestPending == nil {
+		r.metrics.backlogAge.Set(0)
+		return
+	}
+	r.metrics.backlogAge.Set(r.clock.Now().Sub(*st.OldestPending).Seconds())
+}
