@@ -55,6 +55,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runClock(ctx, args[1:], stdout, stderr)
 	case "reset":
 		return runReset(ctx, args[1:], stdout, stderr)
+	case "faults":
+		return runFaults(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "meterd", Version)
 		return exitOK
@@ -82,6 +84,8 @@ Nouns of the CLI:
   publickeys   list | rotate --product C                    (public keys in PEM)
   usage        list | summary [--by G] | export --format json|csv|jsonl   (filters: --product
                --customer --dimension --tag K=V --from T --to T)
+  faults       list | clear | delete ID | add --operation OP [match flags] (--error CODE |
+               --unprocessed F | --latency D | --drop-response) [--probability P] [--count N]
   clock        show | set TIME | advance DURATION | reset
   reset        --yes                                        (empty the ledger, re-apply the catalog)
   bench        [flags]                                      (load generator)
