@@ -180,7 +180,7 @@ func decodeEvent(raw json.RawMessage, e *Event) error {
 	var wire struct {
 		Event
 		Quantity  json.RawMessage `json:"quantity"`
-		Timestamp string      `json:"timestamp"`
+		Timestamp string          `json:"timestamp"`
 	}
 	if err := json.Unmarshal(raw, &wire); err != nil {
 		return fmt.Errorf("malformed event: %v", err)
