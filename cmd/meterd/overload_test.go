@@ -1,0 +1,216 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	mm "github.com/aws/aws-sdk-go-v2/service/marketplacemetering"
+	"github.com/aws/aws-sdk-go-v2/service/marketplacemetering/types"
+
+	"github.com/meterd/meterd"
+)
+
+// syncBuffer is a bytes.Buffer safe for the server's logger and the test.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// slowBody opens a connection and sends a MeterUsage request whose body
+// trickles in one byte at a time, holding a request slot in the handler.
+// It returns the connection; closing it ends the request.
+func slowBody(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	fmt.Fprintf(c, "POST / HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-amz-json-1.1\r\n"+
+		"X-Amz-Target: AWSMPMeteringService.MeterUsage\r\nContent-Length: 1000\r\n\r\n{", addr)
+	go func() {
+		for {
+			if _, err := c.Write([]byte(" ")); err != nil {
+				return
+			}
+			time.Sleep(50 * time.Millisecond) // the client is slow on purpose
+		}
+	}()
+	return c
+}
+
+// metricValue returns the value of a metric line `name value` at /metrics.
+func metricValue(t *testing.T, base, name string) string {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for l := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(l), name+" "); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// waitMetric polls /metrics until the metric has the value: the server
+// changes it asynchronously, when a connection's request reaches a handler.
+func waitMetric(t *testing.T, base, name, want string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for metricValue(t, base, name) != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s = %q after 10s, want %s", name, metricValue(t, base, name), want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func meterOnce(ctx context.Context, m *Main, key, secret string, hoursBack int) error {
+	c := mm.New(mm.Options{
+		Region: "us-east-1", BaseEndpoint: aws.String(m.URL()), RetryMaxAttempts: 1,
+		Credentials: staticCreds(key, secret),
+	})
+	_, err := c.MeterUsage(ctx, &mm.MeterUsageInput{
+		ProductCode: aws.String("demo-product"), UsageDimension: aws.String("requests"),
+		Timestamp: aws.Time(time.Now().Add(-time.Duration(hoursBack) * time.Hour)), UsageQuantity: aws.Int32(1),
+	})
+	return err
+}
+
+func TestOverloadIdleConnectionsAndSlowBody(t *testing.T) {
+	if testing.Short() {
+		t.Skip("opens 2000 connections")
+	}
+	m, _, _ := startRealTimeServer(t, nil)
+	addr := strings.TrimPrefix(m.URL(), "http://")
+	const idle = 2000
+	for i := range idle {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatalf("dial idle connection %d: %v", i, err)
+		}
+		t.Cleanup(func() { c.Close() })
+	}
+	slowBody(t, addr)
+	waitMetric(t, m.URL(), "meterd_requests_in_flight", "1")
+	ctx := context.Background()
+	client := mm.New(mm.Options{
+		Region: "us-east-1", BaseEndpoint: aws.String(m.URL()), RetryMaxAttempts: 1,
+		Credentials: staticCreds("test", "test"),
+	})
+	for i := range 20 {
+		start := time.Now()
+		out, err := client.BatchMeterUsage(ctx, &mm.BatchMeterUsageInput{
+			ProductCode: aws.String("demo-product"),
+			UsageRecords: []types.UsageRecord{{
+				CustomerIdentifier: aws.String(fmt.Sprintf("demo-customer-%d", i%2+1)),
+				Dimension:          aws.String([]string{"requests", "storage_gb"}[i/2%2]),
+				Timestamp:          aws.Time(time.Now().Add(-time.Duration(i/4) * time.Hour)),
+				Quantity:           aws.Int32(1),
+			}},
+		})
+		if err != nil {
+			t.Fatalf("BatchMeterUsage %d beside %d idle connections and a slow body: %v", i, idle, err)
+		}
+		if out.Results[0].Status != types.UsageRecordResultStatusSuccess {
+			t.Errorf("BatchMeterUsage %d status = %s, want Success", i, out.Results[0].Status)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("BatchMeterUsage %d took %s with idle connections open, want well under 2s", i, d)
+		}
+	}
+}
+
+func TestMaxInFlightThrottles(t *testing.T) {
+	m, _, _ := startRealTimeServer(t, func(c *Config) { c.MaxInFlight = 2 })
+	addr := strings.TrimPrefix(m.URL(), "http://")
+	a, b := slowBody(t, addr), slowBody(t, addr)
+	waitMetric(t, m.URL(), "meterd_requests_in_flight", "2")
+	err := meterOnce(context.Background(), m, "buyer", "buyer", 0)
+	if got := errorCode(t, err); got != meterd.EThrottling {
+		t.Fatalf("MeterUsage beyond --max-inflight 2 = %s, want %s", got, meterd.EThrottling)
+	}
+	if got := metricValue(t, m.URL(), `meterd_requests_total{code="ThrottlingException",operation="unknown"}`); got != "1" {
+		t.Errorf("throttled requests metric = %q, want 1", got)
+	}
+	a.Close()
+	b.Close()
+	waitMetric(t, m.URL(), "meterd_requests_in_flight", "0")
+	if err := meterOnce(context.Background(), m, "buyer", "buyer", 0); err != nil {
+		t.Fatalf("MeterUsage after the slots freed = %v, want success", err)
+	}
+}
+
+func TestMetricsAndRequestLog(t *testing.T) {
+	m, _, log := startRealTimeServer(t, nil)
+	ctx := context.Background()
+	if err := meterOnce(ctx, m, "buyer", "buyer", 0); err != nil {
+		t.Fatal(err)
+	}
+	err := meterOnce(ctx, m, "buyer", "not-the-secret-0123456789", 0)
+	if got := errorCode(t, err); got != meterd.EInvalidSignature {
+		t.Fatalf("MeterUsage with a wrong secret = %s, want %s", got, meterd.EInvalidSignature)
+	}
+	if got := metricValue(t, m.URL(), `meterd_requests_total{code="",operation="MeterUsage"}`); got != "1" {
+		t.Errorf("successful MeterUsage metric = %q, want 1", got)
+	}
+	if got := metricValue(t, m.URL(), `meterd_requests_total{code="InvalidSignatureException",operation="MeterUsage"}`); got != "1" {
+		t.Errorf("failed MeterUsage metric = %q, want 1", got)
+	}
+	if metricValue(t, m.URL(), "meterd_store_transactions_total") == "" {
+		t.Errorf("/metrics lacks the store's commit counters")
+	}
+	text := log.String()
+	for _, secret := range []string{"not-the-secret-0123456789", "Signature=", "AWS4-HMAC-SHA256"} {
+		if strings.Contains(text, secret) {
+			t.Errorf("log contains %q:\n%s", secret, text)
+		}
+	}
+	var lines []map[string]any
+	for l := range strings.Lines(text) {
+		var v map[string]any
+		if json.Unmarshal([]byte(l), &v) == nil && v["msg"] == "request" {
+			lines = append(lines, v)
+		}
+	}
+	if len(lines) != 2 {
+		t.Fatalf("request log lines = %d, want 2:\n%s", len(lines), text)
+	}
+	if lines[0]["operation"] != "MeterUsage" || lines[0]["account"] != "444455556666" || lines[0]["outcome"] != "ok" || lines[0]["request_id"] == "" {
+		t.Errorf("success log line = %v, want operation, account 444455556666, outcome ok and a request id", lines[0])
+	}
+	if lines[1]["outcome"] != meterd.EInvalidSignature {
+		t.Errorf("failure log line outcome = %v, want %s", lines[1]["outcome"], meterd.EInvalidSignature)
+	}
+}
+
+func staticCreds(key, secret string) aws.CredentialsProvider {
+	return credentials.NewStaticCredentialsProvider(key, secret, "")
+}
