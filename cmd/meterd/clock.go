@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"io"
 	"strconv"
 	"time"
@@ -27,61 +26,59 @@ func runClock(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 
 func clockShow(ctx context.Context, c *cli, args []string) error {
 	fs := c.flags("Prints the server clock's now and whether it is frozen (set by a test).")
-	return c.clock(fs, args, 0, func(cl *admin.Client, _ []string) (*admin.ClockState, error) {
-		return cl.Clock(ctx)
-	})
+	if _, err := c.parse(fs, args, 0); err != nil {
+		return err
+	}
+	return c.clock(func(cl *admin.Client) (*admin.ClockState, error) { return cl.Clock(ctx) })
 }
 
 func clockSet(ctx context.Context, c *cli, args []string) error {
 	fs := c.flags("Freezes the server clock at TIME, an RFC 3339 time such as 2026-11-23T07:30:00Z.\n" +
 		"It stays there until \"meterd clock advance\" or \"meterd clock reset\".")
-	return c.clock(fs, args, 1, func(cl *admin.Client, pos []string) (*admin.ClockState, error) {
-		t, err := c.parseTime("TIME", pos[0])
-		if err != nil {
-			return nil, err
-		}
-		return cl.SetClock(ctx, t)
-	})
+	pos, err := c.parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	t, err := c.parseTime("TIME", pos[0])
+	if err != nil {
+		return err
+	}
+	return c.clock(func(cl *admin.Client) (*admin.ClockState, error) { return cl.SetClock(ctx, t) })
 }
 
 func clockAdvance(ctx context.Context, c *cli, args []string) error {
 	fs := c.flags("Moves the server clock by DURATION, a Go duration such as 90s or 2h; a negative\n" +
 		"one such as -1h moves it back.")
-	return c.clock(fs, args, 1, func(cl *admin.Client, pos []string) (*admin.ClockState, error) {
-		d, err := time.ParseDuration(pos[0])
-		if err != nil {
-			return nil, c.usagef("DURATION: %q is not a Go duration such as 90s or 2h", pos[0])
-		}
-		return cl.AdvanceClock(ctx, d)
-	})
+	pos, err := c.parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	d, err := time.ParseDuration(pos[0])
+	if err != nil {
+		return c.usagef("DURATION: %q is not a Go duration such as 90s or 2h", pos[0])
+	}
+	return c.clock(func(cl *admin.Client) (*admin.ClockState, error) { return cl.AdvanceClock(ctx, d) })
 }
 
 func clockReset(ctx context.Context, c *cli, args []string) error {
 	fs := c.flags("Returns the server clock to real time.")
-	return c.clock(fs, args, 0, func(cl *admin.Client, _ []string) (*admin.ClockState, error) {
-		return cl.ResetClock(ctx)
-	})
-}
-
-// clock parses a clock verb's arguments, calls do and prints the clock.
-func (c *cli) clock(fs *flag.FlagSet, args []string, npos int, do func(*admin.Client, []string) (*admin.ClockState, error)) error {
-	pos, err := c.parse(fs, args, npos)
-	if err != nil {
+	if _, err := c.parse(fs, args, 0); err != nil {
 		return err
 	}
+	return c.clock(func(cl *admin.Client) (*admin.ClockState, error) { return cl.ResetClock(ctx) })
+}
+
+// clock calls do with the admin client and prints the clock it returns.
+func (c *cli) clock(do func(*admin.Client) (*admin.ClockState, error)) error {
 	client, err := c.client()
 	if err != nil {
 		return err
 	}
-	s, err := do(client, pos)
+	s, err := do(client)
 	if err != nil {
 		return err
 	}
-	return c.print(s, clockTable(s))
-}
-
-func clockTable(s *admin.ClockState) *table {
 	t := &table{header: []string{"now", "frozen"}}
 	t.add(s.Now.UTC().Format(time.RFC3339Nano), strconv.FormatBool(s.Frozen))
-	return t
+	return c.print(s, t)
 }
