@@ -185,3 +185,23 @@ func TestStoreTagLimits(t *testing.T) {
 		t.Errorf("six tag keys in one hour = %v, want %v", got, want)
 	}
 }
+
+func TestSubmitExpires(t *testing.T) {
+	ctx := context.Background()
+	now := t0.Add(10 * time.Minute)
+	r, _ := newTestRelay(t, Config{}, now) // no upstream: nothing may be sent
+	if _, err := r.store.Ingest(ctx, []Event{ev("e1", "c1", "requests", 1, now, nil)}, now, LateCurrentHour); err != nil {
+		t.Fatal(err)
+	}
+	r.Clock().Set(now.Add(6 * time.Hour))
+	if n, err := r.Submit(ctx); err != nil || n != 1 {
+		t.Fatalf("Submit = %d, %v, want 1, nil", n, err)
+	}
+	recs, err := r.store.Records(ctx, t0, t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if recs[0].State != StateSubmitted || recs[0].Outcome != OutcomeExpired {
+		t.Errorf("record = %s %s, want submitted Expired", recs[0].State, recs[0].Outcome)
+	}
+}

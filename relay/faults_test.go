@@ -1,0 +1,104 @@
+package relay
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/meterd/meterd/admin"
+)
+
+// TestRelayToMeterdFaults runs the relay against a meterd that loses 30 %
+// of the records to UnprocessedRecords, throttles, fails with 500s and
+// drops responses after committing: every hour still ends up as exactly
+// one record with the expected sums, and a record the upstream refuses
+// for good fails alone.
+func TestRelayToMeterdFaults(t *testing.T) {
+	ctx := context.Background()
+	h0 := time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC)
+	now := h0.Add(3*time.Hour + 50*time.Minute)
+	u := startUpstream(t, now)
+	var customers []string
+	for i := range 10 {
+		id := fmt.Sprintf("cust-%02d", i)
+		if _, err := u.admin.Subscribe(ctx, "demo-product", admin.SubscribeInput{CustomerIdentifier: id}); err != nil {
+			t.Fatal(err)
+		}
+		customers = append(customers, id)
+	}
+	r, c := relayTo(t, u, Config{}, now)
+	// Retries are due at once: the test needs no waiting.
+	r.cfg.RetryBase, r.cfg.RetryMax = time.Nanosecond, time.Nanosecond
+
+	want := expected{}
+	var events []Event
+	for i := range 4000 {
+		h := h0.Add(time.Duration((i/3)%4) * time.Hour)
+		e := ev(fmt.Sprintf("e-%d", i%3000), customers[i%10], []string{"requests", "storage_gb"}[(i/7)%2], int64(i%5),
+			h.Add(time.Duration(i%50)*time.Minute), []map[string]string{nil, {"team": "x"}}[(i/20)%2])
+		if i < 3000 { // ids 3000 and up repeat earlier ones
+			want.add(e.CustomerIdentifier, e.Dimension, h, e.Tags, *e.Quantity)
+		}
+		events = append(events, e)
+	}
+	// One record whose dimension the product does not have: refused for good.
+	events = append(events, ev("bad-dim", customers[0], "bogus", 1, h0.Add(time.Minute), nil))
+	for start := 0; start < len(events); start += 1000 {
+		rs, err := c.Send(ctx, events[start:min(start+1000, len(events))])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, res := range rs {
+			if res.Status == StatusRejected {
+				t.Fatalf("event %s rejected: %s", res.ID, res.Error)
+			}
+		}
+	}
+	for _, spec := range []admin.FaultSpec{
+		{Operation: "BatchMeterUsage", Unprocessed: 0.3},
+		{Operation: "BatchMeterUsage", Error: "ThrottlingException", Count: 2},
+		{Operation: "BatchMeterUsage", Error: "InternalServiceErrorException", Count: 2},
+		{Operation: "BatchMeterUsage", DropResponse: true, Count: 2},
+	} {
+		if _, err := u.admin.AddFault(ctx, spec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now = h0.Add(4*time.Hour + 10*time.Minute)
+	u.setClock(t, now)
+	r.Clock().Set(now)
+	passes := 0
+	for ; passes < 200; passes++ {
+		if _, err := r.Submit(ctx); err != nil {
+			t.Fatal(err)
+		}
+		st, err := r.Status(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Backlog == 0 {
+			break
+		}
+	}
+	st, err := r.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Backlog != 0 || st.Outcomes[OutcomeSuccess] != int64(len(want)) || st.Outcomes[OutcomeFailed] != 1 {
+		t.Fatalf("after %d passes: Status = %+v, want no backlog, %d Success and 1 Failed", passes, st, len(want))
+	}
+	got, _ := ledgerOf(t, u, h0, now)
+	compareSums(t, got, want)
+
+	// The retries were counted per error code.
+	var retries int
+	for _, code := range []string{"Unprocessed", "ThrottlingException", "InternalServiceErrorException", "NetworkError"} {
+		n := int(testCounter(t, r.metrics.retries.WithLabelValues(code)))
+		if n == 0 {
+			t.Errorf("retries{code=%q} = 0, want some", code)
+		}
+		retries += n
+	}
+	t.Logf("%d records in %d passes, %d retries", len(want), passes+1, retries)
+}
