@@ -86,8 +86,6 @@ Nouns of the CLI:
                --customer --dimension --tag K=V --from T --to T)
   faults       list | clear | delete ID | add --operation OP [match flags] (--error CODE |
                --unprocessed F | --latency D | --drop-response) [--probability P] [--count N]
-  faults       list | add --operation OP (--error C | --unprocessed F | --latency D | --drop-response) ...
-               | delete ID | clear                          (fault rules for testing retries)
   clock        show | set TIME | advance DURATION | reset
   reset        --yes                                        (empty the ledger, re-apply the catalog)
   bench        [flags]                                      (load generator)
