@@ -129,7 +129,11 @@ func (c *cli) exit(err error) int {
 		fmt.Fprintf(c.stderr, "%s: %s\nRun \"%s --help\" for usage.\n", c.command, ue.msg, c.command)
 		return exitUsage
 	case errors.As(err, &ae):
-		fmt.Fprintf(c.stderr, "%s: %s (%d %s)\n", c.command, ae.Message, ae.Status, ae.Code)
+		msg := ae.Message
+		if msg == "" {
+			msg = "the server refused the request"
+		}
+		fmt.Fprintf(c.stderr, "%s: %s (%d %s)\n", c.command, msg, ae.Status, ae.Code)
 		return exitError
 	}
 	fmt.Fprintf(c.stderr, "%s: %v\n", c.command, err)
