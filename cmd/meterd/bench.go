@@ -109,6 +109,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitOK
 	}
 	b := newBench(cfg)
+	b.out = stdout
 	if cfg.Setup > 0 {
 		if err := b.setup(ctx); err != nil {
 			fmt.Fprintln(stderr, "meterd bench: setup:", err)
@@ -157,10 +158,11 @@ type bench struct {
 	seller *mm.Client
 	buyers []*mm.Client // MeterUsage clients, one per buyer key
 	next   atomic.Int64 // the next key index to send
+	out    io.Writer
 }
 
 func newBench(cfg *benchConfig) *bench {
-	b := &bench{cfg: cfg}
+	b := &bench{cfg: cfg, out: io.Discard}
 	b.seller = b.client(cfg.AccessKey, cfg.SecretKey)
 	b.buyers = []*mm.Client{b.client(cfg.BuyerKey, cfg.BuyerSecret)}
 	return b
@@ -189,6 +191,13 @@ func (b *bench) setup(ctx context.Context) error {
 	run := make([]byte, 4)
 	rand.Read(run)
 	prefix := "bench-" + hex.EncodeToString(run)
+	defer func() {
+		what := "subscribed customers"
+		if b.cfg.Mode == "meter" {
+			what = "created buyer keys"
+		}
+		fmt.Fprintf(b.out, "setup: %s %s-00000 to %s-%05d\n", what, prefix, prefix, b.cfg.Setup-1)
+	}()
 	names := make([]string, b.cfg.Setup)
 	errs := make([]error, b.cfg.Setup)
 	var wg sync.WaitGroup
@@ -322,11 +331,13 @@ type worker struct {
 // run sends requests from cfg.Concurrency workers until the duration or
 // request count is reached.
 func (b *bench) run(ctx context.Context) *benchResult {
+	// The run ends by not starting new requests; the ones in flight finish,
+	// since a cancelled request would count as an error on the server.
+	var deadline time.Time
 	if b.cfg.Requests == 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, b.cfg.Duration)
-		defer cancel()
+		deadline = time.Now().Add(b.cfg.Duration)
 	}
+	over := func() bool { return !deadline.IsZero() && time.Now().After(deadline) }
 	var tick <-chan time.Time
 	if b.cfg.Rate > 0 {
 		t := time.NewTicker(time.Duration(float64(time.Second) / b.cfg.Rate))
@@ -349,7 +360,7 @@ func (b *bench) run(ctx context.Context) *benchResult {
 						return
 					}
 				}
-				if ctx.Err() != nil || (b.cfg.Requests > 0 && sent.Add(1) > b.cfg.Requests) {
+				if ctx.Err() != nil || over() || (b.cfg.Requests > 0 && sent.Add(1) > b.cfg.Requests) {
 					return
 				}
 				b.one(ctx, w)
