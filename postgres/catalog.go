@@ -157,11 +157,12 @@ func (s *Store) exec(ctx context.Context, what, sql string, args ...any) error {
 	return nil
 }
 
-// one returns the single row of a query, or ENotFound naming what.
+// one returns the single row of a query, or ENotFound naming what. The
+// query runs alone, outside an explicit transaction (see the package doc).
 func one[T any](ctx context.Context, s *Store, what, sql string, args []any, scan pgx.RowToFunc[T]) (T, error) {
 	var v T
-	err := s.Transact(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, sql, args...)
+	err := s.retry(ctx, func() error {
+		rows, err := s.pool.Query(ctx, sql, args...)
 		if err != nil {
 			return err
 		}
@@ -174,11 +175,11 @@ func one[T any](ctx context.Context, s *Store, what, sql string, args []any, sca
 	return v, nil
 }
 
-// list returns every row of a query.
+// list returns every row of a query, run alone like one's.
 func list[T any](ctx context.Context, s *Store, what, sql string, args []any, scan pgx.RowToFunc[T]) ([]T, error) {
 	var out []T
-	err := s.Transact(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, sql, args...)
+	err := s.retry(ctx, func() error {
+		rows, err := s.pool.Query(ctx, sql, args...)
 		if err != nil {
 			return err
 		}

@@ -1,12 +1,16 @@
 // Package postgres implements meterd.Ledger on PostgreSQL with pgx: the
 // shared store that several meterd processes can use at once.
 //
-// Every method is one transaction run through Transact, which retries
-// serialization failures and deadlocks. Commit uses group commit, like the
-// SQLite store: one writer goroutine per Store drains the pending batches
-// into one synchronously committed transaction. Across processes the unique
-// key of metering_records decides which record wins; the commit transaction
-// also locks metering_records against other writers, so that seq (the usage
+// Every method that writes, or reads with more than one statement, is one
+// transaction run through Transact, which retries serialization failures and
+// deadlocks. A lookup of one statement runs on the pool without BEGIN and
+// COMMIT (one statement is atomic by itself, and the explicit transaction
+// tripled the round trips of every lookup a request makes), with the same
+// retries. Commit uses group commit, like the SQLite store: one writer
+// goroutine per Store drains the pending batches into one synchronously
+// committed transaction. Across processes the unique key of
+// metering_records decides which record wins; the commit transaction also
+// locks metering_records against other writers, so that seq (the usage
 // cursor) is assigned in commit order by every process.
 //
 // Errors are *meterd.Error for the codes of meterd.Ledger; anything else,
@@ -137,9 +141,16 @@ var errRetry = errors.New("postgres: concurrent writer; retry")
 // raised before anything reached the server are retried a few times with
 // exponential backoff, so fn must be safe to run again.
 func (s *Store) Transact(ctx context.Context, fn func(pgx.Tx) error) error {
+	return s.retry(ctx, func() error { return s.transactOnce(ctx, fn) })
+}
+
+// retry runs fn until it succeeds, fails with an error that is not
+// retryable, or has run maxAttempts times, with jittered exponential
+// backoff between attempts.
+func (s *Store) retry(ctx context.Context, fn func() error) error {
 	backoff := firstBackoff
 	for attempt := 1; ; attempt++ {
-		err := s.transactOnce(ctx, fn)
+		err := fn()
 		if err == nil || attempt == maxAttempts || !retryable(err) {
 			return err
 		}

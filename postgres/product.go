@@ -65,9 +65,9 @@ func (s *Store) Products(ctx context.Context) ([]*meterd.Product, error) {
 // "", with their dimensions in the order given to PutProduct.
 func (s *Store) products(ctx context.Context, code string) ([]*meterd.Product, error) {
 	var out []*meterd.Product
-	err := s.Transact(ctx, func(tx pgx.Tx) error {
+	err := s.retry(ctx, func() error {
 		out = nil
-		rows, err := tx.Query(ctx, `SELECT p.code, p.seller_account_id, p.type, p.regions, p.fulfillment_url, p.created_at,
+		rows, err := s.pool.Query(ctx, `SELECT p.code, p.seller_account_id, p.type, p.regions, p.fulfillment_url, p.created_at,
 				d.name, d.unit, d.price
 			FROM products p LEFT JOIN dimensions d ON d.product_code = p.code
 			WHERE $1 = '' OR p.code = $1
