@@ -58,8 +58,8 @@ func (c *benchConfig) flagSet() *flag.FlagSet {
 	fs.StringVar(&c.Endpoint, "endpoint", "http://127.0.0.1:4579", "Metering API endpoint")
 	fs.StringVar(&c.AccessKey, "access-key", "test", "seller access key (BatchMeterUsage)")
 	fs.StringVar(&c.SecretKey, "secret-key", "test", "seller secret key")
-	fs.StringVar(&c.BuyerKey, "buyer-key", "buyer", "buyer access key (MeterUsage)")
-	fs.StringVar(&c.BuyerSecret, "buyer-secret", "buyer", "buyer secret key")
+	fs.StringVar(&c.BuyerKey, "buyer-key", "buyer", "buyer access keys (MeterUsage), comma-separated; each is one resource")
+	fs.StringVar(&c.BuyerSecret, "buyer-secret", "buyer", "their secret keys, comma-separated in the same order")
 	fs.StringVar(&c.Region, "region", "us-east-1", "signing region")
 	fs.StringVar(&c.Product, "product", "demo-product", "product code")
 	customers := fs.String("customers", "demo-customer-1,demo-customer-2", "comma-separated customer identifiers")
@@ -146,6 +146,8 @@ func parseBench(args []string, stderr io.Writer) (*benchConfig, error) {
 		return nil, errors.New("--customers: required without --setup")
 	case cfg.Setup > 0 && cfg.AdminToken == "":
 		return nil, errors.New("--setup needs --admin-token")
+	case len(splitList(cfg.BuyerKey)) == 0 || len(splitList(cfg.BuyerKey)) != len(splitList(cfg.BuyerSecret)):
+		return nil, errors.New("--buyer-key and --buyer-secret: give as many secrets as keys")
 	case cfg.Requests == 0 && cfg.Duration <= 0:
 		return nil, errors.New("-d or -n: required")
 	}
@@ -164,7 +166,10 @@ type bench struct {
 func newBench(cfg *benchConfig) *bench {
 	b := &bench{cfg: cfg, out: io.Discard}
 	b.seller = b.client(cfg.AccessKey, cfg.SecretKey)
-	b.buyers = []*mm.Client{b.client(cfg.BuyerKey, cfg.BuyerSecret)}
+	secrets := splitList(cfg.BuyerSecret)
+	for i, k := range splitList(cfg.BuyerKey) {
+		b.buyers = append(b.buyers, b.client(k, secrets[i]))
+	}
 	return b
 }
 

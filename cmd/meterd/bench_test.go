@@ -49,6 +49,7 @@ func TestParseBench(t *testing.T) {
 		{"ErrSetupWithoutToken", []string{"--setup", "10"}, "--admin-token"},
 		{"ErrNoDimension", []string{"--dimension", ""}, "--dimension"},
 		{"ErrHours", []string{"--hours", "0"}, "--hours"},
+		{"ErrBuyerSecrets", []string{"--buyer-key", "a,b", "--buyer-secret", "x"}, "--buyer-secret"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -111,6 +112,7 @@ func TestBenchAgainstServer(t *testing.T) {
 		// key from 25*2*4 keys back: DuplicateRecord must show.
 		{"mixed", []string{"--mode", "mixed", "--setup", "40", "-c", "2", "-n", "30"}, 750, []string{"Success", "DuplicateRecord"}},
 		{"rate", []string{"--mode", "meter", "--rate", "200", "-n", "10", "-c", "2"}, 10, []string{"Success"}},
+		{"buyer key list", []string{"--mode", "meter", "--buyer-key", "buyer,buyer", "--buyer-secret", "buyer,buyer", "-n", "4"}, 4, []string{"Success"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
