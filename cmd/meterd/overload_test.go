@@ -214,3 +214,18 @@ func TestMetricsAndRequestLog(t *testing.T) {
 func staticCreds(key, secret string) aws.CredentialsProvider {
 	return credentials.NewStaticCredentialsProvider(key, secret, "")
 }
+
+func TestMaxHeaderBytes(t *testing.T) {
+	m, _, _ := startRealTimeServer(t, nil)
+	req, _ := http.NewRequest("POST", m.URL(), strings.NewReader("{}"))
+	req.Header.Set("X-Amz-Target", "AWSMPMeteringService.MeterUsage")
+	req.Header.Set("X-Padding", strings.Repeat("a", 200<<10))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("request with 200 KiB of headers = %d, want 431", resp.StatusCode)
+	}
+}
