@@ -19,9 +19,13 @@ import (
 
 // Outage test sizes: a few senders of small distinct batches.
 const (
-	outageSenders    = 4
-	outageBatch      = 5
-	outagePastWindow = 2000 * time.Hour // room for distinct keys: 4 per hour
+	outageSenders = 4
+	outageBatch   = 5
+	// outageMaxRecords bounds the load however fast the machine is.
+	outageMaxRecords = 100_000
+	// outagePastWindow is the server's --past-window: room for
+	// outageMaxRecords distinct keys at 4 per hour.
+	outagePastWindow = (outageMaxRecords/4 + 100) * time.Hour
 )
 
 // sent is one BatchMeterUsage request of the outage load and its outcome.
@@ -57,6 +61,9 @@ func (l *outageLoad) start() {
 		l.wg.Go(func() {
 			for !l.stop.Load() {
 				first := l.next.Add(outageBatch) - outageBatch
+				if first+outageBatch > outageMaxRecords {
+					return
+				}
 				s := &sent{}
 				for n := first; n < first+outageBatch; n++ {
 					s.records = append(s.records, l.record(n))
@@ -125,7 +132,8 @@ func TestDatabaseOutage(t *testing.T) {
 		base:   time.Now().UTC().Truncate(time.Hour),
 	}
 	probe := newClient(srv.URL, sellerKey, sellerSecret, clientOptions{})
-	ctx := t.Context()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
 
 	load.start()
 	stopped := false
@@ -162,16 +170,16 @@ func TestDatabaseOutage(t *testing.T) {
 	load.wg.Wait()
 
 	t.Logf("%d requests, %d failed after their retries, %d answers 500", len(load.sent), load.failed(), status500.Load())
-	checkLedger(t, srv, load)
+	checkLedger(ctx, t, srv, load)
 }
 
 // checkLedger compares the ledger with what the clients were told: every
 // Success stored once with its id and quantity; a failed request's records
 // all stored or none; nothing else stored. Then it retries every failed
 // request, which must succeed with the stored ids when they were stored.
-func checkLedger(t *testing.T, srv *meterdtest.Server, load *outageLoad) {
+func checkLedger(ctx context.Context, t *testing.T, srv *meterdtest.Server, load *outageLoad) {
 	t.Helper()
-	stored := storedRecords(t, srv, load.base)
+	stored := storedRecords(ctx, t, srv, load.base)
 	seen := 0
 	for _, s := range load.sent {
 		found := 0
@@ -207,7 +215,7 @@ func checkLedger(t *testing.T, srv *meterdtest.Server, load *outageLoad) {
 		if s.err == nil {
 			continue
 		}
-		out, err := client.BatchMeterUsage(t.Context(), &mm.BatchMeterUsageInput{ProductCode: aws.String(product), UsageRecords: s.records})
+		out, err := client.BatchMeterUsage(ctx, &mm.BatchMeterUsageInput{ProductCode: aws.String(product), UsageRecords: s.records})
 		if err == nil {
 			err = checkAllSuccess(out, len(s.records))
 		}
@@ -225,13 +233,13 @@ func checkLedger(t *testing.T, srv *meterdtest.Server, load *outageLoad) {
 
 // storedRecords reads the whole ledger through the admin API, by key,
 // failing on a key stored twice.
-func storedRecords(t *testing.T, srv *meterdtest.Server, base time.Time) map[string]admin.UsageRecord {
+func storedRecords(ctx context.Context, t *testing.T, srv *meterdtest.Server, base time.Time) map[string]admin.UsageRecord {
 	t.Helper()
 	c := admin.NewClient(srv.URL, adminToken)
 	q := admin.UsageQuery{Product: product, From: base.Add(-outagePastWindow - time.Hour), To: base.Add(time.Hour), Limit: 10000}
 	out := map[string]admin.UsageRecord{}
 	for range 1000 {
-		page, err := c.Usage(t.Context(), q)
+		page, err := c.Usage(ctx, q)
 		if err != nil {
 			t.Fatalf("Usage() = %v", err)
 		}

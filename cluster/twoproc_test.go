@@ -23,18 +23,20 @@ func TestTwoProcesses(t *testing.T) {
 	bin := meterdtest.Build(t)
 	url := cluster.NewDatabase(t)
 	servers := serveTogether(t, bin, 2, "--store", url, "--admin-token", adminToken)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
 
-	t.Run("BatchMeterUsageRace", func(t *testing.T) { testBatchRace(t, servers) })
-	t.Run("MeterUsage", func(t *testing.T) { testMeterUsage(t, servers) })
+	t.Run("BatchMeterUsageRace", func(t *testing.T) { testBatchRace(ctx, t, servers) })
+	t.Run("MeterUsage", func(t *testing.T) { testMeterUsage(ctx, t, servers) })
 	t.Run("RegistrationToken", func(t *testing.T) {
 		for i, from := range servers {
 			to := servers[1-i]
-			tok, err := admin.NewClient(from.URL, adminToken).CreateToken(t.Context(), product, "demo-customer-2", 0)
+			tok, err := admin.NewClient(from.URL, adminToken).CreateToken(ctx, product, "demo-customer-2", 0)
 			if err != nil {
 				t.Fatalf("CreateToken on process %d = %v", i+1, err)
 			}
 			seller := newClient(to.URL, sellerKey, sellerSecret, clientOptions{})
-			out, err := seller.ResolveCustomer(t.Context(), &mm.ResolveCustomerInput{RegistrationToken: aws.String(tok.Token)})
+			out, err := seller.ResolveCustomer(ctx, &mm.ResolveCustomerInput{RegistrationToken: aws.String(tok.Token)})
 			if err != nil {
 				t.Fatalf("ResolveCustomer on process %d of a token from process %d = %v", 2-i, i+1, err)
 			}
@@ -60,7 +62,7 @@ type answer struct {
 // key of five past hours, each goroutine with its own quantity and order, in
 // requests of five records: each key must have exactly one Success, every
 // other answer DuplicateRecord, and the ledger exactly the winners.
-func testBatchRace(t *testing.T, servers []*meterdtest.Server) {
+func testBatchRace(ctx context.Context, t *testing.T, servers []*meterdtest.Server) {
 	const senders = 16
 	base := time.Now().UTC().Truncate(time.Hour)
 	var records []types.UsageRecord
@@ -91,7 +93,7 @@ func testBatchRace(t *testing.T, servers []*meterdtest.Server) {
 			// Requests of five records, so that the winners of one
 			// sender's keys come from several commits on both processes.
 			for part := range slices.Chunk(mine, 5) {
-				out, err := clients[g%2].BatchMeterUsage(context.Background(), &mm.BatchMeterUsageInput{
+				out, err := clients[g%2].BatchMeterUsage(ctx, &mm.BatchMeterUsageInput{
 					ProductCode: aws.String(product), UsageRecords: part})
 				if err != nil {
 					t.Errorf("sender %d: BatchMeterUsage = %v", g, err)
@@ -155,7 +157,7 @@ func testBatchRace(t *testing.T, servers []*meterdtest.Server) {
 		retry := rec
 		retry.Quantity = aws.Int32(w.quantity)
 		retry.Timestamp = aws.Time(aws.ToTime(rec.Timestamp).Add(30 * time.Minute)) // same hour
-		out, err := clients[1-w.server].BatchMeterUsage(t.Context(), &mm.BatchMeterUsageInput{
+		out, err := clients[1-w.server].BatchMeterUsage(ctx, &mm.BatchMeterUsageInput{
 			ProductCode: aws.String(product), UsageRecords: []types.UsageRecord{retry}})
 		if err != nil {
 			t.Fatalf("retry on process %d = %v", 2-w.server, err)
@@ -167,7 +169,7 @@ func testBatchRace(t *testing.T, servers []*meterdtest.Server) {
 
 	// The ledger, read through either process, holds exactly the winners.
 	for i, s := range servers {
-		page, err := admin.NewClient(s.URL, adminToken).Usage(t.Context(), admin.UsageQuery{
+		page, err := admin.NewClient(s.URL, adminToken).Usage(ctx, admin.UsageQuery{
 			Product: product, From: base.Add(-24 * time.Hour), To: base.Add(time.Hour), Limit: 1000})
 		if err != nil {
 			t.Fatalf("Usage on process %d = %v", i+1, err)
@@ -186,8 +188,7 @@ func testBatchRace(t *testing.T, servers []*meterdtest.Server) {
 
 // testMeterUsage checks the MeterUsage rules across the two processes with
 // the demo buyer's key: ClientToken idempotency and one record per hour.
-func testMeterUsage(t *testing.T, servers []*meterdtest.Server) {
-	ctx := t.Context()
+func testMeterUsage(ctx context.Context, t *testing.T, servers []*meterdtest.Server) {
 	a := newClient(servers[0].URL, buyerKey, buyerSecret, clientOptions{})
 	b := newClient(servers[1].URL, buyerKey, buyerSecret, clientOptions{})
 	base := time.Now().UTC().Truncate(time.Hour)

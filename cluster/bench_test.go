@@ -1,0 +1,123 @@
+package cluster_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	mm "github.com/aws/aws-sdk-go-v2/service/marketplacemetering"
+	"github.com/aws/aws-sdk-go-v2/service/marketplacemetering/types"
+
+	"github.com/meterd/meterd/meterdtest"
+)
+
+// Ingest benchmark shape (DESIGN.md, performance targets): 16 concurrent
+// Go SDK clients, 25 distinct records per BatchMeterUsage request.
+const (
+	benchClients   = 16
+	benchBatch     = 25
+	benchCustomers = 16
+	// benchWindow is the server's --past-window: ten years of hours make
+	// room for benchCustomers*2*87600 distinct keys, about 2.8 million.
+	benchWindow = 87600 * time.Hour
+)
+
+// BenchmarkIngestSQLite measures BatchMeterUsage ingest through the meterd
+// binary on its embedded SQLite store.
+func BenchmarkIngestSQLite(b *testing.B) {
+	benchIngest(b, "--store", "sqlite")
+}
+
+// BenchmarkIngestPostgres measures BatchMeterUsage ingest through the meterd
+// binary on PostgreSQL over loopback.
+func BenchmarkIngestPostgres(b *testing.B) {
+	benchIngest(b, "--store", cluster.NewDatabase(b))
+}
+
+// benchCatalog writes a catalog with the demo seller and a product with
+// benchCustomers customers, and returns its path.
+func benchCatalog(b *testing.B) string {
+	b.Helper()
+	var sb strings.Builder
+	sb.WriteString(`accounts:
+  - id: "111122223333"
+    access_keys:
+      - {id: test, secret: test}
+products:
+  - code: demo-product
+    seller: "111122223333"
+    type: saas
+    dimensions:
+      - {name: requests}
+      - {name: storage_gb}
+    customers:
+`)
+	for i := range benchCustomers {
+		fmt.Fprintf(&sb, "      - {customer_identifier: bench-%02d}\n", i)
+	}
+	path := filepath.Join(b.TempDir(), "catalog.yaml")
+	if err := os.WriteFile(path, []byte(sb.String()), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	return path
+}
+
+// benchIngest starts one server with the store flags and runs the load as a
+// sub-benchmark, so that the server is started once however many times the
+// testing package runs the load. It reports records/s.
+func benchIngest(b *testing.B, storeFlags ...string) {
+	bin := meterdtest.Build(b)
+	args := append(storeFlags, "--catalog", benchCatalog(b), "--past-window", benchWindow.String(),
+		"--admin-token", adminToken)
+	srv := meterdtest.Serve(b, bin, args...)
+	client := newClient(srv.URL, sellerKey, sellerSecret, clientOptions{conns: 2 * benchClients})
+	base := time.Now().UTC().Truncate(time.Hour)
+	keys := int64(benchCustomers * 2 * (benchWindow/time.Hour - 2))
+	var next atomic.Int64 // next record number, across runs: keys never repeat
+
+	// record returns record number n; consecutive numbers are distinct keys.
+	record := func(n int64) types.UsageRecord {
+		customer := fmt.Sprintf("bench-%02d", n%benchCustomers)
+		dimension := []string{"requests", "storage_gb"}[(n/benchCustomers)%2]
+		hour := base.Add(-time.Duration(1+n/(2*benchCustomers)) * time.Hour)
+		return usageRecord(customer, dimension, hour.Add(time.Minute), int32(1+n%100))
+	}
+
+	b.Run(fmt.Sprintf("c%dx%d", benchClients, benchBatch), func(b *testing.B) {
+		if next.Load()+int64(b.N*benchBatch) > keys {
+			b.Fatalf("%d more records would exceed the %d distinct keys; use a shorter -benchtime", b.N*benchBatch, keys)
+		}
+		var requests atomic.Int64
+		var wg sync.WaitGroup
+		b.ResetTimer()
+		for range benchClients {
+			wg.Go(func() {
+				recs := make([]types.UsageRecord, benchBatch)
+				for requests.Add(1) <= int64(b.N) {
+					first := next.Add(benchBatch) - benchBatch
+					for i := range recs {
+						recs[i] = record(first + int64(i))
+					}
+					out, err := client.BatchMeterUsage(b.Context(), &mm.BatchMeterUsageInput{
+						ProductCode: aws.String(product), UsageRecords: recs})
+					if err == nil {
+						err = checkAllSuccess(out, benchBatch)
+					}
+					if err != nil {
+						b.Errorf("BatchMeterUsage = %v", err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		b.StopTimer()
+		b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "records/s")
+	})
+}
