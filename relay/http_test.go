@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -132,5 +133,21 @@ func TestClockRoutes(t *testing.T) {
 	}
 	if st, err = c.ResetClock(ctx); err != nil || st.Frozen {
 		t.Errorf("ResetClock = %+v, %v, want not frozen", st, err)
+	}
+}
+
+func TestMetricsEndpoint(t *testing.T) {
+	ctx := context.Background()
+	r, c := newTestRelay(t, Config{}, t0.Add(10*time.Minute))
+	if _, err := c.Send(ctx, []Event{ev("m1", "c1", "requests", 1, t0, nil), ev("m1", "c1", "requests", 1, t0, nil)}); err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	r.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body := rec.Body.String()
+	for _, want := range []string{`meterd_relay_events_total{result="accepted"} 1`, `meterd_relay_events_total{result="duplicate"} 1`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("GET /metrics has no %q:\n%s", want, body)
+		}
 	}
 }

@@ -243,3 +243,46 @@ func (s *Store) Status(ctx context.Context) (*Status, error) {
 	}
 	return st, nil
 }
+
+// Heartbeats adds, for every hour from first to last, a frozen
+// zero-quantity aggregate for each (product, customer, dimension) that had
+// events in the 24 hours before it and has no aggregate in it yet. It
+// returns how many it added.
+func (s *Store) Heartbeats(ctx context.Context, first, last time.Time) (int, error) {
+	n := 0
+	err := s.transact(ctx, func(tx *sql.Tx) error {
+		for h := meterd.Hour(first); !h.After(last); h = h.Add(time.Hour) {
+			res, err := tx.ExecContext(ctx, `INSERT INTO aggregates (product, customer, dimension, hour,
+					customer_identifier, customer_aws_account_id, license_arn, events, quantity, tag_keys, tag_sets,
+					last_ts, state, timestamp)
+				SELECT product, customer, dimension, ?1, min(customer_identifier), min(customer_aws_account_id), min(license_arn),
+					0, 0, '[]', 0, ?2, 'frozen', ?2
+				FROM aggregates WHERE hour >= ?3 AND hour < ?1 AND events > 0
+				GROUP BY product, customer, dimension
+				ON CONFLICT (product, customer, dimension, hour) DO NOTHING`,
+				h.Unix(), ms(h), h.Add(-24*time.Hour).Unix())
+			if err != nil {
+				return wrap("heartbeats", err)
+			}
+			k, _ := res.RowsAffected()
+			n += int(k)
+		}
+		return nil
+	})
+	return n, err
+}
+
+// Prune forgets the events received before t: their ids are no longer
+// recognised as repeats. Aggregates stay, for the report.
+func (s *Store) Prune(ctx context.Context, t time.Time) (int64, error) {
+	var n int64
+	err := s.transact(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM events WHERE received_at < ?`, ms(t))
+		if err != nil {
+			return wrap("prune", err)
+		}
+		n, _ = res.RowsAffected()
+		return nil
+	})
+	return n, err
+}

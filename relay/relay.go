@@ -42,6 +42,12 @@ type Config struct {
 	// RetryBase and RetryMax bound the exponential backoff between
 	// attempts of a record (defaults 1s and 5m, wall time).
 	RetryBase, RetryMax time.Duration
+	// Heartbeat adds a zero-quantity record each closed hour for every
+	// product, customer and dimension with events in the day before.
+	Heartbeat bool
+	// Retention is how long event ids are remembered as idempotency keys
+	// (default 35 days, relay clock).
+	Retention time.Duration
 	// Poll is how often the submitter looks for closed hours (default 1s,
 	// wall time); moving the clock through the API wakes it at once.
 	Poll time.Duration
@@ -89,6 +95,9 @@ func New(cfg Config) *Relay {
 	}
 	if cfg.RetryMax == 0 {
 		cfg.RetryMax = 5 * time.Minute
+	}
+	if cfg.Retention == 0 {
+		cfg.Retention = 35 * 24 * time.Hour
 	}
 	if cfg.Poll == 0 {
 		cfg.Poll = time.Second

@@ -205,3 +205,57 @@ func TestSubmitExpires(t *testing.T) {
 		t.Errorf("record = %s %s, want submitted Expired", recs[0].State, recs[0].Outcome)
 	}
 }
+
+func TestHeartbeats(t *testing.T) {
+	ctx := context.Background()
+	now := t0.Add(10 * time.Minute)
+	r, _ := newTestRelay(t, Config{Heartbeat: true}, now)
+	events := []Event{ev("e1", "c1", "requests", 2, now, nil), ev("e2", "c2", "storage_gb", 3, now, nil)}
+	if _, err := r.store.Ingest(ctx, events, now, LateCurrentHour); err != nil {
+		t.Fatal(err)
+	}
+	// Hours t0+1h and t0+2h have no events for either customer.
+	if n, err := r.store.Heartbeats(ctx, t0, t0.Add(2*time.Hour)); err != nil || n != 4 {
+		t.Fatalf("Heartbeats = %d, %v, want 4 (2 keys x 2 hours), nil", n, err)
+	}
+	// Again: nothing new.
+	if n, err := r.store.Heartbeats(ctx, t0, t0.Add(2*time.Hour)); err != nil || n != 0 {
+		t.Fatalf("Heartbeats again = %d, %v, want 0, nil", n, err)
+	}
+	recs, err := r.store.Records(ctx, t0, t0.Add(3*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var zero int
+	for _, rec := range recs {
+		if rec.Hour.After(t0) {
+			if rec.Quantity != 0 || rec.Events != 0 || rec.State != StateFrozen || !rec.Timestamp.Equal(rec.Hour) {
+				t.Errorf("heartbeat %+v, want quantity 0, no events, frozen at the hour's start", rec)
+			}
+			zero++
+		}
+	}
+	if zero != 4 {
+		t.Errorf("heartbeat records = %d, want 4", zero)
+	}
+}
+
+func TestPrune(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openStore(t)
+	now := t0.Add(10 * time.Minute)
+	if _, err := s.Ingest(ctx, []Event{ev("e1", "c1", "requests", 1, now, nil)}, now, LateCurrentHour); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Prune(ctx, now); err != nil || n != 0 {
+		t.Fatalf("Prune(received time) = %d, %v, want 0, nil", n, err)
+	}
+	if n, err := s.Prune(ctx, now.Add(time.Millisecond)); err != nil || n != 1 {
+		t.Fatalf("Prune(after) = %d, %v, want 1, nil", n, err)
+	}
+	later := now.Add(time.Minute)
+	rs, err := s.Ingest(ctx, []Event{ev("e1", "c1", "requests", 1, later, nil)}, later, LateCurrentHour)
+	if err != nil || rs[0].Status != StatusAccepted {
+		t.Errorf("Ingest of a forgotten id = %+v, %v, want accepted", rs, err)
+	}
+}

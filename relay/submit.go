@@ -34,6 +34,16 @@ func (r *Relay) Submit(ctx context.Context) (int, error) {
 	defer r.submitMu.Unlock()
 	now := r.clock.Now()
 	lastHour := meterd.Hour(now.Add(-r.cfg.Grace - time.Hour))
+	if r.cfg.Heartbeat {
+		// Only hours still inside the window: older ones would expire.
+		first := meterd.Hour(now.Add(-r.cfg.Window + time.Hour))
+		if _, err := r.store.Heartbeats(ctx, first, lastHour); err != nil {
+			return 0, err
+		}
+	}
+	if _, err := r.store.Prune(ctx, now.Add(-r.cfg.Retention)); err != nil {
+		return 0, err
+	}
 	if _, err := r.store.Freeze(ctx, lastHour); err != nil {
 		return 0, err
 	}

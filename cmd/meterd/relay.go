@@ -82,7 +82,7 @@ func (rc *relayConfig) flagSet() *flag.FlagSet {
 	fs.DurationVar(&rc.Grace, "grace", 5*time.Minute, "an hour closes at its end plus this delay")
 	fs.StringVar(&rc.Late, "late", relay.LateCurrentHour, "events for an already-submitted hour: current-hour or refuse")
 	fs.Float64Var(&rc.Rate, "rate", 10, "upstream requests per second, per upstream account and region")
-	fs.BoolVar(&rc.Heartbeat, "heartbeat", false, "zero-quantity records each hour (not implemented yet)")
+	fs.BoolVar(&rc.Heartbeat, "heartbeat", false, "a zero-quantity record each hour for every customer and dimension active in the day before")
 	fs.StringVar(&rc.Token, "token", "", "bearer token of the relay's API (default: <data>/relay-token, generated)")
 	return fs
 }
@@ -122,8 +122,6 @@ func (rc *relayConfig) parse(c *cli, args []string) error {
 		return c.usagef("--grace: must not be negative")
 	case rc.Rate <= 0:
 		return c.usagef("--rate: must be positive")
-	case rc.Heartbeat:
-		return c.usagef("--heartbeat: not implemented yet")
 	}
 	return nil
 }
@@ -177,7 +175,7 @@ func relayServe(ctx context.Context, c *cli, args []string) error {
 	}
 	r := relay.New(relay.Config{
 		Store: store, Upstream: up, Logger: log, Token: tok, Products: products,
-		Grace: rc.Grace, Late: rc.Late, Rate: rc.Rate,
+		Grace: rc.Grace, Late: rc.Late, Rate: rc.Rate, Heartbeat: rc.Heartbeat,
 	})
 	ln, err := net.Listen("tcp", rc.Listen)
 	if err != nil {
