@@ -3,6 +3,7 @@ package relay
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -87,6 +88,18 @@ func TestRelayToMeterdFaults(t *testing.T) {
 	}
 	if st.Backlog != 0 || st.Outcomes[OutcomeSuccess] != int64(len(want)) || st.Outcomes[OutcomeFailed] != 1 {
 		t.Fatalf("after %d passes: Status = %+v, want no backlog, %d Success and 1 Failed", passes, st, len(want))
+	}
+	if st.LastError == "" || st.LastErrorFor == "" {
+		t.Errorf("Status last error = %q for %q, want the last failure", st.LastError, st.LastErrorFor)
+	}
+	report, err := c.Report(ctx, h0, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range report {
+		if row.Dimension == "bogus" && (row.Outcome != OutcomeFailed || !strings.Contains(row.LastError, "InvalidUsageDimension")) {
+			t.Errorf("report of the bogus record = %+v, want Failed with InvalidUsageDimension", row)
+		}
 	}
 	got, _ := ledgerOf(t, u, h0, now)
 	compareSums(t, got, want)

@@ -157,9 +157,11 @@ func (s *Store) Records(ctx context.Context, from, to time.Time) ([]*Record, err
 func (s *Store) Settle(ctx context.Context, k Key, outcome, meteringRecordID, lastError string, at time.Time) error {
 	return s.transact(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE aggregates SET state = 'submitted', outcome = ?, metering_record_id = ?,
-			last_error = CASE WHEN ? = '' THEN last_error ELSE ? END, attempts = attempts + 1, submitted_at = ?
-			WHERE product = ? AND customer = ? AND dimension = ? AND hour = ? AND state = 'frozen'`,
-			append([]any{outcome, meteringRecordID, lastError, lastError, ms(at)}, keyArgs(k)...)...)
+			last_error = CASE WHEN ?3 = '' THEN last_error ELSE ?3 END,
+			error_at = CASE WHEN ?3 = '' THEN error_at ELSE ?4 END,
+			attempts = attempts + 1, submitted_at = ?5
+			WHERE product = ?6 AND customer = ?7 AND dimension = ?8 AND hour = ?9 AND state = 'frozen'`,
+			append([]any{outcome, meteringRecordID, lastError, ms(time.Now()), ms(at)}, keyArgs(k)...)...)
 		return wrap("settle", err)
 	})
 }
@@ -168,9 +170,9 @@ func (s *Store) Settle(ctx context.Context, k Key, outcome, meteringRecordID, la
 // attempt (wall time).
 func (s *Store) Retry(ctx context.Context, k Key, lastError string, next time.Time) error {
 	return s.transact(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE aggregates SET attempts = attempts + 1, last_error = ?, next_attempt = ?
+		_, err := tx.ExecContext(ctx, `UPDATE aggregates SET attempts = attempts + 1, last_error = ?, error_at = ?, next_attempt = ?
 			WHERE product = ? AND customer = ? AND dimension = ? AND hour = ? AND state = 'frozen'`,
-			append([]any{lastError, ms(next)}, keyArgs(k)...)...)
+			append([]any{lastError, ms(time.Now()), ms(next)}, keyArgs(k)...)...)
 		return wrap("retry", err)
 	})
 }
@@ -185,7 +187,6 @@ type Status struct {
 	OldestPending  *time.Time       `json:"oldest_unsubmitted_hour,omitempty"`
 	Outcomes       map[string]int64 `json:"outcomes"` // submitted aggregates by outcome
 	LastError      string           `json:"last_error,omitempty"`
-	LastErrorAt    *time.Time       `json:"last_error_at,omitempty"`
 	LastErrorFor   string           `json:"last_error_for,omitempty"` // product/customer/dimension/hour
 	Now            time.Time        `json:"now"`                      // relay clock
 	UpstreamRegion string           `json:"upstream_region,omitempty"`
@@ -228,17 +229,15 @@ func (s *Store) Status(ctx context.Context) (*Status, error) {
 	}
 	st.Backlog = st.Open + st.Frozen
 	var k Key
-	var h, at int64
-	err = s.db.QueryRowContext(ctx, `SELECT product, customer, dimension, hour, last_error, max(next_attempt, submitted_at)
-		FROM aggregates WHERE last_error != '' ORDER BY max(next_attempt, submitted_at) DESC LIMIT 1`).
-		Scan(&k.Product, &k.Customer, &k.Dimension, &h, &st.LastError, &at)
+	var h int64
+	err = s.db.QueryRowContext(ctx, `SELECT product, customer, dimension, hour, last_error
+		FROM aggregates WHERE last_error != '' ORDER BY error_at DESC LIMIT 1`).
+		Scan(&k.Product, &k.Customer, &k.Dimension, &h, &st.LastError)
 	switch {
 	case isNoRows(err):
 	case err != nil:
 		return nil, wrap("status", err)
 	default:
-		t := fromMS(at)
-		st.LastErrorAt = &t
 		st.LastErrorFor = k.Product + "/" + k.Customer + "/" + k.Dimension + "/" + fromUnix(h).Format(time.RFC3339)
 	}
 	return st, nil

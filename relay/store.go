@@ -70,6 +70,7 @@ CREATE TABLE IF NOT EXISTS aggregates (
 	metering_record_id      TEXT NOT NULL DEFAULT '',
 	attempts                INTEGER NOT NULL DEFAULT 0,
 	last_error              TEXT NOT NULL DEFAULT '',
+	error_at                INTEGER NOT NULL DEFAULT 0, -- unix ms, wall time of last_error
 	next_attempt            INTEGER NOT NULL DEFAULT 0, -- unix ms, wall time
 	submitted_at            INTEGER NOT NULL DEFAULT 0, -- unix ms, relay clock
 	PRIMARY KEY (product, customer, dimension, hour)
