@@ -3,6 +3,8 @@ package relay
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -32,13 +34,20 @@ func TestRelayToMeterdFaults(t *testing.T) {
 	// Retries are due at once: the test needs no waiting.
 	r.cfg.RetryBase, r.cfg.RetryMax = time.Nanosecond, time.Nanosecond
 
+	// METERD_RELAY_EVENTS=100000 runs the full size (about 15 s of
+	// intake); make test uses thousands.
+	n := 4000
+	if v, err := strconv.Atoi(os.Getenv("METERD_RELAY_EVENTS")); err == nil && v > 0 {
+		n = v
+	}
+	unique := n * 3 / 4 // the last quarter repeats earlier ids
 	want := expected{}
 	var events []Event
-	for i := range 4000 {
+	for i := range n {
 		h := h0.Add(time.Duration((i/3)%4) * time.Hour)
-		e := ev(fmt.Sprintf("e-%d", i%3000), customers[i%10], []string{"requests", "storage_gb"}[(i/7)%2], int64(i%5),
+		e := ev(fmt.Sprintf("e-%d", i%unique), customers[i%10], []string{"requests", "storage_gb"}[(i/7)%2], int64(i%5),
 			h.Add(time.Duration(i%50)*time.Minute), []map[string]string{nil, {"team": "x"}}[(i/20)%2])
-		if i < 3000 { // ids 3000 and up repeat earlier ones
+		if i < unique {
 			want.add(e.CustomerIdentifier, e.Dimension, h, e.Tags, *e.Quantity)
 		}
 		events = append(events, e)

@@ -19,14 +19,17 @@ import (
 func (s *Store) Ingest(ctx context.Context, events []Event, now time.Time, late string) ([]Result, error) {
 	results := make([]Result, len(events))
 	err := s.transact(ctx, func(tx *sql.Tx) error {
+		in, err := newIngester(ctx, tx)
+		if err != nil {
+			return err
+		}
+		defer in.close()
 		for i := range events {
-			r, err := ingestOne(ctx, tx, &events[i], now, late)
-			if err != nil {
+			if results[i], err = in.add(&events[i], now, late); err != nil {
 				return err
 			}
-			results[i] = r
 		}
-		return nil
+		return in.flush()
 	})
 	if err != nil {
 		return nil, err
@@ -34,40 +37,124 @@ func (s *Store) Ingest(ctx context.Context, events []Event, now time.Time, late 
 	return results, nil
 }
 
-// aggState is the part of an aggregate that intake reads.
+// aggState is an aggregate as intake sees it, with the changes of the
+// current transaction not yet written.
 type aggState struct {
+	key      Key
 	exists   bool
 	state    string
 	quantity int64
 	tagKeys  []string
 	tagSets  int
+
+	// Pending changes, written by flush.
+	first                      *Event // customer fields for a new aggregate
+	dEvents, dQuantity, lastTS int64
 }
 
-func loadAggState(ctx context.Context, tx *sql.Tx, k Key) (aggState, error) {
-	var a aggState
+// setKey names one tag set of an aggregate.
+type setKey struct {
+	Key
+	tags string
+}
+
+// ingester stores the events of one Ingest call: each event row at once,
+// the aggregate and allocation sums once per key at the end.
+type ingester struct {
+	ctx                                                      context.Context
+	tx                                                       *sql.Tx
+	selEvent, selAgg, selSet, insEvent, upsertAgg, upsertSet *sql.Stmt
+	aggs                                                     map[Key]*aggState
+	sets                                                     map[setKey]int64 // -1: stored, no change; else pending delta
+	order                                                    []Key
+	setOrder                                                 []setKey
+}
+
+func newIngester(ctx context.Context, tx *sql.Tx) (*ingester, error) {
+	in := &ingester{ctx: ctx, tx: tx, aggs: map[Key]*aggState{}, sets: map[setKey]int64{}}
+	for _, p := range []struct {
+		stmt **sql.Stmt
+		sql  string
+	}{
+		{&in.selEvent, `SELECT 1 FROM events WHERE id = ?`},
+		{&in.selAgg, `SELECT state, quantity, tag_keys, tag_sets FROM aggregates
+			WHERE product = ? AND customer = ? AND dimension = ? AND hour = ?`},
+		{&in.selSet, `SELECT 1 FROM allocations WHERE product = ? AND customer = ? AND dimension = ? AND hour = ? AND tags = ?`},
+		{&in.insEvent, `INSERT INTO events (id, product, customer, dimension, hour, quantity, tags, timestamp, late, received_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+		{&in.upsertAgg, `INSERT INTO aggregates (product, customer, dimension, hour,
+				customer_identifier, customer_aws_account_id, license_arn, events, quantity, tag_keys, tag_sets, last_ts, state)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open')
+			ON CONFLICT (product, customer, dimension, hour) DO UPDATE SET
+				events = events + excluded.events, quantity = quantity + excluded.quantity, tag_keys = excluded.tag_keys,
+				tag_sets = excluded.tag_sets, last_ts = max(last_ts, excluded.last_ts)`},
+		{&in.upsertSet, `INSERT INTO allocations (product, customer, dimension, hour, tags, quantity)
+			VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (product, customer, dimension, hour, tags) DO UPDATE SET quantity = quantity + excluded.quantity`},
+	} {
+		st, err := tx.PrepareContext(ctx, p.sql)
+		if err != nil {
+			in.close()
+			return nil, wrap("prepare", err)
+		}
+		*p.stmt = st
+	}
+	return in, nil
+}
+
+func (in *ingester) close() {
+	for _, st := range []*sql.Stmt{in.selEvent, in.selAgg, in.selSet, in.insEvent, in.upsertAgg, in.upsertSet} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
+// agg returns the state of k, read once per transaction.
+func (in *ingester) agg(k Key) (*aggState, error) {
+	if a := in.aggs[k]; a != nil {
+		return a, nil
+	}
+	a := &aggState{key: k, state: StateOpen}
 	var keys string
-	err := tx.QueryRowContext(ctx, `SELECT state, quantity, tag_keys, tag_sets FROM aggregates
-		WHERE product = ? AND customer = ? AND dimension = ? AND hour = ?`, keyArgs(k)...).
-		Scan(&a.state, &a.quantity, &keys, &a.tagSets)
-	if isNoRows(err) {
-		return aggState{state: StateOpen}, nil
+	err := in.selAgg.QueryRowContext(in.ctx, keyArgs(k)...).Scan(&a.state, &a.quantity, &keys, &a.tagSets)
+	switch {
+	case isNoRows(err):
+	case err != nil:
+		return nil, wrap("read aggregate", err)
+	default:
+		a.exists = true
+		if err := json.Unmarshal([]byte(keys), &a.tagKeys); err != nil {
+			return nil, wrap("read aggregate tag keys", err)
+		}
 	}
-	if err != nil {
-		return a, wrap("read aggregate", err)
-	}
-	a.exists = true
-	if err := json.Unmarshal([]byte(keys), &a.tagKeys); err != nil {
-		return a, wrap("read aggregate tag keys", err)
-	}
+	in.aggs[k] = a
 	return a, nil
 }
 
-// ingestOne stores one event; errors are store failures, refusals are
-// results.
-func ingestOne(ctx context.Context, tx *sql.Tx, e *Event, now time.Time, late string) (Result, error) {
+// hasSet reports whether the aggregate already has the tag set.
+func (in *ingester) hasSet(sk setKey) (bool, error) {
+	if _, ok := in.sets[sk]; ok {
+		return true, nil
+	}
+	var one int
+	err := in.selSet.QueryRowContext(in.ctx, append(keyArgs(sk.Key), sk.tags)...).Scan(&one)
+	switch {
+	case isNoRows(err):
+		return false, nil
+	case err != nil:
+		return false, wrap("read allocation", err)
+	}
+	in.sets[sk] = 0
+	in.setOrder = append(in.setOrder, sk)
+	return true, nil
+}
+
+// add stores one event; errors are store failures, refusals are results.
+func (in *ingester) add(e *Event, now time.Time, late string) (Result, error) {
 	res := Result{ID: e.ID, Status: StatusAccepted}
 	var one int
-	err := tx.QueryRowContext(ctx, `SELECT 1 FROM events WHERE id = ?`, e.ID).Scan(&one)
+	err := in.selEvent.QueryRowContext(in.ctx, e.ID).Scan(&one)
 	if err == nil {
 		res.Status = StatusDuplicate
 		return res, nil
@@ -77,29 +164,28 @@ func ingestOne(ctx context.Context, tx *sql.Tx, e *Event, now time.Time, late st
 	}
 	ts := e.Timestamp.UTC()
 	k := Key{Product: e.ProductCode, Customer: e.customerKey(), Dimension: e.Dimension, Hour: fromUnix(hourOf(ts))}
-	agg, err := loadAggState(ctx, tx, k)
+	a, err := in.agg(k)
 	if err != nil {
 		return res, err
 	}
-	if agg.state != StateOpen {
+	if a.state != StateOpen {
 		if late == LateRefuse {
 			return reject(res, "late: the hour %s of this product, customer and dimension was already submitted", k.Hour.Format(time.RFC3339)), nil
 		}
 		res.Late = true
 		ts = now
 		k.Hour = fromUnix(hourOf(now))
-		if agg, err = loadAggState(ctx, tx, k); err != nil {
+		if a, err = in.agg(k); err != nil {
 			return res, err
 		}
-		if agg.state != StateOpen {
+		if a.state != StateOpen {
 			return reject(res, "late: the current hour %s was already submitted too", k.Hour.Format(time.RFC3339)), nil
 		}
 	}
-	if agg.quantity+*e.Quantity > maxQuantity {
+	if a.quantity+*e.Quantity > maxQuantity {
 		return reject(res, "quantity: the hour's sum would exceed %d, the most a record can carry", maxQuantity), nil
 	}
-	tags := canonicalTags(e.Tags)
-	keys := agg.tagKeys
+	keys := slices.Clone(a.tagKeys)
 	for _, tk := range tagKeys(e.Tags) {
 		if !slices.Contains(keys, tk) {
 			keys = append(keys, tk)
@@ -109,51 +195,63 @@ func ingestOne(ctx context.Context, tx *sql.Tx, e *Event, now time.Time, late st
 		return reject(res, "tags: the hour's record would have %d distinct tag keys, at most %d", len(keys), maxTagKeys), nil
 	}
 	slices.Sort(keys)
-	newSet := 0
-	{
-		// tag_sets counts the untagged set too: it is an allocation of its own.
-		err := tx.QueryRowContext(ctx, `SELECT 1 FROM allocations WHERE product = ? AND customer = ? AND dimension = ? AND hour = ? AND tags = ?`,
-			append(keyArgs(k), tags)...).Scan(&one)
-		switch {
-		case isNoRows(err):
-			newSet = 1
-		case err != nil:
-			return res, wrap("read allocation", err)
-		}
-		if agg.tagSets+newSet > maxAllocations {
-			return reject(res, "tags: the hour's record would have more than %d tag sets", maxAllocations), nil
-		}
+	// Every tag set is an allocation, the untagged one too.
+	sk := setKey{k, canonicalTags(e.Tags)}
+	known, err := in.hasSet(sk)
+	if err != nil {
+		return res, err
 	}
-	keysJSON, _ := json.Marshal(keys)
-	if keys == nil {
-		keysJSON = []byte("[]")
+	if !known && a.tagSets+1 > maxAllocations {
+		return reject(res, "tags: the hour's record would have more than %d tag sets", maxAllocations), nil
 	}
 	lateFlag := 0
 	if res.Late {
 		lateFlag = 1
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO events (id, product, customer, dimension, hour, quantity, tags, timestamp, late, received_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.ID, k.Product, k.Customer, k.Dimension, k.Hour.Unix(), *e.Quantity, tags, ms(ts), lateFlag, ms(now)); err != nil {
+	if _, err := in.insEvent.ExecContext(in.ctx, e.ID, k.Product, k.Customer, k.Dimension, k.Hour.Unix(), *e.Quantity,
+		sk.tags, ms(ts), lateFlag, ms(now)); err != nil {
 		return res, wrap("insert event", err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO aggregates (product, customer, dimension, hour,
-			customer_identifier, customer_aws_account_id, license_arn, events, quantity, tag_keys, tag_sets, last_ts, state)
-		VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, 'open')
-		ON CONFLICT (product, customer, dimension, hour) DO UPDATE SET
-			events = events + 1, quantity = quantity + excluded.quantity, tag_keys = excluded.tag_keys,
-			tag_sets = excluded.tag_sets, last_ts = max(last_ts, excluded.last_ts)`,
-		k.Product, k.Customer, k.Dimension, k.Hour.Unix(), e.CustomerIdentifier, e.CustomerAWSAccountID, e.LicenseArn,
-		*e.Quantity, string(keysJSON), agg.tagSets+newSet, ms(ts)); err != nil {
-		return res, wrap("upsert aggregate", err)
+	if a.first == nil {
+		a.first = e
+		in.order = append(in.order, k)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO allocations (product, customer, dimension, hour, tags, quantity)
-		VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (product, customer, dimension, hour, tags) DO UPDATE SET quantity = quantity + excluded.quantity`,
-		append(keyArgs(k), tags, *e.Quantity)...); err != nil {
-		return res, wrap("upsert allocation", err)
+	a.tagKeys = keys
+	if !known {
+		a.tagSets++
+		in.sets[sk] = 0
+		in.setOrder = append(in.setOrder, sk)
 	}
+	in.sets[sk] += *e.Quantity
+	a.quantity += *e.Quantity
+	a.dEvents++
+	a.dQuantity += *e.Quantity
+	a.lastTS = max(a.lastTS, ms(ts))
 	return res, nil
+}
+
+// flush writes the sums of the transaction's events.
+func (in *ingester) flush() error {
+	for _, k := range in.order {
+		a := in.aggs[k]
+		keys, _ := json.Marshal(a.tagKeys)
+		if a.tagKeys == nil {
+			keys = []byte("[]")
+		}
+		if _, err := in.upsertAgg.ExecContext(in.ctx, k.Product, k.Customer, k.Dimension, k.Hour.Unix(),
+			a.first.CustomerIdentifier, a.first.CustomerAWSAccountID, a.first.LicenseArn,
+			a.dEvents, a.dQuantity, string(keys), a.tagSets, a.lastTS); err != nil {
+			return wrap("upsert aggregate", err)
+		}
+	}
+	for _, sk := range in.setOrder {
+		if q := in.sets[sk]; q != 0 || in.aggs[sk.Key].first != nil {
+			if _, err := in.upsertSet.ExecContext(in.ctx, append(keyArgs(sk.Key), sk.tags, q)...); err != nil {
+				return wrap("upsert allocation", err)
+			}
+		}
+	}
+	return nil
 }
 
 func reject(r Result, format string, args ...any) Result {
