@@ -1,0 +1,94 @@
+package conformance
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/meterd/meterd/meterdtest"
+)
+
+// snippet is a README snippet: a file the suite runs and the README quotes.
+type snippet struct {
+	File string // under snippets/
+	Lang string // the README code block's language
+	// run returns the command that runs the file, from this directory.
+	run func(path string) *exec.Cmd
+}
+
+var snippets = []snippet{
+	{"python/meter.py", "python", func(p string) *exec.Cmd { return exec.Command("python3", p) }},
+	{"sh/meter.sh", "sh", func(p string) *exec.Cmd { return exec.Command("sh", p) }},
+	{"js/meter.mjs", "js", func(p string) *exec.Cmd { return exec.Command("node", p) }},
+	{"go/main.go", "go", func(p string) *exec.Cmd { return exec.Command("go", "run", "./"+filepath.Dir(p)) }},
+}
+
+// TestSnippets runs every README snippet against a server with the demo
+// catalog, the one `meterd serve` creates on first start.
+func TestSnippets(t *testing.T) {
+	t.Parallel()
+	srv := meterdtest.Serve(t, meterdtest.Build(t))
+	for _, sn := range snippets {
+		t.Run(sn.File, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join("snippets", sn.File)
+			if sn.Lang == "js" {
+				// Node resolves the SDK from the script's directory: run a
+				// copy beside conformance/js/node_modules.
+				b, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				path = filepath.Join("js", ".snippet-"+filepath.Base(sn.File))
+				if err := os.WriteFile(path, b, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				defer os.Remove(path)
+			}
+			cmd := sn.run(path)
+			cmd.Env = append(srv.Env("test", "test"), "PYTHONDONTWRITEBYTECODE=1")
+			out, err := cmd.Output()
+			if err != nil {
+				var stderr []byte
+				if e, ok := err.(*exec.ExitError); ok {
+					stderr = e.Stderr
+				}
+				t.Fatalf("%s: %v\n%s%s", sn.File, err, out, stderr)
+			}
+			if !regexp.MustCompile(`^Success\s+\S+\n$`).Match(out) {
+				t.Errorf("%s printed %q, want Success and a MeteringRecordId", sn.File, out)
+			}
+		})
+	}
+}
+
+// TestReadmeSnippets checks that the README quotes every snippet file
+// exactly, after a `<!-- snippet: conformance/snippets/FILE -->` line.
+func TestReadmeSnippets(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	quoted := map[string]bool{}
+	marker := regexp.MustCompile("(?m)^<!-- snippet: conformance/snippets/(\\S+) -->\n```(\\w+)\n")
+	for _, m := range marker.FindAllSubmatchIndex(readme, -1) {
+		file, lang := string(readme[m[2]:m[3]]), string(readme[m[4]:m[5]])
+		body, _, ok := strings.Cut(string(readme[m[1]:]), "```\n")
+		want, err := os.ReadFile(filepath.Join("snippets", file))
+		switch {
+		case err != nil:
+			t.Errorf("README quotes %s: %v", file, err)
+		case !ok || body != string(want):
+			t.Errorf("README's %s block differs from snippets/%s:\n%s\nwant:\n%s", lang, file, body, want)
+		}
+		quoted[file] = true
+	}
+	for _, sn := range snippets {
+		if !quoted[sn.File] {
+			t.Errorf("README does not quote snippets/%s", sn.File)
+		}
+	}
+}
