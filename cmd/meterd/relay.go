@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/meterd/meterd"
 	"github.com/meterd/meterd/relay"
 )
 
@@ -69,6 +70,7 @@ type relayConfig struct {
 	Rate                float64
 	Heartbeat           bool
 	Token               string
+	Clock               string // --clock, for tests
 }
 
 func (rc *relayConfig) flagSet() *flag.FlagSet {
@@ -83,6 +85,7 @@ func (rc *relayConfig) flagSet() *flag.FlagSet {
 	fs.StringVar(&rc.Late, "late", relay.LateCurrentHour, "events for an already-submitted hour: current-hour or refuse")
 	fs.Float64Var(&rc.Rate, "rate", 10, "upstream requests per second, per upstream account and region")
 	fs.BoolVar(&rc.Heartbeat, "heartbeat", false, "a zero-quantity record each hour for every customer and dimension active in the day before")
+	fs.StringVar(&rc.Clock, "clock", "", "start with the relay clock frozen at this RFC 3339 time (for tests; the clock is not kept across restarts)")
 	fs.StringVar(&rc.Token, "token", "", "bearer token of the relay's API (default: <data>/relay-token, generated)")
 	return fs
 }
@@ -173,8 +176,16 @@ func relayServe(ctx context.Context, c *cli, args []string) error {
 			products = append(products, p)
 		}
 	}
+	clock := &meterd.ServerClock{}
+	if rc.Clock != "" {
+		t, err := time.Parse(time.RFC3339, rc.Clock)
+		if err != nil {
+			return c.usagef("--clock: %q is not RFC 3339", rc.Clock)
+		}
+		clock.Set(t)
+	}
 	r := relay.New(relay.Config{
-		Store: store, Upstream: up, Logger: log, Token: tok, Products: products,
+		Store: store, Upstream: up, Logger: log, Token: tok, Products: products, Clock: clock,
 		Grace: rc.Grace, Late: rc.Late, Rate: rc.Rate, Heartbeat: rc.Heartbeat,
 	})
 	ln, err := net.Listen("tcp", rc.Listen)
