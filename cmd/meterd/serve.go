@@ -342,10 +342,12 @@ func (m *Main) printBanner(ctx context.Context) {
 	fmt.Fprintf(&b, "  export AWS_ENDPOINT_URL_MARKETPLACE_METERING=%s\n", m.URL())
 	// Only the demo's well-known keys are printed; a catalog's secrets are not.
 	if k, err := m.Ledger.AccessKey(ctx, "test"); err == nil && k.Secret == "test" {
-		fmt.Fprintf(&b, "  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1\n")
+		fmt.Fprintf(&b, "  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test\n")
 	} else {
-		fmt.Fprintf(&b, "  export AWS_ACCESS_KEY_ID=<a seller key of your catalog> AWS_SECRET_ACCESS_KEY=<its secret> AWS_REGION=us-east-1\n")
+		fmt.Fprintf(&b, "  export AWS_ACCESS_KEY_ID=<a seller key of your catalog> AWS_SECRET_ACCESS_KEY=<its secret>\n")
 	}
+	// botocore and the AWS CLI read AWS_DEFAULT_REGION; the Go and JS SDKs AWS_REGION.
+	b.WriteString("  export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1\n")
 	if k, err := m.Ledger.AccessKey(ctx, "buyer"); err == nil && k.Secret == "buyer" {
 		fmt.Fprintf(&b, "  buyer key buyer/buyer (account %s) for MeterUsage and RegisterUsage\n", k.AccountID)
 	}
