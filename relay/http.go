@@ -161,10 +161,14 @@ func splitEvents(body []byte) ([]json.RawMessage, error) {
 	if err := sc.Err(); err != nil {
 		return nil, badRequest("reading JSON lines: %v", err)
 	}
-	if len(raws) == 1 && !json.Valid(raws[0]) {
-		return nil, badRequest("the body is neither a JSON array nor JSON lines")
+	// One broken line among good ones is that event's problem; a body with
+	// no JSON line at all (a pretty-printed object, text) cannot be parsed.
+	for _, raw := range raws {
+		if json.Valid(raw) {
+			return raws, nil
+		}
 	}
-	return raws, nil
+	return nil, badRequest("the body is neither a JSON array nor JSON lines")
 }
 
 // decodeEvent decodes one event, keeping its id even when another field is

@@ -106,6 +106,7 @@ func TestPostEventsErrors(t *testing.T) {
 		{"Empty", c, ``, http.StatusBadRequest},
 		{"BrokenArray", c, `[{"id":`, http.StatusBadRequest},
 		{"Garbage", c, `hello`, http.StatusBadRequest},
+		{"PrettyPrintedObject", c, "{\n  \"id\": \"x\"\n}", http.StatusBadRequest},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
