@@ -256,3 +256,38 @@ func compareSums(t *testing.T, got, want expected) {
 		}
 	}
 }
+
+// TestRelayAccountID sends events that name the customer by AWS account id:
+// the record goes upstream with CustomerAWSAccountId.
+func TestRelayAccountID(t *testing.T) {
+	ctx := context.Background()
+	h0 := time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC)
+	now := h0.Add(30 * time.Minute)
+	u := startUpstream(t, now)
+	if _, err := u.admin.Subscribe(ctx, "demo-product", admin.SubscribeInput{AWSAccountID: "123456789012"}); err != nil {
+		t.Fatal(err)
+	}
+	r, c := relayTo(t, u, Config{}, now)
+	var events []Event
+	for i := range 3 {
+		e := ev(fmt.Sprintf("a-%d", i), "", "requests", int64(i+1), h0.Add(time.Duration(i)*time.Minute), nil)
+		e.CustomerAWSAccountID = "123456789012"
+		events = append(events, e)
+	}
+	if _, err := c.Send(ctx, events); err != nil {
+		t.Fatal(err)
+	}
+	now = h0.Add(70 * time.Minute)
+	u.setClock(t, now)
+	r.Clock().Set(now)
+	if n, err := r.Submit(ctx); err != nil || n != 1 {
+		t.Fatalf("Submit = %d, %v, want 1, nil", n, err)
+	}
+	page, err := u.admin.Usage(ctx, admin.UsageQuery{Product: "demo-product", From: h0, To: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Records) != 1 || page.Records[0].CustomerAWSAccountID != "123456789012" || page.Records[0].Quantity != 6 {
+		t.Errorf("meterd records = %+v, want one of account 123456789012 with quantity 6", page.Records)
+	}
+}
