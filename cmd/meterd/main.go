@@ -90,6 +90,8 @@ Nouns of the CLI:
                --unprocessed F | --latency D | --drop-response) [--probability P] [--count N]
   clock        show | set TIME | advance DURATION | reset
   reset        --yes                                        (empty the ledger, re-apply the catalog)
+  relay        serve [--upstream-endpoint URL] [--products C,...] | status | report [--from T --to T]
+               (the seller-side outbox: raw usage events to hourly BatchMeterUsage, exactly once)
   bench        [flags]                                      (load generator)
 
 Every CLI verb takes --server URL (default http://127.0.0.1:4579, env METERD_SERVER),
