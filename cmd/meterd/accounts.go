@@ -41,13 +41,7 @@ func accountsCreate(ctx context.Context, c *cli, args []string) error {
 	var in admin.AccountInput
 	fs.StringVar(&in.ID, "id", "", "12-digit AWS account id (required)")
 	fs.StringVar(&in.Name, "name", "", "display name")
-	if _, err := c.parse(fs, args, 0); err != nil {
-		return err
-	}
-	if err := c.required("id", in.ID); err != nil {
-		return err
-	}
-	client, err := c.client()
+	client, err := c.connect(fs, args, "id")
 	if err != nil {
 		return err
 	}

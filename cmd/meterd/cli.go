@@ -260,6 +260,21 @@ func (c *cli) required(pairs ...string) error {
 	return nil
 }
 
+// connect is the start of most verbs: it parses fs (no positional
+// arguments), checks that the named flags were given a value, and returns
+// the admin client.
+func (c *cli) connect(fs *flag.FlagSet, args []string, required ...string) (*admin.Client, error) {
+	if _, err := c.parse(fs, args, 0); err != nil {
+		return nil, err
+	}
+	for _, name := range required {
+		if fs.Lookup(name).Value.String() == "" {
+			return nil, c.usagef("--%s is required", name)
+		}
+	}
+	return c.client()
+}
+
 // client returns the admin client of --server with the admin token: the
 // flag's, else METERD_ADMIN_TOKEN, else the one in <--data>/admin-token.
 func (c *cli) client() (*admin.Client, error) {

@@ -25,13 +25,7 @@ func runCustomers(ctx context.Context, args []string, stdout, stderr io.Writer) 
 func customersList(ctx context.Context, c *cli, args []string) error {
 	fs := c.flags("Lists the customers of a product with their status at the server clock's now.")
 	product := fs.String("product", "", "product code (required)")
-	if _, err := c.parse(fs, args, 0); err != nil {
-		return err
-	}
-	if err := c.required("product", *product); err != nil {
-		return err
-	}
-	client, err := c.client()
+	client, err := c.connect(fs, args, "product")
 	if err != nil {
 		return err
 	}
@@ -52,13 +46,7 @@ func customersSubscribe(ctx context.Context, c *cli, args []string) error {
 	fs.StringVar(&in.CustomerIdentifier, "customer-identifier", "", "customer identifier (default: generated)")
 	fs.StringVar(&in.LicenseArn, "license-arn", "", "license ARN (default: generated)")
 	fs.StringVar(&in.Platform, "platform", "", "where the buyer runs the product (default: by product type)")
-	if _, err := c.parse(fs, args, 0); err != nil {
-		return err
-	}
-	if err := c.required("product", *product); err != nil {
-		return err
-	}
-	client, err := c.client()
+	client, err := c.connect(fs, args, "product")
 	if err != nil {
 		return err
 	}
@@ -74,13 +62,7 @@ func customersUnsubscribe(ctx context.Context, c *cli, args []string) error {
 		"usage is still accepted, for one hour by the server clock; then it is unsubscribed.")
 	product := fs.String("product", "", "product code (required)")
 	customer := fs.String("customer", "", "customer identifier (required)")
-	if _, err := c.parse(fs, args, 0); err != nil {
-		return err
-	}
-	if err := c.required("product", *product, "customer", *customer); err != nil {
-		return err
-	}
-	client, err := c.client()
+	client, err := c.connect(fs, args, "product", "customer")
 	if err != nil {
 		return err
 	}
@@ -97,13 +79,7 @@ func customersSetStatus(ctx context.Context, c *cli, args []string) error {
 	product := fs.String("product", "", "product code (required)")
 	customer := fs.String("customer", "", "customer identifier (required)")
 	status := fs.String("status", "", "the new status (required)")
-	if _, err := c.parse(fs, args, 0); err != nil {
-		return err
-	}
-	if err := c.required("product", *product, "customer", *customer, "status", *status); err != nil {
-		return err
-	}
-	client, err := c.client()
+	client, err := c.connect(fs, args, "product", "customer", "status")
 	if err != nil {
 		return err
 	}

@@ -73,13 +73,7 @@ func faultsAdd(ctx context.Context, c *cli, args []string) error {
 	fs.BoolVar(&in.DropResponse, "drop-response", false, "store the records, then close the connection without an answer")
 	fs.Float64Var(&in.Probability, "probability", 1, "chance that a matching request is affected")
 	fs.Int64Var(&in.Count, "count", 0, "delete the rule after this many affected requests (0: unlimited)")
-	if _, err := c.parse(fs, args, 0); err != nil {
-		return err
-	}
-	if err := c.required("operation", in.Operation); err != nil {
-		return err
-	}
-	client, err := c.client()
+	client, err := c.connect(fs, args, "operation")
 	if err != nil {
 		return err
 	}

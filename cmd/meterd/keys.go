@@ -57,13 +57,7 @@ func keysCreate(ctx context.Context, c *cli, args []string) error {
 	fs.StringVar(&in.ID, "id", "", "access key id (default: generated)")
 	fs.StringVar(&in.Secret, "secret", "", "secret access key (default: generated)")
 	fs.StringVar(&in.SessionToken, "session-token", "", "session token the key's requests must present")
-	if _, err := c.parse(fs, args, 0); err != nil {
-		return err
-	}
-	if err := c.required("account", *account); err != nil {
-		return err
-	}
-	client, err := c.client()
+	client, err := c.connect(fs, args, "account")
 	if err != nil {
 		return err
 	}

@@ -27,13 +27,7 @@ func publicKeysList(ctx context.Context, c *cli, args []string) error {
 	fs := c.flags("Lists the RegisterUsage key versions of a product. The table output is each\n" +
 		"public key in PEM under a comment line, so it can be saved as a PEM file.")
 	product := fs.String("product", "", "product code (required)")
-	if _, err := c.parse(fs, args, 0); err != nil {
-		return err
-	}
-	if err := c.required("product", *product); err != nil {
-		return err
-	}
-	client, err := c.client()
+	client, err := c.connect(fs, args, "product")
 	if err != nil {
 		return err
 	}
@@ -48,13 +42,7 @@ func publicKeysRotate(ctx context.Context, c *cli, args []string) error {
 	fs := c.flags("Creates the product's next RegisterUsage key version, which signs from now on,\n" +
 		"and prints it.")
 	product := fs.String("product", "", "product code (required)")
-	if _, err := c.parse(fs, args, 0); err != nil {
-		return err
-	}
-	if err := c.required("product", *product); err != nil {
-		return err
-	}
-	client, err := c.client()
+	client, err := c.connect(fs, args, "product")
 	if err != nil {
 		return err
 	}
