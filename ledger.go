@@ -45,6 +45,12 @@ type Ledger interface {
 	CustomerByAccount(ctx context.Context, productCode, awsAccountID string) (*Customer, error)
 	// Customers lists a product's customers ordered by identifier.
 	Customers(ctx context.Context, productCode string) ([]*Customer, error)
+	// CustomersByKeys returns, in one query, every customer of the product
+	// whose identifier is in identifiers or whose AWS account id is in
+	// awsAccountIDs, each once, ordered by identifier. Unknown keys are
+	// skipped and an empty account id matches nothing; no match is an empty
+	// list, not an error. It lets a batch resolve all its customers at once.
+	CustomersByKeys(ctx context.Context, productCode string, identifiers, awsAccountIDs []string) ([]*Customer, error)
 
 	// PutRegistrationToken stores a new registration token.
 	PutRegistrationToken(ctx context.Context, t *RegistrationToken) error

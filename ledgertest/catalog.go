@@ -273,6 +273,7 @@ func testCustomers(t *testing.T, open Open) {
 			t.Errorf("Customers(nope) = %d customers, want 0", len(got))
 		}
 	})
+	t.Run("ByKeys", func(t *testing.T) { testCustomersByKeys(t, setup(t)) })
 	t.Run("EConflictSameAccount", func(t *testing.T) {
 		l := setup(t)
 		err := l.PutCustomer(t.Context(), &meterd.Customer{ProductCode: product1, CustomerIdentifier: "cust-3",
@@ -302,6 +303,60 @@ func testCustomers(t *testing.T, open Open) {
 		checkCode(t, "CustomerByAccount(unknown account)", err, meterd.ENotFound)
 		_, err = l.CustomerByAccount(t.Context(), product2, buyer2)
 		checkCode(t, "CustomerByAccount(account of another product)", err, meterd.ENotFound)
+	})
+}
+
+// testCustomersByKeys checks CustomersByKeys on the seeded catalog plus a
+// customer of product1 without an AWS account, which an empty account id
+// must not find.
+func testCustomersByKeys(t *testing.T, l meterd.Ledger) {
+	must(t, "PutCustomer", l.PutCustomer(t.Context(), &meterd.Customer{ProductCode: product1, CustomerIdentifier: "cust-3",
+		Status: meterd.StatusSubscribed, Platform: meterd.PlatformOther, StatusChangedAt: h0, CreatedAt: h0}))
+	tests := []struct {
+		name        string
+		product     string
+		identifiers []string
+		accounts    []string
+		want        []string // identifiers, in order
+	}{
+		{"Identifiers", product1, []string{customer2, customer1}, nil, []string{customer1, customer2}},
+		{"Accounts", product1, nil, []string{buyer2}, []string{customer2}},
+		{"BothListsEachOnce", product1, []string{customer1, customer1}, []string{buyer1, buyer2, buyer1}, []string{customer1, customer2}},
+		{"EmptyLists", product1, []string{}, []string{}, nil},
+		{"NilLists", product1, nil, nil, nil},
+		{"UnknownKeys", product1, []string{"nope"}, []string{"000000000000"}, nil},
+		{"EmptyAccountMatchesNothing", product1, nil, []string{""}, nil},
+		{"WithoutAccountByIdentifier", product1, []string{"cust-3"}, []string{""}, []string{"cust-3"}},
+		{"OtherProductNotReturned", product2, []string{customer2}, []string{buyer2}, nil},
+		{"OtherProductOwnCustomer", product2, []string{customer1}, []string{buyer1}, []string{customer1}},
+		{"UnknownProduct", "nope", []string{customer1}, []string{buyer1}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := l.CustomersByKeys(t.Context(), tt.product, tt.identifiers, tt.accounts)
+			must(t, "CustomersByKeys", err)
+			var idents []string
+			for _, c := range got {
+				idents = append(idents, c.CustomerIdentifier)
+				if c.ProductCode != tt.product {
+					t.Errorf("CustomersByKeys(%s, %v, %v) returned %s of product %s", tt.product, tt.identifiers, tt.accounts,
+						c.CustomerIdentifier, c.ProductCode)
+				}
+			}
+			if !slices.Equal(idents, tt.want) {
+				t.Errorf("CustomersByKeys(%s, %v, %v) = %v, want %v", tt.product, tt.identifiers, tt.accounts, idents, tt.want)
+			}
+		})
+	}
+	t.Run("FullRecord", func(t *testing.T) {
+		want, err := l.Customer(t.Context(), product1, customer2)
+		must(t, "Customer", err)
+		got, err := l.CustomersByKeys(t.Context(), product1, nil, []string{buyer2})
+		must(t, "CustomersByKeys", err)
+		if len(got) != 1 {
+			t.Fatalf("CustomersByKeys(%s, nil, [%s]) = %d customers, want 1", product1, buyer2, len(got))
+		}
+		checkCustomer(t, got[0], want)
 	})
 }
 

@@ -48,7 +48,7 @@ func (s *Service) BatchMeterUsage(ctx context.Context, in *meterd.BatchMeterUsag
 }
 
 // batch is the state of one BatchMeterUsage request. Customers are looked up
-// once per request and cached (nil for unknown ones).
+// together once per request and cached (nil for unknown ones).
 type batch struct {
 	s         *Service
 	caller    *meterd.Caller
@@ -77,7 +77,58 @@ func (b *batch) resolveProduct(ctx context.Context, code string) error {
 		return meterd.Errorf(meterd.EInvalidProductCode, "Product code %s is not valid for this seller.", code)
 	}
 	b.product = p
+	if err := b.loadCustomers(ctx); err != nil {
+		return err
+	}
 	return b.checkLicensesInProduct(ctx)
+}
+
+// loadCustomers looks up every customer the records name in one ledger
+// call, rather than one call per record, and caches them; a key with no
+// customer is cached as nil.
+func (b *batch) loadCustomers(ctx context.Context) error {
+	var ids, accounts []string
+	for _, r := range b.records {
+		id, cache := b.customerKey(r)
+		if id == "" {
+			continue
+		}
+		if _, ok := cache[id]; ok {
+			continue
+		}
+		cache[id] = nil
+		if r.CustomerIdentifier != "" {
+			ids = append(ids, id)
+		} else {
+			accounts = append(accounts, id)
+		}
+	}
+	if len(ids) == 0 && len(accounts) == 0 {
+		return nil
+	}
+	custs, err := b.s.Ledger.CustomersByKeys(ctx, b.product.Code, ids, accounts)
+	if err != nil {
+		return fmt.Errorf("metering: customers of %q: %w", b.product.Code, err)
+	}
+	for _, cust := range custs {
+		if _, ok := b.byID[cust.CustomerIdentifier]; ok {
+			b.byID[cust.CustomerIdentifier] = cust
+		}
+		if _, ok := b.byAccount[cust.CustomerAWSAccountID]; ok && cust.CustomerAWSAccountID != "" {
+			b.byAccount[cust.CustomerAWSAccountID] = cust
+		}
+	}
+	return nil
+}
+
+// customerKey returns the key a record names its customer by and the cache
+// of that kind of key. The identifier wins when a record names both; the key
+// is "" when it names neither.
+func (b *batch) customerKey(r meterd.UsageRecord) (string, map[string]*meterd.Customer) {
+	if r.CustomerIdentifier != "" {
+		return r.CustomerIdentifier, b.byID
+	}
+	return r.CustomerAWSAccountID, b.byAccount
 }
 
 // productFromLicenses finds the product that the records' LicenseArns
@@ -146,9 +197,7 @@ func (b *batch) checkLicensesInProduct(ctx context.Context) error {
 		if r.LicenseArn == "" {
 			continue
 		}
-		if cust, err := b.customer(ctx, r); err != nil {
-			return err
-		} else if cust != nil && cust.LicenseArn == r.LicenseArn {
+		if cust := b.customer(r); cust != nil && cust.LicenseArn == r.LicenseArn {
 			continue
 		}
 		if licenses == nil {
@@ -170,32 +219,11 @@ func (b *batch) checkLicensesInProduct(ctx context.Context) error {
 }
 
 // customer returns the customer a record names, by identifier or by AWS
-// account id, or nil when it is unknown or the record names none.
-func (b *batch) customer(ctx context.Context, r meterd.UsageRecord) (*meterd.Customer, error) {
-	id, cache := r.CustomerIdentifier, b.byID
-	if id == "" {
-		id, cache = r.CustomerAWSAccountID, b.byAccount
-	}
-	if id == "" {
-		return nil, nil
-	}
-	if cust, ok := cache[id]; ok {
-		return cust, nil
-	}
-	var cust *meterd.Customer
-	var err error
-	if r.CustomerIdentifier != "" {
-		cust, err = b.s.Ledger.Customer(ctx, b.product.Code, id)
-	} else {
-		cust, err = b.s.Ledger.CustomerByAccount(ctx, b.product.Code, id)
-	}
-	if meterd.ErrorCode(err) == meterd.ENotFound {
-		cust, err = nil, nil
-	} else if err != nil {
-		return nil, fmt.Errorf("metering: customer %q of %q: %w", id, b.product.Code, err)
-	}
-	cache[id] = cust
-	return cust, nil
+// account id, from the customers loadCustomers cached, or nil when it is
+// unknown or the record names none.
+func (b *batch) customer(r meterd.UsageRecord) *meterd.Customer {
+	id, cache := b.customerKey(r)
+	return cache[id]
 }
 
 // checkRecords applies step 4 of spec §3.13, each rule over every record
@@ -217,11 +245,7 @@ func (b *batch) checkRecords(ctx context.Context) error {
 		if r.LicenseArn == "" {
 			continue
 		}
-		cust, err := b.customer(ctx, r)
-		if err != nil {
-			return err
-		}
-		if cust == nil || cust.LicenseArn != r.LicenseArn {
+		if cust := b.customer(r); cust == nil || cust.LicenseArn != r.LicenseArn {
 			return meterd.Errorf(meterd.EInvalidLicense,
 				"LicenseArn %s of usage record %d does not belong to the record's customer.", r.LicenseArn, i+1)
 		}
@@ -242,10 +266,7 @@ func (b *batch) commit(ctx context.Context) ([]meterd.UsageRecordResult, error) 
 	var at []int // index in results of each of recs
 	for i, r := range b.records {
 		results[i] = meterd.UsageRecordResult{UsageRecord: r, Status: meterd.StatusCustomerNotSubscribed}
-		cust, err := b.customer(ctx, r)
-		if err != nil {
-			return nil, err
-		}
+		cust := b.customer(r)
 		if cust == nil || !cust.CanMeter(b.now) {
 			continue
 		}

@@ -158,6 +158,28 @@ func (s *Store) CustomerByAccount(ctx context.Context, productCode, awsAccountID
 		[]any{productCode, awsAccountID}, scanCustomer)
 }
 
+// CustomersByKeys returns the product's customers whose identifier is in
+// identifiers or whose AWS account id is in awsAccountIDs, ordered by
+// identifier, in one query: the keys travel as two text arrays.
+func (s *Store) CustomersByKeys(ctx context.Context, productCode string, identifiers, awsAccountIDs []string) ([]*meterd.Customer, error) {
+	accounts := make([]string, 0, len(awsAccountIDs))
+	for _, a := range awsAccountIDs {
+		if a != "" { // a customer without an account must not match
+			accounts = append(accounts, a)
+		}
+	}
+	if len(identifiers) == 0 && len(accounts) == 0 {
+		return nil, nil
+	}
+	if identifiers == nil {
+		identifiers = []string{} // nil would be a NULL array
+	}
+	return list(ctx, s, "customers by keys", "SELECT "+customerColumns+` FROM customers
+		WHERE product_code = $1 AND (customer_identifier = ANY($2) OR (customer_aws_account_id <> '' AND customer_aws_account_id = ANY($3)))
+		ORDER BY customer_identifier`,
+		[]any{productCode, identifiers, accounts}, scanCustomer)
+}
+
 // Customers lists a product's customers ordered by identifier.
 func (s *Store) Customers(ctx context.Context, productCode string) ([]*meterd.Customer, error) {
 	return list(ctx, s, "customers", "SELECT "+customerColumns+" FROM customers WHERE product_code = $1 ORDER BY customer_identifier",

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -66,6 +67,38 @@ func (s *Store) CustomerByAccount(ctx context.Context, productCode, awsAccountID
 		return nil, fmt.Errorf("sqlite: customer by account: %w", err)
 	}
 	return c, nil
+}
+
+// CustomersByKeys returns the product's customers whose identifier is in
+// identifiers or whose AWS account id is in awsAccountIDs, ordered by
+// identifier. The keys travel as two JSON arrays read by json_each, so the
+// SQL text is the same for every batch size and one statement does it all.
+func (s *Store) CustomersByKeys(ctx context.Context, productCode string, identifiers, awsAccountIDs []string) ([]*meterd.Customer, error) {
+	accounts := make([]string, 0, len(awsAccountIDs))
+	for _, a := range awsAccountIDs {
+		if a != "" { // a customer without an account must not match
+			accounts = append(accounts, a)
+		}
+	}
+	if len(identifiers) == 0 && len(accounts) == 0 {
+		return nil, nil
+	}
+	ids, err := json.Marshal(identifiers)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: customers by keys: %w", err)
+	}
+	accs, err := json.Marshal(accounts)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: customers by keys: %w", err)
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT `+customerColumns+` FROM customers
+		WHERE product_code = ? AND (customer_identifier IN (SELECT value FROM json_each(?))
+			OR (customer_aws_account_id <> '' AND customer_aws_account_id IN (SELECT value FROM json_each(?))))
+		ORDER BY customer_identifier`, productCode, string(ids), string(accs))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: customers by keys: %w", err)
+	}
+	return collect(rows, func(rows *sql.Rows) (*meterd.Customer, error) { return scanCustomer(rows) })
 }
 
 // Customers lists a product's customers ordered by identifier.
@@ -171,7 +204,7 @@ func (s *Store) PutSetting(ctx context.Context, name, value string) error {
 func (s *Store) Reset(ctx context.Context) error {
 	err := transact(ctx, s.write, func(tx *sql.Tx) error {
 		for _, table := range []string{
-			"usage_hourly", "usage_tags", "client_tokens", "metering_records",
+			"usage_dimension_hourly", "usage_hourly", "usage_tags", "client_tokens", "metering_records",
 			"registration_tokens", "public_keys", "customers", "dimensions", "products", "access_keys", "accounts",
 		} {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table); err != nil {
