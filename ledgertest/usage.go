@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -154,7 +155,7 @@ func testUsage(t *testing.T, open Open) {
 
 func testSummarizeUsage(t *testing.T, open Open) {
 	l := open(t)
-	seedUsage(t, l)
+	records := seedUsage(t, l)
 	hour := func(t time.Time) string { return t.Format(time.RFC3339) }
 	row := func(group, dimension string, quantity, records int64) meterd.UsageSummaryRow {
 		return meterd.UsageSummaryRow{Group: group, Dimension: dimension, Quantity: quantity, Records: records}
@@ -209,6 +210,14 @@ func testSummarizeUsage(t *testing.T, open Open) {
 			row(customer1, "storage_gb", 5, 1), row(customer2, "storage_gb", 8, 1),
 		}},
 		{"NoMatch", meterd.UsageFilter{ProductCode: "nope"}, "customer", nil},
+		// Whole-hour bounds and no customer filter: the per-dimension rollup
+		// answers these, summing over customers and commits.
+		{"DimensionOfDimensionFromTo", meterd.UsageFilter{ProductCode: product1, Dimension: "requests", From: h0, To: h2}, "dimension",
+			[]meterd.UsageSummaryRow{row("requests", "requests", 26, 5)}},
+		{"HourOfDimensionFromTo", meterd.UsageFilter{ProductCode: product1, Dimension: "requests", From: h1, To: h2}, "hour",
+			[]meterd.UsageSummaryRow{row(hour(h1), "requests", 9, 3)}},
+		{"HourOfDimensionTo", meterd.UsageFilter{ProductCode: product1, Dimension: "storage_gb", To: h2}, "hour",
+			[]meterd.UsageSummaryRow{row(hour(h0), "storage_gb", 5, 1)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -219,10 +228,63 @@ func testSummarizeUsage(t *testing.T, open Open) {
 			}
 		})
 	}
+	t.Run("MatchesRecords", func(t *testing.T) {
+		// Every product, dimension and whole-hour window, by dimension and
+		// by hour, against the sums of the records themselves.
+		bounds := []time.Time{{}, h0, h1, h2, h2.Add(time.Hour)}
+		for _, product := range []string{"", product1, product2} {
+			for _, dimension := range []string{"", "requests", "storage_gb"} {
+				for _, from := range bounds {
+					for _, to := range bounds {
+						if !from.IsZero() && !to.IsZero() && !from.Before(to) {
+							continue
+						}
+						f := meterd.UsageFilter{ProductCode: product, Dimension: dimension, From: from, To: to}
+						for _, by := range []string{"dimension", "hour"} {
+							got, err := l.SummarizeUsage(t.Context(), f, by)
+							must(t, "SummarizeUsage", err)
+							if want := summarize(records, f, by); fmt.Sprint(got) != fmt.Sprint(want) && (len(got) != 0 || len(want) != 0) {
+								t.Errorf("SummarizeUsage(%+v, %q) = %v, want %v", f, by, got, want)
+							}
+						}
+					}
+				}
+			}
+		}
+	})
 	t.Run("EInvalid", func(t *testing.T) {
 		_, err := l.SummarizeUsage(t.Context(), meterd.UsageFilter{}, "region")
 		checkCode(t, `SummarizeUsage(by "region")`, err, meterd.EInvalid)
 	})
+}
+
+// summarize is the reference meaning of SummarizeUsage by "dimension" or
+// "hour" (a record counts in the hour it falls in), computed from records.
+func summarize(records []*meterd.MeteringRecord, f meterd.UsageFilter, by string) []meterd.UsageSummaryRow {
+	type key struct{ group, dimension string }
+	sums := map[key]meterd.UsageSummaryRow{}
+	for _, r := range records {
+		if !matches(r, f) {
+			continue
+		}
+		k := key{r.Dimension, r.Dimension}
+		if by == "hour" {
+			k.group = meterd.Hour(r.Hour).Format(time.RFC3339)
+		}
+		row := sums[k]
+		sums[k] = meterd.UsageSummaryRow{Group: k.group, Dimension: k.dimension, Quantity: row.Quantity + r.Quantity, Records: row.Records + 1}
+	}
+	var out []meterd.UsageSummaryRow
+	for _, row := range sums {
+		out = append(out, row)
+	}
+	slices.SortFunc(out, func(a, b meterd.UsageSummaryRow) int {
+		if a.Group != b.Group {
+			return strings.Compare(a.Group, b.Group)
+		}
+		return strings.Compare(a.Dimension, b.Dimension)
+	})
+	return out
 }
 
 func testReset(t *testing.T, open Open) {
@@ -281,5 +343,13 @@ func testReset(t *testing.T, open Open) {
 	}
 	if got[0].Seq <= lastSeq {
 		t.Errorf("Seq after Reset = %d, want > %d (the last Seq before it)", got[0].Seq, lastSeq)
+	}
+	// The rollups started over too: only the new record is summed.
+	for _, by := range []string{"customer", "dimension", "hour"} {
+		sum, err := l.SummarizeUsage(ctx, meterd.UsageFilter{ProductCode: product1, From: h0, To: h2}, by)
+		must(t, "SummarizeUsage", err)
+		if len(sum) != 1 || sum[0].Quantity != 99 || sum[0].Records != 1 {
+			t.Errorf("SummarizeUsage(by %q) after Reset and Commit = %v, want one row of quantity 99, 1 record", by, sum)
+		}
 	}
 }

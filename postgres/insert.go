@@ -102,6 +102,39 @@ func queueHourly(b *pgx.Batch, hourly map[hourlyKey]hourlySum) {
 		ON CONFLICT (product_code, hour, customer_identifier, dimension) DO UPDATE SET
 			quantity = usage_hourly.quantity + excluded.quantity, records = usage_hourly.records + excluded.records`,
 		products, hours, customers, dimensions, quantities, records)
+	queueDimensionHourly(b, hourly)
+}
+
+// dimensionHourKey is a row of usage_dimension_hourly.
+type dimensionHourKey struct {
+	product, dimension string
+	hour               int64 // unix seconds of the hour
+}
+
+// queueDimensionHourly queues the update of the per-dimension hourly rollup
+// by the new records, summing hourly over customers first: one INSERT ...
+// ON CONFLICT may not touch the same row twice.
+func queueDimensionHourly(b *pgx.Batch, hourly map[hourlyKey]hourlySum) {
+	sums := map[dimensionHourKey]hourlySum{}
+	for k, s := range hourly {
+		dk := dimensionHourKey{k.product, k.dimension, k.hour}
+		d := sums[dk]
+		sums[dk] = hourlySum{d.quantity + s.quantity, d.records + s.records}
+	}
+	var products, dimensions []string
+	var hours []time.Time
+	var quantities, records []int64
+	for k, s := range sums {
+		products, dimensions = append(products, k.product), append(dimensions, k.dimension)
+		hours = append(hours, time.Unix(k.hour, 0).UTC())
+		quantities, records = append(quantities, s.quantity), append(records, s.records)
+	}
+	b.Queue(`INSERT INTO usage_dimension_hourly (product_code, dimension, hour, quantity, records)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::bigint[], $5::bigint[])
+		ON CONFLICT (product_code, dimension, hour) DO UPDATE SET
+			quantity = usage_dimension_hourly.quantity + excluded.quantity,
+			records = usage_dimension_hourly.records + excluded.records`,
+		products, dimensions, hours, quantities, records)
 }
 
 // queueInsertTokens queues the client tokens of committed records, each

@@ -114,9 +114,18 @@ func (s *Store) SummarizeUsage(ctx context.Context, f meterd.UsageFilter, by str
 	case by == "tag":
 		sql = `SELECT t.key || '=' || t.value, m.dimension, sum(t.quantity)::bigint, count(*)
 			FROM metering_records m JOIN usage_tags t ON t.seq = m.seq` + usageWhere(f, &args)
+	case rollupServes(f) && by != "customer" && f.CustomerIdentifier == "":
+		// usage_dimension_hourly has one row per product, dimension and
+		// hour, so a month is a few thousand rows whatever the number of
+		// customers; usageWhere's columns (without a customer) are also its.
+		sql = "SELECT m." + group + ", m.dimension, sum(m.quantity)::bigint, sum(m.records)::bigint FROM usage_dimension_hourly m" +
+			usageWhere(f, &args)
 	case rollupServes(f):
-		// The rollup's rows stand for whole hours, so it answers any filter
-		// on its columns with hour-aligned bounds.
+		// By customer, or filtered by one: usage_hourly keeps one row per
+		// customer, dimension and hour, which such a summary needs (so a
+		// month by customer reads about as many rows as records). Its rows
+		// stand for whole hours, so it answers any filter on its columns
+		// with hour-aligned bounds.
 		sql = "SELECT m." + group + ", m.dimension, sum(m.quantity)::bigint, sum(m.records)::bigint FROM usage_hourly m" +
 			usageWhere(f, &args)
 	default:
@@ -156,7 +165,7 @@ func (s *Store) SummarizeUsage(ctx context.Context, f meterd.UsageFilter, by str
 	return out, nil
 }
 
-// rollupServes reports whether usage_hourly holds the answer for f: no tag
+// rollupServes reports whether the hourly rollups hold the answer for f: no tag
 // or cursor filter, and bounds on whole hours.
 func rollupServes(f meterd.UsageFilter) bool {
 	aligned := func(t time.Time) bool { return t.IsZero() || t.Equal(meterd.Hour(t)) }

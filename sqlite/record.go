@@ -12,7 +12,7 @@ import (
 // Statements of the commit path, prepared once on the write connection and
 // bound to each transaction with Tx.StmtContext, which reuses them.
 var recordQueries = struct {
-	tokenGet, tokenPut, insert, existing, tag, hourly string
+	tokenGet, tokenPut, insert, existing, tag, hourly, dimHourly string
 }{
 	tokenGet: `SELECT request_hash, record_id FROM client_tokens WHERE caller_account_id = ? AND client_token = ?`,
 	tokenPut: `INSERT INTO client_tokens (caller_account_id, client_token, request_hash, record_id, created_at_ms)
@@ -28,11 +28,14 @@ var recordQueries = struct {
 	hourly: `INSERT INTO usage_hourly (product_code, hour, customer_identifier, dimension, quantity, records)
 		VALUES (?, ?, ?, ?, ?, 1)
 		ON CONFLICT (product_code, hour, customer_identifier, dimension) DO UPDATE SET quantity = quantity + excluded.quantity, records = records + 1`,
+	dimHourly: `INSERT INTO usage_dimension_hourly (product_code, dimension, hour, quantity, records)
+		VALUES (?, ?, ?, ?, 1)
+		ON CONFLICT (product_code, dimension, hour) DO UPDATE SET quantity = quantity + excluded.quantity, records = records + 1`,
 }
 
 // recordStmts are the prepared statements of recordQueries.
 type recordStmts struct {
-	tokenGet, tokenPut, insert, existing, tag, hourly *sql.Stmt
+	tokenGet, tokenPut, insert, existing, tag, hourly, dimHourly *sql.Stmt
 }
 
 func prepareRecordStmts(ctx context.Context, db *sql.DB) (*recordStmts, error) {
@@ -49,6 +52,7 @@ func prepareRecordStmts(ctx context.Context, db *sql.DB) (*recordStmts, error) {
 	q := recordQueries
 	st.tokenGet, st.tokenPut, st.insert = prep(q.tokenGet), prep(q.tokenPut), prep(q.insert)
 	st.existing, st.tag, st.hourly = prep(q.existing), prep(q.tag), prep(q.hourly)
+	st.dimHourly = prep(q.dimHourly)
 	if err != nil {
 		st.close()
 		return nil, err
@@ -57,7 +61,7 @@ func prepareRecordStmts(ctx context.Context, db *sql.DB) (*recordStmts, error) {
 }
 
 func (st *recordStmts) close() {
-	for _, s := range []*sql.Stmt{st.tokenGet, st.tokenPut, st.insert, st.existing, st.tag, st.hourly} {
+	for _, s := range []*sql.Stmt{st.tokenGet, st.tokenPut, st.insert, st.existing, st.tag, st.hourly, st.dimHourly} {
 		if s != nil {
 			s.Close()
 		}
@@ -74,12 +78,13 @@ type recordWriter struct {
 
 func newRecordWriter(ctx context.Context, tx *sql.Tx, st *recordStmts, now time.Time) *recordWriter {
 	return &recordWriter{ctx: ctx, now: ms(now), st: recordStmts{
-		tokenGet: tx.StmtContext(ctx, st.tokenGet),
-		tokenPut: tx.StmtContext(ctx, st.tokenPut),
-		insert:   tx.StmtContext(ctx, st.insert),
-		existing: tx.StmtContext(ctx, st.existing),
-		tag:      tx.StmtContext(ctx, st.tag),
-		hourly:   tx.StmtContext(ctx, st.hourly),
+		tokenGet:  tx.StmtContext(ctx, st.tokenGet),
+		tokenPut:  tx.StmtContext(ctx, st.tokenPut),
+		insert:    tx.StmtContext(ctx, st.insert),
+		existing:  tx.StmtContext(ctx, st.existing),
+		tag:       tx.StmtContext(ctx, st.tag),
+		hourly:    tx.StmtContext(ctx, st.hourly),
+		dimHourly: tx.StmtContext(ctx, st.dimHourly),
 	}}
 }
 
@@ -138,7 +143,7 @@ func (w *recordWriter) put(r *meterd.MeteringRecord) (meterd.CommitResult, error
 	return meterd.CommitResult{Status: meterd.Committed, ID: id}, nil
 }
 
-// index adds a new record to usage_tags and usage_hourly.
+// index adds a new record to usage_tags and the two hourly rollups.
 func (w *recordWriter) index(r *meterd.MeteringRecord, seq, hour int64) error {
 	if len(r.Allocations) > 0 {
 		// One row per tag key=value: two allocations of a record may share a
@@ -163,6 +168,10 @@ func (w *recordWriter) index(r *meterd.MeteringRecord, seq, hour int64) error {
 			}
 		}
 	}
-	_, err := w.st.hourly.ExecContext(w.ctx, r.ProductCode, hour-hour%3600, r.CustomerIdentifier, r.Dimension, r.Quantity)
+	hour -= hour % 3600
+	if _, err := w.st.hourly.ExecContext(w.ctx, r.ProductCode, hour, r.CustomerIdentifier, r.Dimension, r.Quantity); err != nil {
+		return err
+	}
+	_, err := w.st.dimHourly.ExecContext(w.ctx, r.ProductCode, r.Dimension, hour, r.Quantity)
 	return err
 }

@@ -110,7 +110,9 @@ func hourAligned(t time.Time) bool {
 
 // SummarizeUsage sums the records matching f grouped by "customer",
 // "dimension", "hour" or "tag". Without a tag filter, a cursor or a bound
-// inside an hour, it reads the hourly rollup instead of the records.
+// inside an hour, it reads a rollup instead of the records:
+// usage_dimension_hourly by dimension or hour without a customer filter,
+// usage_hourly otherwise.
 func (s *Store) SummarizeUsage(ctx context.Context, f meterd.UsageFilter, by string) ([]meterd.UsageSummaryRow, error) {
 	// group is the grouping expression over metering_records r; the
 	// rollup's hour column is already truncated.
@@ -133,8 +135,17 @@ func (s *Store) SummarizeUsage(ctx context.Context, f meterd.UsageFilter, by str
 	case by == "tag":
 		q = `SELECT ` + group + ` AS g, r.dimension, SUM(tg.quantity), COUNT(*)
 			FROM usage_tags tg JOIN metering_records r ON r.seq = tg.seq`
+	case by != "customer" && f.CustomerIdentifier == "" && f.Tag == nil && f.AfterSeq == 0 &&
+		hourAligned(f.From) && hourAligned(f.To):
+		// usage_dimension_hourly has one row per product, dimension and
+		// hour, so a month is a few thousand rows whatever the number of
+		// customers. recordWhere's columns (without a customer) are also its.
+		q = `SELECT ` + rollupGroup + ` AS g, r.dimension, SUM(r.quantity), SUM(r.records) FROM usage_dimension_hourly r`
 	case f.Tag == nil && f.AfterSeq == 0 && hourAligned(f.From) && hourAligned(f.To):
-		// recordWhere's columns are also usage_hourly's.
+		// By customer, or filtered by one: usage_hourly keeps one row per
+		// customer, dimension and hour, which is what such a summary needs
+		// (a month by customer reads as many rows as records of one hour
+		// each). recordWhere's columns are also usage_hourly's.
 		q = `SELECT ` + rollupGroup + ` AS g, r.dimension, SUM(r.quantity), SUM(r.records) FROM usage_hourly r`
 	default:
 		q = `SELECT ` + group + ` AS g, r.dimension, SUM(r.quantity), COUNT(*) FROM metering_records r`
