@@ -13,12 +13,12 @@ CREATE TABLE usage_dimension_hourly (
 	PRIMARY KEY (product_code, dimension, hour)
 );
 
--- Backfill from the records already stored (the hour truncated in UTC,
--- whatever the session's time zone). The lock (the one commits
+-- Backfill from the records already stored (Open makes every session UTC,
+-- so date_trunc cuts UTC hours). The lock (the one commits
 -- take, held until the migration commits) keeps another process from
 -- committing records that the backfill would miss.
 LOCK TABLE metering_records IN SHARE ROW EXCLUSIVE MODE;
 INSERT INTO usage_dimension_hourly (product_code, dimension, hour, quantity, records)
-SELECT product_code, dimension, date_trunc('hour', hour AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', sum(quantity), count(*)
+SELECT product_code, dimension, date_trunc('hour', hour), sum(quantity), count(*)
 FROM metering_records
 GROUP BY 1, 2, 3;
