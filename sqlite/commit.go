@@ -148,7 +148,7 @@ func (s *Store) commitTx(group []*batch) ([][]meterd.CommitResult, error) {
 			}
 			records += len(b.records)
 		}
-		return nil
+		return w.flush()
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: commit: %w", err)

@@ -29,8 +29,8 @@ var recordQueries = struct {
 		VALUES (?, ?, ?, ?, ?, 1)
 		ON CONFLICT (product_code, hour, customer_identifier, dimension) DO UPDATE SET quantity = quantity + excluded.quantity, records = records + 1`,
 	dimHourly: `INSERT INTO usage_dimension_hourly (product_code, dimension, hour, quantity, records)
-		VALUES (?, ?, ?, ?, 1)
-		ON CONFLICT (product_code, dimension, hour) DO UPDATE SET quantity = quantity + excluded.quantity, records = records + 1`,
+		VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (product_code, dimension, hour) DO UPDATE SET quantity = quantity + excluded.quantity, records = records + excluded.records`,
 }
 
 // recordStmts are the prepared statements of recordQueries.
@@ -74,7 +74,21 @@ type recordWriter struct {
 	ctx context.Context
 	now int64 // unix ms, for client_tokens.created_at_ms
 	st  recordStmts
+
+	// dimSums are the new records' sums per usage_dimension_hourly row,
+	// written once per row by flush: a group commit's records mostly share
+	// a few (product, dimension, hour), so this saves an upsert per record.
+	dimSums  map[dimensionHour]dimensionSum
+	dimOrder []dimensionHour
 }
+
+// dimensionHour is the key of a usage_dimension_hourly row.
+type dimensionHour struct {
+	product, dimension string
+	hour               int64
+}
+
+type dimensionSum struct{ quantity, records int64 }
 
 func newRecordWriter(ctx context.Context, tx *sql.Tx, st *recordStmts, now time.Time) *recordWriter {
 	return &recordWriter{ctx: ctx, now: ms(now), st: recordStmts{
@@ -85,7 +99,21 @@ func newRecordWriter(ctx context.Context, tx *sql.Tx, st *recordStmts, now time.
 		tag:       tx.StmtContext(ctx, st.tag),
 		hourly:    tx.StmtContext(ctx, st.hourly),
 		dimHourly: tx.StmtContext(ctx, st.dimHourly),
-	}}
+	}, dimSums: map[dimensionHour]dimensionSum{}}
+}
+
+// flush adds the sums of the records put so far to usage_dimension_hourly;
+// it must run before the transaction commits.
+func (w *recordWriter) flush() error {
+	for _, k := range w.dimOrder {
+		d := w.dimSums[k]
+		if _, err := w.st.dimHourly.ExecContext(w.ctx, k.product, k.dimension, k.hour, d.quantity, d.records); err != nil {
+			return err
+		}
+	}
+	clear(w.dimSums)
+	w.dimOrder = w.dimOrder[:0]
+	return nil
 }
 
 // put stores r unless its ClientToken or key is taken, and returns its
@@ -143,7 +171,8 @@ func (w *recordWriter) put(r *meterd.MeteringRecord) (meterd.CommitResult, error
 	return meterd.CommitResult{Status: meterd.Committed, ID: id}, nil
 }
 
-// index adds a new record to usage_tags and the two hourly rollups.
+// index adds a new record to usage_tags and usage_hourly, and to the sums
+// that flush writes to usage_dimension_hourly.
 func (w *recordWriter) index(r *meterd.MeteringRecord, seq, hour int64) error {
 	if len(r.Allocations) > 0 {
 		// One row per tag key=value: two allocations of a record may share a
@@ -172,6 +201,11 @@ func (w *recordWriter) index(r *meterd.MeteringRecord, seq, hour int64) error {
 	if _, err := w.st.hourly.ExecContext(w.ctx, r.ProductCode, hour, r.CustomerIdentifier, r.Dimension, r.Quantity); err != nil {
 		return err
 	}
-	_, err := w.st.dimHourly.ExecContext(w.ctx, r.ProductCode, r.Dimension, hour, r.Quantity)
-	return err
+	k := dimensionHour{r.ProductCode, r.Dimension, hour}
+	d, ok := w.dimSums[k]
+	if !ok {
+		w.dimOrder = append(w.dimOrder, k)
+	}
+	w.dimSums[k] = dimensionSum{d.quantity + r.Quantity, d.records + 1}
+	return nil
 }
