@@ -135,37 +135,9 @@ func TestRelayKilled(t *testing.T) {
 	}
 	p.kill()
 	restart()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		st, err := rc.Status(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st.Backlog == 0 {
-			if st.Events != batches*perBatch || st.Outcomes[relay.OutcomeSuccess] != 2 {
-				t.Errorf("relay status = %+v, want %d events, 2 Success", st, batches*perBatch)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("relay status = %+v, want no backlog within 20s", st)
-		}
-		time.Sleep(20 * time.Millisecond) // waits for the submitter, not for time
+	st := waitRelayDrained(t, ctx, rc)
+	if st.Events != batches*perBatch || st.Outcomes[relay.OutcomeSuccess] != 2 {
+		t.Errorf("relay status = %+v, want %d events, 2 Success", st, batches*perBatch)
 	}
-	rows, err := adm.UsageSummary(ctx, admin.UsageQuery{Product: "demo-product", From: h0, To: now}, "customer")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]int64{}
-	for _, r := range rows {
-		got[r.Group] = r.Quantity
-		if r.Records != 1 {
-			t.Errorf("meterd has %d records for %s, want 1", r.Records, r.Group)
-		}
-	}
-	for c, q := range want {
-		if got[c] != q {
-			t.Errorf("meterd quantity of %s = %d, want %d", c, got[c], q)
-		}
-	}
+	checkMeterdQuantities(t, ctx, adm, h0, now, want)
 }

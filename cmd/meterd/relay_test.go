@@ -75,36 +75,8 @@ func TestRelayCommand(t *testing.T) {
 	if _, err := rc.SetClock(ctx, now); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		st, err := rc.Status(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st.Backlog == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("relay status = %+v, want no backlog within 20s", st)
-		}
-		time.Sleep(20 * time.Millisecond) // waits for the submitter, not for time
-	}
-	rows, err := adm.UsageSummary(ctx, admin.UsageQuery{Product: "demo-product", From: h0, To: now}, "customer")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]int64{}
-	for _, r := range rows {
-		got[r.Group] = r.Quantity
-		if r.Records != 1 {
-			t.Errorf("meterd has %d records for %s, want 1", r.Records, r.Group)
-		}
-	}
-	for c, q := range want {
-		if got[c] != q {
-			t.Errorf("meterd quantity of %s = %d, want %d", c, got[c], q)
-		}
-	}
+	waitRelayDrained(t, ctx, rc)
+	checkMeterdQuantities(t, ctx, adm, h0, now, want)
 
 	out := runRelayCLI(t, "relay", "status", "--server", url, "--data", data, "--output", "json")
 	var st relay.Status
@@ -162,4 +134,46 @@ func runRelayCLI(t *testing.T, args ...string) string {
 		t.Fatalf("meterd %s exited %d: %s", strings.Join(args, " "), code, stderr.String())
 	}
 	return stdout.String()
+}
+
+// waitRelayDrained waits until the relay has no backlog left (the submitter
+// runs on its own; this waits for it, not for time) and returns its status.
+func waitRelayDrained(t *testing.T, ctx context.Context, rc *relay.Client) *relay.Status {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st, err := rc.Status(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Backlog == 0 {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("relay status = %+v, want no backlog within 20s", st)
+		}
+		time.Sleep(20 * time.Millisecond) // waits for the submitter, not for time
+	}
+}
+
+// checkMeterdQuantities checks that meterd's ledger holds one record per
+// customer of demo-product between from and to, with the wanted quantities.
+func checkMeterdQuantities(t *testing.T, ctx context.Context, adm *admin.Client, from, to time.Time, want map[string]int64) {
+	t.Helper()
+	rows, err := adm.UsageSummary(ctx, admin.UsageQuery{Product: "demo-product", From: from, To: to}, "customer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int64{}
+	for _, r := range rows {
+		got[r.Group] = r.Quantity
+		if r.Records != 1 {
+			t.Errorf("meterd has %d records for %s, want 1", r.Records, r.Group)
+		}
+	}
+	for c, q := range want {
+		if got[c] != q {
+			t.Errorf("meterd quantity of %s = %d, want %d", c, got[c], q)
+		}
+	}
 }
