@@ -86,7 +86,7 @@ func (s *Server) start(addr string) {
 	s.exited = make(chan struct{})
 	go func() { s.cmd.Wait(); close(s.exited) }()
 	urls := make(chan string, 1)
-	go scanBanner(stdout, urls)
+	go scanBanner(stdout, "meterd is listening on ", urls)
 	select {
 	case u := <-urls:
 		s.URL = u
@@ -105,21 +105,25 @@ func (s *Server) start(addr string) {
 	}
 }
 
-// scanBanner sends the URL of the "meterd is listening on URL" line, and
-// keeps draining stdout so the process never blocks on it.
-func scanBanner(r io.Reader, urls chan<- string) {
+// scanBanner sends the URL of the "<prefix>URL" line, and keeps draining
+// stdout so the process never blocks on it.
+func scanBanner(r io.Reader, prefix string, urls chan<- string) {
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "meterd is listening on "); ok {
+		if rest, ok := strings.CutPrefix(sc.Text(), prefix); ok {
 			urls <- strings.Fields(rest)[0]
 		}
 	}
 }
 
-func (s *Server) flag(name string) string {
-	for i, a := range s.Args {
-		if a == name && i+1 < len(s.Args) {
-			return s.Args[i+1]
+func (s *Server) flag(name string) string { return flagValue(s.Args, name) }
+
+// flagValue returns the value of flag name in args ("--name v" or
+// "--name=v"), or "".
+func flagValue(args []string, name string) string {
+	for i, a := range args {
+		if a == name && i+1 < len(args) {
+			return args[i+1]
 		} else if v, ok := strings.CutPrefix(a, name+"="); ok {
 			return v
 		}

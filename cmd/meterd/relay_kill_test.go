@@ -1,13 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
-	"os"
-	"os/exec"
-	"strings"
 	"testing"
 	"time"
 
@@ -15,49 +10,6 @@ import (
 	"github.com/meterd/meterd/meterdtest"
 	"github.com/meterd/meterd/relay"
 )
-
-// relayProcess is a `meterd relay serve` process on a fixed address, so that
-// it can be killed and started again on the same data directory.
-type relayProcess struct {
-	t      *testing.T
-	bin    string
-	args   []string
-	url    string
-	clock  time.Time // the relay clock at start
-	cmd    *exec.Cmd
-	exited chan struct{}
-}
-
-// start runs the process and waits for its banner.
-func (p *relayProcess) start() {
-	p.t.Helper()
-	p.cmd = exec.Command(p.bin, append([]string{"relay", "serve", "--clock", p.clock.Format(time.RFC3339)}, p.args...)...)
-	p.cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test")
-	stdout, err := p.cmd.StdoutPipe()
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	if err := p.cmd.Start(); err != nil {
-		p.t.Fatal(err)
-	}
-	p.exited = make(chan struct{})
-	go func() { p.cmd.Wait(); close(p.exited) }()
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "meterd relay is listening on "); ok {
-			p.url = strings.Fields(rest)[0]
-			go io.Copy(io.Discard, stdout)
-			return
-		}
-	}
-	p.t.Fatalf("meterd relay serve exited without its banner")
-}
-
-// kill stops the process with SIGKILL, as a crash would.
-func (p *relayProcess) kill() {
-	p.cmd.Process.Kill()
-	<-p.exited
-}
 
 // TestRelayKilled kills the relay process with SIGKILL during intake and
 // during submission, and starts it again each time: every event is still
@@ -72,17 +24,16 @@ func TestRelayKilled(t *testing.T) {
 	if _, err := adm.SetClock(ctx, now); err != nil {
 		t.Fatal(err)
 	}
-	p := &relayProcess{t: t, bin: bin, clock: now, args: []string{"--listen", meterdtest.FreeAddr(t), "--data", t.TempDir(),
-		"--token", "tok", "--upstream-endpoint", up.URL}}
-	p.start()
-	t.Cleanup(p.kill)
-	rc := relay.NewClient(p.url, "tok")
+	p := meterdtest.NewRelay(t, bin, "--token", "tok", "--upstream-endpoint", up.URL)
+	p.Clock = now
+	p.Start()
+	rc := relay.NewClient(p.URL, p.Token)
 	// The relay clock lives in memory: --clock sets it at every start,
 	// before the submitter's first pass.
 	restart := func() {
 		t.Helper()
-		p.clock = now
-		p.start()
+		p.Clock = now
+		p.Restart()
 	}
 
 	want := map[string]int64{}
@@ -110,7 +61,7 @@ func TestRelayKilled(t *testing.T) {
 			// again: whatever was stored before the kill is a duplicate.
 			done := make(chan error, 1)
 			go func() { _, err := rc.Send(ctx, events); done <- err }()
-			p.kill()
+			p.Kill()
 			<-done
 			restart()
 		}
@@ -133,7 +84,7 @@ func TestRelayKilled(t *testing.T) {
 	if _, err := rc.SetClock(ctx, now); err != nil {
 		t.Fatal(err)
 	}
-	p.kill()
+	p.Kill()
 	restart()
 	st := waitRelayDrained(t, ctx, rc)
 	if st.Events != batches*perBatch || st.Outcomes[relay.OutcomeSuccess] != 2 {
