@@ -66,10 +66,10 @@ func (c *benchConfig) flagSet() *flag.FlagSet {
 	dims := fs.String("dimension", "requests,storage_gb", "comma-separated dimensions")
 	fs.IntVar(&c.Hours, "hours", 6, "past hours to spread records over (keep below the server's --past-window)")
 	fs.StringVar(&c.Mode, "mode", "batch", "batch, meter or mixed")
-	fs.IntVar(&c.Concurrency, "c", 16, "concurrent clients")
+	fs.IntVar(&c.Concurrency, "c", 16, "concurrent clients (with --rate: idle connections kept)")
 	fs.DurationVar(&c.Duration, "d", 10*time.Second, "run duration (ignored with -n)")
 	fs.Int64Var(&c.Requests, "n", 0, "number of requests (0: run for -d)")
-	fs.Float64Var(&c.Rate, "rate", 0, "total requests per second (0: as fast as possible)")
+	fs.Float64Var(&c.Rate, "rate", 0, "open loop: start this many requests per second on a fixed schedule, whatever the answers, latency counted from the scheduled start (0: closed loop, -c clients as fast as possible)")
 	fs.IntVar(&c.Setup, "setup", 0, "first subscribe N new customers (batch) or create N buyer keys (meter) through the admin API, for distinct keys")
 	fs.StringVar(&c.AdminToken, "admin-token", "", "admin token for --setup")
 	fs.StringVar(&c.BuyerAccount, "buyer-account", "444455556666", "account of the buyer keys --setup creates")
@@ -333,8 +333,8 @@ type worker struct {
 	unprocessed int64
 }
 
-// run sends requests from cfg.Concurrency workers until the duration or
-// request count is reached.
+// run sends requests until the duration or request count is reached:
+// closed loop from cfg.Concurrency workers, or open loop at cfg.Rate.
 func (b *bench) run(ctx context.Context) *benchResult {
 	// The run ends by not starting new requests; the ones in flight finish,
 	// since a cancelled request would count as an error on the server.
@@ -342,37 +342,14 @@ func (b *bench) run(ctx context.Context) *benchResult {
 	if b.cfg.Requests == 0 {
 		deadline = time.Now().Add(b.cfg.Duration)
 	}
-	over := func() bool { return !deadline.IsZero() && time.Now().After(deadline) }
-	var tick <-chan time.Time
-	if b.cfg.Rate > 0 {
-		t := time.NewTicker(time.Duration(float64(time.Second) / b.cfg.Rate))
-		defer t.Stop()
-		tick = t.C
-	}
-	var sent atomic.Int64
-	workers := make([]*worker, b.cfg.Concurrency)
+	over := func(t time.Time) bool { return !deadline.IsZero() && t.After(deadline) }
 	start := time.Now()
-	var wg sync.WaitGroup
-	for i := range workers {
-		w := &worker{errors: map[string]int64{}, statuses: map[string]int64{}}
-		workers[i] = w
-		wg.Go(func() {
-			for {
-				if tick != nil {
-					select {
-					case <-tick:
-					case <-ctx.Done():
-						return
-					}
-				}
-				if ctx.Err() != nil || over() || (b.cfg.Requests > 0 && sent.Add(1) > b.cfg.Requests) {
-					return
-				}
-				b.one(ctx, w)
-			}
-		})
+	var workers []*worker
+	if b.cfg.Rate > 0 {
+		workers = []*worker{b.openLoop(ctx, start, over)}
+	} else {
+		workers = b.closedLoop(ctx, over)
 	}
-	wg.Wait()
 	res := &benchResult{elapsed: time.Since(start), errors: map[string]int64{}, statuses: map[string]int64{}}
 	for _, w := range workers {
 		res.latencies = append(res.latencies, w.latencies...)
@@ -391,9 +368,77 @@ func (b *bench) run(ctx context.Context) *benchResult {
 	return res
 }
 
-// one sends a request and records its outcome. A request cut off by the end
-// of the run is not counted.
-func (b *bench) one(ctx context.Context, w *worker) {
+func newWorker() *worker {
+	return &worker{errors: map[string]int64{}, statuses: map[string]int64{}}
+}
+
+// closedLoop runs cfg.Concurrency workers, each sending its next request
+// when the previous one is answered.
+func (b *bench) closedLoop(ctx context.Context, over func(time.Time) bool) []*worker {
+	var sent atomic.Int64
+	workers := make([]*worker, b.cfg.Concurrency)
+	var wg sync.WaitGroup
+	for i := range workers {
+		w := newWorker()
+		workers[i] = w
+		wg.Go(func() {
+			for ctx.Err() == nil && !over(time.Now()) && (b.cfg.Requests == 0 || sent.Add(1) <= b.cfg.Requests) {
+				b.one(ctx, w, time.Now())
+			}
+		})
+	}
+	wg.Wait()
+	return workers
+}
+
+// openLoop starts request i at start + i/cfg.Rate, each in its own
+// goroutine, whether or not earlier requests have been answered, and
+// measures its latency from that scheduled time: a slow answer cannot
+// delay the requests behind it and hide their wait (coordinated omission).
+func (b *bench) openLoop(ctx context.Context, start time.Time, over func(time.Time) bool) *worker {
+	w := newWorker()
+	var mu sync.Mutex // guards w
+	var wg sync.WaitGroup
+	interval := time.Duration(float64(time.Second) / b.cfg.Rate)
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for i := int64(0); b.cfg.Requests == 0 || i < b.cfg.Requests; i++ {
+		at := start.Add(time.Duration(i) * interval)
+		if over(at) {
+			break
+		}
+		timer.Reset(time.Until(at))
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Go(func() {
+			one := newWorker()
+			b.one(ctx, one, at)
+			mu.Lock()
+			defer mu.Unlock()
+			w.latencies = append(w.latencies, one.latencies...)
+			w.records += one.records
+			w.unprocessed += one.unprocessed
+			for k, v := range one.errors {
+				w.errors[k] += v
+			}
+			for k, v := range one.statuses {
+				w.statuses[k] += v
+			}
+		})
+	}
+	wg.Wait()
+	return w
+}
+
+// one sends a request and records its outcome, its latency counted from
+// scheduled (when it should have started). A request cut off by the end of
+// the run is not counted.
+func (b *bench) one(ctx context.Context, w *worker, scheduled time.Time) {
 	now := time.Now()
 	var err error
 	if b.cfg.Mode == "meter" {
@@ -413,7 +458,7 @@ func (b *bench) one(ctx context.Context, w *worker) {
 			w.unprocessed += int64(len(out.UnprocessedRecords))
 		}
 	}
-	d := time.Since(now)
+	d := time.Since(scheduled)
 	if err != nil {
 		if ctx.Err() != nil {
 			return
@@ -445,7 +490,11 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 
 func (r *benchResult) print(w io.Writer, cfg *benchConfig) {
 	secs := r.elapsed.Seconds()
-	fmt.Fprintf(w, "mode %s, concurrency %d, %s, endpoint %s\n", cfg.Mode, cfg.Concurrency, r.elapsed.Round(time.Millisecond), cfg.Endpoint)
+	if cfg.Rate > 0 {
+		fmt.Fprintf(w, "mode %s, open loop at %g requests/s (latency from the scheduled start), %s, endpoint %s\n", cfg.Mode, cfg.Rate, r.elapsed.Round(time.Millisecond), cfg.Endpoint)
+	} else {
+		fmt.Fprintf(w, "mode %s, concurrency %d, %s, endpoint %s\n", cfg.Mode, cfg.Concurrency, r.elapsed.Round(time.Millisecond), cfg.Endpoint)
+	}
 	fmt.Fprintf(w, "requests   %d (%.1f/s)\n", r.requests, float64(r.requests)/secs)
 	fmt.Fprintf(w, "records    %d (%.1f/s)\n", r.records, float64(r.records)/secs)
 	fmt.Fprintf(w, "latency    p50 %s  p90 %s  p99 %s  max %s\n",

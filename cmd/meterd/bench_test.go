@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -171,5 +174,48 @@ func TestBenchLoad(t *testing.T) {
 	}
 	if n != rows {
 		t.Errorf("ledger holds %d records after --load %d, want %d (%s)", n, rows, rows, out.String())
+	}
+}
+
+// TestBenchRateIsOpenLoop answers no request until all of them have
+// arrived: only a load generator that sends on its schedule, without
+// waiting for answers, gets through, and the first request's latency,
+// counted from its scheduled start, spans the whole schedule.
+func TestBenchRateIsOpenLoop(t *testing.T) {
+	const n, rate = 8, 100 // one request every 10 ms
+	var mu sync.Mutex
+	arrived := 0
+	all := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		mu.Lock()
+		if arrived++; arrived == n {
+			close(all)
+		}
+		mu.Unlock()
+		select {
+		case <-all:
+		case <-time.After(10 * time.Second):
+			http.Error(w, "not every request arrived", http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		io.WriteString(w, `{"MeteringRecordId":"00000000-0000-0000-0000-000000000000"}`)
+	}))
+	defer srv.Close()
+	var out bytes.Buffer
+	args := []string{"bench", "--endpoint", srv.URL, "--mode", "meter", "--rate", strconv.Itoa(rate), "-n", strconv.Itoa(n), "-c", "1"}
+	if code := run(context.Background(), args, &out, io.Discard); code != exitOK {
+		t.Fatalf("meterd bench = exit %d: %s", code, out.String())
+	}
+	if got := benchLine(t, out.String(), "records"); got != n {
+		t.Fatalf("records = %d, want %d (a closed loop would wait for the first answer)\n%s", got, n, out.String())
+	}
+	m := regexp.MustCompile(`max ([0-9.]+)ms`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("output lacks the max latency:\n%s", out.String())
+	}
+	if max, _ := strconv.ParseFloat(m[1], 64); max < float64((n-1)*1000/rate) {
+		t.Errorf("max latency = %sms, want at least %dms (the first request waited for the last one's schedule)", m[1], (n-1)*1000/rate)
 	}
 }
