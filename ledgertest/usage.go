@@ -258,8 +258,9 @@ func testSummarizeUsage(t *testing.T, open Open) {
 	})
 }
 
-// summarize is the reference meaning of SummarizeUsage by "dimension" or
-// "hour" (a record counts in the hour it falls in), computed from records.
+// summarize is the reference meaning of SummarizeUsage by "customer",
+// "dimension" or "hour" (a record counts in the hour it falls in), computed
+// from records.
 func summarize(records []*meterd.MeteringRecord, f meterd.UsageFilter, by string) []meterd.UsageSummaryRow {
 	type key struct{ group, dimension string }
 	sums := map[key]meterd.UsageSummaryRow{}
@@ -268,8 +269,11 @@ func summarize(records []*meterd.MeteringRecord, f meterd.UsageFilter, by string
 			continue
 		}
 		k := key{r.Dimension, r.Dimension}
-		if by == "hour" {
+		switch by {
+		case "hour":
 			k.group = meterd.Hour(r.Hour).Format(time.RFC3339)
+		case "customer":
+			k.group = r.CustomerIdentifier
 		}
 		row := sums[k]
 		sums[k] = meterd.UsageSummaryRow{Group: k.group, Dimension: k.dimension, Quantity: row.Quantity + r.Quantity, Records: row.Records + 1}

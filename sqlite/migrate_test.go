@@ -11,57 +11,72 @@ import (
 	"github.com/meterd/meterd/sqlite"
 )
 
-// TestBackfillDimensionHourly checks that migration 0002 fills
-// usage_dimension_hourly from the records of a ledger written before it:
-// the table and its migration row are removed, as in a database of the
-// previous version, and the next Open must sum the records into it again.
-func TestBackfillDimensionHourly(t *testing.T) {
-	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "meterd.db")
-	s, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatalf("Open = %v, want nil", err)
-	}
-	recs := []*meterd.MeteringRecord{record(1, "cust-1", 5), record(2, "cust-2", 7), record(3, "cust-3", 11)}
-	if _, err := s.Commit(ctx, recs); err != nil {
-		t.Fatalf("Commit = %v, want nil", err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatalf("Close = %v, want nil", err)
-	}
-
-	db, err := sql.Open("sqlite", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{`DROP TABLE usage_dimension_hourly`, `DELETE FROM schema_migrations WHERE version = 2`} {
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	s, err = sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatalf("Open of a version 1 database = %v, want nil", err)
-	}
-	defer s.Close()
+// TestBackfillRollups checks that migrations 0002 and 0003 fill their
+// rollup from a ledger written before them: the table and its migration
+// row are removed, as in a database of the previous version, and the next
+// Open must sum the records into it again.
+func TestBackfillRollups(t *testing.T) {
+	// Three records of one hour, and one of the same customer two days
+	// later, so that a three-day summary by customer reads whole days.
+	recs := []*meterd.MeteringRecord{record(1, "cust-1", 5), record(2, "cust-2", 7), record(3, "cust-3", 11), record(4, "cust-1", 2)}
+	recs[3].Hour = recs[3].Hour.Add(48 * time.Hour)
 	hour := recs[0].Hour
-	f := meterd.UsageFilter{ProductCode: "demo-product", From: hour, To: hour.Add(time.Hour)}
-	for _, by := range []string{"dimension", "hour"} {
-		got, err := s.SummarizeUsage(ctx, f, by)
-		if err != nil {
-			t.Fatalf("SummarizeUsage(by %q) = %v, want nil", by, err)
-		}
-		group := "requests"
-		if by == "hour" {
-			group = "2026-11-23T07:00:00Z"
-		}
-		want := []meterd.UsageSummaryRow{{Group: group, Dimension: "requests", Quantity: 23, Records: 3}}
-		if fmt.Sprint(got) != fmt.Sprint(want) {
-			t.Errorf("SummarizeUsage(by %q) after the backfill = %v, want %v", by, got, want)
-		}
+	tests := []struct {
+		name    string
+		table   string
+		version int
+		f       meterd.UsageFilter
+		by      string
+		want    []meterd.UsageSummaryRow
+	}{
+		{"DimensionHourly", "usage_dimension_hourly", 2, meterd.UsageFilter{ProductCode: "demo-product", From: hour, To: hour.Add(time.Hour)}, "dimension",
+			[]meterd.UsageSummaryRow{{Group: "requests", Dimension: "requests", Quantity: 23, Records: 3}}},
+		{"DimensionHourlyByHour", "usage_dimension_hourly", 2, meterd.UsageFilter{ProductCode: "demo-product", From: hour, To: hour.Add(time.Hour)}, "hour",
+			[]meterd.UsageSummaryRow{{Group: "2026-11-23T07:00:00Z", Dimension: "requests", Quantity: 23, Records: 3}}},
+		{"CustomerDaily", "usage_customer_daily", 3, meterd.UsageFilter{ProductCode: "demo-product", From: hour.Truncate(24 * time.Hour), To: hour.Truncate(24 * time.Hour).Add(72 * time.Hour)}, "customer",
+			[]meterd.UsageSummaryRow{{Group: "cust-1", Dimension: "requests", Quantity: 7, Records: 2},
+				{Group: "cust-2", Dimension: "requests", Quantity: 7, Records: 1}, {Group: "cust-3", Dimension: "requests", Quantity: 11, Records: 1}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := t.Context()
+			path := filepath.Join(t.TempDir(), "meterd.db")
+			s, err := sqlite.Open(ctx, path)
+			if err != nil {
+				t.Fatalf("Open = %v, want nil", err)
+			}
+			if _, err := s.Commit(ctx, recs); err != nil {
+				t.Fatalf("Commit = %v, want nil", err)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatalf("Close = %v, want nil", err)
+			}
+
+			db, err := sql.Open("sqlite", "file:"+path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, q := range []string{`DROP TABLE ` + tt.table, fmt.Sprintf(`DELETE FROM schema_migrations WHERE version = %d`, tt.version)} {
+				if _, err := db.ExecContext(ctx, q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+
+			s, err = sqlite.Open(ctx, path)
+			if err != nil {
+				t.Fatalf("Open of a database without %s = %v, want nil", tt.table, err)
+			}
+			defer s.Close()
+			got, err := s.SummarizeUsage(ctx, tt.f, tt.by)
+			if err != nil {
+				t.Fatalf("SummarizeUsage(by %q) = %v, want nil", tt.by, err)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("SummarizeUsage(by %q) after the backfill of %s = %v, want %v", tt.by, tt.table, got, tt.want)
+			}
+		})
 	}
 }

@@ -12,7 +12,7 @@ import (
 // Statements of the commit path, prepared once on the write connection and
 // bound to each transaction with Tx.StmtContext, which reuses them.
 var recordQueries = struct {
-	tokenGet, tokenPut, insert, existing, tag, hourly, dimHourly string
+	tokenGet, tokenPut, insert, existing, tag, hourly, dimHourly, custDaily string
 }{
 	tokenGet: `SELECT request_hash, record_id FROM client_tokens WHERE caller_account_id = ? AND client_token = ?`,
 	tokenPut: `INSERT INTO client_tokens (caller_account_id, client_token, request_hash, record_id, created_at_ms)
@@ -31,11 +31,14 @@ var recordQueries = struct {
 	dimHourly: `INSERT INTO usage_dimension_hourly (product_code, dimension, hour, quantity, records)
 		VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (product_code, dimension, hour) DO UPDATE SET quantity = quantity + excluded.quantity, records = records + excluded.records`,
+	custDaily: `INSERT INTO usage_customer_daily (product_code, customer_identifier, dimension, day, quantity, records)
+		VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (product_code, customer_identifier, dimension, day) DO UPDATE SET quantity = quantity + excluded.quantity, records = records + excluded.records`,
 }
 
 // recordStmts are the prepared statements of recordQueries.
 type recordStmts struct {
-	tokenGet, tokenPut, insert, existing, tag, hourly, dimHourly *sql.Stmt
+	tokenGet, tokenPut, insert, existing, tag, hourly, dimHourly, custDaily *sql.Stmt
 }
 
 func prepareRecordStmts(ctx context.Context, db *sql.DB) (*recordStmts, error) {
@@ -52,7 +55,7 @@ func prepareRecordStmts(ctx context.Context, db *sql.DB) (*recordStmts, error) {
 	q := recordQueries
 	st.tokenGet, st.tokenPut, st.insert = prep(q.tokenGet), prep(q.tokenPut), prep(q.insert)
 	st.existing, st.tag, st.hourly = prep(q.existing), prep(q.tag), prep(q.hourly)
-	st.dimHourly = prep(q.dimHourly)
+	st.dimHourly, st.custDaily = prep(q.dimHourly), prep(q.custDaily)
 	if err != nil {
 		st.close()
 		return nil, err
@@ -61,7 +64,7 @@ func prepareRecordStmts(ctx context.Context, db *sql.DB) (*recordStmts, error) {
 }
 
 func (st *recordStmts) close() {
-	for _, s := range []*sql.Stmt{st.tokenGet, st.tokenPut, st.insert, st.existing, st.tag, st.hourly, st.dimHourly} {
+	for _, s := range []*sql.Stmt{st.tokenGet, st.tokenPut, st.insert, st.existing, st.tag, st.hourly, st.dimHourly, st.custDaily} {
 		if s != nil {
 			s.Close()
 		}
@@ -78,8 +81,12 @@ type recordWriter struct {
 	// dimSums are the new records' sums per usage_dimension_hourly row,
 	// written once per row by flush: a group commit's records mostly share
 	// a few (product, dimension, hour), so this saves an upsert per record.
-	dimSums  map[dimensionHour]dimensionSum
+	dimSums  map[dimensionHour]rollupSum
 	dimOrder []dimensionHour
+	// custSums are the same for usage_customer_daily: a commit's records
+	// of one customer and dimension mostly fall on one day.
+	custSums  map[customerDay]rollupSum
+	custOrder []customerDay
 }
 
 // dimensionHour is the key of a usage_dimension_hourly row.
@@ -88,7 +95,14 @@ type dimensionHour struct {
 	hour               int64
 }
 
-type dimensionSum struct{ quantity, records int64 }
+// customerDay is the key of a usage_customer_daily row.
+type customerDay struct {
+	product, customer, dimension string
+	day                          int64
+}
+
+// rollupSum is what a commit adds to one rollup row.
+type rollupSum struct{ quantity, records int64 }
 
 func newRecordWriter(ctx context.Context, tx *sql.Tx, st *recordStmts, now time.Time) *recordWriter {
 	return &recordWriter{ctx: ctx, now: ms(now), st: recordStmts{
@@ -99,11 +113,12 @@ func newRecordWriter(ctx context.Context, tx *sql.Tx, st *recordStmts, now time.
 		tag:       tx.StmtContext(ctx, st.tag),
 		hourly:    tx.StmtContext(ctx, st.hourly),
 		dimHourly: tx.StmtContext(ctx, st.dimHourly),
-	}, dimSums: map[dimensionHour]dimensionSum{}}
+		custDaily: tx.StmtContext(ctx, st.custDaily),
+	}, dimSums: map[dimensionHour]rollupSum{}, custSums: map[customerDay]rollupSum{}}
 }
 
-// flush adds the sums of the records put so far to usage_dimension_hourly;
-// it must run before the transaction commits.
+// flush adds the sums of the records put so far to usage_dimension_hourly
+// and usage_customer_daily; it must run before the transaction commits.
 func (w *recordWriter) flush() error {
 	for _, k := range w.dimOrder {
 		d := w.dimSums[k]
@@ -111,8 +126,16 @@ func (w *recordWriter) flush() error {
 			return err
 		}
 	}
+	for _, k := range w.custOrder {
+		d := w.custSums[k]
+		if _, err := w.st.custDaily.ExecContext(w.ctx, k.product, k.customer, k.dimension, k.day, d.quantity, d.records); err != nil {
+			return err
+		}
+	}
 	clear(w.dimSums)
 	w.dimOrder = w.dimOrder[:0]
+	clear(w.custSums)
+	w.custOrder = w.custOrder[:0]
 	return nil
 }
 
@@ -172,7 +195,7 @@ func (w *recordWriter) put(r *meterd.MeteringRecord) (meterd.CommitResult, error
 }
 
 // index adds a new record to usage_tags and usage_hourly, and to the sums
-// that flush writes to usage_dimension_hourly.
+// that flush writes to usage_dimension_hourly and usage_customer_daily.
 func (w *recordWriter) index(r *meterd.MeteringRecord, seq, hour int64) error {
 	if len(r.Allocations) > 0 {
 		// One row per tag key=value: two allocations of a record may share a
@@ -206,6 +229,12 @@ func (w *recordWriter) index(r *meterd.MeteringRecord, seq, hour int64) error {
 	if !ok {
 		w.dimOrder = append(w.dimOrder, k)
 	}
-	w.dimSums[k] = dimensionSum{d.quantity + r.Quantity, d.records + 1}
+	w.dimSums[k] = rollupSum{d.quantity + r.Quantity, d.records + 1}
+	c := customerDay{r.ProductCode, r.CustomerIdentifier, r.Dimension, hour - hour%86400}
+	cs, ok := w.custSums[c]
+	if !ok {
+		w.custOrder = append(w.custOrder, c)
+	}
+	w.custSums[c] = rollupSum{cs.quantity + r.Quantity, cs.records + 1}
 	return nil
 }
