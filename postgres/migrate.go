@@ -19,9 +19,10 @@ var migrations embed.FS
 
 // migrate applies the embedded migrations that the database lacks, in the
 // order of their numeric prefix. Several processes may start at once: the
-// migrations run in one transaction that holds an exclusive lock on
-// schema_migrations, so a second process waits, then finds them applied.
-// (No advisory locks: CockroachDB has none.)
+// migrations run in one transaction that first locks the row of version 0
+// in schema_migrations (SELECT ... FOR UPDATE), so a second process waits,
+// then finds them applied. A row lock, not LOCK TABLE or an advisory lock:
+// CockroachDB has neither.
 func migrate(ctx context.Context, s *Store) error {
 	_, err := s.pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    bigint PRIMARY KEY,
@@ -38,7 +39,13 @@ func migrate(ctx context.Context, s *Store) error {
 		return err
 	}
 	return s.Transact(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "LOCK TABLE schema_migrations IN EXCLUSIVE MODE"); err != nil {
+		// Version 0 is no migration: its row is the migrators' lock. A
+		// second process inserting it at the same moment waits for the
+		// first's commit, then inserts nothing.
+		if _, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version) VALUES (0) ON CONFLICT (version) DO NOTHING"); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "SELECT version FROM schema_migrations WHERE version = 0 FOR UPDATE"); err != nil {
 			return err
 		}
 		rows, err := tx.Query(ctx, "SELECT version FROM schema_migrations")
@@ -80,8 +87,8 @@ func migrationFiles() ([]migration, error) {
 	for _, e := range entries {
 		prefix, _, ok := strings.Cut(e.Name(), "_")
 		v, err := strconv.ParseInt(prefix, 10, 64)
-		if !ok || err != nil {
-			return nil, fmt.Errorf("migration %s: name must start with a number and an underscore", e.Name())
+		if !ok || err != nil || v < 1 { // version 0 is the migrators' lock row
+			return nil, fmt.Errorf("migration %s: name must start with a number above 0 and an underscore", e.Name())
 		}
 		b, err := migrations.ReadFile("migrations/" + e.Name())
 		if err != nil {

@@ -14,10 +14,9 @@ CREATE TABLE usage_dimension_hourly (
 );
 
 -- Backfill from the records already stored (Open makes every session UTC,
--- so date_trunc cuts UTC hours). The lock (the one commits
--- take, held until the migration commits) keeps another process from
--- committing records that the backfill would miss.
-LOCK TABLE metering_records IN SHARE ROW EXCLUSIVE MODE;
+-- so date_trunc cuts UTC hours). No process of this version commits
+-- meanwhile: each applies the migrations (one migrator at a time) before
+-- it starts committing.
 INSERT INTO usage_dimension_hourly (product_code, dimension, hour, quantity, records)
 SELECT product_code, dimension, date_trunc('hour', hour), sum(quantity), count(*)
 FROM metering_records
