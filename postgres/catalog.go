@@ -137,8 +137,8 @@ func (s *Store) PutSetting(ctx context.Context, name, value string) error {
 		ON CONFLICT (name) DO UPDATE SET value = excluded.value`, name, value)
 }
 
-// Reset deletes the catalog and the ledger; settings are kept. TRUNCATE
-// keeps the identity sequence, so seq never goes back.
+// Reset deletes the catalog and the ledger; settings are kept, and so is
+// ledger_sequence, so seq never goes back.
 func (s *Store) Reset(ctx context.Context) error {
 	return s.exec(ctx, "reset", `TRUNCATE metering_records, client_tokens, usage_tags, usage_hourly, usage_dimension_hourly,
 		registration_tokens, public_keys, customers, dimensions, products, access_keys, accounts`)

@@ -11,10 +11,10 @@ import (
 // The inserts of a commit pass one array per column and unnest them, so
 // that a group of any size is one statement per table.
 
-// queueInsertRecords queues the insert of new records, assigning seq in the
-// order given. ON CONFLICT DO NOTHING leaves a key stored by another writer
-// in place; write notices the missing row.
-func queueInsertRecords(b *pgx.Batch, recs []*meterd.MeteringRecord, allocs []string) *pgx.QueuedQuery {
+// queueInsertRecords queues the insert of new records with the given seqs.
+// ON CONFLICT DO NOTHING leaves a key stored by another writer in place;
+// write notices the missing row.
+func queueInsertRecords(b *pgx.Batch, recs []*meterd.MeteringRecord, seqs []int64, allocs []string) *pgx.QueuedQuery {
 	n := len(recs)
 	var (
 		ids, ops, products, customers, accounts, licenses = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -32,31 +32,22 @@ func queueInsertRecords(b *pgx.Batch, recs []*meterd.MeteringRecord, allocs []st
 	}
 	return b.Queue(`INSERT INTO metering_records (id, operation, product_code, customer_identifier, customer_aws_account_id,
 			license_arn, resource, dimension, hour, timestamp, quantity, allocations, caller_account_id, caller_access_key_id,
-			client_token, request_hash, received_at)
-		SELECT id, operation, product_code, customer_identifier, customer_aws_account_id,
-			license_arn, resource, dimension, hour, timestamp, quantity, allocations, caller_account_id, caller_access_key_id,
-			client_token, request_hash, received_at
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+			client_token, request_hash, received_at, seq)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
 			$9::timestamptz[], $10::timestamptz[], $11::bigint[], $12::text[], $13::text[], $14::text[], $15::text[],
-			$16::text[], $17::timestamptz[])
-			WITH ORDINALITY AS r(id, operation, product_code, customer_identifier, customer_aws_account_id,
-			license_arn, resource, dimension, hour, timestamp, quantity, allocations, caller_account_id, caller_access_key_id,
-			client_token, request_hash, received_at, ord)
-		ORDER BY ord
+			$16::text[], $17::timestamptz[], $18::bigint[])
 		ON CONFLICT (product_code, hour, dimension, resource) DO NOTHING`,
 		ids, ops, products, customers, accounts, licenses, resources, dimensions, hours, stamps, quantities, allocs,
-		callers, keys, tokens, hashes, received)
+		callers, keys, tokens, hashes, received, seqs)
 }
 
-// queueInsertTags queues one usage_tags row per new record and tag
-// key=value, with the quantity allocated to it (summed when several of the
-// record's allocations carry the tag). The record's seq is found by its
-// duplicate key, which is indexed; the id makes sure it is this record.
-func queueInsertTags(b *pgx.Batch, recs []*meterd.MeteringRecord) {
-	var ids, products, dimensions, resources, keys, values []string
-	var hours []time.Time
-	var quantities []int64
-	for _, r := range recs {
+// queueInsertTags queues one usage_tags row per new record (of the given
+// seqs) and tag key=value, with the quantity allocated to it (summed when
+// several of the record's allocations carry the tag).
+func queueInsertTags(b *pgx.Batch, recs []*meterd.MeteringRecord, seqs []int64) {
+	var tagSeqs, quantities []int64
+	var keys, values []string
+	for i, r := range recs {
 		index := map[meterd.Tag]int{}
 		for _, a := range r.Allocations {
 			var q int64
@@ -68,23 +59,18 @@ func queueInsertTags(b *pgx.Batch, recs []*meterd.MeteringRecord) {
 					quantities[i] += q
 					continue
 				}
-				index[t] = len(ids)
-				ids, products, dimensions, resources = append(ids, r.ID), append(products, r.ProductCode), append(dimensions, r.Dimension), append(resources, r.Resource)
-				hours = append(hours, ms(r.Hour))
+				index[t] = len(tagSeqs)
+				tagSeqs = append(tagSeqs, seqs[i])
 				keys, values, quantities = append(keys, t.Key), append(values, t.Value), append(quantities, q)
 			}
 		}
 	}
-	if len(ids) == 0 {
+	if len(tagSeqs) == 0 {
 		return
 	}
 	b.Queue(`INSERT INTO usage_tags (seq, key, value, quantity)
-		SELECT m.seq, t.key, t.value, t.quantity
-		FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[])
-			AS t(id, product_code, hour, dimension, resource, key, value, quantity)
-		JOIN metering_records m ON m.product_code = t.product_code AND m.hour = t.hour
-			AND m.dimension = t.dimension AND m.resource = t.resource AND m.id = t.id`,
-		ids, products, hours, dimensions, resources, keys, values, quantities)
+		SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[])`,
+		tagSeqs, keys, values, quantities)
 }
 
 // queueHourly queues the update of the hourly rollup by the new records.

@@ -43,22 +43,26 @@ type hourlySum struct{ quantity, records int64 }
 // commitPlan is one commit transaction: the rows already stored that the
 // requests touch, then the rows to write.
 type commitPlan struct {
+	next   int64 // ledger_sequence.next when the transaction locked it
 	keys   map[recordKey]storedUsage
 	tokens map[tokenKey]storedToken
 
 	inserts   []*meterd.MeteringRecord
+	seqs      []int64  // seq of inserts: next, next+1, ...
 	allocs    []string // canonical allocations of inserts
 	newTokens []*meterd.MeteringRecord
 	tokenIDs  []string // the record id each new token answers with
 	hourly    map[hourlyKey]hourlySum
 }
 
-// readExisting locks metering_records against other writers and reads the
-// stored records and client tokens that reqs may collide with. The lock
-// (which readers do not wait for) makes every process assign seq in commit
-// order, so that a usage cursor never skips a record committed later; the
-// unique key, not the lock, is what keeps two processes from both storing a
-// key (see write).
+// readExisting locks the row of ledger_sequence and reads the stored
+// records and client tokens that reqs may collide with. The row lock, held
+// until the transaction ends, makes commit transactions of every process
+// take seqs one after another, so seq grows in commit order and a usage
+// cursor never skips a record committed later; readers do not wait for it.
+// It is the first lock a commit takes, so commits cannot deadlock on the
+// rows they write afterwards. The unique key, not the lock, is what keeps
+// two processes from both storing a key (see write).
 func readExisting(ctx context.Context, tx pgx.Tx, reqs []*commitRequest) (*commitPlan, error) {
 	p := &commitPlan{keys: map[recordKey]storedUsage{}, tokens: map[tokenKey]storedToken{}, hourly: map[hourlyKey]hourlySum{}}
 	var products, resources, dimensions, accounts, tokens []string
@@ -73,7 +77,9 @@ func readExisting(ctx context.Context, tx pgx.Tx, reqs []*commitRequest) (*commi
 		}
 	}
 	b := &pgx.Batch{}
-	b.Queue("LOCK TABLE metering_records IN SHARE ROW EXCLUSIVE MODE")
+	b.Queue("SELECT next FROM ledger_sequence WHERE id = 1 FOR UPDATE").QueryRow(func(row pgx.Row) error {
+		return row.Scan(&p.next)
+	})
 	b.Queue(`SELECT m.product_code, m.resource, m.dimension, m.hour, m.id, m.quantity, m.allocations
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) AS k(product_code, resource, dimension, hour)
 		JOIN metering_records m ON m.product_code = k.product_code AND m.resource = k.resource
@@ -141,6 +147,7 @@ func (p *commitPlan) planRecord(r *meterd.MeteringRecord) meterd.CommitResult {
 		id = u.id
 	} else {
 		p.keys[k] = storedUsage{r.ID, r.Quantity, allocs}
+		p.seqs = append(p.seqs, p.next+int64(len(p.inserts)))
 		p.inserts = append(p.inserts, r)
 		p.allocs = append(p.allocs, allocs)
 		hk := hourlyKey{r.ProductCode, r.CustomerIdentifier, r.Dimension, meterd.Hour(r.Hour).Unix()}
@@ -156,9 +163,10 @@ func (p *commitPlan) planRecord(r *meterd.MeteringRecord) meterd.CommitResult {
 	return meterd.CommitResult{Status: meterd.Committed, ID: id}
 }
 
-// write stores the planned rows in one round trip. Should another writer
-// have stored one of the keys since readExisting (possible only where the
-// table lock does not exclude it), the insert skips that row; the
+// write stores the planned rows in one round trip and moves
+// ledger_sequence past the seqs it used. Should another writer have stored
+// one of the keys since readExisting (possible only for one that does not
+// take the ledger_sequence lock), the insert skips that row; the
 // transaction then asks to be run again, and the rerun sees the winner.
 func (p *commitPlan) write(ctx context.Context, tx pgx.Tx) error {
 	if len(p.inserts) == 0 && len(p.newTokens) == 0 {
@@ -166,13 +174,14 @@ func (p *commitPlan) write(ctx context.Context, tx pgx.Tx) error {
 	}
 	b := &pgx.Batch{}
 	if len(p.inserts) > 0 {
-		queueInsertRecords(b, p.inserts, p.allocs).Exec(func(tag pgconn.CommandTag) error {
+		b.Queue("UPDATE ledger_sequence SET next = $1 WHERE id = 1", p.next+int64(len(p.inserts)))
+		queueInsertRecords(b, p.inserts, p.seqs, p.allocs).Exec(func(tag pgconn.CommandTag) error {
 			if n := tag.RowsAffected(); n != int64(len(p.inserts)) {
 				return fmt.Errorf("%w: stored %d of %d new records", errRetry, n, len(p.inserts))
 			}
 			return nil
 		})
-		queueInsertTags(b, p.inserts)
+		queueInsertTags(b, p.inserts, p.seqs)
 		queueHourly(b, p.hourly)
 	}
 	if len(p.newTokens) > 0 {

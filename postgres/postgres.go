@@ -10,8 +10,12 @@
 // goroutine per Store drains the pending batches into one synchronously
 // committed transaction. Across processes the unique key of
 // metering_records decides which record wins; the commit transaction also
-// locks metering_records against other writers, so that seq (the usage
-// cursor) is assigned in commit order by every process.
+// locks the one row of ledger_sequence and takes seqs from it, so that seq
+// (the usage cursor) is assigned in commit order by every process.
+//
+// The SQL is that of PostgreSQL 15 and later, kept to what CockroachDB also
+// has: row locks (SELECT ... FOR UPDATE) instead of LOCK TABLE, no advisory
+// locks, no LISTEN/NOTIFY. TestPortableSQL enforces this.
 //
 // Errors are *meterd.Error for the codes of meterd.Ledger; anything else,
 // such as a server that cannot be reached, is a plain wrapped error that the
