@@ -19,7 +19,7 @@ import (
 func (s *Store) Ingest(ctx context.Context, events []Event, now time.Time, late string) ([]Result, error) {
 	results := make([]Result, len(events))
 	err := s.transact(ctx, func(tx *sql.Tx) error {
-		in, err := newIngester(ctx, tx)
+		in, err := newIngester(ctx, s, tx)
 		if err != nil {
 			return err
 		}
@@ -70,7 +70,7 @@ type ingester struct {
 	setOrder                                                 []setKey
 }
 
-func newIngester(ctx context.Context, tx *sql.Tx) (*ingester, error) {
+func newIngester(ctx context.Context, s *Store, tx *sql.Tx) (*ingester, error) {
 	in := &ingester{ctx: ctx, tx: tx, aggs: map[Key]*aggState{}, sets: map[setKey]int64{}}
 	for _, p := range []struct {
 		stmt **sql.Stmt
@@ -86,13 +86,14 @@ func newIngester(ctx context.Context, tx *sql.Tx) (*ingester, error) {
 				customer_identifier, customer_aws_account_id, license_arn, events, quantity, tag_keys, tag_sets, last_ts, state)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open')
 			ON CONFLICT (product, customer, dimension, hour) DO UPDATE SET
-				events = events + excluded.events, quantity = quantity + excluded.quantity, tag_keys = excluded.tag_keys,
-				tag_sets = excluded.tag_sets, last_ts = max(last_ts, excluded.last_ts)`},
+				events = aggregates.events + excluded.events, quantity = aggregates.quantity + excluded.quantity,
+				tag_keys = excluded.tag_keys, tag_sets = excluded.tag_sets,
+				last_ts = CASE WHEN excluded.last_ts > aggregates.last_ts THEN excluded.last_ts ELSE aggregates.last_ts END`},
 		{&in.upsertSet, `INSERT INTO allocations (product, customer, dimension, hour, tags, quantity)
 			VALUES (?, ?, ?, ?, ?, ?)
-			ON CONFLICT (product, customer, dimension, hour, tags) DO UPDATE SET quantity = quantity + excluded.quantity`},
+			ON CONFLICT (product, customer, dimension, hour, tags) DO UPDATE SET quantity = allocations.quantity + excluded.quantity`},
 	} {
-		st, err := tx.PrepareContext(ctx, p.sql)
+		st, err := tx.PrepareContext(ctx, s.q(p.sql))
 		if err != nil {
 			in.close()
 			return nil, wrap("prepare", err)

@@ -1,8 +1,11 @@
 package relay
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/meterd/meterd"
@@ -14,8 +17,8 @@ import (
 func (s *Store) Freeze(ctx context.Context, lastHour time.Time) (int, error) {
 	n := 0
 	err := s.transact(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT product, customer, dimension, hour, tag_sets FROM aggregates
-			WHERE state = 'open' AND hour <= ?`, lastHour.Unix())
+		rows, err := tx.QueryContext(ctx, s.q(`SELECT product, customer, dimension, hour, tag_sets FROM aggregates
+			WHERE state = 'open' AND hour <= ?`), lastHour.Unix())
 		if err != nil {
 			return wrap("list open aggregates", err)
 		}
@@ -39,16 +42,18 @@ func (s *Store) Freeze(ctx context.Context, lastHour time.Time) (int, error) {
 			return wrap("list open aggregates", err)
 		}
 		for _, it := range items {
-			allocs, err := allocationsOf(ctx, tx, it.k)
+			allocs, err := s.allocationsOf(ctx, tx, it.k)
 			if err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE aggregates SET state = 'frozen', timestamp = last_ts, allocations = ?
-				WHERE product = ? AND customer = ? AND dimension = ? AND hour = ?`,
-				append([]any{meterd.CanonicalAllocations(allocs)}, keyArgs(it.k)...)...); err != nil {
+			res, err := tx.ExecContext(ctx, s.q(`UPDATE aggregates SET state = 'frozen', timestamp = last_ts, allocations = ?
+				WHERE product = ? AND customer = ? AND dimension = ? AND hour = ? AND state = 'open'`),
+				append([]any{meterd.CanonicalAllocations(allocs)}, keyArgs(it.k)...)...)
+			if err != nil {
 				return wrap("freeze", err)
 			}
-			n++
+			k, _ := res.RowsAffected()
+			n += int(k)
 		}
 		return nil
 	})
@@ -58,9 +63,9 @@ func (s *Store) Freeze(ctx context.Context, lastHour time.Time) (int, error) {
 // allocationsOf builds the UsageAllocations of an aggregate: one per
 // distinct tag set, the untagged usage in one allocation without tags, and
 // none at all when no event had tags.
-func allocationsOf(ctx context.Context, tx *sql.Tx, k Key) ([]meterd.UsageAllocation, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT tags, quantity FROM allocations
-		WHERE product = ? AND customer = ? AND dimension = ? AND hour = ? ORDER BY tags`, keyArgs(k)...)
+func (s *Store) allocationsOf(ctx context.Context, tx *sql.Tx, k Key) ([]meterd.UsageAllocation, error) {
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT tags, quantity FROM allocations
+		WHERE product = ? AND customer = ? AND dimension = ? AND hour = ? ORDER BY tags`), keyArgs(k)...)
 	if err != nil {
 		return nil, wrap("read allocations", err)
 	}
@@ -119,7 +124,12 @@ func scanRecord(sc scanner) (*Record, error) {
 	return &r, nil
 }
 
-func queryRecords(ctx context.Context, db *sql.DB, query string, args ...any) ([]*Record, error) {
+// querier is a *sql.DB or a *sql.Tx.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func queryRecords(ctx context.Context, db querier, query string, args ...any) ([]*Record, error) {
 	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
@@ -136,19 +146,55 @@ func queryRecords(ctx context.Context, db *sql.DB, query string, args ...any) ([
 	return out, rows.Err()
 }
 
-// Due returns the frozen aggregates whose next attempt is due at wall time
-// now, by product and hour.
-func (s *Store) Due(ctx context.Context, now time.Time) ([]*Record, error) {
-	recs, err := queryRecords(ctx, s.db, `SELECT `+recordColumns+` FROM aggregates
-		WHERE state = 'frozen' AND next_attempt <= ? ORDER BY product, hour, customer, dimension`, ms(now))
-	return recs, wrap("due records", err)
+// Claim takes up to limit frozen aggregates whose next attempt is due at
+// wall time now and that no relay holds, and holds them until now+lease:
+// relays sharing the store never send the same record at the same time.
+// A relay that dies holding records leaves them to the others once the
+// lease ends (a SQLite store releases them when it is opened again); a
+// resend is the identical frozen record, so it cannot double-bill. Settle,
+// Retry and Release end the hold. The records come by product and hour.
+func (s *Store) Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*Record, error) {
+	var recs []*Record
+	err := s.transact(ctx, func(tx *sql.Tx) error {
+		var err error
+		recs, err = queryRecords(ctx, tx, s.q(`UPDATE aggregates SET claimed_until = ?1
+			WHERE state = 'frozen' AND next_attempt <= ?2 AND claimed_until <= ?2
+			AND (product, customer, dimension, hour) IN (SELECT product, customer, dimension, hour FROM aggregates
+				WHERE state = 'frozen' AND next_attempt <= ?2 AND claimed_until <= ?2
+				ORDER BY product, hour, customer, dimension LIMIT ?3)
+			RETURNING `+recordColumns), ms(now.Add(lease)), ms(now), limit)
+		return wrap("claim", err)
+	})
+	if err != nil {
+		return nil, err
+	}
+	// RETURNING comes in no particular order.
+	slices.SortFunc(recs, func(a, b *Record) int {
+		return cmp.Or(strings.Compare(a.Product, b.Product), a.Hour.Compare(b.Hour),
+			strings.Compare(a.Customer, b.Customer), strings.Compare(a.Dimension, b.Dimension))
+	})
+	return recs, nil
+}
+
+// Release ends the hold on claimed records that were not sent, so that
+// they are due again at once.
+func (s *Store) Release(ctx context.Context, keys []Key) error {
+	return s.transact(ctx, func(tx *sql.Tx) error {
+		for _, k := range keys {
+			if _, err := tx.ExecContext(ctx, s.q(`UPDATE aggregates SET claimed_until = 0
+				WHERE product = ? AND customer = ? AND dimension = ? AND hour = ? AND state = 'frozen'`), keyArgs(k)...); err != nil {
+				return wrap("release", err)
+			}
+		}
+		return nil
+	})
 }
 
 // Records returns the aggregates whose hour is in [from, to), by hour,
 // product, customer and dimension.
 func (s *Store) Records(ctx context.Context, from, to time.Time) ([]*Record, error) {
-	recs, err := queryRecords(ctx, s.db, `SELECT `+recordColumns+` FROM aggregates
-		WHERE hour >= ? AND hour < ? ORDER BY hour, product, customer, dimension`, from.Unix(), to.Unix())
+	recs, err := queryRecords(ctx, s.db, s.q(`SELECT `+recordColumns+` FROM aggregates
+		WHERE hour >= ? AND hour < ? ORDER BY hour, product, customer, dimension`), from.Unix(), to.Unix())
 	return recs, wrap("records", err)
 }
 
@@ -156,11 +202,11 @@ func (s *Store) Records(ctx context.Context, from, to time.Time) ([]*Record, err
 // clock.
 func (s *Store) Settle(ctx context.Context, k Key, outcome, meteringRecordID, lastError string, at time.Time) error {
 	return s.transact(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE aggregates SET state = 'submitted', outcome = ?, metering_record_id = ?,
+		_, err := tx.ExecContext(ctx, s.q(`UPDATE aggregates SET state = 'submitted', outcome = ?1, metering_record_id = ?2,
 			last_error = CASE WHEN ?3 = '' THEN last_error ELSE ?3 END,
 			error_at = CASE WHEN ?3 = '' THEN error_at ELSE ?4 END,
-			attempts = attempts + 1, submitted_at = ?5
-			WHERE product = ?6 AND customer = ?7 AND dimension = ?8 AND hour = ?9 AND state = 'frozen'`,
+			attempts = attempts + 1, submitted_at = ?5, claimed_until = 0
+			WHERE product = ?6 AND customer = ?7 AND dimension = ?8 AND hour = ?9 AND state = 'frozen'`),
 			append([]any{outcome, meteringRecordID, lastError, ms(time.Now()), ms(at)}, keyArgs(k)...)...)
 		return wrap("settle", err)
 	})
@@ -170,8 +216,9 @@ func (s *Store) Settle(ctx context.Context, k Key, outcome, meteringRecordID, la
 // attempt (wall time).
 func (s *Store) Retry(ctx context.Context, k Key, lastError string, next time.Time) error {
 	return s.transact(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE aggregates SET attempts = attempts + 1, last_error = ?, error_at = ?, next_attempt = ?
-			WHERE product = ? AND customer = ? AND dimension = ? AND hour = ? AND state = 'frozen'`,
+		_, err := tx.ExecContext(ctx, s.q(`UPDATE aggregates SET attempts = attempts + 1, last_error = ?, error_at = ?, next_attempt = ?,
+			claimed_until = 0
+			WHERE product = ? AND customer = ? AND dimension = ? AND hour = ? AND state = 'frozen'`),
 			append([]any{lastError, ms(time.Now()), ms(next)}, keyArgs(k)...)...)
 		return wrap("retry", err)
 	})
@@ -195,7 +242,7 @@ type Status struct {
 // Status reads the outbox's counters.
 func (s *Store) Status(ctx context.Context) (*Status, error) {
 	st := &Status{Outcomes: map[string]int64{}}
-	err := s.db.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(late), 0) FROM events`).Scan(&st.Events, &st.LateEvents)
+	err := s.db.QueryRowContext(ctx, `SELECT count(*), CAST(coalesce(sum(late), 0) AS BIGINT) FROM events`).Scan(&st.Events, &st.LateEvents)
 	if err != nil {
 		return nil, wrap("status", err)
 	}
@@ -251,14 +298,15 @@ func (s *Store) Heartbeats(ctx context.Context, first, last time.Time) (int, err
 	n := 0
 	err := s.transact(ctx, func(tx *sql.Tx) error {
 		for h := meterd.Hour(first); !h.After(last); h = h.Add(time.Hour) {
-			res, err := tx.ExecContext(ctx, `INSERT INTO aggregates (product, customer, dimension, hour,
+			// The casts type the parameters of the select list for PostgreSQL.
+			res, err := tx.ExecContext(ctx, s.q(`INSERT INTO aggregates (product, customer, dimension, hour,
 					customer_identifier, customer_aws_account_id, license_arn, events, quantity, tag_keys, tag_sets,
 					last_ts, state, timestamp)
-				SELECT product, customer, dimension, ?1, min(customer_identifier), min(customer_aws_account_id), min(license_arn),
-					0, 0, '[]', 0, ?2, 'frozen', ?2
+				SELECT product, customer, dimension, CAST(?1 AS BIGINT), min(customer_identifier), min(customer_aws_account_id),
+					min(license_arn), 0, 0, '[]', 0, CAST(?2 AS BIGINT), 'frozen', CAST(?2 AS BIGINT)
 				FROM aggregates WHERE hour >= ?3 AND hour < ?1 AND events > 0
 				GROUP BY product, customer, dimension
-				ON CONFLICT (product, customer, dimension, hour) DO NOTHING`,
+				ON CONFLICT (product, customer, dimension, hour) DO NOTHING`),
 				h.Unix(), ms(h), h.Add(-24*time.Hour).Unix())
 			if err != nil {
 				return wrap("heartbeats", err)
@@ -276,7 +324,7 @@ func (s *Store) Heartbeats(ctx context.Context, first, last time.Time) (int, err
 func (s *Store) Prune(ctx context.Context, t time.Time) (int64, error) {
 	var n int64
 	err := s.transact(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM events WHERE received_at < ?`, ms(t))
+		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM events WHERE received_at < ?`), ms(t))
 		if err != nil {
 			return wrap("prune", err)
 		}
@@ -284,4 +332,24 @@ func (s *Store) Prune(ctx context.Context, t time.Time) (int64, error) {
 		return nil
 	})
 	return n, err
+}
+
+// Reserve reserves the next send time of upstream (an account and region)
+// for one request, interval after the one reserved before it and not
+// before now, and returns it; the caller waits until then (wall time).
+// Relays sharing the store share the rate.
+func (s *Store) Reserve(ctx context.Context, upstream string, now time.Time, interval time.Duration) (time.Time, error) {
+	var slot int64
+	err := s.transact(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, s.q(`INSERT INTO upstream_slots (upstream, next_free)
+			VALUES (?1, CAST(?2 AS BIGINT) + CAST(?3 AS BIGINT))
+			ON CONFLICT (upstream) DO UPDATE SET next_free =
+				CASE WHEN upstream_slots.next_free > ?2 THEN upstream_slots.next_free ELSE ?2 END + ?3
+			RETURNING next_free - ?3`), upstream, now.UnixMicro(), interval.Microseconds()).Scan(&slot)
+		return wrap("reserve", err)
+	})
+	if err != nil {
+		return time.Time{}, err
+	}
+	return time.UnixMicro(slot), nil
 }

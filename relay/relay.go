@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/marketplacemetering"
-	"golang.org/x/time/rate"
 
 	"github.com/meterd/meterd"
 )
@@ -37,8 +36,17 @@ type Config struct {
 	Window     time.Duration // how old a record may be upstream (default 6h)
 	FutureSkew time.Duration // how far ahead an event may be (default 5m)
 	// Rate is the upstream requests per second, shared by all products
-	// (default 10). Burst is 1: requests are spread evenly.
+	// (default 10). Burst is 1: requests are spread evenly. The store hands
+	// out the send times, so relays sharing a PostgreSQL store share the
+	// rate of the upstream they name alike in RateKey.
 	Rate float64
+	// RateKey names the upstream account and region the rate belongs to
+	// (default "default").
+	RateKey string
+	// Lease is how long a relay holds the records it claimed for sending
+	// before another relay on the same store may send them (default 2m,
+	// wall time). It must outlast sending a claim of 250 records.
+	Lease time.Duration
 	// RetryBase and RetryMax bound the exponential backoff between
 	// attempts of a record (defaults 1s and 5m, wall time).
 	RetryBase, RetryMax time.Duration
@@ -60,7 +68,6 @@ type Relay struct {
 	store   *Store
 	clock   *meterd.ServerClock
 	log     *slog.Logger
-	limiter *rate.Limiter
 	wake    chan struct{}
 	metrics *metrics
 
@@ -90,6 +97,12 @@ func New(cfg Config) *Relay {
 	if cfg.Rate == 0 {
 		cfg.Rate = 10
 	}
+	if cfg.RateKey == "" {
+		cfg.RateKey = "default"
+	}
+	if cfg.Lease == 0 {
+		cfg.Lease = 2 * time.Minute
+	}
 	if cfg.RetryBase == 0 {
 		cfg.RetryBase = time.Second
 	}
@@ -107,7 +120,6 @@ func New(cfg Config) *Relay {
 		store:   cfg.Store,
 		clock:   cfg.Clock,
 		log:     cfg.Logger,
-		limiter: rate.NewLimiter(rate.Limit(cfg.Rate), 1),
 		wake:    make(chan struct{}, 1),
 		metrics: newMetrics(),
 	}

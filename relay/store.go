@@ -5,8 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,63 +40,18 @@ const (
 // maxQuantity is the largest Quantity AWS accepts in a UsageRecord.
 const maxQuantity = 2147483647
 
-const schema = `
-CREATE TABLE IF NOT EXISTS events (
-	id          TEXT PRIMARY KEY,
-	product     TEXT NOT NULL,
-	customer    TEXT NOT NULL,
-	dimension   TEXT NOT NULL,
-	hour        INTEGER NOT NULL,  -- unix seconds of the hour the event counts in
-	quantity    INTEGER NOT NULL,
-	tags        TEXT NOT NULL,     -- canonical JSON object, '' for none
-	timestamp   INTEGER NOT NULL,  -- unix milliseconds
-	late        INTEGER NOT NULL,  -- 1 when moved to the current hour
-	received_at INTEGER NOT NULL   -- unix milliseconds, relay clock
-);
-CREATE TABLE IF NOT EXISTS aggregates (
-	product                 TEXT NOT NULL,
-	customer                TEXT NOT NULL,
-	dimension               TEXT NOT NULL,
-	hour                    INTEGER NOT NULL,
-	customer_identifier     TEXT NOT NULL,
-	customer_aws_account_id TEXT NOT NULL,
-	license_arn             TEXT NOT NULL,
-	events                  INTEGER NOT NULL,
-	quantity                INTEGER NOT NULL,
-	tag_keys                TEXT NOT NULL,  -- JSON array of the distinct tag keys
-	tag_sets                INTEGER NOT NULL,
-	last_ts                 INTEGER NOT NULL, -- latest event timestamp, unix ms
-	state                   TEXT NOT NULL CHECK (state IN ('open', 'frozen', 'submitted')),
-	timestamp               INTEGER NOT NULL DEFAULT 0, -- the record's Timestamp, fixed at freeze
-	allocations             TEXT NOT NULL DEFAULT '',   -- meterd.CanonicalAllocations, fixed at freeze
-	outcome                 TEXT NOT NULL DEFAULT '',
-	metering_record_id      TEXT NOT NULL DEFAULT '',
-	attempts                INTEGER NOT NULL DEFAULT 0,
-	last_error              TEXT NOT NULL DEFAULT '',
-	error_at                INTEGER NOT NULL DEFAULT 0, -- unix ms, wall time of last_error
-	next_attempt            INTEGER NOT NULL DEFAULT 0, -- unix ms, wall time
-	submitted_at            INTEGER NOT NULL DEFAULT 0, -- unix ms, relay clock
-	PRIMARY KEY (product, customer, dimension, hour)
-);
-CREATE INDEX IF NOT EXISTS aggregates_state ON aggregates (state, hour);
-CREATE TABLE IF NOT EXISTS allocations (
-	product   TEXT NOT NULL,
-	customer  TEXT NOT NULL,
-	dimension TEXT NOT NULL,
-	hour      INTEGER NOT NULL,
-	tags      TEXT NOT NULL,
-	quantity  INTEGER NOT NULL,
-	PRIMARY KEY (product, customer, dimension, hour, tags)
-);
-`
-
-// Store is the relay's durable outbox on a SQLite file: the events seen (for
-// idempotency) and one aggregate per (product, customer, dimension, hour).
-// Every method is one transaction; writes are serialised on one connection
-// and committed with synchronous=FULL before they return.
+// Store is the relay's durable outbox: the events seen (for idempotency)
+// and one aggregate per (product, customer, dimension, hour). It lives in a
+// SQLite file owned by one relay, or in a PostgreSQL database that several
+// relays share. Every method is one transaction, committed durably
+// (synchronous=FULL, or a synchronous PostgreSQL commit) before it returns.
+// On PostgreSQL the transactions are SERIALIZABLE and retried on
+// serialization failures and deadlocks, so that relays sharing the store
+// behave as if their transactions ran one after another.
 type Store struct {
-	db *sql.DB
-	mu sync.Mutex // one writer: keeps read-then-write transactions simple
+	db       *sql.DB
+	postgres bool
+	mu       sync.Mutex // one writer per process: keeps read-then-write transactions simple
 }
 
 // Key names an aggregate: the duplicate key of a BatchMeterUsage record.
@@ -123,9 +81,22 @@ type Record struct {
 	SubmittedAt          time.Time
 }
 
-// Open opens (creating it and its directory when missing) the relay store at
-// path.
-func Open(ctx context.Context, path string) (*Store, error) {
+// Open opens the relay store named by dsn, applying the migrations it
+// lacks: a postgres:// (or postgresql://) URL, or else the path of a SQLite
+// file, created with its directory when missing.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	if IsPostgresURL(dsn) {
+		return openPostgres(ctx, dsn)
+	}
+	return openSQLite(ctx, dsn)
+}
+
+// IsPostgresURL reports whether dsn names a PostgreSQL database.
+func IsPostgresURL(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+func openSQLite(ctx context.Context, path string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("relay: %w", err)
 	}
@@ -137,21 +108,61 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	db.SetMaxOpenConns(1)
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxLifetime(0)
-	if _, err := db.ExecContext(ctx, schema); err != nil {
+	s := &Store{db: db}
+	if err := s.migrate(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("relay: schema %s: %w", path, err)
+		return nil, fmt.Errorf("relay: %s: %w", path, err)
 	}
-	return &Store{db: db}, nil
+	// A SQLite store belongs to one relay process: claims left by a
+	// previous run of it (killed while sending) are void, and its records
+	// are due again at once.
+	if _, err := db.ExecContext(ctx, `UPDATE aggregates SET claimed_until = 0 WHERE claimed_until != 0`); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("relay: %s: release claims: %w", path, err)
+	}
+	return s, nil
 }
 
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
 
-// transact runs fn in one write transaction and commits it.
+// Transaction retry policy on PostgreSQL.
+const (
+	maxAttempts  = 10
+	firstBackoff = 2 * time.Millisecond
+)
+
+// transact runs fn in one write transaction and commits it. On PostgreSQL
+// the transaction is SERIALIZABLE, and fn runs again (with jittered
+// backoff) when it lost a serialization conflict or a deadlock to a
+// concurrent transaction, typically another relay's: fn must start afresh
+// each time.
 func (s *Store) transact(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	tx, err := s.db.BeginTx(ctx, nil)
+	backoff := firstBackoff
+	for attempt := 1; ; attempt++ {
+		err := s.transactOnce(ctx, fn)
+		if err == nil || !s.postgres || !retryable(err) || attempt == maxAttempts {
+			return err
+		}
+		t := time.NewTimer(backoff/2 + rand.N(backoff/2+1))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		backoff *= 2
+	}
+}
+
+func (s *Store) transactOnce(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	var opts *sql.TxOptions
+	if s.postgres {
+		opts = &sql.TxOptions{Isolation: sql.LevelSerializable}
+	}
+	tx, err := s.db.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("relay: begin: %w", err)
 	}
@@ -163,6 +174,35 @@ func (s *Store) transact(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return fmt.Errorf("relay: commit: %w", err)
 	}
 	return nil
+}
+
+// q adapts a query written with SQLite's placeholders (? and ?N) to the
+// store's dialect: PostgreSQL numbers them $1, $2, ...
+func (s *Store) q(query string) string {
+	if !s.postgres {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(query); i++ {
+		if query[i] != '?' {
+			b.WriteByte(query[i])
+			continue
+		}
+		j := i + 1
+		for j < len(query) && query[j] >= '0' && query[j] <= '9' {
+			j++
+		}
+		b.WriteByte('$')
+		if j > i+1 {
+			b.WriteString(query[i+1 : j])
+		} else {
+			n++
+			b.WriteString(strconv.Itoa(n))
+		}
+		i = j - 1
+	}
+	return b.String()
 }
 
 func ms(t time.Time) int64       { return t.UnixMilli() }

@@ -2,24 +2,47 @@ package relay
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/meterd/meterd"
+	"github.com/meterd/meterd/pgtest"
 )
 
 var t0 = time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC)
 
+// cluster is the PostgreSQL server of this package's tests.
+var cluster *pgtest.Cluster
+
+func TestMain(m *testing.M) {
+	os.Exit(pgtest.Main(m, &cluster))
+}
+
+// openStore opens a new SQLite store and returns it with its path.
 func openStore(t *testing.T) (*Store, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "relay.db")
-	s, err := Open(context.Background(), path)
+	return openDSN(t, path), path
+}
+
+// openDSN opens the store named by dsn until the test ends.
+func openDSN(t *testing.T, dsn string) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	return s, path
+	return s
+}
+
+// eachStore runs test once per store dialect, each time with the name of a
+// new, empty store: the same assertions hold on SQLite and PostgreSQL.
+func eachStore(t *testing.T, test func(t *testing.T, dsn string)) {
+	t.Run("SQLite", func(t *testing.T) { test(t, filepath.Join(t.TempDir(), "relay.db")) })
+	t.Run("PostgreSQL", func(t *testing.T) { test(t, cluster.NewDatabase(t)) })
 }
 
 func qty(n int64) *int64 { return &n }
@@ -39,9 +62,11 @@ func statuses(rs []Result) []string {
 	return out
 }
 
-func TestStoreIngestFreeze(t *testing.T) {
+func TestStoreIngestFreeze(t *testing.T) { eachStore(t, testStoreIngestFreeze) }
+
+func testStoreIngestFreeze(t *testing.T, dsn string) {
 	ctx := context.Background()
-	s, path := openStore(t)
+	s := openDSN(t, dsn)
 	now := t0.Add(30 * time.Minute)
 	a := map[string]string{"team": "a"}
 	b := map[string]string{"team": "b", "env": "prod"}
@@ -76,11 +101,7 @@ func TestStoreIngestFreeze(t *testing.T) {
 	}
 	// Reopen: everything is on disk.
 	s.Close()
-	s, err = Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s = openDSN(t, dsn)
 	recs, err := s.Records(ctx, t0, t0.Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
@@ -134,43 +155,47 @@ func TestStoreLate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, _ := openStore(t)
-			now := t0.Add(10 * time.Minute)
-			if _, err := s.Ingest(ctx, []Event{ev("e1", "c1", "requests", 1, now, nil)}, now, tt.late); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := s.Freeze(ctx, t0); err != nil {
-				t.Fatal(err)
-			}
-			now = t0.Add(70 * time.Minute)
-			rs, err := s.Ingest(ctx, []Event{ev("e2", "c1", "requests", 2, t0.Add(20*time.Minute), nil)}, now, tt.late)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := statuses(rs)[0]; got != tt.want {
-				t.Fatalf("late event = %s (%s), want %s", got, rs[0].Error, tt.want)
-			}
-			recs, err := s.Records(ctx, t0, t0.Add(2*time.Hour))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if recs[0].Quantity != 1 {
-				t.Errorf("frozen hour quantity = %d, want 1 (unchanged)", recs[0].Quantity)
-			}
-			var next int64
-			if len(recs) > 1 {
-				next = recs[1].Quantity
-			}
-			if next != tt.nextHour {
-				t.Errorf("current hour quantity = %d, want %d", next, tt.nextHour)
-			}
+			eachStore(t, func(t *testing.T, dsn string) {
+				s := openDSN(t, dsn)
+				now := t0.Add(10 * time.Minute)
+				if _, err := s.Ingest(ctx, []Event{ev("e1", "c1", "requests", 1, now, nil)}, now, tt.late); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := s.Freeze(ctx, t0); err != nil {
+					t.Fatal(err)
+				}
+				now = t0.Add(70 * time.Minute)
+				rs, err := s.Ingest(ctx, []Event{ev("e2", "c1", "requests", 2, t0.Add(20*time.Minute), nil)}, now, tt.late)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := statuses(rs)[0]; got != tt.want {
+					t.Fatalf("late event = %s (%s), want %s", got, rs[0].Error, tt.want)
+				}
+				recs, err := s.Records(ctx, t0, t0.Add(2*time.Hour))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if recs[0].Quantity != 1 {
+					t.Errorf("frozen hour quantity = %d, want 1 (unchanged)", recs[0].Quantity)
+				}
+				var next int64
+				if len(recs) > 1 {
+					next = recs[1].Quantity
+				}
+				if next != tt.nextHour {
+					t.Errorf("current hour quantity = %d, want %d", next, tt.nextHour)
+				}
+			})
 		})
 	}
 }
 
-func TestStoreTagLimits(t *testing.T) {
+func TestStoreTagLimits(t *testing.T) { eachStore(t, testStoreTagLimits) }
+
+func testStoreTagLimits(t *testing.T, dsn string) {
 	ctx := context.Background()
-	s, _ := openStore(t)
+	s := openDSN(t, dsn)
 	now := t0.Add(10 * time.Minute)
 	var events []Event
 	for _, k := range []string{"a", "b", "c", "d", "e", "f"} {
@@ -206,23 +231,25 @@ func TestSubmitExpires(t *testing.T) {
 	}
 }
 
-func TestHeartbeats(t *testing.T) {
+func TestStoreHeartbeats(t *testing.T) { eachStore(t, testStoreHeartbeats) }
+
+func testStoreHeartbeats(t *testing.T, dsn string) {
 	ctx := context.Background()
 	now := t0.Add(10 * time.Minute)
-	r, _ := newTestRelay(t, Config{Heartbeat: true}, now)
+	s := openDSN(t, dsn)
 	events := []Event{ev("e1", "c1", "requests", 2, now, nil), ev("e2", "c2", "storage_gb", 3, now, nil)}
-	if _, err := r.store.Ingest(ctx, events, now, LateCurrentHour); err != nil {
+	if _, err := s.Ingest(ctx, events, now, LateCurrentHour); err != nil {
 		t.Fatal(err)
 	}
 	// Hours t0+1h and t0+2h have no events for either customer.
-	if n, err := r.store.Heartbeats(ctx, t0, t0.Add(2*time.Hour)); err != nil || n != 4 {
+	if n, err := s.Heartbeats(ctx, t0, t0.Add(2*time.Hour)); err != nil || n != 4 {
 		t.Fatalf("Heartbeats = %d, %v, want 4 (2 keys x 2 hours), nil", n, err)
 	}
 	// Again: nothing new.
-	if n, err := r.store.Heartbeats(ctx, t0, t0.Add(2*time.Hour)); err != nil || n != 0 {
+	if n, err := s.Heartbeats(ctx, t0, t0.Add(2*time.Hour)); err != nil || n != 0 {
 		t.Fatalf("Heartbeats again = %d, %v, want 0, nil", n, err)
 	}
-	recs, err := r.store.Records(ctx, t0, t0.Add(3*time.Hour))
+	recs, err := s.Records(ctx, t0, t0.Add(3*time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,9 +267,11 @@ func TestHeartbeats(t *testing.T) {
 	}
 }
 
-func TestPrune(t *testing.T) {
+func TestStorePrune(t *testing.T) { eachStore(t, testStorePrune) }
+
+func testStorePrune(t *testing.T, dsn string) {
 	ctx := context.Background()
-	s, _ := openStore(t)
+	s := openDSN(t, dsn)
 	now := t0.Add(10 * time.Minute)
 	if _, err := s.Ingest(ctx, []Event{ev("e1", "c1", "requests", 1, now, nil)}, now, LateCurrentHour); err != nil {
 		t.Fatal(err)

@@ -22,13 +22,18 @@ const (
 	// expiryMargin is kept between a record's last attempt and the end of
 	// its window, for the request's own travel time and clock drift.
 	expiryMargin = time.Minute
+	// claimBatch is how many due records a relay claims at a time: ten
+	// requests, a second's worth at the default rate. The lease
+	// (Config.Lease) must outlast sending them.
+	claimBatch = 10 * maxRecordsPerRequest
 )
 
 // Submit runs one submission pass: it freezes the aggregates of closed
-// hours, expires records that can no longer reach the upstream in time,
-// and sends every due record with BatchMeterUsage, one product per
-// request, at most 25 records each, under the rate limit. It returns how
-// many records got a final outcome.
+// hours, claims the due records that no other relay holds (250 at a time),
+// expires those that can no longer reach the upstream in time, and sends
+// the others with BatchMeterUsage, one product per request, at most 25
+// records each, under the rate limit. It returns how many records got a
+// final outcome.
 func (r *Relay) Submit(ctx context.Context) (int, error) {
 	r.submitMu.Lock()
 	defer r.submitMu.Unlock()
@@ -47,10 +52,38 @@ func (r *Relay) Submit(ctx context.Context) (int, error) {
 	if _, err := r.store.Freeze(ctx, lastHour); err != nil {
 		return 0, err
 	}
-	due, err := r.store.Due(ctx, time.Now())
-	if err != nil {
-		return 0, err
+	settled := 0
+	for {
+		due, err := r.store.Claim(ctx, time.Now(), claimBatch, r.cfg.Lease)
+		if err != nil {
+			return settled, err
+		}
+		n, err := r.submitClaimed(ctx, now, due)
+		settled += n
+		if err != nil {
+			// Let another pass, or another relay, send them without waiting
+			// for the lease to end; the store may be what failed, so this is
+			// best effort.
+			keys := make([]Key, len(due))
+			for i, rec := range due {
+				keys[i] = rec.Key
+			}
+			relCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			r.store.Release(relCtx, keys)
+			cancel()
+			return settled, err
+		}
+		if len(due) < claimBatch {
+			break // every due record was claimed
+		}
 	}
+	r.updateBacklogAge(ctx)
+	return settled, nil
+}
+
+// submitClaimed expires the claimed records that can no longer reach the
+// upstream in time (now is the relay clock) and sends the others.
+func (r *Relay) submitClaimed(ctx context.Context, now time.Time, due []*Record) (int, error) {
 	settled := 0
 	var send []*Record
 	for _, rec := range due {
@@ -70,7 +103,6 @@ func (r *Relay) Submit(ctx context.Context) (int, error) {
 			return settled, err
 		}
 	}
-	r.updateBacklogAge(ctx)
 	return settled, nil
 }
 
@@ -150,7 +182,7 @@ func keyOfUsage(u *types.UsageRecord) matchKey {
 // send submits one request's records and stores each outcome; records
 // without a final outcome are scheduled for a retry.
 func (r *Relay) send(ctx context.Context, recs []*Record) (int, error) {
-	if err := r.limiter.Wait(ctx); err != nil {
+	if err := r.waitRate(ctx); err != nil {
 		return 0, err
 	}
 	in := &marketplacemetering.BatchMeterUsageInput{ProductCode: aws.String(recs[0].Product)}
@@ -191,6 +223,28 @@ func (r *Relay) send(ctx context.Context, recs []*Record) (int, error) {
 		}
 	}
 	return settled, nil
+}
+
+// waitRate waits for this request's turn under the upstream's rate, which
+// relays sharing the store share: the store hands out send times.
+func (r *Relay) waitRate(ctx context.Context) error {
+	interval := time.Duration(float64(time.Second) / r.cfg.Rate)
+	slot, err := r.store.Reserve(ctx, r.cfg.RateKey, time.Now(), interval)
+	if err != nil {
+		return err
+	}
+	d := time.Until(slot)
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // requestFailed handles a request that failed as a whole: transient errors
