@@ -77,7 +77,7 @@ func (rc *relayConfig) flagSet() *flag.FlagSet {
 	fs := flag.NewFlagSet("meterd relay serve", flag.ContinueOnError)
 	fs.StringVar(&rc.Listen, "listen", "127.0.0.1:4580", "address of the relay's API")
 	fs.StringVar(&rc.Data, "data", "./meterd-relay-data", "directory for the relay's store and its token")
-	fs.StringVar(&rc.Store, "store", "sqlite", "sqlite (PostgreSQL is not supported yet)")
+	fs.StringVar(&rc.Store, "store", "sqlite", "sqlite (relay.db in --data), or a postgres:// URL that several relays may share")
 	fs.StringVar(&rc.UpstreamEndpoint, "upstream-endpoint", "", "Metering endpoint URL (default: AWS's regional endpoint)")
 	fs.StringVar(&rc.Region, "region", "us-east-1", "upstream region")
 	fs.StringVar(&rc.Products, "products", "", "comma-separated product codes served (default: any)")
@@ -117,8 +117,8 @@ func (rc *relayConfig) parse(c *cli, args []string) error {
 	switch {
 	case fs.NArg() > 0:
 		return c.usagef("unexpected argument %q", fs.Arg(0))
-	case rc.Store != "sqlite":
-		return c.usagef("--store: only sqlite is supported yet")
+	case rc.Store != "sqlite" && !relay.IsPostgresURL(rc.Store):
+		return c.usagef("--store: must be sqlite or a postgres:// URL")
 	case rc.Late != relay.LateCurrentHour && rc.Late != relay.LateRefuse:
 		return c.usagef("--late: must be current-hour or refuse, got %q", rc.Late)
 	case rc.Grace < 0:
@@ -165,7 +165,11 @@ func relayServe(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	store, err := relay.Open(ctx, filepath.Join(rc.Data, "relay.db"))
+	dsn := rc.Store
+	if dsn == "sqlite" {
+		dsn = filepath.Join(rc.Data, "relay.db")
+	}
+	store, err := relay.Open(ctx, dsn)
 	if err != nil {
 		return err
 	}
@@ -187,6 +191,9 @@ func relayServe(ctx context.Context, c *cli, args []string) error {
 	r := relay.New(relay.Config{
 		Store: store, Upstream: up, Logger: log, Token: tok, Products: products, Clock: clock,
 		Grace: rc.Grace, Late: rc.Late, Rate: rc.Rate, Heartbeat: rc.Heartbeat,
+		// Relays sharing a store share the rate of the upstream they name
+		// alike.
+		RateKey: cmpOr(rc.UpstreamEndpoint, "aws") + " " + rc.Region,
 	})
 	ln, err := net.Listen("tcp", rc.Listen)
 	if err != nil {
