@@ -60,7 +60,7 @@ func scanAccessKey(row interface{ Scan(...any) error }) (*meterd.AccessKey, erro
 
 // AccessKey returns the key with the given id. ENotFound.
 func (s *Store) AccessKey(ctx context.Context, id string) (*meterd.AccessKey, error) {
-	k, err := scanAccessKey(s.read.QueryRowContext(ctx, `SELECT `+accessKeyColumns+` FROM access_keys WHERE id = ?`, id))
+	k, err := scanAccessKey(s.reads.accessKey.QueryRowContext(ctx, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, meterd.Errorf(meterd.ENotFound, "access key %s not found", id)
 	} else if err != nil {
@@ -131,18 +131,38 @@ func (s *Store) PutProduct(ctx context.Context, p *meterd.Product) error {
 
 // Product returns a product with its dimensions. ENotFound.
 func (s *Store) Product(ctx context.Context, code string) (*meterd.Product, error) {
-	var out []*meterd.Product
-	err := s.readTx(ctx, func(tx *sql.Tx) (err error) {
-		out, err = queryProducts(ctx, tx, `WHERE code = ?`, code)
-		return err
-	})
+	rows, err := s.reads.product.QueryContext(ctx, code)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: product %s: %w", code, err)
 	}
-	if len(out) == 0 {
+	defer rows.Close()
+	var p *meterd.Product
+	for rows.Next() {
+		var q meterd.Product
+		var regions string
+		var created int64
+		var name, unit, price sql.NullString
+		if err := rows.Scan(&q.Code, &q.SellerAccountID, &q.Type, &regions, &q.FulfillmentURL, &created, &name, &unit, &price); err != nil {
+			return nil, fmt.Errorf("sqlite: product %s: %w", code, err)
+		}
+		if p == nil {
+			q.CreatedAt = fromMS(created)
+			if err := json.Unmarshal([]byte(regions), &q.Regions); err != nil {
+				return nil, fmt.Errorf("sqlite: product %s: %w", code, err)
+			}
+			p = &q
+		}
+		if name.Valid {
+			p.Dimensions = append(p.Dimensions, meterd.Dimension{Name: name.String, Unit: unit.String, Price: price.String})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: product %s: %w", code, err)
+	}
+	if p == nil {
 		return nil, meterd.Errorf(meterd.ENotFound, "product %s not found", code)
 	}
-	return out[0], nil
+	return p, nil
 }
 
 // Products lists the products ordered by code.

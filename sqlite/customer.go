@@ -47,8 +47,7 @@ func scanCustomer(row interface{ Scan(...any) error }) (*meterd.Customer, error)
 
 // Customer returns a customer by identifier. ENotFound.
 func (s *Store) Customer(ctx context.Context, productCode, customerIdentifier string) (*meterd.Customer, error) {
-	c, err := scanCustomer(s.read.QueryRowContext(ctx, `SELECT `+customerColumns+` FROM customers
-		WHERE product_code = ? AND customer_identifier = ?`, productCode, customerIdentifier))
+	c, err := scanCustomer(s.reads.customer.QueryRowContext(ctx, productCode, customerIdentifier))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, meterd.Errorf(meterd.ENotFound, "customer %s of product %s not found", customerIdentifier, productCode)
 	} else if err != nil {
@@ -59,8 +58,7 @@ func (s *Store) Customer(ctx context.Context, productCode, customerIdentifier st
 
 // CustomerByAccount returns a product's customer by AWS account id. ENotFound.
 func (s *Store) CustomerByAccount(ctx context.Context, productCode, awsAccountID string) (*meterd.Customer, error) {
-	c, err := scanCustomer(s.read.QueryRowContext(ctx, `SELECT `+customerColumns+` FROM customers
-		WHERE product_code = ? AND customer_aws_account_id = ? AND customer_aws_account_id <> ''`, productCode, awsAccountID))
+	c, err := scanCustomer(s.reads.customerByAccount.QueryRowContext(ctx, productCode, awsAccountID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, meterd.Errorf(meterd.ENotFound, "no customer of product %s has AWS account %s", productCode, awsAccountID)
 	} else if err != nil {
@@ -71,8 +69,8 @@ func (s *Store) CustomerByAccount(ctx context.Context, productCode, awsAccountID
 
 // CustomersByKeys returns the product's customers whose identifier is in
 // identifiers or whose AWS account id is in awsAccountIDs, ordered by
-// identifier. The keys travel as two JSON arrays read by json_each, so the
-// SQL text is the same for every batch size and one statement does it all.
+// identifier. The keys travel as two JSON arrays read by json_each, so one
+// prepared statement serves every batch size.
 func (s *Store) CustomersByKeys(ctx context.Context, productCode string, identifiers, awsAccountIDs []string) ([]*meterd.Customer, error) {
 	accounts := make([]string, 0, len(awsAccountIDs))
 	for _, a := range awsAccountIDs {
@@ -91,16 +89,7 @@ func (s *Store) CustomersByKeys(ctx context.Context, productCode string, identif
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: customers by keys: %w", err)
 	}
-	// A UNION of two index searches: with an OR, SQLite scans every
-	// customer of the product. INDEXED BY because the planner, without
-	// statistics, prefers the primary key's product_code prefix.
-	rows, err := s.read.QueryContext(ctx, `SELECT `+customerColumns+` FROM customers
-		WHERE product_code = ?1 AND customer_identifier IN (SELECT value FROM json_each(?2))
-		UNION
-		SELECT `+customerColumns+` FROM customers INDEXED BY customers_account
-		WHERE product_code = ?1 AND customer_aws_account_id <> ''
-			AND customer_aws_account_id IN (SELECT value FROM json_each(?3))
-		ORDER BY customer_identifier`, productCode, string(ids), string(accs))
+	rows, err := s.reads.customersByKeys.QueryContext(ctx, productCode, string(ids), string(accs))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: customers by keys: %w", err)
 	}

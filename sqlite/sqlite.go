@@ -47,6 +47,7 @@ type Store struct {
 	write *sql.DB // one connection: SQLite allows one writer at a time
 	read  *sql.DB
 	stmts *recordStmts // the commit path's statements, on write
+	reads *readStmts   // the request path's catalog reads, on read
 
 	// closeMu guards closed and the sends on queue, so that Close can close
 	// the queue once no sender is left.
@@ -103,10 +104,18 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		read.Close()
 		return nil, fmt.Errorf("sqlite: prepare: %w", err)
 	}
+	reads, err := prepareReadStmts(ctx, read)
+	if err != nil {
+		stmts.close()
+		write.Close()
+		read.Close()
+		return nil, fmt.Errorf("sqlite: prepare: %w", err)
+	}
 	s := &Store{
 		write: write,
 		read:  read,
 		stmts: stmts,
+		reads: reads,
 		queue: make(chan *batch, queueSize),
 		done:  make(chan struct{}),
 	}
@@ -127,6 +136,7 @@ func (s *Store) Close() error {
 	s.closeMu.Unlock()
 	<-s.done
 	s.stmts.close()
+	s.reads.close()
 	return errors.Join(s.read.Close(), s.write.Close())
 }
 
