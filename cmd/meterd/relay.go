@@ -71,6 +71,8 @@ type relayConfig struct {
 	Heartbeat           bool
 	Token               string
 	Clock               string // --clock, for tests
+	RetryBase, RetryMax time.Duration
+	Lease               time.Duration
 }
 
 func (rc *relayConfig) flagSet() *flag.FlagSet {
@@ -87,6 +89,9 @@ func (rc *relayConfig) flagSet() *flag.FlagSet {
 	fs.BoolVar(&rc.Heartbeat, "heartbeat", false, "a zero-quantity record each hour for every customer and dimension active in the day before")
 	fs.StringVar(&rc.Clock, "clock", "", "start with the relay clock frozen at this RFC 3339 time (for tests; the clock is not kept across restarts)")
 	fs.StringVar(&rc.Token, "token", "", "bearer token of the relay's API (default: <data>/relay-token, generated)")
+	fs.DurationVar(&rc.RetryBase, "retry-base", time.Second, "first backoff between attempts of a record; it doubles, with jitter, up to --retry-max")
+	fs.DurationVar(&rc.RetryMax, "retry-max", 5*time.Minute, "longest backoff between attempts of a record")
+	fs.DurationVar(&rc.Lease, "lease", 2*time.Minute, "how long a relay holds the records it claimed for sending; after a crash they wait this long")
 	return fs
 }
 
@@ -125,6 +130,10 @@ func (rc *relayConfig) parse(c *cli, args []string) error {
 		return c.usagef("--grace: must not be negative")
 	case rc.Rate <= 0:
 		return c.usagef("--rate: must be positive")
+	case rc.RetryBase <= 0 || rc.RetryMax < rc.RetryBase:
+		return c.usagef("--retry-base and --retry-max: must be positive, base at most max")
+	case rc.Lease <= 0:
+		return c.usagef("--lease: must be positive")
 	}
 	return nil
 }
@@ -191,6 +200,7 @@ func relayServe(ctx context.Context, c *cli, args []string) error {
 	r := relay.New(relay.Config{
 		Store: store, Upstream: up, Logger: log, Token: tok, Products: products, Clock: clock,
 		Grace: rc.Grace, Late: rc.Late, Rate: rc.Rate, Heartbeat: rc.Heartbeat,
+		RetryBase: rc.RetryBase, RetryMax: rc.RetryMax, Lease: rc.Lease,
 		// Relays sharing a store share the rate of the upstream they name
 		// alike.
 		RateKey: cmpOr(rc.UpstreamEndpoint, "aws") + " " + rc.Region,
