@@ -35,10 +35,12 @@ var migrations embed.FS
 // DSN parameters. The writer takes its lock at BEGIN (immediate) so that a
 // transaction never fails half-way on a lock upgrade; synchronous=FULL makes
 // every commit durable before Commit answers. The writer's 64 MiB page cache
-// keeps the hot ends of the ledger's indexes in memory.
+// keeps the hot ends of the ledger's indexes in memory. The writer never
+// checkpoints; the checkpointer's connection does (checkpoint.go).
 const (
-	writeParams = "_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=cache_size(-65536)&_txlock=immediate"
-	readParams  = "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=query_only(1)"
+	writeParams      = "_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=cache_size(-65536)&_pragma=wal_autocheckpoint(0)&_txlock=immediate"
+	readParams       = "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=query_only(1)"
+	checkpointParams = "_pragma=busy_timeout(5000)&_pragma=synchronous(FULL)&_pragma=wal_autocheckpoint(0)"
 )
 
 // Store is a meterd.Ledger on a SQLite file. Its methods are safe for
@@ -46,6 +48,7 @@ const (
 type Store struct {
 	write *sql.DB // one connection: SQLite allows one writer at a time
 	read  *sql.DB
+	ckpt  *sql.DB      // one connection for the checkpointer
 	stmts *recordStmts // the commit path's statements, on write
 	reads *readStmts   // the request path's catalog reads, on read
 
@@ -55,6 +58,9 @@ type Store struct {
 	closed  bool
 	queue   chan *batch
 	done    chan struct{} // closed when the writer goroutine has exited
+
+	stopCkpt chan struct{} // closed to stop the checkpointer
+	ckptDone chan struct{} // closed when the checkpointer has exited
 
 	transactions, batches, records atomic.Int64
 }
@@ -111,15 +117,28 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		read.Close()
 		return nil, fmt.Errorf("sqlite: prepare: %w", err)
 	}
+	ckpt, err := sql.Open("sqlite", "file:"+path+"?"+checkpointParams)
+	if err != nil {
+		stmts.close()
+		reads.close()
+		write.Close()
+		read.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	ckpt.SetMaxOpenConns(1)
 	s := &Store{
-		write: write,
-		read:  read,
-		stmts: stmts,
-		reads: reads,
-		queue: make(chan *batch, queueSize),
-		done:  make(chan struct{}),
+		write:    write,
+		read:     read,
+		ckpt:     ckpt,
+		stmts:    stmts,
+		reads:    reads,
+		queue:    make(chan *batch, queueSize),
+		done:     make(chan struct{}),
+		stopCkpt: make(chan struct{}),
+		ckptDone: make(chan struct{}),
 	}
 	go s.run()
+	go checkpointer(ckpt, s.stopCkpt, s.ckptDone)
 	return s, nil
 }
 
@@ -135,9 +154,13 @@ func (s *Store) Close() error {
 	close(s.queue)
 	s.closeMu.Unlock()
 	<-s.done
+	close(s.stopCkpt)
+	<-s.ckptDone
 	s.stmts.close()
 	s.reads.close()
-	return errors.Join(s.read.Close(), s.write.Close())
+	// The read and checkpoint connections close first, so that the
+	// writer's close, the last, checkpoints the WAL into the database.
+	return errors.Join(s.read.Close(), s.ckpt.Close(), s.write.Close())
 }
 
 // Stats returns the writer's counters.
