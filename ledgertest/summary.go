@@ -8,19 +8,21 @@ import (
 	"github.com/meterd/meterd"
 )
 
-// testSummarizeAcrossDays checks summaries of windows spanning several
-// days, whose bounds fall at midnight, just after or before it, or near
-// noon, against the sums of the records: a store may read a daily rollup
-// for the whole days and hourly sums for the partial ones, added or
-// subtracted, and must still give the records' sums (and no group whose
-// records all lie outside the window).
+// testSummarizeAcrossDays checks summaries of windows of hours to months,
+// whose bounds fall at midnight or the start of a month, just after or
+// before, or near noon, against the sums of the records: a store may read
+// monthly and daily rollups for whole units and finer sums for the rest,
+// added or subtracted, and must still give the records' sums (and no group
+// whose records all lie outside the window).
 func testSummarizeAcrossDays(t *testing.T, open Open) {
 	l := open(t)
-	d0 := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
 	day := 24 * time.Hour
+	// Days on both sides of a month's end, and far from it.
+	d0 := time.Date(2026, 10, 30, 0, 0, 0, 0, time.UTC)
+	days := []time.Time{d0.Add(-25 * day), d0, d0.Add(day), d0.Add(2 * day), d0.Add(3 * day), d0.Add(17 * day), d0.Add(26 * day)}
 	var records []*meterd.MeteringRecord
 	n := 0
-	for d := range 4 {
+	for d, date := range days {
 		for _, h := range []int{0, 5, 11, 12, 13, 23} {
 			for c, customer := range []string{customer1, customer2} {
 				// customer2 has no usage on day 1 before noon, so some
@@ -35,12 +37,12 @@ func testSummarizeAcrossDays(t *testing.T, open Open) {
 					product = product2
 				}
 				records = append(records, batchRecord(1000+n, product, customer, dimension,
-					d0.Add(time.Duration(d)*day+time.Duration(h)*time.Hour), int64(n%7+1)))
+					date.Add(time.Duration(h)*time.Hour), int64(n%7+1)))
 			}
 		}
 	}
 	// An AgentCore record: its Hour is the exact timestamp, inside hour 11
-	// of day 2.
+	// of November 1st.
 	agent := batchRecord(2000, product1, customer1, "requests", d0.Add(2*day+11*time.Hour+25*time.Minute), 9)
 	agent.Operation, agent.Resource, agent.ClientToken, agent.RequestHash = meterd.OpMeterUsage, "agent-token-days", "agent-token-days", "hash"
 	agent.Timestamp = agent.Hour
@@ -48,9 +50,11 @@ func testSummarizeAcrossDays(t *testing.T, open Open) {
 	commit(t, l, records[:len(records)/2]...)
 	commit(t, l, records[len(records)/2:]...)
 
-	bounds := []time.Time{{}, d0, d0.Add(day), d0.Add(day + time.Hour), d0.Add(day + 11*time.Hour),
-		d0.Add(day + 12*time.Hour), d0.Add(day + 13*time.Hour), d0.Add(2*day + 11*time.Hour),
-		d0.Add(2*day + 23*time.Hour), d0.Add(3*day + 6*time.Hour), d0.Add(4 * day), d0.Add(9 * day)}
+	nov := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	bounds := []time.Time{{}, d0.Add(-30 * day), time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC), d0, d0.Add(day + time.Hour),
+		d0.Add(day + 11*time.Hour), d0.Add(day + 12*time.Hour), d0.Add(day + 13*time.Hour), nov, nov.Add(11 * time.Hour),
+		nov.Add(day + 23*time.Hour), nov.Add(15*day + 6*time.Hour), nov.Add(16 * day), nov.Add(24*day + 17*time.Hour),
+		time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC)}
 	filters := []meterd.UsageFilter{
 		{}, {ProductCode: product1}, {ProductCode: product1, CustomerIdentifier: customer2},
 		{ProductCode: product1, Dimension: "requests"}, {CustomerIdentifier: customer1, Dimension: "storage_gb"},

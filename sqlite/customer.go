@@ -199,7 +199,7 @@ func (s *Store) PutSetting(ctx context.Context, name, value string) error {
 func (s *Store) Reset(ctx context.Context) error {
 	err := transact(ctx, s.write, func(tx *sql.Tx) error {
 		for _, table := range []string{
-			"usage_customer_daily", "usage_dimension_hourly", "usage_hourly", "usage_tags", "client_tokens", "metering_records",
+			"usage_customer_monthly", "usage_customer_daily", "usage_dimension_hourly", "usage_hourly", "usage_tags", "client_tokens", "metering_records",
 			"registration_tokens", "public_keys", "customers", "dimensions", "products", "access_keys", "accounts",
 		} {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table); err != nil {

@@ -11,7 +11,7 @@ import (
 	"github.com/meterd/meterd/sqlite"
 )
 
-// TestBackfillRollups checks that migrations 0002 and 0003 fill their
+// TestBackfillRollups checks that migrations 0002 to 0004 fill their
 // rollup from a ledger written before them: the table and its migration
 // row are removed, as in a database of the previous version, and the next
 // Open must sum the records into it again.
@@ -33,6 +33,9 @@ func TestBackfillRollups(t *testing.T) {
 			[]meterd.UsageSummaryRow{{Group: "requests", Dimension: "requests", Quantity: 23, Records: 3}}},
 		{"DimensionHourlyByHour", "usage_dimension_hourly", 2, meterd.UsageFilter{ProductCode: "demo-product", From: hour, To: hour.Add(time.Hour)}, "hour",
 			[]meterd.UsageSummaryRow{{Group: "2026-11-23T07:00:00Z", Dimension: "requests", Quantity: 23, Records: 3}}},
+		{"CustomerMonthly", "usage_customer_monthly", 4, meterd.UsageFilter{ProductCode: "demo-product", From: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}, "customer",
+			[]meterd.UsageSummaryRow{{Group: "cust-1", Dimension: "requests", Quantity: 7, Records: 2},
+				{Group: "cust-2", Dimension: "requests", Quantity: 7, Records: 1}, {Group: "cust-3", Dimension: "requests", Quantity: 11, Records: 1}}},
 		{"CustomerDaily", "usage_customer_daily", 3, meterd.UsageFilter{ProductCode: "demo-product", From: hour.Truncate(24 * time.Hour), To: hour.Truncate(24 * time.Hour).Add(72 * time.Hour)}, "customer",
 			[]meterd.UsageSummaryRow{{Group: "cust-1", Dimension: "requests", Quantity: 7, Records: 2},
 				{Group: "cust-2", Dimension: "requests", Quantity: 7, Records: 1}, {Group: "cust-3", Dimension: "requests", Quantity: 11, Records: 1}}},

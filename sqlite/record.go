@@ -12,7 +12,7 @@ import (
 // Statements of the commit path, prepared once on the write connection and
 // bound to each transaction with Tx.StmtContext, which reuses them.
 var recordQueries = struct {
-	tokenGet, tokenPut, insert, existing, tag, hourly, dimHourly, custDaily string
+	tokenGet, tokenPut, insert, existing, tag, hourly, dimHourly, custDaily, custMonthly string
 }{
 	tokenGet: `SELECT request_hash, record_id FROM client_tokens WHERE caller_account_id = ? AND client_token = ?`,
 	tokenPut: `INSERT INTO client_tokens (caller_account_id, client_token, request_hash, record_id, created_at_ms)
@@ -33,12 +33,15 @@ var recordQueries = struct {
 		ON CONFLICT (product_code, dimension, hour) DO UPDATE SET quantity = quantity + excluded.quantity, records = records + excluded.records`,
 	custDaily: `INSERT INTO usage_customer_daily (product_code, customer_identifier, dimension, day, quantity, records)
 		VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (product_code, customer_identifier, dimension, day) DO UPDATE SET quantity = quantity + excluded.quantity, records = records + excluded.records`,
+		ON CONFLICT (product_code, day, customer_identifier, dimension) DO UPDATE SET quantity = quantity + excluded.quantity, records = records + excluded.records`,
+	custMonthly: `INSERT INTO usage_customer_monthly (product_code, customer_identifier, dimension, month, quantity, records)
+		VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (product_code, month, customer_identifier, dimension) DO UPDATE SET quantity = quantity + excluded.quantity, records = records + excluded.records`,
 }
 
 // recordStmts are the prepared statements of recordQueries.
 type recordStmts struct {
-	tokenGet, tokenPut, insert, existing, tag, hourly, dimHourly, custDaily *sql.Stmt
+	tokenGet, tokenPut, insert, existing, tag, hourly, dimHourly, custDaily, custMonthly *sql.Stmt
 }
 
 func prepareRecordStmts(ctx context.Context, db *sql.DB) (*recordStmts, error) {
@@ -55,7 +58,7 @@ func prepareRecordStmts(ctx context.Context, db *sql.DB) (*recordStmts, error) {
 	q := recordQueries
 	st.tokenGet, st.tokenPut, st.insert = prep(q.tokenGet), prep(q.tokenPut), prep(q.insert)
 	st.existing, st.tag, st.hourly = prep(q.existing), prep(q.tag), prep(q.hourly)
-	st.dimHourly, st.custDaily = prep(q.dimHourly), prep(q.custDaily)
+	st.dimHourly, st.custDaily, st.custMonthly = prep(q.dimHourly), prep(q.custDaily), prep(q.custMonthly)
 	if err != nil {
 		st.close()
 		return nil, err
@@ -64,7 +67,7 @@ func prepareRecordStmts(ctx context.Context, db *sql.DB) (*recordStmts, error) {
 }
 
 func (st *recordStmts) close() {
-	for _, s := range []*sql.Stmt{st.tokenGet, st.tokenPut, st.insert, st.existing, st.tag, st.hourly, st.dimHourly, st.custDaily} {
+	for _, s := range []*sql.Stmt{st.tokenGet, st.tokenPut, st.insert, st.existing, st.tag, st.hourly, st.dimHourly, st.custDaily, st.custMonthly} {
 		if s != nil {
 			s.Close()
 		}
@@ -83,10 +86,12 @@ type recordWriter struct {
 	// a few (product, dimension, hour), so this saves an upsert per record.
 	dimSums  map[dimensionHour]rollupSum
 	dimOrder []dimensionHour
-	// custSums are the same for usage_customer_daily: a commit's records
-	// of one customer and dimension mostly fall on one day.
-	custSums  map[customerDay]rollupSum
-	custOrder []customerDay
+	// custSums are the same for usage_customer_daily, and monthSums for
+	// usage_customer_monthly.
+	custSums   map[customerDay]rollupSum
+	custOrder  []customerDay
+	monthSums  map[customerDay]rollupSum
+	monthOrder []customerDay
 }
 
 // dimensionHour is the key of a usage_dimension_hourly row.
@@ -95,7 +100,8 @@ type dimensionHour struct {
 	hour               int64
 }
 
-// customerDay is the key of a usage_customer_daily row.
+// customerDay is the key of a usage_customer_daily row (day: the day's
+// start) or of a usage_customer_monthly row (day: the month's start).
 type customerDay struct {
 	product, customer, dimension string
 	day                          int64
@@ -106,19 +112,21 @@ type rollupSum struct{ quantity, records int64 }
 
 func newRecordWriter(ctx context.Context, tx *sql.Tx, st *recordStmts, now time.Time) *recordWriter {
 	return &recordWriter{ctx: ctx, now: ms(now), st: recordStmts{
-		tokenGet:  tx.StmtContext(ctx, st.tokenGet),
-		tokenPut:  tx.StmtContext(ctx, st.tokenPut),
-		insert:    tx.StmtContext(ctx, st.insert),
-		existing:  tx.StmtContext(ctx, st.existing),
-		tag:       tx.StmtContext(ctx, st.tag),
-		hourly:    tx.StmtContext(ctx, st.hourly),
-		dimHourly: tx.StmtContext(ctx, st.dimHourly),
-		custDaily: tx.StmtContext(ctx, st.custDaily),
-	}, dimSums: map[dimensionHour]rollupSum{}, custSums: map[customerDay]rollupSum{}}
+		tokenGet:    tx.StmtContext(ctx, st.tokenGet),
+		tokenPut:    tx.StmtContext(ctx, st.tokenPut),
+		insert:      tx.StmtContext(ctx, st.insert),
+		existing:    tx.StmtContext(ctx, st.existing),
+		tag:         tx.StmtContext(ctx, st.tag),
+		hourly:      tx.StmtContext(ctx, st.hourly),
+		dimHourly:   tx.StmtContext(ctx, st.dimHourly),
+		custDaily:   tx.StmtContext(ctx, st.custDaily),
+		custMonthly: tx.StmtContext(ctx, st.custMonthly),
+	}, dimSums: map[dimensionHour]rollupSum{}, custSums: map[customerDay]rollupSum{}, monthSums: map[customerDay]rollupSum{}}
 }
 
-// flush adds the sums of the records put so far to usage_dimension_hourly
-// and usage_customer_daily; it must run before the transaction commits.
+// flush adds the sums of the records put so far to usage_dimension_hourly,
+// usage_customer_daily and usage_customer_monthly; it must run before the
+// transaction commits.
 func (w *recordWriter) flush() error {
 	for _, k := range w.dimOrder {
 		d := w.dimSums[k]
@@ -126,16 +134,24 @@ func (w *recordWriter) flush() error {
 			return err
 		}
 	}
-	for _, k := range w.custOrder {
-		d := w.custSums[k]
-		if _, err := w.st.custDaily.ExecContext(w.ctx, k.product, k.customer, k.dimension, k.day, d.quantity, d.records); err != nil {
-			return err
+	for _, r := range []struct {
+		stmt  *sql.Stmt
+		sums  map[customerDay]rollupSum
+		order []customerDay
+	}{{w.st.custDaily, w.custSums, w.custOrder}, {w.st.custMonthly, w.monthSums, w.monthOrder}} {
+		for _, k := range r.order {
+			d := r.sums[k]
+			if _, err := r.stmt.ExecContext(w.ctx, k.product, k.customer, k.dimension, k.day, d.quantity, d.records); err != nil {
+				return err
+			}
 		}
 	}
 	clear(w.dimSums)
 	w.dimOrder = w.dimOrder[:0]
 	clear(w.custSums)
 	w.custOrder = w.custOrder[:0]
+	clear(w.monthSums)
+	w.monthOrder = w.monthOrder[:0]
 	return nil
 }
 
@@ -195,7 +211,7 @@ func (w *recordWriter) put(r *meterd.MeteringRecord) (meterd.CommitResult, error
 }
 
 // index adds a new record to usage_tags and usage_hourly, and to the sums
-// that flush writes to usage_dimension_hourly and usage_customer_daily.
+// that flush writes to the other rollups.
 func (w *recordWriter) index(r *meterd.MeteringRecord, seq, hour int64) error {
 	if len(r.Allocations) > 0 {
 		// One row per tag key=value: two allocations of a record may share a
@@ -230,11 +246,20 @@ func (w *recordWriter) index(r *meterd.MeteringRecord, seq, hour int64) error {
 		w.dimOrder = append(w.dimOrder, k)
 	}
 	w.dimSums[k] = rollupSum{d.quantity + r.Quantity, d.records + 1}
-	c := customerDay{r.ProductCode, r.CustomerIdentifier, r.Dimension, hour - hour%86400}
-	cs, ok := w.custSums[c]
-	if !ok {
-		w.custOrder = append(w.custOrder, c)
-	}
-	w.custSums[c] = rollupSum{cs.quantity + r.Quantity, cs.records + 1}
+	c := customerDay{r.ProductCode, r.CustomerIdentifier, r.Dimension, dayStart(hour)}
+	w.custOrder = addSum(w.custSums, w.custOrder, c, r.Quantity)
+	c.day = monthStart(hour)
+	w.monthOrder = addSum(w.monthSums, w.monthOrder, c, r.Quantity)
 	return nil
+}
+
+// addSum adds a record of quantity q to sums[k], appending k to order when
+// it is new, and returns order.
+func addSum(sums map[customerDay]rollupSum, order []customerDay, k customerDay, q int64) []customerDay {
+	s, ok := sums[k]
+	if !ok {
+		order = append(order, k)
+	}
+	sums[k] = rollupSum{s.quantity + q, s.records + 1}
+	return order
 }

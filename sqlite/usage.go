@@ -110,9 +110,9 @@ func hourAligned(t time.Time) bool {
 
 // SummarizeUsage sums the records matching f grouped by "customer",
 // "dimension", "hour" or "tag". Without a tag filter, a cursor or a bound
-// inside an hour, it reads rollups instead of the records: by customer
-// over two days or more, usage_customer_daily with usage_hourly for the
-// ends (summary.go); by dimension or hour without a customer filter,
+// inside an hour, it reads rollups instead of the records: by customer,
+// usage_customer_monthly, usage_customer_daily and usage_hourly
+// (summary.go); by dimension or hour without a customer filter,
 // usage_dimension_hourly; otherwise usage_hourly.
 func (s *Store) SummarizeUsage(ctx context.Context, f meterd.UsageFilter, by string) ([]meterd.UsageSummaryRow, error) {
 	// group is the grouping expression over metering_records r; the
@@ -131,12 +131,11 @@ func (s *Store) SummarizeUsage(ctx context.Context, f meterd.UsageFilter, by str
 		return nil, meterd.Errorf(meterd.EInvalid, "cannot group usage by %q: use customer, dimension, hour or tag", by)
 	}
 	if by == "customer" && f.Tag == nil && f.AfterSeq == 0 && hourAligned(f.From) && hourAligned(f.To) {
-		if out, ok, err := s.summarizeByCustomer(ctx, f); ok || err != nil {
-			if err != nil {
-				return nil, fmt.Errorf("sqlite: summarize usage: %w", err)
-			}
-			return out, nil
+		out, err := s.summarizeByCustomer(ctx, f)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: summarize usage: %w", err)
 		}
+		return out, nil
 	}
 	where, args := recordWhere(f)
 	var q string
@@ -151,9 +150,8 @@ func (s *Store) SummarizeUsage(ctx context.Context, f meterd.UsageFilter, by str
 		// customers. recordWhere's columns (without a customer) are also its.
 		q = `SELECT ` + rollupGroup + ` AS g, r.dimension, SUM(r.quantity), SUM(r.records) FROM usage_dimension_hourly r`
 	case f.Tag == nil && f.AfterSeq == 0 && hourAligned(f.From) && hourAligned(f.To):
-		// By customer over less than two days, or filtered by a customer:
-		// usage_hourly keeps one row per customer, dimension and hour.
-		// recordWhere's columns are also usage_hourly's.
+		// Filtered by a customer: usage_hourly keeps one row per customer,
+		// dimension and hour. recordWhere's columns are also usage_hourly's.
 		q = `SELECT ` + rollupGroup + ` AS g, r.dimension, SUM(r.quantity), SUM(r.records) FROM usage_hourly r`
 	default:
 		q = `SELECT ` + group + ` AS g, r.dimension, SUM(r.quantity), COUNT(*) FROM metering_records r`

@@ -1,10 +1,11 @@
--- usage_customer_daily is the rollup behind usage summaries by customer:
--- one row per product, customer, dimension and UTC day, so a month by
--- customer reads about 30 rows per customer and dimension rather than one
--- per record (usage_hourly, keyed like the records, has ~720). The hours of
--- a window's partial first and last days come from usage_hourly. Commit
--- keeps it in the same transaction as the records. day is the record's
--- hour truncated to 00:00 UTC, in unix seconds.
+-- usage_customer_daily is a rollup behind usage summaries by customer:
+-- one row per product, UTC day, customer and dimension, so a day by
+-- customer reads one row per customer and dimension rather than one per
+-- hour (usage_hourly). The key starts with the day, so the days of a window
+-- are one range of it. Commit keeps it in the same transaction as the
+-- records. day is the record's hour truncated to 00:00 UTC, in unix
+-- seconds. summary.go combines it with usage_customer_monthly and
+-- usage_hourly.
 CREATE TABLE usage_customer_daily (
 	product_code        TEXT NOT NULL,
 	customer_identifier TEXT NOT NULL,
@@ -12,7 +13,7 @@ CREATE TABLE usage_customer_daily (
 	day                 INTEGER NOT NULL,
 	quantity            INTEGER NOT NULL,
 	records             INTEGER NOT NULL,
-	PRIMARY KEY (product_code, customer_identifier, dimension, day)
+	PRIMARY KEY (product_code, day, customer_identifier, dimension)
 ) WITHOUT ROWID;
 
 -- Backfill from usage_hourly, which already sums the records per hour.
