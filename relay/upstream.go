@@ -6,14 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/aws/aws-sdk-go-v2/service/marketplacemetering"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -35,21 +33,20 @@ type UpstreamConfig struct {
 //
 //  1. cfg's static keys;
 //  2. AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN;
-//  3. the rest of the SDK's default chain (config.LoadDefaultConfig): the
+//  3. the rest of the SDK's default chain (config.LoadDefaultConfig), in
+//     its order: a web identity token (AWS_WEB_IDENTITY_TOKEN_FILE); the
 //     profile AWS_PROFILE (else "default") of the shared config and
 //     credentials files (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE,
-//     default ~/.aws), with its web identity, SSO, process or assume-role
-//     settings; then container credentials
-//     (AWS_CONTAINER_CREDENTIALS_FULL_URI or _RELATIVE_URI); then the EC2
-//     instance role from IMDS (AWS_EC2_METADATA_SERVICE_ENDPOINT,
-//     AWS_EC2_METADATA_DISABLED).
+//     default ~/.aws), with its SSO, process or assume-role settings;
+//     container credentials (AWS_CONTAINER_CREDENTIALS_FULL_URI or
+//     _RELATIVE_URI); the EC2 instance role from IMDS
+//     (AWS_EC2_METADATA_SERVICE_ENDPOINT, AWS_EC2_METADATA_DISABLED).
 //
-// getenv (os.Getenv in production) supplies the variables above that have
-// an explicit SDK option: the keys, the profile, the two files and the
-// IMDS settings. The SDK reads the others (container credentials, web
-// identity) from the process environment itself, so tests set those with
-// t.Setenv. Credentials are fetched when the first request is signed, not
-// here, and never logged.
+// getenv (os.Getenv in production) supplies the keys of 2, so that a key
+// without its secret is an error rather than a silent fall through the
+// chain. The SDK reads everything else from the process environment
+// itself, so tests set those variables with t.Setenv. Credentials are
+// fetched when the first request is signed, not here, and never logged.
 //
 // The SDK's own retries are off: the relay retries records itself, with
 // backoff bounded by the 6-hour window, and counts every attempt. The
@@ -75,21 +72,6 @@ func NewUpstream(cfg UpstreamConfig, getenv func(string) string) (*marketplaceme
 	case cfg.AccessKeyID != "":
 		opts = append(opts, config.WithCredentialsProvider(
 			credentials.NewStaticCredentialsProvider(cfg.AccessKeyID, cfg.SecretAccessKey, cfg.SessionToken)))
-	}
-	if v := getenv("AWS_PROFILE"); v != "" {
-		opts = append(opts, config.WithSharedConfigProfile(v))
-	}
-	if v := getenv("AWS_CONFIG_FILE"); v != "" {
-		opts = append(opts, config.WithSharedConfigFiles([]string{v}))
-	}
-	if v := getenv("AWS_SHARED_CREDENTIALS_FILE"); v != "" {
-		opts = append(opts, config.WithSharedCredentialsFiles([]string{v}))
-	}
-	if v := getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT"); v != "" {
-		opts = append(opts, config.WithEC2IMDSEndpoint(v))
-	}
-	if strings.EqualFold(getenv("AWS_EC2_METADATA_DISABLED"), "true") {
-		opts = append(opts, config.WithEC2IMDSClientEnableState(imds.ClientDisabled))
 	}
 	// Loading reads files only; no request is made with a region given.
 	awsCfg, err := config.LoadDefaultConfig(context.Background(), opts...)
