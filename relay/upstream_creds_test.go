@@ -276,3 +276,19 @@ func TestUpstreamKeyPriority(t *testing.T) {
 		}
 	})
 }
+
+// TestUpstreamEndpointFromEnv: without an Endpoint the client uses
+// AWS_ENDPOINT_URL_MARKETPLACE_METERING, as the SDKs do.
+func TestUpstreamEndpointFromEnv(t *testing.T) {
+	now := time.Date(2026, 11, 23, 7, 30, 0, 0, time.UTC)
+	u := startUpstream(t, now)
+	isolateAWSEnv(t)
+	t.Setenv("AWS_ENDPOINT_URL_MARKETPLACE_METERING", u.srv.URL)
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	up, err := NewUpstream(UpstreamConfig{}, os.Getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	meterOne(t, u, up, now, "requests")
+}
