@@ -138,11 +138,10 @@ func (s *Store) commitTx(group []*batch) ([][]meterd.CommitResult, error) {
 	records := 0
 	err := transact(ctx, s.write, func(tx *sql.Tx) error {
 		w := newRecordWriter(ctx, tx, s.stmts, time.Now())
-		var err error
 		for i, b := range group {
 			out[i] = make([]meterd.CommitResult, len(b.records))
 			for j, r := range b.records {
-				if out[i][j], err = w.put(r); err != nil {
+				if err := w.put(r, &out[i][j]); err != nil {
 					return err
 				}
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/meterd/meterd"
@@ -12,7 +13,7 @@ import (
 // Statements of the commit path, prepared once on the write connection and
 // bound to each transaction with Tx.StmtContext, which reuses them.
 var recordQueries = struct {
-	tokenGet, tokenPut, insert, existing, tag, hourly, dimHourly, custDaily, custMonthly string
+	tokenGet, tokenPut, insert, existing, tag string
 }{
 	tokenGet: `SELECT request_hash, record_id FROM client_tokens WHERE caller_account_id = ? AND client_token = ?`,
 	tokenPut: `INSERT INTO client_tokens (caller_account_id, client_token, request_hash, record_id, created_at_ms)
@@ -25,23 +26,42 @@ var recordQueries = struct {
 	existing: `SELECT id, quantity, allocations FROM metering_records
 		WHERE product_code = ? AND resource = ? AND dimension = ? AND hour = ?`,
 	tag: `INSERT INTO usage_tags (seq, key, value, quantity) VALUES (?, ?, ?, ?)`,
-	hourly: `INSERT INTO usage_hourly (product_code, hour, customer_identifier, dimension, quantity, records)
-		VALUES (?, ?, ?, ?, ?, 1)
-		ON CONFLICT (product_code, hour, customer_identifier, dimension) DO UPDATE SET quantity = quantity + excluded.quantity, records = records + 1`,
-	dimHourly: `INSERT INTO usage_dimension_hourly (product_code, dimension, hour, quantity, records)
-		VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (product_code, dimension, hour) DO UPDATE SET quantity = quantity + excluded.quantity, records = records + excluded.records`,
-	custDaily: `INSERT INTO usage_customer_daily (product_code, customer_identifier, dimension, day, quantity, records)
-		VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (product_code, day, customer_identifier, dimension) DO UPDATE SET quantity = quantity + excluded.quantity, records = records + excluded.records`,
-	custMonthly: `INSERT INTO usage_customer_monthly (product_code, customer_identifier, dimension, month, quantity, records)
-		VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (product_code, month, customer_identifier, dimension) DO UPDATE SET quantity = quantity + excluded.quantity, records = records + excluded.records`,
 }
 
-// recordStmts are the prepared statements of recordQueries.
+// Multi-row statements (multirow.go): head, one row's placeholders, tail.
+// The records' INSERT returns the rows it stored; one that hit the
+// duplicate key is left out.
+var multiQueries = [...]struct{ head, row, tail string }{
+	multiInsert: {`INSERT INTO metering_records (id, operation, product_code, customer_identifier, customer_aws_account_id,
+			license_arn, resource, dimension, hour, timestamp_ms, quantity, allocations, caller_account_id,
+			caller_access_key_id, client_token, request_hash, received_at_ms)`,
+		`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		`ON CONFLICT (product_code, hour, dimension, resource) DO NOTHING RETURNING id, seq`},
+	rollupHourly: {`INSERT INTO usage_hourly (product_code, hour, customer_identifier, dimension, quantity, records)`, `(?, ?, ?, ?, ?, ?)`,
+		`ON CONFLICT (product_code, hour, customer_identifier, dimension) DO UPDATE SET quantity = quantity + excluded.quantity, records = records + excluded.records`},
+	rollupDimensionHourly: {`INSERT INTO usage_dimension_hourly (product_code, dimension, hour, quantity, records)`, `(?, ?, ?, ?, ?)`,
+		`ON CONFLICT (product_code, dimension, hour) DO UPDATE SET quantity = quantity + excluded.quantity, records = records + excluded.records`},
+	rollupCustomerDaily: {`INSERT INTO usage_customer_daily (product_code, customer_identifier, dimension, day, quantity, records)`, `(?, ?, ?, ?, ?, ?)`,
+		`ON CONFLICT (product_code, day, customer_identifier, dimension) DO UPDATE SET quantity = quantity + excluded.quantity, records = records + excluded.records`},
+	rollupCustomerMonthly: {`INSERT INTO usage_customer_monthly (product_code, customer_identifier, dimension, month, quantity, records)`, `(?, ?, ?, ?, ?, ?)`,
+		`ON CONFLICT (product_code, month, customer_identifier, dimension) DO UPDATE SET quantity = quantity + excluded.quantity, records = records + excluded.records`},
+}
+
+// Indexes of multiQueries; the rollups come first.
+const (
+	rollupHourly = iota
+	rollupDimensionHourly
+	rollupCustomerDaily
+	rollupCustomerMonthly
+	multiInsert
+	numRollups = multiInsert
+)
+
+// recordStmts are the prepared statements of recordQueries and
+// multiQueries.
 type recordStmts struct {
-	tokenGet, tokenPut, insert, existing, tag, hourly, dimHourly, custDaily, custMonthly *sql.Stmt
+	tokenGet, tokenPut, insert, existing, tag *sql.Stmt
+	multi                                     [len(multiQueries)]*multiStmt
 }
 
 func prepareRecordStmts(ctx context.Context, db *sql.DB) (*recordStmts, error) {
@@ -57,8 +77,12 @@ func prepareRecordStmts(ctx context.Context, db *sql.DB) (*recordStmts, error) {
 	}
 	q := recordQueries
 	st.tokenGet, st.tokenPut, st.insert = prep(q.tokenGet), prep(q.tokenPut), prep(q.insert)
-	st.existing, st.tag, st.hourly = prep(q.existing), prep(q.tag), prep(q.hourly)
-	st.dimHourly, st.custDaily, st.custMonthly = prep(q.dimHourly), prep(q.custDaily), prep(q.custMonthly)
+	st.existing, st.tag = prep(q.existing), prep(q.tag)
+	for i, m := range multiQueries {
+		if err == nil {
+			st.multi[i], err = prepareMulti(ctx, db, m.head, m.row, m.tail, strings.Count(m.row, "?"))
+		}
+	}
 	if err != nil {
 		st.close()
 		return nil, err
@@ -67,109 +91,210 @@ func prepareRecordStmts(ctx context.Context, db *sql.DB) (*recordStmts, error) {
 }
 
 func (st *recordStmts) close() {
-	for _, s := range []*sql.Stmt{st.tokenGet, st.tokenPut, st.insert, st.existing, st.tag, st.hourly, st.dimHourly, st.custDaily, st.custMonthly} {
+	for _, s := range []*sql.Stmt{st.tokenGet, st.tokenPut, st.insert, st.existing, st.tag} {
 		if s != nil {
 			s.Close()
 		}
 	}
+	for _, m := range st.multi {
+		m.close()
+	}
 }
 
-// recordWriter applies the rules of Ledger.Commit to one record at a time
-// inside a write transaction.
-type recordWriter struct {
-	ctx context.Context
-	now int64 // unix ms, for client_tokens.created_at_ms
-	st  recordStmts
-
-	// dimSums are the new records' sums per usage_dimension_hourly row,
-	// written once per row by flush: a group commit's records mostly share
-	// a few (product, dimension, hour), so this saves an upsert per record.
-	dimSums  map[dimensionHour]rollupSum
-	dimOrder []dimensionHour
-	// custSums are the same for usage_customer_daily, and monthSums for
-	// usage_customer_monthly.
-	custSums   map[customerDay]rollupSum
-	custOrder  []customerDay
-	monthSums  map[customerDay]rollupSum
-	monthOrder []customerDay
-}
-
-// dimensionHour is the key of a usage_dimension_hourly row.
-type dimensionHour struct {
-	product, dimension string
-	hour               int64
-}
-
-// customerDay is the key of a usage_customer_daily row (day: the day's
-// start) or of a usage_customer_monthly row (day: the month's start).
-type customerDay struct {
+// rollupKey is the key of a rollup row: t is the hour, day or month start
+// (customer is empty for usage_dimension_hourly).
+type rollupKey struct {
 	product, customer, dimension string
-	day                          int64
+	t                            int64
 }
 
 // rollupSum is what a commit adds to one rollup row.
 type rollupSum struct{ quantity, records int64 }
 
-func newRecordWriter(ctx context.Context, tx *sql.Tx, st *recordStmts, now time.Time) *recordWriter {
-	return &recordWriter{ctx: ctx, now: ms(now), st: recordStmts{
-		tokenGet:    tx.StmtContext(ctx, st.tokenGet),
-		tokenPut:    tx.StmtContext(ctx, st.tokenPut),
-		insert:      tx.StmtContext(ctx, st.insert),
-		existing:    tx.StmtContext(ctx, st.existing),
-		tag:         tx.StmtContext(ctx, st.tag),
-		hourly:      tx.StmtContext(ctx, st.hourly),
-		dimHourly:   tx.StmtContext(ctx, st.dimHourly),
-		custDaily:   tx.StmtContext(ctx, st.custDaily),
-		custMonthly: tx.StmtContext(ctx, st.custMonthly),
-	}, dimSums: map[dimensionHour]rollupSum{}, custSums: map[customerDay]rollupSum{}, monthSums: map[customerDay]rollupSum{}}
+// rollupSums are a commit's additions to one rollup, in first-seen order:
+// a group commit's records often share rows (the hour and dimension of
+// usage_dimension_hourly, a customer's month), so each row is written once.
+type rollupSums struct {
+	sums  map[rollupKey]rollupSum
+	order []rollupKey
 }
 
-// flush adds the sums of the records put so far to usage_dimension_hourly,
-// usage_customer_daily and usage_customer_monthly; it must run before the
-// transaction commits.
-func (w *recordWriter) flush() error {
-	for _, k := range w.dimOrder {
-		d := w.dimSums[k]
-		if _, err := w.st.dimHourly.ExecContext(w.ctx, k.product, k.dimension, k.hour, d.quantity, d.records); err != nil {
+func (r *rollupSums) add(k rollupKey, q int64) {
+	s, ok := r.sums[k]
+	if !ok {
+		r.order = append(r.order, k)
+	}
+	r.sums[k] = rollupSum{s.quantity + q, s.records + 1}
+}
+
+// pendingRecord is a record waiting for the next multi-row INSERT, with
+// where its result goes.
+type pendingRecord struct {
+	r      *meterd.MeteringRecord
+	allocs string // meterd.CanonicalAllocations(r.Allocations)
+	result *meterd.CommitResult
+}
+
+// recordWriter applies the rules of Ledger.Commit inside a write
+// transaction. Records without a ClientToken wait in pending and are
+// inserted 64 at a time; a record with one is stored at once, after the
+// pending ones, so every record sees the ones before it as Commit's
+// sequential rules say.
+type recordWriter struct {
+	ctx   context.Context
+	now   int64 // unix ms, for client_tokens.created_at_ms
+	st    recordStmts
+	multi [len(multiQueries)]*multiStmt
+
+	pending    []pendingRecord
+	pendingIDs map[string]bool
+	rollups    [numRollups]rollupSums
+	args       []any // reused for each multi-row statement
+}
+
+func newRecordWriter(ctx context.Context, tx *sql.Tx, st *recordStmts, now time.Time) *recordWriter {
+	w := &recordWriter{ctx: ctx, now: ms(now), st: recordStmts{
+		tokenGet: tx.StmtContext(ctx, st.tokenGet),
+		tokenPut: tx.StmtContext(ctx, st.tokenPut),
+		insert:   tx.StmtContext(ctx, st.insert),
+		existing: tx.StmtContext(ctx, st.existing),
+		tag:      tx.StmtContext(ctx, st.tag),
+	}, pendingIDs: map[string]bool{}}
+	for i, m := range st.multi {
+		w.multi[i] = m.inTx(ctx, tx)
+	}
+	for i := range w.rollups {
+		w.rollups[i].sums = map[rollupKey]rollupSum{}
+	}
+	return w
+}
+
+// put stores r unless its ClientToken or key is taken, and sets *result;
+// for a record without a ClientToken that may happen as late as flush.
+func (w *recordWriter) put(r *meterd.MeteringRecord, result *meterd.CommitResult) error {
+	if r.ClientToken != "" || w.pendingIDs[r.ID] {
+		if err := w.insertPending(); err != nil {
 			return err
 		}
 	}
-	for _, r := range []struct {
-		stmt  *sql.Stmt
-		sums  map[customerDay]rollupSum
-		order []customerDay
-	}{{w.st.custDaily, w.custSums, w.custOrder}, {w.st.custMonthly, w.monthSums, w.monthOrder}} {
-		for _, k := range r.order {
-			d := r.sums[k]
-			if _, err := r.stmt.ExecContext(w.ctx, k.product, k.customer, k.dimension, k.day, d.quantity, d.records); err != nil {
-				return err
-			}
-		}
+	if r.ClientToken != "" {
+		res, err := w.putOne(r)
+		*result = res
+		return err
 	}
-	clear(w.dimSums)
-	w.dimOrder = w.dimOrder[:0]
-	clear(w.custSums)
-	w.custOrder = w.custOrder[:0]
-	clear(w.monthSums)
-	w.monthOrder = w.monthOrder[:0]
+	w.pending = append(w.pending, pendingRecord{r, meterd.CanonicalAllocations(r.Allocations), result})
+	w.pendingIDs[r.ID] = true
+	if len(w.pending) == chunkSizes[0] {
+		return w.insertPending()
+	}
 	return nil
 }
 
-// put stores r unless its ClientToken or key is taken, and returns its
-// result.
-func (w *recordWriter) put(r *meterd.MeteringRecord) (meterd.CommitResult, error) {
-	ctx := w.ctx
-	if r.ClientToken != "" {
-		var hash, id string
-		err := w.st.tokenGet.QueryRowContext(ctx, r.CallerAccountID, r.ClientToken).Scan(&hash, &id)
-		switch {
-		case err == nil && hash == r.RequestHash:
-			return meterd.CommitResult{Status: meterd.Committed, ID: id}, nil
-		case err == nil:
-			return meterd.CommitResult{Status: meterd.IdempotencyConflict}, nil
-		case !errors.Is(err, sql.ErrNoRows):
-			return meterd.CommitResult{}, err
+// insertPending inserts the pending records with multi-row statements and
+// sets their results: Committed for those stored, and for the others
+// (their key was taken, maybe by an earlier pending record) Committed with
+// the stored id or Duplicate.
+func (w *recordWriter) insertPending() error {
+	if len(w.pending) == 0 {
+		return nil
+	}
+	args := w.args[:0]
+	for _, p := range w.pending {
+		r := p.r
+		args = append(args, r.ID, r.Operation, r.ProductCode, r.CustomerIdentifier, r.CustomerAWSAccountID,
+			r.LicenseArn, r.Resource, r.Dimension, r.Hour.Unix(), ms(r.Timestamp), r.Quantity, p.allocs, r.CallerAccountID,
+			r.CallerAccessKeyID, r.ClientToken, r.RequestHash, ms(r.ReceivedAt))
+	}
+	w.args = args
+	stored := make(map[string]int64, len(w.pending))
+	err := w.multi[multiInsert].chunks(args, func(st *sql.Stmt, args []any) error {
+		rows, err := st.QueryContext(w.ctx, args...)
+		if err != nil {
+			return err
 		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			var seq int64
+			if err := rows.Scan(&id, &seq); err != nil {
+				return err
+			}
+			stored[id] = seq
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return err
+	}
+	for _, p := range w.pending {
+		r := p.r
+		if seq, ok := stored[r.ID]; ok {
+			if err := w.index(r, seq, r.Hour.Unix()); err != nil {
+				return err
+			}
+			*p.result = meterd.CommitResult{Status: meterd.Committed, ID: r.ID}
+			continue
+		}
+		var id string
+		var quantity int64
+		var storedAllocs string
+		if err := w.st.existing.QueryRowContext(w.ctx, r.ProductCode, r.Resource, r.Dimension, r.Hour.Unix()).Scan(&id, &quantity, &storedAllocs); err != nil {
+			return err
+		}
+		*p.result = meterd.CommitResult{Status: meterd.Committed, ID: id}
+		if quantity != r.Quantity || storedAllocs != p.allocs {
+			*p.result = meterd.CommitResult{Status: meterd.Duplicate}
+		}
+	}
+	clear(w.pending)
+	w.pending = w.pending[:0]
+	clear(w.pendingIDs)
+	return nil
+}
+
+// flush stores the pending records and adds the sums of the records stored
+// to the rollups; it must run before the transaction commits.
+func (w *recordWriter) flush() error {
+	if err := w.insertPending(); err != nil {
+		return err
+	}
+	for i := range w.rollups {
+		r := &w.rollups[i]
+		args := w.args[:0]
+		for _, k := range r.order {
+			s := r.sums[k]
+			switch i {
+			case rollupHourly:
+				args = append(args, k.product, k.t, k.customer, k.dimension, s.quantity, s.records)
+			case rollupDimensionHourly:
+				args = append(args, k.product, k.dimension, k.t, s.quantity, s.records)
+			default:
+				args = append(args, k.product, k.customer, k.dimension, k.t, s.quantity, s.records)
+			}
+		}
+		w.args = args
+		if err := w.multi[i].exec(w.ctx, args); err != nil {
+			return err
+		}
+		clear(r.sums)
+		r.order = r.order[:0]
+	}
+	return nil
+}
+
+// putOne stores a record with a ClientToken unless its token or key is
+// taken, and returns its result.
+func (w *recordWriter) putOne(r *meterd.MeteringRecord) (meterd.CommitResult, error) {
+	ctx := w.ctx
+	var hash, id string
+	err := w.st.tokenGet.QueryRowContext(ctx, r.CallerAccountID, r.ClientToken).Scan(&hash, &id)
+	switch {
+	case err == nil && hash == r.RequestHash:
+		return meterd.CommitResult{Status: meterd.Committed, ID: id}, nil
+	case err == nil:
+		return meterd.CommitResult{Status: meterd.IdempotencyConflict}, nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return meterd.CommitResult{}, err
 	}
 	allocs := meterd.CanonicalAllocations(r.Allocations)
 	hour := r.Hour.Unix()
@@ -183,7 +308,7 @@ func (w *recordWriter) put(r *meterd.MeteringRecord) (meterd.CommitResult, error
 	if err != nil {
 		return meterd.CommitResult{}, err
 	}
-	id := r.ID
+	id = r.ID
 	if inserted == 1 {
 		seq, err := res.LastInsertId()
 		if err != nil {
@@ -202,16 +327,14 @@ func (w *recordWriter) put(r *meterd.MeteringRecord) (meterd.CommitResult, error
 			return meterd.CommitResult{Status: meterd.Duplicate}, nil
 		}
 	}
-	if r.ClientToken != "" {
-		if _, err := w.st.tokenPut.ExecContext(ctx, r.CallerAccountID, r.ClientToken, r.RequestHash, id, w.now); err != nil {
-			return meterd.CommitResult{}, err
-		}
+	if _, err := w.st.tokenPut.ExecContext(ctx, r.CallerAccountID, r.ClientToken, r.RequestHash, id, w.now); err != nil {
+		return meterd.CommitResult{}, err
 	}
 	return meterd.CommitResult{Status: meterd.Committed, ID: id}, nil
 }
 
-// index adds a new record to usage_tags and usage_hourly, and to the sums
-// that flush writes to the other rollups.
+// index adds a new record to usage_tags, and to the rollup sums that flush
+// writes.
 func (w *recordWriter) index(r *meterd.MeteringRecord, seq, hour int64) error {
 	if len(r.Allocations) > 0 {
 		// One row per tag key=value: two allocations of a record may share a
@@ -237,29 +360,9 @@ func (w *recordWriter) index(r *meterd.MeteringRecord, seq, hour int64) error {
 		}
 	}
 	hour -= hour % 3600
-	if _, err := w.st.hourly.ExecContext(w.ctx, r.ProductCode, hour, r.CustomerIdentifier, r.Dimension, r.Quantity); err != nil {
-		return err
-	}
-	k := dimensionHour{r.ProductCode, r.Dimension, hour}
-	d, ok := w.dimSums[k]
-	if !ok {
-		w.dimOrder = append(w.dimOrder, k)
-	}
-	w.dimSums[k] = rollupSum{d.quantity + r.Quantity, d.records + 1}
-	c := customerDay{r.ProductCode, r.CustomerIdentifier, r.Dimension, dayStart(hour)}
-	w.custOrder = addSum(w.custSums, w.custOrder, c, r.Quantity)
-	c.day = monthStart(hour)
-	w.monthOrder = addSum(w.monthSums, w.monthOrder, c, r.Quantity)
+	w.rollups[rollupHourly].add(rollupKey{r.ProductCode, r.CustomerIdentifier, r.Dimension, hour}, r.Quantity)
+	w.rollups[rollupDimensionHourly].add(rollupKey{r.ProductCode, "", r.Dimension, hour}, r.Quantity)
+	w.rollups[rollupCustomerDaily].add(rollupKey{r.ProductCode, r.CustomerIdentifier, r.Dimension, dayStart(hour)}, r.Quantity)
+	w.rollups[rollupCustomerMonthly].add(rollupKey{r.ProductCode, r.CustomerIdentifier, r.Dimension, monthStart(hour)}, r.Quantity)
 	return nil
-}
-
-// addSum adds a record of quantity q to sums[k], appending k to order when
-// it is new, and returns order.
-func addSum(sums map[customerDay]rollupSum, order []customerDay, k customerDay, q int64) []customerDay {
-	s, ok := sums[k]
-	if !ok {
-		order = append(order, k)
-	}
-	sums[k] = rollupSum{s.quantity + q, s.records + 1}
-	return order
 }

@@ -1,0 +1,77 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+)
+
+// chunkSizes are the row counts of the multi-row statements, largest first:
+// n rows go as n/64 statements of 64 rows, then at most three each of 16, 4
+// and 1. One statement of 64 rows costs far less than 64 statements of one:
+// most of a small statement's cost in SQLite is its start and end, not its
+// b-tree work.
+var chunkSizes = []int{64, 16, 4, 1}
+
+// multiStmt is one INSERT prepared once for each of chunkSizes rows.
+type multiStmt struct {
+	perRow int // values per row
+	bySize map[int]*sql.Stmt
+}
+
+// prepareMulti prepares head VALUES row, row, ... tail for each chunk size;
+// row holds perRow placeholders.
+func prepareMulti(ctx context.Context, db *sql.DB, head, row, tail string, perRow int) (*multiStmt, error) {
+	m := &multiStmt{perRow: perRow, bySize: map[int]*sql.Stmt{}}
+	for _, n := range chunkSizes {
+		q := head + " VALUES " + strings.Repeat(row+", ", n-1) + row + " " + tail
+		s, err := db.PrepareContext(ctx, q)
+		if err != nil {
+			m.close()
+			return nil, err
+		}
+		m.bySize[n] = s
+	}
+	return m, nil
+}
+
+func (m *multiStmt) close() {
+	if m == nil {
+		return
+	}
+	for _, s := range m.bySize {
+		s.Close()
+	}
+}
+
+// inTx returns m's statements bound to tx.
+func (m *multiStmt) inTx(ctx context.Context, tx *sql.Tx) *multiStmt {
+	out := &multiStmt{perRow: m.perRow, bySize: make(map[int]*sql.Stmt, len(m.bySize))}
+	for n, s := range m.bySize {
+		out.bySize[n] = tx.StmtContext(ctx, s)
+	}
+	return out
+}
+
+// chunks calls fn for successive chunks of args (perRow values a row) with
+// the statement of the chunk's size.
+func (m *multiStmt) chunks(args []any, fn func(st *sql.Stmt, args []any) error) error {
+	rows := len(args) / m.perRow
+	for _, n := range chunkSizes {
+		for ; rows >= n; rows -= n {
+			if err := fn(m.bySize[n], args[:n*m.perRow]); err != nil {
+				return err
+			}
+			args = args[n*m.perRow:]
+		}
+	}
+	return nil
+}
+
+// exec runs the rows of args in chunks.
+func (m *multiStmt) exec(ctx context.Context, args []any) error {
+	return m.chunks(args, func(st *sql.Stmt, args []any) error {
+		_, err := st.ExecContext(ctx, args...)
+		return err
+	})
+}
