@@ -24,9 +24,10 @@ import (
 //	r.Clock = now         // the relay clock is not kept across restarts
 //	r.Restart()           // same port, same --data
 //
-// For other flags or environments (another store, other credentials, a
-// frozen clock from the first start) use NewRelay, set the fields, then
-// call Start.
+// Two relays sharing one PostgreSQL store are two Relay calls with the
+// same "--store", "postgres://..." flags; each has its own Data (token)
+// and port. For other environments (other credentials) or a frozen clock
+// from the first start, use NewRelay, set Env or Clock, then call Start.
 type RelayProcess struct {
 	Bin  string
 	Data string   // its --data directory (a new temporary one)
