@@ -44,19 +44,23 @@ func testStoreShared(t *testing.T, dsn string) {
 	accepted := make([]map[string]int, 2)
 	var wg sync.WaitGroup
 	halfway, freezeDone := make(chan struct{}), make(chan struct{})
+	var halfwayOnce sync.Once // also on an early error: the freezer must not wait forever
 	errs := make(chan error, 3)
 	for r := range stores {
 		accepted[r] = map[string]int{}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if r == 0 {
+				defer halfwayOnce.Do(func() { close(halfway) })
+			}
 			// The other relay stops short of this one's last batches, so
 			// that some events surely come after the freeze.
 			for b := range batches - 5*r {
 				if b == batches/2 && r == 0 {
 					// The other relay goes on while this one waits for the
 					// freeze.
-					close(halfway)
+					halfwayOnce.Do(func() { close(halfway) })
 					<-freezeDone
 				}
 				rs, err := stores[r].Ingest(ctx, batch(r, b), now, LateCurrentHour)
