@@ -223,8 +223,8 @@ func relayServe(ctx context.Context, c *cli, args []string) error {
 	defer stop()
 	ran := make(chan error, 1)
 	go func() { ran <- r.Run(runCtx) }()
-	fmt.Fprintf(c.stdout, "meterd relay is listening on http://%s\n  upstream: %s (%s)\n  token: %s\n",
-		ln.Addr(), cmpOr(rc.UpstreamEndpoint, "AWS"), rc.Region, filepath.Join(rc.Data, "relay-token"))
+	fmt.Fprintf(c.stdout, "meterd relay is listening on http://%s\n  upstream: %s (%s)\n  store: %s\n  token: %s\n",
+		ln.Addr(), cmpOr(rc.UpstreamEndpoint, "AWS"), rc.Region, storeName(dsn), filepath.Join(rc.Data, "relay-token"))
 	select {
 	case <-ctx.Done():
 	case err := <-served:
