@@ -120,3 +120,28 @@ func testStoreReserve(t *testing.T, dsn string) {
 		}
 	}
 }
+
+func TestStoreOldestPending(t *testing.T) { eachStore(t, testStoreOldestPending) }
+
+func testStoreOldestPending(t *testing.T, dsn string) {
+	ctx := context.Background()
+	s := openDSN(t, dsn)
+	oldest := func(want time.Time) {
+		t.Helper()
+		got, err := s.OldestPending(ctx)
+		if err != nil || !got.Equal(want) {
+			t.Errorf("OldestPending = %s, %v, want %s, nil", got, err, want)
+		}
+	}
+	oldest(time.Time{})
+	frozenRecords(t, s, 1) // frozen in hour t0
+	now := t0.Add(70 * time.Minute)
+	if _, err := s.Ingest(ctx, []Event{ev("later", "c9", "requests", 1, now, nil)}, now, LateCurrentHour); err != nil {
+		t.Fatal(err)
+	}
+	oldest(t0)
+	if err := s.Settle(ctx, Key{"demo-product", "c0", "requests", t0}, OutcomeSuccess, "id", "", now); err != nil {
+		t.Fatal(err)
+	}
+	oldest(t0.Add(time.Hour)) // the open hour is left
+}

@@ -290,6 +290,20 @@ func (s *Store) Status(ctx context.Context) (*Status, error) {
 	return st, nil
 }
 
+// OldestPending returns the hour of the oldest aggregate without a final
+// outcome, or the zero time when there is none. Unlike Status it reads
+// only the state index, so the submitter can ask after every pass.
+func (s *Store) OldestPending(ctx context.Context) (time.Time, error) {
+	var h sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT min(h) FROM (
+		SELECT min(hour) AS h FROM aggregates WHERE state = 'open'
+		UNION ALL SELECT min(hour) AS h FROM aggregates WHERE state = 'frozen') AS pending`).Scan(&h)
+	if err != nil || !h.Valid {
+		return time.Time{}, wrap("oldest pending", err)
+	}
+	return fromUnix(h.Int64), nil
+}
+
 // Heartbeats adds, for every hour from first to last, a frozen
 // zero-quantity aggregate for each (product, customer, dimension) that had
 // events in the 24 hours before it and has no aggregate in it yet. It

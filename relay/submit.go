@@ -335,10 +335,10 @@ func (r *Relay) settle(ctx context.Context, rec *Record, outcome, id, msg string
 
 // updateBacklogAge sets the backlog-age gauge from the store.
 func (r *Relay) updateBacklogAge(ctx context.Context) {
-	st, err := r.store.Status(ctx)
-	if err != nil || st.OldestPending == nil {
+	oldest, err := r.store.OldestPending(ctx)
+	if err != nil || oldest.IsZero() {
 		r.metrics.backlogAge.Set(0)
 		return
 	}
-	r.metrics.backlogAge.Set(r.clock.Now().Sub(*st.OldestPending).Seconds())
+	r.metrics.backlogAge.Set(r.clock.Now().Sub(oldest).Seconds())
 }
