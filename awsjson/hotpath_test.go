@@ -34,6 +34,16 @@ func (l *memLedger) Customer(_ context.Context, _, id string) (*meterd.Customer,
 	return nil, meterd.Errorf(meterd.ENotFound, "no customer")
 }
 
+func (l *memLedger) CustomersByKeys(_ context.Context, _ string, ids, _ []string) ([]*meterd.Customer, error) {
+	var out []*meterd.Customer
+	for _, id := range ids {
+		if c, ok := l.customers[id]; ok {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
 func (l *memLedger) Commit(_ context.Context, recs []*meterd.MeteringRecord) ([]meterd.CommitResult, error) {
 	res := make([]meterd.CommitResult, len(recs))
 	for i, r := range recs {
