@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -24,6 +25,9 @@ func (s *Store) Ingest(ctx context.Context, events []Event, now time.Time, late 
 			return err
 		}
 		defer in.close()
+		if err := in.loadSeen(events); err != nil {
+			return err
+		}
 		for i := range events {
 			if results[i], err = in.add(&events[i], now, late); err != nil {
 				return err
@@ -58,30 +62,38 @@ type setKey struct {
 	tags string
 }
 
-// ingester stores the events of one Ingest call: each event row at once,
-// the aggregate and allocation sums once per key at the end.
+// ingester stores the events of one Ingest call: it looks up their ids and
+// inserts their rows a few hundred at a time (each statement is a round trip
+// to PostgreSQL), and writes the aggregate and allocation sums once per key
+// at the end.
 type ingester struct {
-	ctx                                                      context.Context
-	tx                                                       *sql.Tx
-	selEvent, selAgg, selSet, insEvent, upsertAgg, upsertSet *sql.Stmt
-	aggs                                                     map[Key]*aggState
-	sets                                                     map[setKey]int64 // -1: stored, no change; else pending delta
-	order                                                    []Key
-	setOrder                                                 []setKey
+	ctx                                  context.Context
+	s                                    *Store
+	tx                                   *sql.Tx
+	selAgg, selSet, upsertAgg, upsertSet *sql.Stmt
+	seen                                 map[string]bool // ids stored before or in this call
+	rows                                 []any           // event rows to insert, eventColumns values each
+	aggs                                 map[Key]*aggState
+	sets                                 map[setKey]int64 // -1: stored, no change; else pending delta
+	order                                []Key
+	setOrder                             []setKey
 }
 
+// Event rows are inserted, and ids looked up, this many at a time.
+const (
+	eventColumns = 10
+	eventChunk   = 200
+)
+
 func newIngester(ctx context.Context, s *Store, tx *sql.Tx) (*ingester, error) {
-	in := &ingester{ctx: ctx, tx: tx, aggs: map[Key]*aggState{}, sets: map[setKey]int64{}}
+	in := &ingester{ctx: ctx, s: s, tx: tx, seen: map[string]bool{}, aggs: map[Key]*aggState{}, sets: map[setKey]int64{}}
 	for _, p := range []struct {
 		stmt **sql.Stmt
 		sql  string
 	}{
-		{&in.selEvent, `SELECT 1 FROM events WHERE id = ?`},
 		{&in.selAgg, `SELECT state, quantity, tag_keys, tag_sets FROM aggregates
 			WHERE product = ? AND customer = ? AND dimension = ? AND hour = ?`},
 		{&in.selSet, `SELECT 1 FROM allocations WHERE product = ? AND customer = ? AND dimension = ? AND hour = ? AND tags = ?`},
-		{&in.insEvent, `INSERT INTO events (id, product, customer, dimension, hour, quantity, tags, timestamp, late, received_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
 		{&in.upsertAgg, `INSERT INTO aggregates (product, customer, dimension, hour,
 				customer_identifier, customer_aws_account_id, license_arn, events, quantity, tag_keys, tag_sets, last_ts, state)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open')
@@ -104,11 +116,46 @@ func newIngester(ctx context.Context, s *Store, tx *sql.Tx) (*ingester, error) {
 }
 
 func (in *ingester) close() {
-	for _, st := range []*sql.Stmt{in.selEvent, in.selAgg, in.selSet, in.insEvent, in.upsertAgg, in.upsertSet} {
+	for _, st := range []*sql.Stmt{in.selAgg, in.selSet, in.upsertAgg, in.upsertSet} {
 		if st != nil {
 			st.Close()
 		}
 	}
+}
+
+// placeholders returns "(?, ?), (?, ?)" for rows of n columns.
+func placeholders(rows, n int) string {
+	row := "(" + strings.Repeat("?, ", n-1) + "?)"
+	return strings.Repeat(row+", ", rows-1) + row
+}
+
+// loadSeen marks the ids of events that are stored already.
+func (in *ingester) loadSeen(events []Event) error {
+	ids := make([]any, 0, len(events))
+	for i := range events {
+		ids = append(ids, events[i].ID)
+	}
+	for len(ids) > 0 {
+		chunk := ids[:min(eventChunk, len(ids))]
+		ids = ids[len(chunk):]
+		rows, err := in.tx.QueryContext(in.ctx, in.s.q(`SELECT id FROM events WHERE id IN `+placeholders(1, len(chunk))), chunk...)
+		if err != nil {
+			return wrap("read events", err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return wrap("read events", err)
+			}
+			in.seen[id] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return wrap("read events", err)
+		}
+	}
+	return nil
 }
 
 // agg returns the state of k, read once per transaction.
@@ -154,14 +201,9 @@ func (in *ingester) hasSet(sk setKey) (bool, error) {
 // add stores one event; errors are store failures, refusals are results.
 func (in *ingester) add(e *Event, now time.Time, late string) (Result, error) {
 	res := Result{ID: e.ID, Status: StatusAccepted}
-	var one int
-	err := in.selEvent.QueryRowContext(in.ctx, e.ID).Scan(&one)
-	if err == nil {
+	if in.seen[e.ID] {
 		res.Status = StatusDuplicate
 		return res, nil
-	}
-	if !isNoRows(err) {
-		return res, wrap("read event", err)
 	}
 	ts := e.Timestamp.UTC()
 	k := Key{Product: e.ProductCode, Customer: e.customerKey(), Dimension: e.Dimension, Hour: fromUnix(hourOf(ts))}
@@ -209,10 +251,8 @@ func (in *ingester) add(e *Event, now time.Time, late string) (Result, error) {
 	if res.Late {
 		lateFlag = 1
 	}
-	if _, err := in.insEvent.ExecContext(in.ctx, e.ID, k.Product, k.Customer, k.Dimension, k.Hour.Unix(), *e.Quantity,
-		sk.tags, ms(ts), lateFlag, ms(now)); err != nil {
-		return res, wrap("insert event", err)
-	}
+	in.seen[e.ID] = true
+	in.rows = append(in.rows, e.ID, k.Product, k.Customer, k.Dimension, k.Hour.Unix(), *e.Quantity, sk.tags, ms(ts), lateFlag, ms(now))
 	if a.first == nil {
 		a.first = e
 		in.order = append(in.order, k)
@@ -231,8 +271,17 @@ func (in *ingester) add(e *Event, now time.Time, late string) (Result, error) {
 	return res, nil
 }
 
-// flush writes the sums of the transaction's events.
+// flush writes the transaction's events and their sums.
 func (in *ingester) flush() error {
+	for rows := in.rows; len(rows) > 0; {
+		chunk := rows[:min(eventChunk*eventColumns, len(rows))]
+		rows = rows[len(chunk):]
+		if _, err := in.tx.ExecContext(in.ctx, in.s.q(`INSERT INTO events
+			(id, product, customer, dimension, hour, quantity, tags, timestamp, late, received_at)
+			VALUES `+placeholders(len(chunk)/eventColumns, eventColumns)), chunk...); err != nil {
+			return wrap("insert events", err)
+		}
+	}
 	for _, k := range in.order {
 		a := in.aggs[k]
 		keys, _ := json.Marshal(a.tagKeys)
