@@ -31,8 +31,13 @@ func TestRelayPostgresShared(t *testing.T) {
 	store := pgtest.Start(t).NewDatabase(t)
 	var relays []*meterdtest.RelayProcess
 	var clients []*relay.Client
-	for range 2 {
-		p := meterdtest.NewRelay(t, bin, "--token", "tok", "--upstream-endpoint", up.URL, "--store", store, "--products", "demo-product")
+	for i := range 2 {
+		p := meterdtest.NewRelay(t, bin, "--token", "tok", "--upstream-endpoint", up.URL, "--products", "demo-product")
+		if i == 0 {
+			p.Args = append(p.Args, "--store", store)
+		} else { // the same store, named by the environment
+			p.Env = []string{"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "METERD_RELAY_STORE=" + store}
+		}
 		p.Clock = now
 		p.Start()
 		relays = append(relays, p)
