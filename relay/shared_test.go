@@ -7,6 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/marketplacemetering"
+	"github.com/aws/aws-sdk-go-v2/service/marketplacemetering/types"
+
 	"github.com/meterd/meterd"
 )
 
@@ -150,4 +154,97 @@ func allocated(allocs []meterd.UsageAllocation) int64 {
 		n += *a.AllocatedUsageQuantity
 	}
 	return n
+}
+
+// countingUpstream answers Success to every record and counts how often
+// each key-hour was sent. Its first request waits for a second one (at most
+// 10 s), so that two relays surely send at the same time.
+type countingUpstream struct {
+	mu       sync.Mutex
+	sent     map[string]int
+	requests int
+	second   chan struct{} // closed by the second request
+}
+
+func (u *countingUpstream) BatchMeterUsage(ctx context.Context, in *marketplacemetering.BatchMeterUsageInput, _ ...func(*marketplacemetering.Options)) (*marketplacemetering.BatchMeterUsageOutput, error) {
+	u.mu.Lock()
+	u.requests++
+	n := u.requests
+	if n == 2 {
+		close(u.second)
+	}
+	u.mu.Unlock()
+	if n == 1 {
+		select {
+		case <-u.second:
+		case <-time.After(10 * time.Second): // a timeout, not a wait for time: the test fails below
+		}
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	out := &marketplacemetering.BatchMeterUsageOutput{}
+	for _, rec := range in.UsageRecords {
+		k := keyOfUsage(&rec)
+		u.sent[fmt.Sprint(k)]++
+		out.Results = append(out.Results, types.UsageRecordResult{UsageRecord: &rec, Status: types.UsageRecordResultStatusSuccess,
+			MeteringRecordId: aws.String(fmt.Sprint("id-", k))})
+	}
+	return out, nil
+}
+
+// TestRelaysSharedSubmit runs the submission passes of two relays on one
+// store at once, while the first relay's first request is held up: the
+// other relay sends the records the first has not claimed, and each record
+// is sent once.
+func TestRelaysSharedSubmit(t *testing.T) { eachStore(t, testRelaysSharedSubmit) }
+
+func testRelaysSharedSubmit(t *testing.T, dsn string) {
+	ctx := context.Background()
+	up := &countingUpstream{sent: map[string]int{}, second: make(chan struct{})}
+	now := t0.Add(10 * time.Minute)
+	var relays []*Relay
+	for range 2 {
+		clock := &meterd.ServerClock{}
+		clock.Set(now)
+		relays = append(relays, New(Config{Store: openDSN(t, dsn), Upstream: up, Clock: clock, Token: "secret", Rate: 1000}))
+	}
+	const records = 300
+	var events []Event
+	for i := range records {
+		events = append(events, ev(fmt.Sprintf("e%d", i), fmt.Sprintf("c%d", i), "requests", 1, now, nil))
+	}
+	if _, err := relays[0].store.Ingest(ctx, events, now, LateCurrentHour); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	settled := make([]int, 2)
+	errs := make([]error, 2)
+	for i, r := range relays {
+		r.Clock().Set(t0.Add(time.Hour + 10*time.Minute))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			settled[i], errs[i] = r.Submit(ctx)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("relay %d: Submit = %v", i, err)
+		}
+	}
+	if settled[0]+settled[1] != records {
+		t.Errorf("Submit settled %d + %d records, want %d in all", settled[0], settled[1], records)
+	}
+	if len(up.sent) != records {
+		t.Errorf("upstream got %d distinct records, want %d", len(up.sent), records)
+	}
+	for k, n := range up.sent {
+		if n != 1 {
+			t.Errorf("record %s sent %d times, want once", k, n)
+		}
+	}
+	if settled[0] == 0 || settled[1] == 0 {
+		t.Errorf("relays settled %d and %d records, want both to send some", settled[0], settled[1])
+	}
 }
