@@ -50,6 +50,9 @@ type aggState struct {
 	quantity int64
 	tagKeys  []string
 	tagSets  int
+	// licenseArn is the record's LicenseArn: the first event's, and every
+	// later event of the key-hour must name the same one.
+	licenseArn string
 
 	// Pending changes, written by flush.
 	first                      *Event // customer fields for a new aggregate
@@ -91,7 +94,7 @@ func newIngester(ctx context.Context, s *Store, tx *sql.Tx) (*ingester, error) {
 		stmt **sql.Stmt
 		sql  string
 	}{
-		{&in.selAgg, `SELECT state, quantity, tag_keys, tag_sets FROM aggregates
+		{&in.selAgg, `SELECT state, quantity, tag_keys, tag_sets, license_arn FROM aggregates
 			WHERE product = ? AND customer = ? AND dimension = ? AND hour = ?`},
 		{&in.selSet, `SELECT 1 FROM allocations WHERE product = ? AND customer = ? AND dimension = ? AND hour = ? AND tags = ?`},
 		{&in.upsertAgg, `INSERT INTO aggregates (product, customer, dimension, hour,
@@ -165,7 +168,9 @@ func (in *ingester) agg(k Key) (*aggState, error) {
 	}
 	a := &aggState{key: k, state: StateOpen}
 	var keys string
-	err := in.selAgg.QueryRowContext(in.ctx, keyArgs(k)...).Scan(&a.state, &a.quantity, &keys, &a.tagSets)
+	var arn sql.NullString
+	err := in.selAgg.QueryRowContext(in.ctx, keyArgs(k)...).Scan(&a.state, &a.quantity, &keys, &a.tagSets, &arn)
+	a.licenseArn = arn.String
 	switch {
 	case isNoRows(err):
 	case err != nil:
@@ -225,6 +230,12 @@ func (in *ingester) add(e *Event, now time.Time, late string) (Result, error) {
 			return reject(res, "late: the current hour %s was already submitted too", k.Hour.Format(time.RFC3339)), nil
 		}
 	}
+	// One record carries one LicenseArn, and AWS keeps one record per
+	// customer, dimension and hour: usage under two licenses in the same
+	// key-hour cannot both be metered, so the second is refused, not merged.
+	if (a.exists || a.first != nil) && e.LicenseArn != a.licenseArn {
+		return reject(res, "license_arn: this customer, dimension and hour already has usage under license_arn %q; one hour's record carries one license", a.licenseArn), nil
+	}
 	if a.quantity+*e.Quantity > maxQuantity {
 		return reject(res, "quantity: the hour's sum would exceed %d, the most a record can carry", maxQuantity), nil
 	}
@@ -255,6 +266,7 @@ func (in *ingester) add(e *Event, now time.Time, late string) (Result, error) {
 	in.rows = append(in.rows, e.ID, k.Product, k.Customer, k.Dimension, k.Hour.Unix(), *e.Quantity, sk.tags, ms(ts), lateFlag, ms(now))
 	if a.first == nil {
 		a.first = e
+		a.licenseArn = e.LicenseArn
 		in.order = append(in.order, k)
 	}
 	a.tagKeys = keys

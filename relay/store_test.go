@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -286,5 +287,39 @@ func testStorePrune(t *testing.T, dsn string) {
 	rs, err := s.Ingest(ctx, []Event{ev("e1", "c1", "requests", 1, later, nil)}, later, LateCurrentHour)
 	if err != nil || rs[0].Status != StatusAccepted {
 		t.Errorf("Ingest of a forgotten id = %+v, %v, want accepted", rs, err)
+	}
+}
+
+func TestStoreLicenseArn(t *testing.T) { eachStore(t, testStoreLicenseArn) }
+
+// testStoreLicenseArn: a key-hour's record carries one LicenseArn, so an
+// event naming another one (or none) is refused, in the same request or a
+// later one, while other key-hours take it.
+func testStoreLicenseArn(t *testing.T, dsn string) {
+	ctx := context.Background()
+	s := openDSN(t, dsn)
+	now := t0.Add(10 * time.Minute)
+	withArn := func(id, dim, arn string) Event {
+		e := ev(id, "c1", dim, 1, now, nil)
+		e.LicenseArn = arn
+		return e
+	}
+	const a, b = "arn:aws:license-manager::111122223333:license:l-a", "arn:aws:license-manager::111122223333:license:l-b"
+	rs, err := s.Ingest(ctx, []Event{withArn("e1", "requests", a), withArn("e2", "requests", a), withArn("e3", "requests", b), withArn("e4", "storage_gb", b)}, now, LateCurrentHour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := statuses(rs), []string{"accepted", "accepted", "rejected", "accepted"}; !equal(got, want) {
+		t.Errorf("statuses = %v, want %v", got, want)
+	}
+	if !strings.Contains(rs[2].Error, "license_arn") {
+		t.Errorf("refusal = %q, want it to name license_arn", rs[2].Error)
+	}
+	rs, err = s.Ingest(ctx, []Event{withArn("e5", "requests", ""), withArn("e6", "requests", a)}, now, LateCurrentHour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := statuses(rs), []string{"rejected", "accepted"}; !equal(got, want) {
+		t.Errorf("later statuses = %v, want %v", got, want)
 	}
 }

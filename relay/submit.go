@@ -187,12 +187,14 @@ func (r *Relay) send(ctx context.Context, recs []*Record) (int, error) {
 	}
 	in := &marketplacemetering.BatchMeterUsageInput{ProductCode: aws.String(recs[0].Product)}
 	byKey := make(map[matchKey]*Record, len(recs))
+	arns := make([]string, 0, len(recs))
 	for _, rec := range recs {
+		arns = append(arns, rec.LicenseArn)
 		u := usageRecord(rec)
 		in.UsageRecords = append(in.UsageRecords, u)
 		byKey[keyOfUsage(&u)] = rec
 	}
-	out, err := r.cfg.Upstream.BatchMeterUsage(ctx, in)
+	out, err := r.cfg.Upstream.BatchMeterUsage(WithLicenseArns(ctx, arns), in)
 	if err != nil {
 		if ctx.Err() != nil {
 			return 0, ctx.Err()

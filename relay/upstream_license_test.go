@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -83,32 +84,7 @@ func TestUpstreamLicenseArn(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 23, 7, 30, 0, 0, time.UTC)
 	u := startUpstream(t, now)
-	target, err := url.Parse(u.srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var bodies []string
-	rp := httputil.NewSingleHostReverseProxy(target) // keeps the signed Host header
-	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		bodies = append(bodies, string(b))
-		mu.Unlock()
-		r.Body = io.NopCloser(bytes.NewReader(b))
-		rp.ServeHTTP(w, r)
-	}))
-	defer proxy.Close()
-	lastBody := func() (recs []map[string]any) {
-		t.Helper()
-		mu.Lock()
-		defer mu.Unlock()
-		var doc struct{ UsageRecords []map[string]any }
-		if len(bodies) == 0 || json.Unmarshal([]byte(bodies[len(bodies)-1]), &doc) != nil {
-			t.Fatalf("proxy bodies = %q, want a BatchMeterUsage request", bodies)
-		}
-		return doc.UsageRecords
-	}
+	proxy, lastBody := recordingProxy(t, u.srv.URL)
 	cust, err := u.admin.Customer(ctx, "demo-product", "demo-customer-1")
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +92,7 @@ func TestUpstreamLicenseArn(t *testing.T) {
 	if cust.LicenseArn == "" {
 		t.Fatal("demo-customer-1 has no LicenseArn")
 	}
-	up, err := NewUpstream(UpstreamConfig{Endpoint: proxy.URL, AccessKeyID: "test", SecretAccessKey: "test"}, func(string) string { return "" })
+	up, err := NewUpstream(UpstreamConfig{Endpoint: proxy, AccessKeyID: "test", SecretAccessKey: "test"}, func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,5 +139,77 @@ func TestUpstreamLicenseArn(t *testing.T) {
 	}
 	if recs := lastBody(); len(recs) != 1 || recs[0]["LicenseArn"] != nil {
 		t.Errorf("request records = %v, want no LicenseArn", recs)
+	}
+}
+
+// recordingProxy forwards to target and keeps each request body; lastBody
+// returns the UsageRecords of the last one.
+func recordingProxy(t *testing.T, target string) (proxyURL string, lastBody func() []map[string]any) {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var bodies []string
+	rp := httputil.NewSingleHostReverseProxy(u) // keeps the signed Host header
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		bodies = append(bodies, string(b))
+		mu.Unlock()
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(proxy.Close)
+	return proxy.URL, func() []map[string]any {
+		t.Helper()
+		mu.Lock()
+		defer mu.Unlock()
+		var doc struct{ UsageRecords []map[string]any }
+		if len(bodies) == 0 || json.Unmarshal([]byte(bodies[len(bodies)-1]), &doc) != nil {
+			t.Fatalf("proxy bodies = %q, want a BatchMeterUsage request", bodies)
+		}
+		return doc.UsageRecords
+	}
+}
+
+// TestRelayLicenseArn sends events with a LicenseArn through the relay:
+// the hour's record reaches meterd's ledger with it.
+func TestRelayLicenseArn(t *testing.T) {
+	ctx := context.Background()
+	h0 := time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC)
+	now := h0.Add(30 * time.Minute)
+	u := startUpstream(t, now)
+	cust, err := u.admin.Customer(ctx, "demo-product", "demo-customer-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy, lastBody := recordingProxy(t, u.srv.URL)
+	r, c := relayVia(t, proxy, Config{}, now)
+	var events []Event
+	for i := range 3 {
+		e := ev(fmt.Sprintf("l-%d", i), "demo-customer-1", "requests", int64(i+1), h0.Add(time.Duration(i)*time.Minute), nil)
+		e.LicenseArn = cust.LicenseArn
+		events = append(events, e)
+	}
+	if _, err := c.Send(ctx, events); err != nil {
+		t.Fatal(err)
+	}
+	now = h0.Add(70 * time.Minute)
+	u.setClock(t, now)
+	r.Clock().Set(now)
+	if n, err := r.Submit(ctx); err != nil || n != 1 {
+		t.Fatalf("Submit = %d, %v, want 1, nil", n, err)
+	}
+	page, err := u.admin.Usage(ctx, admin.UsageQuery{Product: "demo-product", From: h0, To: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Records) != 1 || page.Records[0].LicenseArn != cust.LicenseArn || page.Records[0].Quantity != 6 {
+		t.Errorf("meterd records = %+v, want one with LicenseArn %s and quantity 6", page.Records, cust.LicenseArn)
+	}
+	if recs := lastBody(); len(recs) != 1 || recs[0]["LicenseArn"] != cust.LicenseArn {
+		t.Errorf("request records = %v, want one with LicenseArn %s", recs, cust.LicenseArn)
 	}
 }

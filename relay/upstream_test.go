@@ -38,7 +38,14 @@ func (u *upstream) setClock(t *testing.T, now time.Time) {
 // relayTo returns a relay (clock at now) submitting to u as the demo seller.
 func relayTo(t *testing.T, u *upstream, cfg Config, now time.Time) (*Relay, *Client) {
 	t.Helper()
-	up, err := NewUpstream(UpstreamConfig{Endpoint: u.srv.URL, AccessKeyID: "test", SecretAccessKey: "test"}, os.Getenv)
+	return relayVia(t, u.srv.URL, cfg, now)
+}
+
+// relayVia returns a relay (clock at now) submitting to endpoint as the
+// demo seller.
+func relayVia(t *testing.T, endpoint string, cfg Config, now time.Time) (*Relay, *Client) {
+	t.Helper()
+	up, err := NewUpstream(UpstreamConfig{Endpoint: endpoint, AccessKeyID: "test", SecretAccessKey: "test"}, os.Getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
