@@ -12,12 +12,18 @@ import (
 	"github.com/meterd/meterd/admin"
 )
 
-// TestRelayToMeterdFaults runs the relay against a meterd that loses 30 %
-// of the records to UnprocessedRecords, throttles, fails with 500s and
-// drops responses after committing: every hour still ends up as exactly
-// one record with the expected sums, and a record the upstream refuses
-// for good fails alone.
-func TestRelayToMeterdFaults(t *testing.T) {
+// TestRelayToMeterdAtScale sends 100,000 events with repeated ids and tags
+// through the relay to meterd, once with a clean upstream and once with a
+// meterd that loses 30 % of the records to UnprocessedRecords, throttles,
+// fails with 500s and drops responses after committing: every hour still
+// ends up as exactly one record with the expected sums, and a record the
+// upstream refuses for good fails alone.
+func TestRelayToMeterdAtScale(t *testing.T) {
+	t.Run("clean", func(t *testing.T) { relayToMeterdAtScale(t, false) })
+	t.Run("faults", func(t *testing.T) { relayToMeterdAtScale(t, true) })
+}
+
+func relayToMeterdAtScale(t *testing.T, faults bool) {
 	ctx := context.Background()
 	h0 := time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC)
 	now := h0.Add(3*time.Hour + 50*time.Minute)
@@ -34,9 +40,9 @@ func TestRelayToMeterdFaults(t *testing.T) {
 	// Retries are due at once: the test needs no waiting.
 	r.cfg.RetryBase, r.cfg.RetryMax = time.Nanosecond, time.Nanosecond
 
-	// METERD_RELAY_EVENTS=100000 runs the full size (about 15 s of
-	// intake); make test uses thousands.
-	n := 4000
+	// METERD_RELAY_EVENTS sets another size, for example a smaller one
+	// while working on the relay.
+	n := 100000
 	if v, err := strconv.Atoi(os.Getenv("METERD_RELAY_EVENTS")); err == nil && v > 0 {
 		n = v
 	}
@@ -65,12 +71,16 @@ func TestRelayToMeterdFaults(t *testing.T) {
 			}
 		}
 	}
-	for _, spec := range []admin.FaultSpec{
-		{Operation: "BatchMeterUsage", Unprocessed: 0.3},
-		{Operation: "BatchMeterUsage", Error: "ThrottlingException", Count: 2},
-		{Operation: "BatchMeterUsage", Error: "InternalServiceErrorException", Count: 2},
-		{Operation: "BatchMeterUsage", DropResponse: true, Count: 2},
-	} {
+	var rules []admin.FaultSpec
+	if faults {
+		rules = []admin.FaultSpec{
+			{Operation: "BatchMeterUsage", Unprocessed: 0.3},
+			{Operation: "BatchMeterUsage", Error: "ThrottlingException", Count: 2},
+			{Operation: "BatchMeterUsage", Error: "InternalServiceErrorException", Count: 2},
+			{Operation: "BatchMeterUsage", DropResponse: true, Count: 2},
+		}
+	}
+	for _, spec := range rules {
 		if _, err := u.admin.AddFault(ctx, spec); err != nil {
 			t.Fatal(err)
 		}
@@ -113,12 +123,15 @@ func TestRelayToMeterdFaults(t *testing.T) {
 	got, _ := ledgerOf(t, u, h0, now)
 	compareSums(t, got, want)
 
-	// The retries were counted per error code.
+	// The retries were counted per error code; a clean upstream needs none.
 	var retries int
 	for _, code := range []string{"Unprocessed", "ThrottlingException", "InternalServiceErrorException", "NetworkError"} {
 		n := int(testCounter(t, r.metrics.retries.WithLabelValues(code)))
-		if n == 0 {
+		if faults && n == 0 {
 			t.Errorf("retries{code=%q} = 0, want some", code)
+		}
+		if !faults && n != 0 {
+			t.Errorf("retries{code=%q} = %d against a clean upstream, want 0", code, n)
 		}
 		retries += n
 	}
