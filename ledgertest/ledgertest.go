@@ -65,6 +65,7 @@ func Run(t *testing.T, open func(t *testing.T) meterd.Ledger) {
 	t.Run("PublicKeys", func(t *testing.T) { testPublicKeys(t, open) })
 	t.Run("Settings", func(t *testing.T) { testSettings(t, open) })
 	t.Run("Commit", func(t *testing.T) { testCommit(t, open) })
+	t.Run("CommitMany", func(t *testing.T) { testCommitMany(t, open) })
 	t.Run("Usage", func(t *testing.T) { testUsage(t, open) })
 	t.Run("SummarizeUsage", func(t *testing.T) { testSummarizeUsage(t, open) })
 	t.Run("SummarizeUsageAcrossDays", func(t *testing.T) { testSummarizeAcrossDays(t, open) })
