@@ -44,11 +44,7 @@ func TestRelayChaos(t *testing.T) {
 	h0 := time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC)
 	now := h0.Add(50 * time.Minute)
 	bin := meterdtest.Build(t)
-	up := meterdtest.Serve(t, bin, "--fault-seed", strconv.FormatUint(seed, 10))
-	adm := admin.NewClient(up.URL, up.AdminToken)
-	if _, err := adm.SetClock(ctx, now); err != nil {
-		t.Fatal(err)
-	}
+	up, adm := serveUpstream(t, bin, now, "--fault-seed", strconv.FormatUint(seed, 10))
 	// Sixty customers: sixty records an hour, three requests and their
 	// retries, so that the faults have requests to hit.
 	var customers []string

@@ -25,11 +25,7 @@ func TestRelayCredentials(t *testing.T) {
 	h0 := time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC)
 	now := h0.Add(50 * time.Minute)
 	bin := meterdtest.Build(t)
-	up := meterdtest.Serve(t, bin)
-	adm := admin.NewClient(up.URL, up.AdminToken)
-	if _, err := adm.SetClock(ctx, now); err != nil {
-		t.Fatal(err)
-	}
+	up, adm := serveUpstream(t, bin, now)
 	newKey := func(id string, withToken bool) *admin.AccessKey {
 		t.Helper()
 		in := admin.AccessKeyInput{ID: id}

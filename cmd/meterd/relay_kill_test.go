@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meterd/meterd/admin"
 	"github.com/meterd/meterd/meterdtest"
 	"github.com/meterd/meterd/relay"
 )
@@ -19,11 +18,7 @@ func TestRelayKilled(t *testing.T) {
 	h0 := time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC)
 	now := h0.Add(50 * time.Minute)
 	bin := meterdtest.Build(t)
-	up := meterdtest.Serve(t, bin)
-	adm := admin.NewClient(up.URL, up.AdminToken)
-	if _, err := adm.SetClock(ctx, now); err != nil {
-		t.Fatal(err)
-	}
+	up, adm := serveUpstream(t, bin, now)
 	p := meterdtest.NewRelay(t, bin, "--token", "tok", "--upstream-endpoint", up.URL)
 	p.Clock = now
 	p.Start()

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meterd/meterd/admin"
 	"github.com/meterd/meterd/meterdtest"
 	"github.com/meterd/meterd/pgtest"
 	"github.com/meterd/meterd/relay"
@@ -23,11 +22,7 @@ func TestRelayPostgresShared(t *testing.T) {
 	h0 := time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC)
 	now := h0.Add(time.Hour + 50*time.Minute)
 	bin := meterdtest.Build(t)
-	up := meterdtest.Serve(t, bin)
-	adm := admin.NewClient(up.URL, up.AdminToken)
-	if _, err := adm.SetClock(ctx, now); err != nil {
-		t.Fatal(err)
-	}
+	up, adm := serveUpstream(t, bin, now)
 	store := pgtest.Start(t).NewDatabase(t)
 	var relays []*meterdtest.RelayProcess
 	var clients []*relay.Client

@@ -16,6 +16,18 @@ import (
 	"github.com/meterd/meterd/relay"
 )
 
+// serveUpstream runs `meterd serve` (bin, with flags) as a relay's upstream,
+// its clock set to now, and returns it with an admin client.
+func serveUpstream(t *testing.T, bin string, now time.Time, flags ...string) (*meterdtest.Server, *admin.Client) {
+	t.Helper()
+	up := meterdtest.Serve(t, bin, flags...)
+	adm := admin.NewClient(up.URL, up.AdminToken)
+	if _, err := adm.SetClock(context.Background(), now); err != nil {
+		t.Fatal(err)
+	}
+	return up, adm
+}
+
 // TestRelayCommand runs `meterd relay serve` in-process against a meterd
 // binary: events sent to it end up as hourly records in meterd's ledger
 // once both clocks have moved past the hour, and `relay status` and
@@ -24,11 +36,7 @@ func TestRelayCommand(t *testing.T) {
 	ctx := context.Background()
 	h0 := time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC)
 	now := h0.Add(50 * time.Minute)
-	up := meterdtest.Serve(t, meterdtest.Build(t))
-	adm := admin.NewClient(up.URL, up.AdminToken)
-	if _, err := adm.SetClock(ctx, now); err != nil {
-		t.Fatal(err)
-	}
+	up, adm := serveUpstream(t, meterdtest.Build(t), now)
 	t.Setenv("AWS_ACCESS_KEY_ID", "test")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
 	data := t.TempDir()
