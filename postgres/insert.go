@@ -89,6 +89,37 @@ func queueHourly(b *pgx.Batch, hourly map[hourlyKey]hourlySum) {
 			quantity = usage_hourly.quantity + excluded.quantity, records = usage_hourly.records + excluded.records`,
 		products, hours, customers, dimensions, quantities, records)
 	queueDimensionHourly(b, hourly)
+	queueCustomerRollup(b, hourly, "usage_customer_daily", "day", dayStart)
+	queueCustomerRollup(b, hourly, "usage_customer_monthly", "month", monthStart)
+}
+
+// queueCustomerRollup queues the update of one of the rollups by customer
+// (usage_customer_daily or usage_customer_monthly, whose time column is
+// column) by the new records: one multi-row upsert of hourly summed per
+// unit starting at start(hour), since one INSERT ... ON CONFLICT may not
+// touch the same row twice. Like every write of the commit it runs after
+// the ledger_sequence lock, so the upserts of two processes on the same
+// row never interleave (and cannot deadlock).
+func queueCustomerRollup(b *pgx.Batch, hourly map[hourlyKey]hourlySum, table, column string, start func(int64) int64) {
+	sums := make(map[hourlyKey]hourlySum, len(hourly))
+	for k, s := range hourly {
+		k.hour = start(k.hour)
+		u := sums[k]
+		sums[k] = hourlySum{u.quantity + s.quantity, u.records + s.records}
+	}
+	var products, customers, dimensions []string
+	var units []time.Time
+	var quantities, records []int64
+	for k, s := range sums {
+		products, customers, dimensions = append(products, k.product), append(customers, k.customer), append(dimensions, k.dimension)
+		units = append(units, time.Unix(k.hour, 0).UTC())
+		quantities, records = append(quantities, s.quantity), append(records, s.records)
+	}
+	b.Queue(`INSERT INTO `+table+` (product_code, `+column+`, customer_identifier, dimension, quantity, records)
+		SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::bigint[], $6::bigint[])
+		ON CONFLICT (product_code, `+column+`, customer_identifier, dimension) DO UPDATE SET
+			quantity = `+table+`.quantity + excluded.quantity, records = `+table+`.records + excluded.records`,
+		products, units, customers, dimensions, quantities, records)
 }
 
 // dimensionHourKey is a row of usage_dimension_hourly.

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/meterd/meterd"
+	"github.com/meterd/meterd/postgres"
 )
 
 // TestBackfillDimensionHourly checks that migration 0002 fills
@@ -111,4 +112,99 @@ func TestLedgerSequenceUpgrade(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestBackfillCustomerRollups checks that migrations 0004 and 0005 fill
+// their rollup from a ledger written before them: the table and its
+// migration row are removed, as in a database of the previous version, and
+// the next Open must rebuild the same rows the commits had written, and a
+// summary by customer over whole days or a whole month must read them.
+func TestBackfillCustomerRollups(t *testing.T) {
+	// Three records of one hour, and one of the same customer two days
+	// later, so that a three-day summary by customer reads whole days.
+	later := record(4, 1, 2)
+	later.Resource = "cust-1-later"
+	later.Hour = h0.Add(48 * time.Hour)
+	recs := []*meterd.MeteringRecord{record(1, 1, 5), record(2, 2, 7), record(3, 3, 11), later}
+	day := h0.Truncate(24 * time.Hour)
+	want := []meterd.UsageSummaryRow{{Group: "cust-1", Dimension: "requests", Quantity: 7, Records: 2},
+		{Group: "cust-2", Dimension: "requests", Quantity: 7, Records: 1}, {Group: "cust-3", Dimension: "requests", Quantity: 11, Records: 1}}
+	tests := []struct {
+		name, table, column string
+		version, rows       int
+		f                   meterd.UsageFilter
+	}{
+		{"CustomerDaily", "usage_customer_daily", "day", 4, 4,
+			meterd.UsageFilter{ProductCode: "demo-product", From: day, To: day.Add(72 * time.Hour)}},
+		{"CustomerMonthly", "usage_customer_monthly", "month", 5, 3,
+			meterd.UsageFilter{ProductCode: "demo-product", From: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := t.Context()
+			url := cluster.NewDatabase(t)
+			s := open(t, url)
+			if _, err := s.Commit(ctx, recs); err != nil {
+				t.Fatalf("Commit = %v, want nil", err)
+			}
+			written := rollupRows(t, s, tt.table, tt.column)
+			if len(written) != tt.rows {
+				t.Fatalf("%s after Commit = %v, want %d rows", tt.table, written, tt.rows)
+			}
+			err := s.Transact(ctx, func(tx pgx.Tx) error {
+				for _, q := range []string{
+					`DROP TABLE ` + tt.table,
+					fmt.Sprintf(`DELETE FROM schema_migrations WHERE version = %d`, tt.version),
+				} {
+					if _, err := tx.Exec(ctx, q); err != nil {
+						return fmt.Errorf("%s: %w", q, err)
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+
+			s = open(t, url)
+			if got := rollupRows(t, s, tt.table, tt.column); fmt.Sprint(got) != fmt.Sprint(written) {
+				t.Errorf("%s after the backfill = %v, want %v (as Commit wrote it)", tt.table, got, written)
+			}
+			got, err := s.SummarizeUsage(ctx, tt.f, "customer")
+			if err != nil {
+				t.Fatalf("SummarizeUsage(by customer) = %v, want nil", err)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("SummarizeUsage(by customer) after the backfill of %s = %v, want %v", tt.table, got, want)
+			}
+		})
+	}
+}
+
+// rollupRows returns the rows of a rollup by customer, formatted and in
+// key order.
+func rollupRows(t *testing.T, s *postgres.Store, table, column string) []string {
+	t.Helper()
+	var out []string
+	err := s.Transact(t.Context(), func(tx pgx.Tx) error {
+		out = nil
+		rows, err := tx.Query(t.Context(), `SELECT product_code, `+column+`, customer_identifier, dimension, quantity, records
+			FROM `+table+` ORDER BY 1, 2, 3, 4`)
+		if err != nil {
+			return err
+		}
+		var product, customer, dimension string
+		var unit time.Time
+		var quantity, records int64
+		_, err = pgx.ForEachRow(rows, []any{&product, &unit, &customer, &dimension, &quantity, &records}, func() error {
+			out = append(out, fmt.Sprintf("%s/%s/%s/%s=%d,%d", product, unit.UTC().Format(time.RFC3339), customer, dimension, quantity, records))
+			return nil
+		})
+		return err
+	})
+	if err != nil {
+		t.Fatalf("rows of %s: %v", table, err)
+	}
+	return out
 }

@@ -94,7 +94,11 @@ func (s *Store) Usage(ctx context.Context, f meterd.UsageFilter, fn func(*meterd
 
 // SummarizeUsage sums the records matching f grouped by "customer",
 // "dimension", "hour" or "tag", one row per group and dimension, ordered by
-// group then dimension. EInvalid for another grouping.
+// group then dimension. EInvalid for another grouping. Without a tag
+// filter, a cursor or a bound inside an hour, it reads rollups instead of
+// the records: by customer, usage_customer_monthly, usage_customer_daily
+// and usage_hourly (summary.go); by dimension or hour without a customer
+// filter, usage_dimension_hourly; otherwise usage_hourly.
 func (s *Store) SummarizeUsage(ctx context.Context, f meterd.UsageFilter, by string) ([]meterd.UsageSummaryRow, error) {
 	var group string
 	switch by {
@@ -107,6 +111,13 @@ func (s *Store) SummarizeUsage(ctx context.Context, f meterd.UsageFilter, by str
 	case "tag":
 	default:
 		return nil, meterd.Errorf(meterd.EInvalid, "cannot summarize usage by %q: want customer, dimension, hour or tag", by)
+	}
+	if by == "customer" && rollupServes(f) {
+		out, err := s.summarizeByCustomer(ctx, f)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: summarize usage: %w", err)
+		}
+		return out, nil
 	}
 	var args []any
 	var sql string
@@ -121,11 +132,10 @@ func (s *Store) SummarizeUsage(ctx context.Context, f meterd.UsageFilter, by str
 		sql = "SELECT m." + group + ", m.dimension, sum(m.quantity)::bigint, sum(m.records)::bigint FROM usage_dimension_hourly m" +
 			usageWhere(f, &args)
 	case rollupServes(f):
-		// By customer, or filtered by one: usage_hourly keeps one row per
-		// customer, dimension and hour, which such a summary needs (so a
-		// month by customer reads about as many rows as records). Its rows
-		// stand for whole hours, so it answers any filter on its columns
-		// with hour-aligned bounds.
+		// Filtered by a customer: usage_hourly keeps one row per customer,
+		// dimension and hour. Its rows stand for whole hours, so it answers
+		// any filter on its columns with hour-aligned bounds. (By customer,
+		// summarizeByCustomer reads the daily and monthly rollups too.)
 		sql = "SELECT m." + group + ", m.dimension, sum(m.quantity)::bigint, sum(m.records)::bigint FROM usage_hourly m" +
 			usageWhere(f, &args)
 	default:
