@@ -14,6 +14,7 @@ import (
 func (s *Store) PutAccount(ctx context.Context, a *meterd.Account) error {
 	_, err := s.write.ExecContext(ctx, `INSERT INTO accounts (id, name, created_at_ms) VALUES (?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET name = excluded.name`, a.ID, a.Name, ms(a.CreatedAt))
+	s.cache.invalidate()
 	if err != nil {
 		return fmt.Errorf("sqlite: put account %s: %w", a.ID, err)
 	}
@@ -40,6 +41,7 @@ func (s *Store) Accounts(ctx context.Context) ([]*meterd.Account, error) {
 func (s *Store) PutAccessKey(ctx context.Context, k *meterd.AccessKey) error {
 	_, err := s.write.ExecContext(ctx, `INSERT OR REPLACE INTO access_keys (id, secret, session_token, account_id, created_at_ms)
 		VALUES (?, ?, ?, ?, ?)`, k.ID, k.Secret, k.SessionToken, k.AccountID, ms(k.CreatedAt))
+	s.cache.invalidate()
 	if isForeignKey(err) {
 		return meterd.Errorf(meterd.EInvalid, "account %s does not exist", k.AccountID)
 	} else if err != nil {
@@ -60,12 +62,17 @@ func scanAccessKey(row interface{ Scan(...any) error }) (*meterd.AccessKey, erro
 
 // AccessKey returns the key with the given id. ENotFound.
 func (s *Store) AccessKey(ctx context.Context, id string) (*meterd.AccessKey, error) {
+	if k, ok := s.cache.accessKey(id); ok {
+		return k, nil
+	}
+	gen := s.cache.generation()
 	k, err := scanAccessKey(s.reads.accessKey.QueryRowContext(ctx, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, meterd.Errorf(meterd.ENotFound, "access key %s not found", id)
 	} else if err != nil {
 		return nil, fmt.Errorf("sqlite: access key: %w", err)
 	}
+	s.cache.putAccessKey(gen, k)
 	return k, nil
 }
 
@@ -82,6 +89,7 @@ func (s *Store) AccessKeys(ctx context.Context, accountID string) ([]*meterd.Acc
 // DeleteAccessKey deletes a key. ENotFound.
 func (s *Store) DeleteAccessKey(ctx context.Context, id string) error {
 	res, err := s.write.ExecContext(ctx, `DELETE FROM access_keys WHERE id = ?`, id)
+	s.cache.invalidate()
 	if err != nil {
 		return fmt.Errorf("sqlite: delete access key: %w", err)
 	}
@@ -121,6 +129,7 @@ func (s *Store) PutProduct(ctx context.Context, p *meterd.Product) error {
 		}
 		return nil
 	})
+	s.cache.invalidate()
 	if isForeignKey(err) {
 		return meterd.Errorf(meterd.EInvalid, "seller account %s does not exist", p.SellerAccountID)
 	} else if err != nil {
@@ -131,6 +140,19 @@ func (s *Store) PutProduct(ctx context.Context, p *meterd.Product) error {
 
 // Product returns a product with its dimensions. ENotFound.
 func (s *Store) Product(ctx context.Context, code string) (*meterd.Product, error) {
+	if p, ok := s.cache.product(code); ok {
+		return p, nil
+	}
+	gen := s.cache.generation()
+	p, err := s.readProduct(ctx, code)
+	if err == nil {
+		s.cache.putProduct(gen, p)
+	}
+	return p, err
+}
+
+// readProduct reads a product with its dimensions from the database.
+func (s *Store) readProduct(ctx context.Context, code string) (*meterd.Product, error) {
 	rows, err := s.reads.product.QueryContext(ctx, code)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: product %s: %w", code, err)

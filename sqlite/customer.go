@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/meterd/meterd"
 )
@@ -22,6 +24,7 @@ func (s *Store) PutCustomer(ctx context.Context, c *meterd.Customer) error {
 			status = excluded.status, platform = excluded.platform, status_changed_at_ms = excluded.status_changed_at_ms`,
 		c.ProductCode, c.CustomerIdentifier, c.CustomerAWSAccountID, c.LicenseArn, c.Status, c.Platform,
 		ms(c.StatusChangedAt), ms(c.CreatedAt))
+	s.cache.invalidate()
 	switch {
 	case isForeignKey(err):
 		return meterd.Errorf(meterd.ENotFound, "product %s not found", c.ProductCode)
@@ -47,23 +50,33 @@ func scanCustomer(row interface{ Scan(...any) error }) (*meterd.Customer, error)
 
 // Customer returns a customer by identifier. ENotFound.
 func (s *Store) Customer(ctx context.Context, productCode, customerIdentifier string) (*meterd.Customer, error) {
+	if c, ok := s.cache.customer(productCode, customerIdentifier, false); ok {
+		return c, nil
+	}
+	gen := s.cache.generation()
 	c, err := scanCustomer(s.reads.customer.QueryRowContext(ctx, productCode, customerIdentifier))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, meterd.Errorf(meterd.ENotFound, "customer %s of product %s not found", customerIdentifier, productCode)
 	} else if err != nil {
 		return nil, fmt.Errorf("sqlite: customer: %w", err)
 	}
+	s.cache.putCustomers(gen, c)
 	return c, nil
 }
 
 // CustomerByAccount returns a product's customer by AWS account id. ENotFound.
 func (s *Store) CustomerByAccount(ctx context.Context, productCode, awsAccountID string) (*meterd.Customer, error) {
+	if c, ok := s.cache.customer(productCode, awsAccountID, true); ok {
+		return c, nil
+	}
+	gen := s.cache.generation()
 	c, err := scanCustomer(s.reads.customerByAccount.QueryRowContext(ctx, productCode, awsAccountID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, meterd.Errorf(meterd.ENotFound, "no customer of product %s has AWS account %s", productCode, awsAccountID)
 	} else if err != nil {
 		return nil, fmt.Errorf("sqlite: customer by account: %w", err)
 	}
+	s.cache.putCustomers(gen, c)
 	return c, nil
 }
 
@@ -81,6 +94,10 @@ func (s *Store) CustomersByKeys(ctx context.Context, productCode string, identif
 	if len(identifiers) == 0 && len(accounts) == 0 {
 		return nil, nil
 	}
+	if custs, ok := s.cachedCustomers(productCode, identifiers, accounts); ok {
+		return custs, nil
+	}
+	gen := s.cache.generation()
 	ids, err := json.Marshal(identifiers)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: customers by keys: %w", err)
@@ -93,7 +110,38 @@ func (s *Store) CustomersByKeys(ctx context.Context, productCode string, identif
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: customers by keys: %w", err)
 	}
-	return collect(rows, func(rows *sql.Rows) (*meterd.Customer, error) { return scanCustomer(rows) })
+	custs, err := collect(rows, func(rows *sql.Rows) (*meterd.Customer, error) { return scanCustomer(rows) })
+	if err != nil {
+		return nil, err
+	}
+	s.cache.putCustomers(gen, custs...)
+	return custs, nil
+}
+
+// cachedCustomers answers CustomersByKeys from the cache when it holds a
+// customer for every key; ok is false otherwise.
+func (s *Store) cachedCustomers(productCode string, identifiers, accounts []string) (custs []*meterd.Customer, ok bool) {
+	seen := make(map[string]bool, len(identifiers))
+	add := func(key string, byAccount bool) bool {
+		c, ok := s.cache.customer(productCode, key, byAccount)
+		if ok && !seen[c.CustomerIdentifier] {
+			seen[c.CustomerIdentifier] = true
+			custs = append(custs, c)
+		}
+		return ok
+	}
+	for _, id := range identifiers {
+		if !add(id, false) {
+			return nil, false
+		}
+	}
+	for _, a := range accounts {
+		if !add(a, true) {
+			return nil, false
+		}
+	}
+	slices.SortFunc(custs, func(a, b *meterd.Customer) int { return strings.Compare(a.CustomerIdentifier, b.CustomerIdentifier) })
+	return custs, true
 }
 
 // Customers lists a product's customers ordered by identifier.
@@ -197,6 +245,7 @@ func (s *Store) PutSetting(ctx context.Context, name, value string) error {
 // Reset deletes the catalog and the ledger in one transaction; settings are
 // kept. Sequence numbers are not reused afterwards.
 func (s *Store) Reset(ctx context.Context) error {
+	defer s.cache.invalidate()
 	err := transact(ctx, s.write, func(tx *sql.Tx) error {
 		for _, table := range []string{
 			"usage_customer_monthly", "usage_customer_daily", "usage_dimension_hourly", "usage_hourly", "usage_tags", "client_tokens", "metering_records",

@@ -44,13 +44,16 @@ const (
 )
 
 // Store is a meterd.Ledger on a SQLite file. Its methods are safe for
-// concurrent use.
+// concurrent use. One process at a time may open a file: the Store keeps the
+// catalog it has read and forgets it when it writes the catalog itself, so
+// catalog changes written by another process meanwhile would go unseen.
 type Store struct {
 	write *sql.DB // one connection: SQLite allows one writer at a time
 	read  *sql.DB
 	ckpt  *sql.DB      // one connection for the checkpointer
 	stmts *recordStmts // the commit path's statements, on write
 	reads *readStmts   // the request path's catalog reads, on read
+	cache catalogCache // the request path's catalog reads, kept (cache.go)
 
 	// closeMu guards closed and the sends on queue, so that Close can close
 	// the queue once no sender is left.
