@@ -149,14 +149,11 @@ func isUnreserved(c byte) bool {
 		c == '-' || c == '.' || c == '_' || c == '~'
 }
 
-// computeSignature returns the hex SigV4 signature of a canonical request.
-func computeSignature(secret string, a *authorization, t time.Time, creq string) string {
+// signWithKey returns the hex SigV4 signature of a canonical request with a
+// derived signing key.
+func signWithKey(key []byte, a *authorization, t time.Time, creq string) string {
 	sum := sha256.Sum256([]byte(creq))
 	stringToSign := algorithm + "\n" + t.UTC().Format(amzDateFormat) + "\n" + a.scope() + "\n" + hex.EncodeToString(sum[:])
-	key := hmacSHA256([]byte("AWS4"+secret), a.Date)
-	key = hmacSHA256(key, a.Region)
-	key = hmacSHA256(key, a.Service)
-	key = hmacSHA256(key, terminator)
 	return hex.EncodeToString(hmacSHA256(key, stringToSign))
 }
 

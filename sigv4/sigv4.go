@@ -56,6 +56,8 @@ type Verifier struct {
 	// known key maps to its account, any other request to DefaultAccountID.
 	Insecure         bool
 	DefaultAccountID string
+
+	keys signingKeys // derived signing keys, by secret and scope
 }
 
 // Verify authenticates r, whose body the caller has already read, and returns
@@ -92,7 +94,8 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (*meterd.Caller, error) 
 	if err := checkSessionToken(r, key); err != nil {
 		return nil, err
 	}
-	want := computeSignature(key.Secret, auth, t, canonicalRequest(r, auth.SignedHeaders, payloadHash))
+	signingKey := v.keys.get(signingScope{secret: key.Secret, date: auth.Date, region: auth.Region, service: auth.Service})
+	want := signWithKey(signingKey, auth, t, canonicalRequest(r, auth.SignedHeaders, payloadHash))
 	if !hmac.Equal([]byte(want), []byte(auth.Signature)) {
 		return nil, meterd.Errorf(meterd.EInvalidSignature, msgMismatch)
 	}
