@@ -36,7 +36,9 @@ func (s *Server) usageSummary(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if format == "json" {
-		return writeJSON(w, http.StatusOK, rows)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		return writeSummaryJSON(w, rows)
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
@@ -54,6 +56,37 @@ type groupSum struct {
 	row    SummaryRow
 	amount *big.Rat // nil while no priced dimension was seen
 	scale  int      // decimal places of the amount: the largest of its prices
+}
+
+// price is a dimension's price, parsed once per summary rather than once
+// per row (a summary by customer has tens of thousands of rows).
+type price struct {
+	rat   *big.Rat // nil when the dimension has no (valid) price
+	scale int      // decimal places of the price
+}
+
+// prices returns p's dimensions' parsed prices by name, or nil when none
+// has a price, so that an unpriced product costs no pricing work.
+func prices(p *meterd.Product) map[string]price {
+	var out map[string]price
+	for _, d := range p.Dimensions {
+		if d.Price == "" {
+			continue
+		}
+		r, ok := new(big.Rat).SetString(d.Price)
+		if !ok {
+			continue // prices are validated when written; an odd one is left out
+		}
+		if out == nil {
+			out = map[string]price{}
+		}
+		pr := price{rat: r}
+		if _, frac, found := strings.Cut(d.Price, "."); found {
+			pr.scale = len(frac)
+		}
+		out[d.Name] = pr
+	}
+	return out
 }
 
 // summarize merges Ledger.SummarizeUsage's rows (one per group and
@@ -76,7 +109,14 @@ func (s *Server) summarize(ctx context.Context, f meterd.UsageFilter, by string)
 			return nil, err
 		}
 	}
-	groups := map[string]*groupSum{}
+	if len(products) == 1 {
+		rows, err := s.Ledger.SummarizeUsage(ctx, f, by)
+		if err != nil {
+			return nil, err
+		}
+		return mergeAdjacent(rows, by, prices(products[0])), nil
+	}
+	var groups map[string]*groupSum
 	for _, p := range products {
 		pf := f
 		pf.ProductCode = p.Code
@@ -84,13 +124,17 @@ func (s *Server) summarize(ctx context.Context, f meterd.UsageFilter, by string)
 		if err != nil {
 			return nil, err
 		}
+		if groups == nil {
+			groups = make(map[string]*groupSum, len(rows))
+		}
+		priced := prices(p)
 		for _, row := range rows {
 			g := groups[row.Group]
 			if g == nil {
 				g = &groupSum{row: SummaryRow{By: by, Group: row.Group}}
 				groups[row.Group] = g
 			}
-			g.add(p, row)
+			g.add(priced, row)
 		}
 	}
 	out := make([]SummaryRow, 0, len(groups))
@@ -100,27 +144,58 @@ func (s *Server) summarize(ctx context.Context, f meterd.UsageFilter, by string)
 		}
 		out = append(out, g.row)
 	}
-	slices.SortFunc(out, func(a, b SummaryRow) int { return cmp.Compare(a.Group, b.Group) })
+	sortRows(out)
 	return out, nil
 }
 
-// add adds one dimension's row of product p to the group.
-func (g *groupSum) add(p *meterd.Product, row meterd.UsageSummaryRow) {
+// mergeAdjacent merges one product's rows, which SummarizeUsage orders by
+// group, into one row per group without a map.
+func mergeAdjacent(rows []meterd.UsageSummaryRow, by string, prices map[string]price) []SummaryRow {
+	out := make([]SummaryRow, 0, len(rows))
+	var g groupSum
+	flush := func() {
+		if g.amount != nil {
+			g.row.Amount = g.amount.FloatString(g.scale)
+		}
+		out = append(out, g.row)
+	}
+	for i, row := range rows {
+		if i == 0 || row.Group != g.row.Group {
+			if i > 0 {
+				flush()
+			}
+			g = groupSum{row: SummaryRow{By: by, Group: row.Group}}
+		}
+		g.add(prices, row)
+	}
+	if len(rows) > 0 {
+		flush()
+	}
+	sortRows(out) // a store's collation may order groups otherwise
+	return out
+}
+
+// sortRows orders rows by group, byte-wise; a sorted slice costs one pass.
+func sortRows(rows []SummaryRow) {
+	byGroup := func(a, b SummaryRow) int { return cmp.Compare(a.Group, b.Group) }
+	if !slices.IsSortedFunc(rows, byGroup) {
+		slices.SortFunc(rows, byGroup)
+	}
+}
+
+// add adds one dimension's row to the group, priced by its product's
+// prices.
+func (g *groupSum) add(prices map[string]price, row meterd.UsageSummaryRow) {
 	g.row.Quantity += row.Quantity
 	g.row.Records += row.Records
-	d, ok := p.Dimension(row.Dimension)
-	if !ok || d.Price == "" {
-		return
-	}
-	price, ok := new(big.Rat).SetString(d.Price)
+	pr, ok := prices[row.Dimension]
 	if !ok {
-		return // prices are validated when written; an odd one is left out
+		return
 	}
 	if g.amount == nil {
 		g.amount = new(big.Rat)
 	}
-	g.amount.Add(g.amount, price.Mul(price, new(big.Rat).SetInt64(row.Quantity)))
-	if _, frac, found := strings.Cut(d.Price, "."); found {
-		g.scale = max(g.scale, len(frac))
-	}
+	q := new(big.Rat).SetInt64(row.Quantity)
+	g.amount.Add(g.amount, q.Mul(q, pr.rat))
+	g.scale = max(g.scale, pr.scale)
 }

@@ -262,6 +262,15 @@ func TestUsageSummary(t *testing.T) {
 		t.Errorf("UsageSummary(priced, hour) = %+v, want 3 hours, the last %s with 15 and amount 0.0010", rows, h.Format(time.RFC3339))
 	}
 
+	// One product: its rows (a group's dimensions next to each other) merge
+	// in order.
+	rows, err = f.c.UsageSummary(f.ctx, UsageQuery{Product: "priced"}, "customer")
+	must(t, "UsageSummary(priced, customer)", err)
+	want = []SummaryRow{{By: "customer", Group: catalog.DemoCustomer1, Quantity: 46, Records: 5, Amount: "0.0036"}}
+	if !reflect.DeepEqual(rows, want) {
+		t.Errorf("UsageSummary(priced, customer) = %+v, want %+v", rows, want)
+	}
+
 	rc, err := f.c.ExportUsageSummary(f.ctx, UsageQuery{Product: "priced"}, "dimension")
 	must(t, "ExportUsageSummary", err)
 	defer rc.Close()
