@@ -94,7 +94,21 @@ func usageList(ctx context.Context, c *cli, args []string) error {
 	for _, r := range records {
 		t.add(r.ID, r.ProductCode, r.CustomerIdentifier, r.Dimension, timeText(r.Hour), strconv.FormatInt(r.Quantity, 10), tagsText(r.Allocations), r.Operation)
 	}
-	return c.print(records, t)
+	return c.printBuffered(records, t)
+}
+
+// printBuffered is print through a buffer. These tables have thousands of
+// rows, and tabwriter writes every cell and its padding on its own: to an
+// unbuffered stdout that was a system call each, 0.2 s for 10,000 rows.
+func (c *cli) printBuffered(v any, t *table) error {
+	bw := bufio.NewWriterSize(c.stdout, 64<<10)
+	out := *c
+	out.stdout = bw
+	err := out.print(v, t)
+	if ferr := bw.Flush(); err == nil {
+		err = ferr
+	}
+	return err
 }
 
 // tagsText shows a record's allocations as QUANTITY{K=V,...} separated by
@@ -140,7 +154,7 @@ func usageSummary(ctx context.Context, c *cli, args []string) error {
 	for _, r := range rows {
 		t.add(r.Group, strconv.FormatInt(r.Quantity, 10), strconv.FormatInt(r.Records, 10), r.Amount)
 	}
-	return c.print(rows, t)
+	return c.printBuffered(rows, t)
 }
 
 func usageExport(ctx context.Context, c *cli, args []string) error {
