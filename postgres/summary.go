@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -92,10 +93,13 @@ func planRanges(from, to, sign int64, g int, out []rangeSum) []rangeSum {
 }
 
 // summarizeByCustomer is SummarizeUsage by customer for a window of whole
-// hours without a tag filter or cursor: the signed sums of planRanges in
-// one statement (so one snapshot), which the server adds up per customer
-// and dimension. A group whose records all lie in subtracted ranges is not
-// in the window: HAVING drops it.
+// hours without a tag filter or cursor: the signed sums of planRanges,
+// read in one statement (so one snapshot) and added up here per customer
+// and dimension. The server sums each range of days or hours by customer
+// and dimension, but sends the rows of whole months as they are: a window
+// holds few months, and merging their rows here is cheaper than the
+// server's aggregate and sort of all of them (about 40 ms for the 20,000
+// rows of a month of 10,000 customers on the 2-core test machine).
 func (s *Store) summarizeByCustomer(ctx context.Context, f meterd.UsageFilter) ([]meterd.UsageSummaryRow, error) {
 	from, to := int64(noFrom), int64(noTo)
 	if !f.From.IsZero() {
@@ -104,29 +108,57 @@ func (s *Store) summarizeByCustomer(ctx context.Context, f meterd.UsageFilter) (
 	if !f.To.IsZero() {
 		to = f.To.Unix()
 	}
-	sql, args := byCustomerSQL(planRanges(from, to, 1, 0, nil), f)
+	plan := planRanges(from, to, 1, 0, nil)
+	if len(plan) == 0 {
+		return nil, nil
+	}
+	sql, args := byCustomerSQL(plan, f)
+	type key struct{ customer, dimension string }
 	var out []meterd.UsageSummaryRow
 	err := s.Transact(ctx, func(tx pgx.Tx) error {
 		out = nil
+		at := map[key]int{}
 		rows, err := tx.Query(ctx, sql, args...)
 		if err != nil {
 			return err
 		}
 		var row meterd.UsageSummaryRow
 		_, err = pgx.ForEachRow(rows, []any{&row.Group, &row.Dimension, &row.Quantity, &row.Records}, func() error {
-			out = append(out, row)
+			k := key{row.Group, row.Dimension}
+			i, ok := at[k]
+			if !ok {
+				at[k] = len(out)
+				out = append(out, row)
+				return nil
+			}
+			out[i].Quantity += row.Quantity
+			out[i].Records += row.Records
 			return nil
 		})
 		return err
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	// A group whose records all lie in subtracted ranges is not in the
+	// window.
+	out = slices.DeleteFunc(out, func(r meterd.UsageSummaryRow) bool { return r.Records <= 0 })
+	// Bytewise, as the "C" collation of the columns sorts.
+	slices.SortFunc(out, func(a, b meterd.UsageSummaryRow) int {
+		if c := strings.Compare(a.Group, b.Group); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Dimension, b.Dimension)
+	})
+	return out, nil
 }
 
-// byCustomerSQL returns the statement summing the signed ranges of plan
-// by customer and dimension, with f's product, customer and dimension, and
-// its arguments. The filter's values are passed once and shared by every
-// range. The tables' keys start with the product and the time column, so
-// each range is one range of its primary key.
+// byCustomerSQL returns the statement reading the signed ranges of plan
+// (not empty) by customer and dimension, with f's product, customer and
+// dimension, and its arguments: the rows of usage_customer_monthly as they
+// are, the other ranges summed. The filter's values are passed once and
+// shared by every range. The tables' keys start with the product and the
+// time column, so each range is one range of its primary key.
 func byCustomerSQL(plan []rangeSum, f meterd.UsageFilter) (string, []any) {
 	var args []any
 	arg := func(v any) string {
@@ -146,29 +178,26 @@ func byCustomerSQL(plan []rangeSum, f meterd.UsageFilter) (string, []any) {
 	parts := make([]string, 0, len(plan))
 	for _, r := range plan {
 		g := grains[r.grain]
-		conds := common
+		conds := slices.Clip(common)
 		if r.from != noFrom {
-			conds = append(conds[:len(conds):len(conds)], g.column+" >= "+arg(time.Unix(r.from, 0).UTC()))
+			conds = append(conds, g.column+" >= "+arg(time.Unix(r.from, 0).UTC()))
 		}
 		if r.to != noTo {
-			conds = append(conds[:len(conds):len(conds)], g.column+" < "+arg(time.Unix(r.to, 0).UTC()))
+			conds = append(conds, g.column+" < "+arg(time.Unix(r.to, 0).UTC()))
 		}
-		cols := "quantity, records"
+		neg := ""
 		if r.sign < 0 {
-			cols = "-quantity, -records"
+			neg = "-"
 		}
-		q := "SELECT customer_identifier, dimension, " + cols + " FROM " + g.table
+		q := "SELECT customer_identifier, dimension, " + neg + "sum(quantity)::bigint, " + neg + "sum(records)::bigint FROM " + g.table
+		group := " GROUP BY 1, 2"
+		if g.column == "month" {
+			q, group = "SELECT customer_identifier, dimension, "+neg+"quantity, "+neg+"records FROM "+g.table, ""
+		}
 		if len(conds) > 0 {
 			q += " WHERE " + strings.Join(conds, " AND ")
 		}
-		parts = append(parts, q)
+		parts = append(parts, "("+q+group+")")
 	}
-	if len(parts) == 0 {
-		// An empty window: no range, no row.
-		parts = append(parts, "SELECT customer_identifier, dimension, quantity, records FROM usage_hourly WHERE false")
-	}
-	sql := "SELECT customer_identifier, dimension, sum(quantity)::bigint, sum(records)::bigint FROM (" +
-		strings.Join(parts, " UNION ALL ") + ") AS u(customer_identifier, dimension, quantity, records)" +
-		" GROUP BY 1, 2 HAVING sum(records) > 0 ORDER BY 1, 2"
-	return sql, args
+	return strings.Join(parts, " UNION ALL "), args
 }
