@@ -13,6 +13,7 @@ import (
 	mathrand "math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -48,6 +49,9 @@ type Main struct {
 	served     chan error
 	tokenWhere string // where the admin token can be found, for the banner
 	quotas     *faults.Quotas
+	// Profile serves net/http/pprof under /debug/pprof/ (METERD_PPROF=1),
+	// to profile the server under load; off by default.
+	Profile bool
 }
 
 // runServe is `meterd serve`.
@@ -61,6 +65,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitUsage
 	}
 	m.Logger = slog.New(slog.NewJSONHandler(stderr, nil))
+	m.Profile = os.Getenv("METERD_PPROF") == "1"
 	if err := m.Run(ctx); err != nil {
 		fmt.Fprintln(stderr, "meterd serve:", err)
 		return exitError
@@ -291,6 +296,10 @@ func (m *Main) handler() http.Handler {
 		}
 		w.Write([]byte("ok\n"))
 	})
+	if m.Profile {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	}
 	mux.Handle("/admin/v1/", (&admin.Server{Ledger: m.Ledger, Clock: m.Clock, Reseed: m.reseed, Faults: m.Faults, Logger: m.Logger}).Handler())
 	mux.Handle("/", met.CountInFlight(awsjson.LimitInFlight(api, m.Config.MaxInFlight, func() {
 		met.Observe("", meterd.EThrottling, 0)
