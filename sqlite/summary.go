@@ -104,12 +104,18 @@ func (s *Store) summarizeByCustomer(ctx context.Context, f meterd.UsageFilter) (
 	plan := planRanges(from, to, 1, 0, nil)
 	type key struct{ customer, dimension string }
 	var out []meterd.UsageSummaryRow
-	at := map[key]int{}
+	var at map[key]int
 	err := s.readTx(ctx, func(tx *sql.Tx) error {
 		for _, r := range plan {
 			rows, err := sumByCustomer(ctx, tx, grains[r.grain], f, r.from, r.to)
 			if err != nil {
 				return err
+			}
+			if at == nil {
+				// Sized by the first range, the coarsest grain's, which
+				// holds most groups: little rehashing as it fills.
+				at = make(map[key]int, len(rows))
+				out = make([]meterd.UsageSummaryRow, 0, len(rows))
 			}
 			for _, row := range rows {
 				i, ok := at[key{row.Group, row.Dimension}]
