@@ -17,6 +17,7 @@ var chunkSizes = []int{64, 16, 4, 1}
 type multiStmt struct {
 	perRow int // values per row
 	bySize map[int]*sql.Stmt
+	bind   func(*sql.Stmt) *sql.Stmt // nil, or what inTx was given
 }
 
 // prepareMulti prepares head VALUES row, row, ... tail for each chunk size;
@@ -44,13 +45,10 @@ func (m *multiStmt) close() {
 	}
 }
 
-// inTx returns m's statements bound to tx.
-func (m *multiStmt) inTx(ctx context.Context, tx *sql.Tx) *multiStmt {
-	out := &multiStmt{perRow: m.perRow, bySize: make(map[int]*sql.Stmt, len(m.bySize))}
-	for n, s := range m.bySize {
-		out.bySize[n] = tx.StmtContext(ctx, s)
-	}
-	return out
+// inTx returns m with its statements bound by bind (to a transaction) when
+// first used.
+func (m *multiStmt) inTx(bind func(*sql.Stmt) *sql.Stmt) *multiStmt {
+	return &multiStmt{perRow: m.perRow, bySize: m.bySize, bind: bind}
 }
 
 // chunks calls fn for successive chunks of args (perRow values a row) with
@@ -59,7 +57,11 @@ func (m *multiStmt) chunks(args []any, fn func(st *sql.Stmt, args []any) error) 
 	rows := len(args) / m.perRow
 	for _, n := range chunkSizes {
 		for ; rows >= n; rows -= n {
-			if err := fn(m.bySize[n], args[:n*m.perRow]); err != nil {
+			st := m.bySize[n]
+			if m.bind != nil {
+				st = m.bind(st)
+			}
+			if err := fn(st, args[:n*m.perRow]); err != nil {
 				return err
 			}
 			args = args[n*m.perRow:]
