@@ -38,7 +38,7 @@ func (s *Server) usageSummary(w http.ResponseWriter, r *http.Request) error {
 	if format == "json" {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusOK)
-		return writeSummaryJSON(w, rows)
+		return WriteSummaryJSON(w, rows)
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.WriteHeader(http.StatusOK)

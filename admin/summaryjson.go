@@ -7,12 +7,13 @@ import (
 	"strconv"
 )
 
-// writeSummaryJSON writes rows as writeJSON would (an indented array of
-// SummaryRow.MarshalJSON objects), byte for byte, but in one pass through
-// a buffer: a summary by customer has tens of thousands of rows, and the
-// encoder's path (a MarshalJSON call per row, then validating and
-// re-indenting its output) cost more than reading them from the store.
-func writeSummaryJSON(w io.Writer, rows []SummaryRow) error {
+// WriteSummaryJSON writes rows as a json.Encoder indenting by two spaces
+// would (an indented array of SummaryRow.MarshalJSON objects), byte for
+// byte, but in one pass through a buffer: a summary by customer has tens of
+// thousands of rows, and the encoder's path (a MarshalJSON call per row,
+// then validating and re-indenting its output) cost more than reading them
+// from the store.
+func WriteSummaryJSON(w io.Writer, rows []SummaryRow) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	if len(rows) == 0 {
 		bw.WriteString("[]\n")

@@ -3,6 +3,7 @@ package admin
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/meterd/meterd"
@@ -178,22 +179,23 @@ type summaryRowWire struct {
 	Amount   string `json:"amount,omitempty"`
 }
 
-// MarshalJSON writes the group first, under the grouping's name.
+// MarshalJSON writes the group first, under the grouping's name, then the
+// fields of summaryRowWire.
 func (r SummaryRow) MarshalJSON() ([]byte, error) {
-	by, err := json.Marshal(r.By)
-	if err != nil {
-		return nil, err
+	b := make([]byte, 0, 64+len(r.By)+len(r.Group)+len(r.Amount))
+	b = append(b, '{')
+	b = appendJSONString(b, r.By)
+	b = append(b, ':')
+	b = appendJSONString(b, r.Group)
+	b = append(b, `,"quantity":`...)
+	b = strconv.AppendInt(b, r.Quantity, 10)
+	b = append(b, `,"records":`...)
+	b = strconv.AppendInt(b, r.Records, 10)
+	if r.Amount != "" {
+		b = append(b, `,"amount":`...)
+		b = appendJSONString(b, r.Amount)
 	}
-	group, err := json.Marshal(r.Group)
-	if err != nil {
-		return nil, err
-	}
-	rest, err := json.Marshal(summaryRowWire{r.Quantity, r.Records, r.Amount})
-	if err != nil {
-		return nil, err
-	}
-	// rest is a non-empty object: "{" + fields + "}".
-	return fmt.Appendf(nil, "{%s:%s,%s", by, group, rest[1:]), nil
+	return append(b, '}'), nil
 }
 
 // UnmarshalJSON reads a row; the one member other than quantity, records
