@@ -154,6 +154,10 @@ func usageSummary(ctx context.Context, c *cli, args []string) error {
 	for _, r := range rows {
 		t.add(r.Group, strconv.FormatInt(r.Quantity, 10), strconv.FormatInt(r.Records, 10), r.Amount)
 	}
+	if c.output == "json" {
+		// What print writes, without encoding/json's passes over each row.
+		return admin.WriteSummaryJSON(c.stdout, rows)
+	}
 	return c.printBuffered(rows, t)
 }
 
