@@ -2,6 +2,8 @@ package sqlite_test
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -173,5 +175,48 @@ func TestCacheHandsOutCopies(t *testing.T) {
 			t.Fatalf("CustomerByAccount = %+v, %v; want subscribed", c, err)
 		}
 		c.Status = "changed by a caller"
+	}
+}
+
+// TestCacheConcurrentWrites rotates a key while other goroutines read it:
+// once PutAccessKey has returned, every read sees the new secret. With
+// -race it checks the cache's locking; TestCacheDropsRacingRead checks the
+// race it guards against deterministically.
+func TestCacheConcurrentWrites(t *testing.T) {
+	s := openDemo(t)
+	ctx := t.Context()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := s.AccessKey(ctx, "buyer"); err != nil {
+					t.Errorf("AccessKey(buyer) = %v, want nil", err)
+					return
+				}
+			}
+		}()
+	}
+	defer func() {
+		close(stop)
+		wg.Wait()
+	}()
+	for i := range 30 {
+		secret := fmt.Sprintf("secret-%d", i)
+		if err := s.PutAccessKey(ctx, &meterd.AccessKey{ID: "buyer", Secret: secret, AccountID: catalog.DemoBuyerAccount1}); err != nil {
+			t.Fatalf("PutAccessKey = %v, want nil", err)
+		}
+		for range 3 {
+			if k, err := s.AccessKey(ctx, "buyer"); err != nil || k.Secret != secret {
+				t.Fatalf("AccessKey(buyer) after rotation %d = %+v, %v; want secret %s", i, k, err, secret)
+			}
+		}
 	}
 }
