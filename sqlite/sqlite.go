@@ -54,6 +54,7 @@ type Store struct {
 	stmts *recordStmts // the commit path's statements, on write
 	reads *readStmts   // the request path's catalog reads, on read
 	cache catalogCache // the request path's catalog reads, kept (cache.go)
+	lock  *os.File     // held locked while open: one process per file
 
 	// closeMu guards closed and the sends on queue, so that Close can close
 	// the queue once no sender is left.
@@ -83,6 +84,23 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
+	// One process at a time: the store keeps the catalog in memory and
+	// forgets it on its own writes only, so a second process writing the
+	// same file would leave it answering with deleted keys.
+	lock, err := lockFile(path + ".lock")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %s is open in another process (%w); one meterd process at a time may use a SQLite ledger, use PostgreSQL to share one", path, err)
+	}
+	s, err := open(ctx, path)
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	s.lock = lock
+	return s, nil
+}
+
+func open(ctx context.Context, path string) (*Store, error) {
 	write, err := sql.Open("sqlite", "file:"+path+"?"+writeParams)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -163,7 +181,11 @@ func (s *Store) Close() error {
 	s.reads.close()
 	// The read and checkpoint connections close first, so that the
 	// writer's close, the last, checkpoints the WAL into the database.
-	return errors.Join(s.read.Close(), s.ckpt.Close(), s.write.Close())
+	err := errors.Join(s.read.Close(), s.ckpt.Close(), s.write.Close())
+	if s.lock != nil {
+		s.lock.Close()
+	}
+	return err
 }
 
 // Stats returns the writer's counters.

@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -109,4 +110,30 @@ func BenchmarkCommit25(b *testing.B) {
 	b.ReportMetric(float64(b.N*25)/b.Elapsed().Seconds(), "records/s")
 	st := s.Stats()
 	b.ReportMetric(float64(st.Records)/float64(max(st.Transactions, 1)), "records/tx")
+}
+
+// TestOpenOneProcess: a second Open of the same file is refused while the
+// first is open (its catalog cache would miss the other's writes), and
+// allowed once it is closed.
+func TestOpenOneProcess(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s2, err := sqlite.Open(ctx, path); err == nil {
+		s2.Close()
+		t.Fatal("second Open = nil error, want refused while the first is open")
+	} else if !strings.Contains(err.Error(), "another process") {
+		t.Errorf("second Open = %v, want it to say another process has the file", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s3, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open after Close = %v, want nil", err)
+	}
+	s3.Close()
 }
