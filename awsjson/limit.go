@@ -11,7 +11,7 @@ import (
 // SDK retries with backoff, instead of queueing until the server collapses.
 // rejected, when non-nil, is called for each refused request (for metrics).
 // n < 1 means no bound.
-func LimitInFlight(h http.Handler, n int, rejected func()) http.Handler {
+func LimitInFlight(h http.Handler, n int, rejected func(op string)) http.Handler {
 	if n < 1 {
 		return h
 	}
@@ -21,7 +21,10 @@ func LimitInFlight(h http.Handler, n int, rejected func()) http.Handler {
 		case slots <- struct{}{}:
 		default:
 			if rejected != nil {
-				rejected()
+				// The operation named by X-Amz-Target ("" if none), so that
+				// refusals are counted under the operation they refused.
+				op, _ := lookupTarget(r.Header.Values("X-Amz-Target"))
+				rejected(op.name)
 			}
 			// Close the connection: its unread body may be large, and a client
 			// pushing the server over its bound should reconnect later.

@@ -103,7 +103,8 @@ func TestLimitInFlight(t *testing.T) {
 	const n = 3
 	b := &blockingHandler{entered: make(chan struct{}, n), release: make(chan struct{})}
 	rejected := 0
-	h := LimitInFlight(b, n, func() { rejected++ })
+	var rejectedOp string
+	h := LimitInFlight(b, n, func(op string) { rejected++; rejectedOp = op })
 	var wg sync.WaitGroup
 	codes := make([]int, n)
 	for i := range n {
@@ -114,8 +115,8 @@ func TestLimitInFlight(t *testing.T) {
 	}
 	w := serve(h, newRequest(meterd.OpMeterUsage, `{}`))
 	assertError(t, w, http.StatusBadRequest, meterd.EThrottling)
-	if rejected != 1 {
-		t.Errorf("rejected calls = %d, want 1", rejected)
+	if rejected != 1 || rejectedOp != meterd.OpMeterUsage {
+		t.Errorf("rejected calls = %d for %q, want 1 for %q", rejected, rejectedOp, meterd.OpMeterUsage)
 	}
 	close(b.release)
 	wg.Wait()

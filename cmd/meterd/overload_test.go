@@ -157,8 +157,8 @@ func TestMaxInFlightThrottles(t *testing.T) {
 	if got := errorCode(t, err); got != meterd.EThrottling {
 		t.Fatalf("MeterUsage beyond --max-inflight 2 = %s, want %s", got, meterd.EThrottling)
 	}
-	if got := metricValue(t, m.URL(), `meterd_requests_total{code="ThrottlingException",operation="unknown"}`); got != "1" {
-		t.Errorf("throttled requests metric = %q, want 1", got)
+	if got := metricValue(t, m.URL(), `meterd_requests_total{code="ThrottlingException",operation="MeterUsage"}`); got != "1" {
+		t.Errorf("throttled MeterUsage requests metric = %q, want 1", got)
 	}
 	a.Close()
 	b.Close()

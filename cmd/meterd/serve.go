@@ -301,8 +301,8 @@ func (m *Main) handler() http.Handler {
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	}
 	mux.Handle("/admin/v1/", (&admin.Server{Ledger: m.Ledger, Clock: m.Clock, Reseed: m.reseed, Faults: m.Faults, Logger: m.Logger}).Handler())
-	mux.Handle("/", met.CountInFlight(awsjson.LimitInFlight(api, m.Config.MaxInFlight, func() {
-		met.Observe("", meterd.EThrottling, 0)
+	mux.Handle("/", met.CountInFlight(awsjson.LimitInFlight(api, m.Config.MaxInFlight, func(op string) {
+		met.Observe(op, meterd.EThrottling, 0)
 	})))
 	return mux
 }
