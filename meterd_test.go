@@ -85,3 +85,41 @@ func TestCanonicalAllocations(t *testing.T) {
 		t.Errorf("ParseCanonicalAllocations round trip = %v, %v", back, err)
 	}
 }
+
+// TestPlanSummaryRanges checks that the signed ranges of every window cover
+// each hour inside it exactly once and every hour outside it not at all,
+// and that a month is read from the monthly rollup.
+func TestPlanSummaryRanges(t *testing.T) {
+	base := time.Date(2026, 1, 31, 0, 0, 0, 0, time.UTC).Unix()
+	const hour = 3600
+	bounds := []int64{NoFrom, base, base + 11*hour, base + 13*hour, base + 24*hour, base + 29*24*hour + 5*hour, base + 60*24*hour, NoTo}
+	lo, hi := base-40*24*hour, base+100*24*hour // the hours the check looks at
+	for _, from := range bounds[:len(bounds)-1] {
+		for _, to := range bounds[1:] {
+			plan := PlanSummaryRanges(from, to)
+			for h := lo; h < hi; h += hour {
+				var n int64
+				for _, r := range plan {
+					if h >= r.From && h < r.To {
+						n += r.Sign
+					}
+				}
+				want := int64(0)
+				if h >= from && h < to {
+					want = 1
+				}
+				if n != want {
+					t.Fatalf("PlanSummaryRanges(%d, %d) counts hour %s %d times, want %d (plan %+v)",
+						from, to, time.Unix(h, 0).UTC().Format(time.RFC3339), n, want, plan)
+				}
+			}
+		}
+	}
+	feb := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC).Unix()
+	mar := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC).Unix()
+	got := PlanSummaryRanges(feb+2*hour, mar-hour)
+	want := SummaryRange{Grain: GrainMonth, From: feb, To: mar, Sign: 1}
+	if len(got) == 0 || got[0] != want {
+		t.Errorf("PlanSummaryRanges(February less 3 hours) = %+v, want first %+v", got, want)
+	}
+}

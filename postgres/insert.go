@@ -89,21 +89,21 @@ func queueHourly(b *pgx.Batch, hourly map[hourlyKey]hourlySum) {
 			quantity = usage_hourly.quantity + excluded.quantity, records = usage_hourly.records + excluded.records`,
 		products, hours, customers, dimensions, quantities, records)
 	queueDimensionHourly(b, hourly)
-	queueCustomerRollup(b, hourly, "usage_customer_daily", "day", dayStart)
-	queueCustomerRollup(b, hourly, "usage_customer_monthly", "month", monthStart)
+	queueCustomerRollup(b, hourly, meterd.GrainDay)
+	queueCustomerRollup(b, hourly, meterd.GrainMonth)
 }
 
-// queueCustomerRollup queues the update of one of the rollups by customer
-// (usage_customer_daily or usage_customer_monthly, whose time column is
-// column) by the new records: one multi-row upsert of hourly summed per
-// unit starting at start(hour), since one INSERT ... ON CONFLICT may not
+// queueCustomerRollup queues the update of grain's rollup by customer
+// (usage_customer_daily or usage_customer_monthly) by the new records: one
+// multi-row upsert of hourly summed per unit of the grain, since one INSERT ... ON CONFLICT may not
 // touch the same row twice. Like every write of the commit it runs after
 // the ledger_sequence lock, so the upserts of two processes on the same
 // row never interleave (and cannot deadlock).
-func queueCustomerRollup(b *pgx.Batch, hourly map[hourlyKey]hourlySum, table, column string, start func(int64) int64) {
+func queueCustomerRollup(b *pgx.Batch, hourly map[hourlyKey]hourlySum, grain meterd.Grain) {
+	table, column := grainTables[grain].table, grainTables[grain].column
 	sums := make(map[hourlyKey]hourlySum, len(hourly))
 	for k, s := range hourly {
-		k.hour = start(k.hour)
+		k.hour = grain.Start(k.hour)
 		u := sums[k]
 		sums[k] = hourlySum{u.quantity + s.quantity, u.records + s.records}
 	}

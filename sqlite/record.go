@@ -370,7 +370,7 @@ func (w *recordWriter) index(r *meterd.MeteringRecord, seq, hour int64) error {
 	hour -= hour % 3600
 	w.rollups[rollupHourly].add(rollupKey{r.ProductCode, r.CustomerIdentifier, r.Dimension, hour}, r.Quantity)
 	w.rollups[rollupDimensionHourly].add(rollupKey{r.ProductCode, "", r.Dimension, hour}, r.Quantity)
-	w.rollups[rollupCustomerDaily].add(rollupKey{r.ProductCode, r.CustomerIdentifier, r.Dimension, dayStart(hour)}, r.Quantity)
-	w.rollups[rollupCustomerMonthly].add(rollupKey{r.ProductCode, r.CustomerIdentifier, r.Dimension, monthStart(hour)}, r.Quantity)
+	w.rollups[rollupCustomerDaily].add(rollupKey{r.ProductCode, r.CustomerIdentifier, r.Dimension, meterd.GrainDay.Start(hour)}, r.Quantity)
+	w.rollups[rollupCustomerMonthly].add(rollupKey{r.ProductCode, r.CustomerIdentifier, r.Dimension, meterd.GrainMonth.Start(hour)}, r.Quantity)
 	return nil
 }

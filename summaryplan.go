@@ -1,0 +1,128 @@
+package meterd
+
+import (
+	"math"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Grain is the time unit of one of the rollups that summaries by customer
+// read, coarsest first: calendar months, days and hours (UTC). Both stores
+// keep one rollup per grain, summed per product, customer and dimension.
+type Grain int
+
+// The grains, coarsest first; the hourly rollup is exact for any
+// whole-hour window.
+const (
+	GrainMonth Grain = iota
+	GrainDay
+	GrainHour
+)
+
+// Start returns the start of the grain's unit holding t, in unix seconds.
+func (g Grain) Start(t int64) int64 {
+	switch g {
+	case GrainMonth:
+		y, m, _ := time.Unix(t, 0).UTC().Date()
+		return time.Date(y, m, 1, 0, 0, 0, 0, time.UTC).Unix()
+	case GrainDay:
+		return t - t%(24*3600)
+	default:
+		return t - t%3600
+	}
+}
+
+// next returns the start of the unit after the one starting at u.
+func (g Grain) next(u int64) int64 {
+	switch g {
+	case GrainMonth:
+		return time.Unix(u, 0).UTC().AddDate(0, 1, 0).Unix()
+	case GrainDay:
+		return u + 24*3600
+	default:
+		return u + 3600
+	}
+}
+
+// Unbounded ends of a SummaryRange, in unix seconds.
+const (
+	NoFrom = math.MinInt64
+	NoTo   = math.MaxInt64
+)
+
+// SummaryRange is one range [From, To) of unix seconds of one grain's
+// rollup, whose sums are added (Sign 1) or subtracted (Sign -1).
+type SummaryRange struct {
+	Grain          Grain
+	From, To, Sign int64
+}
+
+// PlanSummaryRanges returns ranges whose signed sums are the sums over the
+// whole-hour window [from, to) (NoFrom and NoTo for an open end). At each
+// grain, each bound moves to the nearer unit boundary; the grain's rollup
+// serves the whole units between them and the next grain the pieces between
+// each bound and where it moved (added when the boundary is inside the
+// window, subtracted when outside). So a month reads one month of the
+// monthly rollup, the days nearest its ends (at most about 15 at each) and
+// the hours nearest its bounds (at most 12 at each), rather than a row per
+// day or hour of each customer.
+func PlanSummaryRanges(from, to int64) []SummaryRange {
+	return planSummaryRanges(from, to, 1, GrainMonth, nil)
+}
+
+func planSummaryRanges(from, to, sign int64, g Grain, out []SummaryRange) []SummaryRange {
+	if from >= to {
+		return out
+	}
+	if g == GrainHour {
+		return append(out, SummaryRange{g, from, to, sign})
+	}
+	nearest := func(t int64, unbounded bool) int64 {
+		if unbounded {
+			return t
+		}
+		u := g.Start(t)
+		if n := g.next(u); t-u > n-t {
+			return n
+		}
+		return u
+	}
+	a, b := nearest(from, from == NoFrom), nearest(to, to == NoTo)
+	if a >= b {
+		return planSummaryRanges(from, to, sign, g+1, out)
+	}
+	out = append(out, SummaryRange{g, a, b, sign})
+	out = planSummaryRanges(from, a, sign, g+1, out)  // a moved forward: add [from, a)
+	out = planSummaryRanges(a, from, -sign, g+1, out) // a moved back: subtract [a, from)
+	out = planSummaryRanges(b, to, sign, g+1, out)    // b moved back: add [b, to)
+	out = planSummaryRanges(to, b, -sign, g+1, out)   // b moved forward: subtract [to, b)
+	return out
+}
+
+// SummaryWindow returns f's bounds as PlanSummaryRanges takes them.
+func SummaryWindow(f UsageFilter) (from, to int64) {
+	from, to = NoFrom, NoTo
+	if !f.From.IsZero() {
+		from = f.From.Unix()
+	}
+	if !f.To.IsZero() {
+		to = f.To.Unix()
+	}
+	return from, to
+}
+
+// FinishCustomerSummary drops the groups whose records all lie in
+// subtracted ranges (so not in the window) from the signed sums of a
+// planned summary by customer, and sorts the rest by customer and
+// dimension, bytewise.
+func FinishCustomerSummary(rows []UsageSummaryRow) []UsageSummaryRow {
+	rows = slices.DeleteFunc(rows, func(r UsageSummaryRow) bool { return r.Records <= 0 })
+	slices.SortFunc(rows, func(a, b UsageSummaryRow) int {
+		if c := strings.Compare(a.Group, b.Group); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Dimension, b.Dimension)
+	})
+	return rows
+}
