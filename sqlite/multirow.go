@@ -22,6 +22,32 @@ type multiStmt struct {
 
 // prepareMulti prepares head VALUES row, row, ... tail for each chunk size;
 // row holds perRow placeholders.
+// preparer prepares statements on db until the first error, which it
+// keeps, so a list of statements reads as a list of assignments.
+type preparer struct {
+	ctx context.Context
+	db  *sql.DB
+	err error
+}
+
+func (p *preparer) prep(q string) *sql.Stmt {
+	if p.err != nil {
+		return nil
+	}
+	s, err := p.db.PrepareContext(p.ctx, q)
+	p.err = err
+	return s
+}
+
+// closeStmts closes the statements that were prepared.
+func closeStmts(stmts ...*sql.Stmt) {
+	for _, s := range stmts {
+		if s != nil {
+			s.Close()
+		}
+	}
+}
+
 func prepareMulti(ctx context.Context, db *sql.DB, head, row, tail string, perRow int) (*multiStmt, error) {
 	m := &multiStmt{perRow: perRow, bySize: map[int]*sql.Stmt{}}
 	for _, n := range chunkSizes {

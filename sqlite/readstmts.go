@@ -42,29 +42,17 @@ type readStmts struct {
 
 func prepareReadStmts(ctx context.Context, db *sql.DB) (*readStmts, error) {
 	var st readStmts
-	var err error
-	prep := func(q string) *sql.Stmt {
-		if err != nil {
-			return nil
-		}
-		var s *sql.Stmt
-		s, err = db.PrepareContext(ctx, q)
-		return s
-	}
+	p := preparer{ctx: ctx, db: db}
 	q := readQueries
-	st.accessKey, st.product, st.customer = prep(q.accessKey), prep(q.product), prep(q.customer)
-	st.customerByAccount, st.customersByKeys = prep(q.customerByAccount), prep(q.customersByKeys)
-	if err != nil {
+	st.accessKey, st.product, st.customer = p.prep(q.accessKey), p.prep(q.product), p.prep(q.customer)
+	st.customerByAccount, st.customersByKeys = p.prep(q.customerByAccount), p.prep(q.customersByKeys)
+	if p.err != nil {
 		st.close()
-		return nil, err
+		return nil, p.err
 	}
 	return &st, nil
 }
 
 func (st *readStmts) close() {
-	for _, s := range []*sql.Stmt{st.accessKey, st.product, st.customer, st.customerByAccount, st.customersByKeys} {
-		if s != nil {
-			s.Close()
-		}
-	}
+	closeStmts(st.accessKey, st.product, st.customer, st.customerByAccount, st.customersByKeys)
 }

@@ -66,36 +66,24 @@ type recordStmts struct {
 
 func prepareRecordStmts(ctx context.Context, db *sql.DB) (*recordStmts, error) {
 	var st recordStmts
-	var err error
-	prep := func(q string) *sql.Stmt {
-		if err != nil {
-			return nil
-		}
-		var s *sql.Stmt
-		s, err = db.PrepareContext(ctx, q)
-		return s
-	}
+	p := preparer{ctx: ctx, db: db}
 	q := recordQueries
-	st.tokenGet, st.tokenPut, st.insert = prep(q.tokenGet), prep(q.tokenPut), prep(q.insert)
-	st.existing, st.tag = prep(q.existing), prep(q.tag)
+	st.tokenGet, st.tokenPut, st.insert = p.prep(q.tokenGet), p.prep(q.tokenPut), p.prep(q.insert)
+	st.existing, st.tag = p.prep(q.existing), p.prep(q.tag)
 	for i, m := range multiQueries {
-		if err == nil {
-			st.multi[i], err = prepareMulti(ctx, db, m.head, m.row, m.tail, strings.Count(m.row, "?"))
+		if p.err == nil {
+			st.multi[i], p.err = prepareMulti(ctx, db, m.head, m.row, m.tail, strings.Count(m.row, "?"))
 		}
 	}
-	if err != nil {
+	if p.err != nil {
 		st.close()
-		return nil, err
+		return nil, p.err
 	}
 	return &st, nil
 }
 
 func (st *recordStmts) close() {
-	for _, s := range []*sql.Stmt{st.tokenGet, st.tokenPut, st.insert, st.existing, st.tag} {
-		if s != nil {
-			s.Close()
-		}
-	}
+	closeStmts(st.tokenGet, st.tokenPut, st.insert, st.existing, st.tag)
 	for _, m := range st.multi {
 		m.close()
 	}
