@@ -70,6 +70,55 @@ func (c *ServerClock) Frozen() bool {
 	return c.frozen != nil
 }
 
+// ClockState is what a ServerClock reads: its time, and whether it is
+// frozen (set) rather than following the wall clock.
+type ClockState struct {
+	Now    time.Time `json:"now"`
+	Frozen bool      `json:"frozen"`
+}
+
+// State returns the clock's time and whether it is frozen.
+func (c *ServerClock) State() ClockState {
+	return ClockState{Now: c.Now(), Frozen: c.Frozen()}
+}
+
+// ClockChange moves a ServerClock: exactly one of Set (freezes it at that
+// time), Advance (a Go duration such as 90s or 2h) or Reset (back to the
+// wall clock). It is the body of the admin API's and the relay's clock
+// endpoints.
+type ClockChange struct {
+	Set     *time.Time `json:"set,omitempty"`
+	Advance string     `json:"advance,omitempty"`
+	Reset   bool       `json:"reset,omitempty"`
+}
+
+// Change applies ch. A change that names not exactly one of its fields, or
+// an Advance that is not a duration, is an EInvalid error and moves nothing.
+func (c *ServerClock) Change(ch ClockChange) error {
+	n := 0
+	for _, given := range []bool{ch.Set != nil, ch.Advance != "", ch.Reset} {
+		if given {
+			n++
+		}
+	}
+	if n != 1 {
+		return Errorf(EInvalid, "give exactly one of set, advance or reset")
+	}
+	switch {
+	case ch.Set != nil:
+		c.Set(*ch.Set)
+	case ch.Advance != "":
+		d, err := time.ParseDuration(ch.Advance)
+		if err != nil {
+			return Errorf(EInvalid, "advance: %q is not a duration such as 90s or 2h", ch.Advance)
+		}
+		c.Advance(d)
+	default:
+		c.Reset()
+	}
+	return nil
+}
+
 // Hour returns t truncated to the start of its UTC hour: the bucket of the
 // duplicate rules.
 func Hour(t time.Time) time.Time { return t.UTC().Truncate(time.Hour) }

@@ -3,6 +3,7 @@ package meterd
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -121,5 +122,45 @@ func TestPlanSummaryRanges(t *testing.T) {
 	want := SummaryRange{Grain: GrainMonth, From: feb, To: mar, Sign: 1}
 	if len(got) == 0 || got[0] != want {
 		t.Errorf("PlanSummaryRanges(February less 3 hours) = %+v, want first %+v", got, want)
+	}
+}
+
+// TestServerClockChange: a change names exactly one of set, advance or
+// reset; anything else is EInvalid and leaves the clock where it was.
+func TestServerClockChange(t *testing.T) {
+	at := time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		name    string
+		change  ClockChange
+		want    ClockState // zero Now: following the wall clock
+		wantErr string
+	}{
+		{"set", ClockChange{Set: &at}, ClockState{Now: at, Frozen: true}, ""},
+		{"advance", ClockChange{Advance: "90m"}, ClockState{Now: at.Add(150 * time.Minute), Frozen: true}, ""},
+		{"reset", ClockChange{Reset: true}, ClockState{}, ""},
+		{"none", ClockChange{}, ClockState{Now: at.Add(time.Hour), Frozen: true}, "exactly one"},
+		{"two", ClockChange{Set: &at, Reset: true}, ClockState{Now: at.Add(time.Hour), Frozen: true}, "exactly one"},
+		{"bad duration", ClockChange{Advance: "soon"}, ClockState{Now: at.Add(time.Hour), Frozen: true}, "not a duration"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var c ServerClock
+			c.Set(at.Add(time.Hour))
+			err := c.Change(tt.change)
+			if tt.wantErr != "" {
+				if ErrorCode(err) != EInvalid || !strings.Contains(ErrorMessage(err), tt.wantErr) {
+					t.Fatalf("Change(%+v) = %v, want %s with %q", tt.change, err, EInvalid, tt.wantErr)
+				}
+			} else if err != nil {
+				t.Fatalf("Change(%+v) = %v, want nil", tt.change, err)
+			}
+			got := c.State()
+			if tt.want.Now.IsZero() {
+				if got.Frozen || time.Since(got.Now).Abs() > time.Minute {
+					t.Errorf("State() = %+v, want the wall clock", got)
+				}
+			} else if got != tt.want {
+				t.Errorf("State() = %+v, want %+v", got, tt.want)
+			}
+		})
 	}
 }

@@ -6,9 +6,6 @@ import (
 	_ "embed"
 	"fmt"
 	"net/http"
-	"time"
-
-	"github.com/meterd/meterd"
 )
 
 // openAPIDocument is the OpenAPI 3.1 description of the admin API, kept in
@@ -18,11 +15,7 @@ import (
 var openAPIDocument []byte
 
 func (s *Server) getClock(w http.ResponseWriter, r *http.Request) error {
-	return writeJSON(w, http.StatusOK, s.clockState())
-}
-
-func (s *Server) clockState() ClockState {
-	return ClockState{Now: s.Clock.Now(), Frozen: s.Clock.Frozen()}
+	return writeJSON(w, http.StatusOK, s.Clock.State())
 }
 
 // setClock sets (freezing), advances or resets the server clock.
@@ -31,28 +24,10 @@ func (s *Server) setClock(w http.ResponseWriter, r *http.Request) error {
 	if err := readJSON(r, &in); err != nil {
 		return err
 	}
-	n := 0
-	for _, given := range []bool{in.Set != nil, in.Advance != "", in.Reset} {
-		if given {
-			n++
-		}
+	if err := s.Clock.Change(in); err != nil {
+		return err
 	}
-	if n != 1 {
-		return meterd.Errorf(meterd.EInvalid, "give exactly one of set, advance or reset")
-	}
-	switch {
-	case in.Set != nil:
-		s.Clock.Set(*in.Set)
-	case in.Advance != "":
-		d, err := time.ParseDuration(in.Advance)
-		if err != nil {
-			return meterd.Errorf(meterd.EInvalid, "advance: %q is not a duration such as 90s or 2h", in.Advance)
-		}
-		s.Clock.Advance(d)
-	default:
-		s.Clock.Reset()
-	}
-	state := s.clockState()
+	state := s.Clock.State()
 	s.Logger.Info("admin: clock changed", "now", state.Now, "frozen", state.Frozen)
 	return writeJSON(w, http.StatusOK, state)
 }

@@ -224,18 +224,11 @@ func (r *SummaryRow) UnmarshalJSON(b []byte) error {
 }
 
 // ClockState is the server clock.
-type ClockState struct {
-	Now    time.Time `json:"now"`
-	Frozen bool      `json:"frozen"`
-}
+type ClockState = meterd.ClockState
 
 // ClockInput moves the server clock: exactly one of Set, Advance (a Go
 // duration) or Reset.
-type ClockInput struct {
-	Set     *time.Time `json:"set,omitempty"`
-	Advance string     `json:"advance,omitempty"`
-	Reset   bool       `json:"reset,omitempty"`
-}
+type ClockInput = meterd.ClockChange
 
 // Conversions from the domain.
 

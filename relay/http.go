@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/meterd/meterd"
 )
 
 // maxBody is the largest request body the relay reads (32 MiB): tens of
@@ -253,21 +255,14 @@ func (r *Relay) getReport(w http.ResponseWriter, req *http.Request) error {
 }
 
 // ClockState is the relay clock, as in meterd's admin API.
-type ClockState struct {
-	Now    time.Time `json:"now"`
-	Frozen bool      `json:"frozen"`
-}
+type ClockState = meterd.ClockState
 
 // ClockInput moves the relay clock: exactly one of Set, Advance (a Go
 // duration) or Reset, as in meterd's admin API.
-type ClockInput struct {
-	Set     *time.Time `json:"set,omitempty"`
-	Advance string     `json:"advance,omitempty"`
-	Reset   bool       `json:"reset,omitempty"`
-}
+type ClockInput = meterd.ClockChange
 
 func (r *Relay) getClock(w http.ResponseWriter, req *http.Request) error {
-	return writeJSON(w, ClockState{Now: r.clock.Now(), Frozen: r.clock.Frozen()})
+	return writeJSON(w, r.clock.State())
 }
 
 // setClock moves the relay clock and wakes the submitter, so that a test
@@ -277,28 +272,10 @@ func (r *Relay) setClock(w http.ResponseWriter, req *http.Request) error {
 	if err := json.NewDecoder(http.MaxBytesReader(w, req.Body, 1<<16)).Decode(&in); err != nil {
 		return badRequest("malformed JSON: %v", err)
 	}
-	n := 0
-	for _, given := range []bool{in.Set != nil, in.Advance != "", in.Reset} {
-		if given {
-			n++
-		}
-	}
-	if n != 1 {
-		return badRequest("give exactly one of set, advance or reset")
-	}
-	switch {
-	case in.Set != nil:
-		r.clock.Set(*in.Set)
-	case in.Advance != "":
-		d, err := time.ParseDuration(in.Advance)
-		if err != nil {
-			return badRequest("advance: %q is not a duration such as 90s or 2h", in.Advance)
-		}
-		r.clock.Advance(d)
-	default:
-		r.clock.Reset()
+	if err := r.clock.Change(in); err != nil {
+		return badRequest("%s", meterd.ErrorMessage(err))
 	}
 	r.log.Info("relay: clock changed", "now", r.clock.Now(), "frozen", r.clock.Frozen())
 	r.Wake()
-	return writeJSON(w, ClockState{Now: r.clock.Now(), Frozen: r.clock.Frozen()})
+	return writeJSON(w, r.clock.State())
 }
