@@ -1,10 +1,8 @@
 package admin
 
 import (
-	"bytes"
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/meterd/meterd/internal/httpjson"
 )
 
 // Client is a client of the admin API. Its methods return *Error for
@@ -28,81 +28,22 @@ func NewClient(baseURL, token string) *Client {
 }
 
 // Error is an error answer of the admin API.
-type Error struct {
-	Status  int    // HTTP status
-	Code    string // such as NotFound, Conflict, Invalid, BadRequest, Unauthorized
-	Message string
-}
+type Error = httpjson.Error
 
-// Error implements the error interface.
-func (e *Error) Error() string {
-	return fmt.Sprintf("admin API: %d %s: %s", e.Status, e.Code, e.Message)
+// endpoint is the server c talks to.
+func (c *Client) endpoint() httpjson.Endpoint {
+	return httpjson.Endpoint{API: "admin API", BaseURL: c.BaseURL, Token: c.Token, HTTPClient: c.HTTPClient}
 }
 
 // do sends a request and returns the response of a 2xx answer; the caller
 // closes its body. body, when non-nil, is sent as JSON.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, body any) (*http.Response, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return nil, err
-		}
-		rd = bytes.NewReader(b)
-	}
-	u := strings.TrimRight(c.BaseURL, "/") + path
-	if len(query) > 0 {
-		u += "?" + query.Encode()
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.Token)
-	req.Header.Set("Accept", "application/json")
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	hc := c.HTTPClient
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode >= 400 {
-		defer resp.Body.Close()
-		return nil, responseError(resp)
-	}
-	return resp, nil
-}
-
-// responseError reads an error answer.
-func responseError(resp *http.Response) error {
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	var body errorBody
-	if err := json.Unmarshal(b, &body); err != nil || body.Error.Code == "" {
-		return &Error{Status: resp.StatusCode, Code: http.StatusText(resp.StatusCode), Message: strings.TrimSpace(string(b))}
-	}
-	return &Error{Status: resp.StatusCode, Code: body.Error.Code, Message: body.Error.Message}
+	return c.endpoint().Do(ctx, method, path, query, body)
 }
 
 // call sends a request and decodes a JSON answer into out (unless nil).
 func (c *Client) call(ctx context.Context, method, path string, query url.Values, body, out any) error {
-	resp, err := c.do(ctx, method, path, query, body)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if out == nil {
-		_, err := io.Copy(io.Discard, resp.Body)
-		return err
-	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("admin API: %s %s: decode answer: %w", method, path, err)
-	}
-	return nil
+	return c.endpoint().Call(ctx, method, path, query, body, out)
 }
 
 // p builds an API path from segments, escaping each.

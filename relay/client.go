@@ -1,15 +1,13 @@
 package relay
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
+
+	"github.com/meterd/meterd/internal/httpjson"
 )
 
 // ReportRow is one aggregate in the relay's report: per hour, product,
@@ -51,70 +49,13 @@ func NewClient(baseURL, token string) *Client {
 }
 
 // Error is an error answer of the relay's API.
-type Error struct {
-	Status  int
-	Code    string
-	Message string
-}
-
-// Error implements the error interface.
-func (e *Error) Error() string {
-	return fmt.Sprintf("relay API: %d %s: %s", e.Status, e.Code, e.Message)
-}
+type Error = httpjson.Error
 
 // call sends a request with a JSON body (when body is non-nil; a []byte is
 // sent as is) and decodes a JSON answer into out.
 func (c *Client) call(ctx context.Context, method, path string, query url.Values, body, out any) error {
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case []byte:
-		rd = bytes.NewReader(b)
-	default:
-		j, err := json.Marshal(b)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(j)
-	}
-	u := strings.TrimRight(c.BaseURL, "/") + path
-	if len(query) > 0 {
-		u += "?" + query.Encode()
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.Token)
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	hc := c.HTTPClient
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode >= 400 {
-		var e struct {
-			Error struct{ Code, Message string }
-		}
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
-		if json.Unmarshal(b, &e) != nil || e.Error.Code == "" {
-			return &Error{Status: resp.StatusCode, Code: http.StatusText(resp.StatusCode), Message: strings.TrimSpace(string(b))}
-		}
-		return &Error{Status: resp.StatusCode, Code: e.Error.Code, Message: e.Error.Message}
-	}
-	if out == nil {
-		return nil
-	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("relay API: decoding the answer to %s %s: %w", method, path, err)
-	}
-	return nil
+	e := httpjson.Endpoint{API: "relay API", BaseURL: c.BaseURL, Token: c.Token, HTTPClient: c.HTTPClient}
+	return e.Call(ctx, method, path, query, body, out)
 }
 
 // Send posts events and returns one result per event, in order. An error
