@@ -85,7 +85,7 @@ func (rc *relayConfig) flagSet() *flag.FlagSet {
 	fs.StringVar(&rc.Products, "products", "", "comma-separated product codes served (default: any)")
 	fs.DurationVar(&rc.Grace, "grace", 5*time.Minute, "an hour closes at its end plus this delay")
 	fs.StringVar(&rc.Late, "late", relay.LateCurrentHour, "events for an already-submitted hour: current-hour or refuse")
-	fs.Float64Var(&rc.Rate, "rate", 10, "upstream requests per second, per upstream account and region")
+	fs.Float64Var(&rc.Rate, "rate", 10, "upstream requests per second, per upstream endpoint and region, shared by the relays of one store")
 	fs.BoolVar(&rc.Heartbeat, "heartbeat", false, "a zero-quantity record each hour for every customer and dimension active in the day before")
 	fs.StringVar(&rc.Clock, "clock", "", "start with the relay clock frozen at this RFC 3339 time (for tests; the clock is not kept across restarts)")
 	fs.StringVar(&rc.Token, "token", "", "bearer token of the relay's API (default: <data>/relay-token, generated)")
