@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/meterd/meterd"
+	"github.com/meterd/meterd/internal/pgtx"
 )
 
 // PutAccount creates or updates an account, keeping its creation time.
@@ -35,7 +36,7 @@ func (s *Store) PutAccessKey(ctx context.Context, k *meterd.AccessKey) error {
 		ON CONFLICT (id) DO UPDATE SET secret = excluded.secret, session_token = excluded.session_token,
 			account_id = excluded.account_id, created_at = excluded.created_at`,
 		k.ID, k.Secret, k.SessionToken, k.AccountID, ms(k.CreatedAt))
-	if isCode(err, codeForeignKeyViolation) {
+	if pgtx.Is(err, pgtx.ForeignKeyViolation) {
 		return meterd.Errorf(meterd.EInvalid, "account %s does not exist", k.AccountID)
 	}
 	return err

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"embed"
-	"errors"
 	"fmt"
 	"io/fs"
 	"slices"
@@ -11,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/meterd/meterd/internal/pgtx"
 )
 
 //go:embed migrations/*.sql
@@ -31,7 +30,7 @@ func migrate(ctx context.Context, s *Store) error {
 	// Two processes racing on CREATE TABLE IF NOT EXISTS can collide on the
 	// system catalogs (a unique violation, or the table or its row type
 	// already existing); the loser finds the table there.
-	if err != nil && !isCode(err, codeUniqueViolation) && !isCode(err, codeDuplicateTable) && !isCode(err, codeDuplicateObject) {
+	if err != nil && !pgtx.CreateRace(err) {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
 	files, err := migrationFiles()
@@ -98,20 +97,4 @@ func migrationFiles() ([]migration, error) {
 	}
 	slices.SortFunc(out, func(a, b migration) int { return int(a.version - b.version) })
 	return out, nil
-}
-
-// SQLSTATE codes the store reacts to.
-const (
-	codeUniqueViolation      = "23505"
-	codeForeignKeyViolation  = "23503"
-	codeSerializationFailure = "40001"
-	codeDeadlockDetected     = "40P01"
-	codeDuplicateTable       = "42P07"
-	codeDuplicateObject      = "42710"
-)
-
-// isCode reports whether err is a server error with the given SQLSTATE.
-func isCode(err error, code string) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == code
 }

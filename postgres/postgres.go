@@ -27,7 +27,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,6 +36,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/meterd/meterd"
+	"github.com/meterd/meterd/internal/pgtx"
 )
 
 // Transact retry policy.
@@ -152,21 +152,7 @@ func (s *Store) Transact(ctx context.Context, fn func(pgx.Tx) error) error {
 // retryable, or has run maxAttempts times, with jittered exponential
 // backoff between attempts.
 func (s *Store) retry(ctx context.Context, fn func() error) error {
-	backoff := firstBackoff
-	for attempt := 1; ; attempt++ {
-		err := fn()
-		if err == nil || attempt == maxAttempts || !retryable(err) {
-			return err
-		}
-		// Jitter keeps two processes that collided from colliding again.
-		wait := backoff/2 + rand.N(backoff)
-		select {
-		case <-time.After(wait):
-		case <-ctx.Done():
-			return err
-		}
-		backoff *= 2
-	}
+	return pgtx.Retry(ctx, maxAttempts, firstBackoff, retryable, fn)
 }
 
 // errBegin marks a failed BEGIN: nothing of the transaction ran.
@@ -186,7 +172,7 @@ func (s *Store) transactOnce(ctx context.Context, fn func(pgx.Tx) error) error {
 
 // retryable reports whether a failed transaction may simply be run again.
 func retryable(err error) bool {
-	return errors.Is(err, errRetry) || errors.Is(err, errBegin) || isCode(err, codeSerializationFailure) || isCode(err, codeDeadlockDetected) ||
+	return errors.Is(err, errRetry) || errors.Is(err, errBegin) || pgtx.Conflict(err) ||
 		pgconn.SafeToRetry(err)
 }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/meterd/meterd"
+	"github.com/meterd/meterd/internal/pgtx"
 )
 
 // PutProduct creates or updates a product, keeping its creation time, and
@@ -36,7 +37,7 @@ func (s *Store) PutProduct(ctx context.Context, p *meterd.Product) error {
 			p.Code, names, units, prices)
 		return tx.SendBatch(ctx, b).Close()
 	})
-	if isCode(err, codeForeignKeyViolation) {
+	if pgtx.Is(err, pgtx.ForeignKeyViolation) {
 		return meterd.Errorf(meterd.EInvalid, "seller account %s does not exist", p.SellerAccountID)
 	} else if err != nil {
 		return fmt.Errorf("postgres: put product: %w", err)
@@ -118,9 +119,9 @@ func (s *Store) PutCustomer(ctx context.Context, c *meterd.Customer) error {
 		return err
 	})
 	switch {
-	case isCode(err, codeForeignKeyViolation):
+	case pgtx.Is(err, pgtx.ForeignKeyViolation):
 		return meterd.Errorf(meterd.ENotFound, "product %s not found", c.ProductCode)
-	case isCode(err, codeUniqueViolation):
+	case pgtx.Is(err, pgtx.UniqueViolation):
 		// The primary key is handled by ON CONFLICT: the violation is the
 		// one-customer-per-account index.
 		return meterd.Errorf(meterd.EConflict, "AWS account %s is already a customer of product %s", c.CustomerAWSAccountID, c.ProductCode)

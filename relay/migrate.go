@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
+	"github.com/meterd/meterd/internal/pgtx"
 	"io/fs"
 	"path"
 	"slices"
@@ -32,7 +33,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	)`)
 	// Two processes racing on CREATE TABLE IF NOT EXISTS can collide on
 	// PostgreSQL's catalogs; the loser finds the table there.
-	if err != nil && !isCode(err, codeUniqueViolation) && !isCode(err, codeDuplicateTable) && !isCode(err, codeDuplicateObject) {
+	if err != nil && !pgtx.CreateRace(err) {
 		return fmt.Errorf("create relay_schema_migrations: %w", err)
 	}
 	dir := "migrations/sqlite"

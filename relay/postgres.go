@@ -2,22 +2,11 @@ package relay
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
-)
-
-// PostgreSQL error codes the store acts on.
-const (
-	codeUniqueViolation      = "23505"
-	codeSerializationFailure = "40001"
-	codeDeadlockDetected     = "40P01"
-	codeDuplicateTable       = "42P07"
-	codeDuplicateObject      = "42710"
 )
 
 // connectTimeout bounds each attempt to reach the server, so that a caller
@@ -49,16 +38,4 @@ func openPostgres(ctx context.Context, url string) (*Store, error) {
 		return nil, fmt.Errorf("relay: %w", err)
 	}
 	return s, nil
-}
-
-// retryable reports whether err is a transaction that lost to a concurrent
-// one and may simply run again.
-func retryable(err error) bool {
-	return isCode(err, codeSerializationFailure) || isCode(err, codeDeadlockDetected)
-}
-
-// isCode reports whether err is a PostgreSQL error with the given code.
-func isCode(err error, code string) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == code
 }

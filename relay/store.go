@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/meterd/meterd"
+	"github.com/meterd/meterd/internal/pgtx"
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
 )
 
@@ -140,21 +140,10 @@ const (
 func (s *Store) transact(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	backoff := firstBackoff
-	for attempt := 1; ; attempt++ {
-		err := s.transactOnce(ctx, fn)
-		if err == nil || !s.postgres || !retryable(err) || attempt == maxAttempts {
-			return err
-		}
-		t := time.NewTimer(backoff/2 + rand.N(backoff/2+1))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return err
-		case <-t.C:
-		}
-		backoff *= 2
+	if !s.postgres {
+		return s.transactOnce(ctx, fn)
 	}
+	return pgtx.Retry(ctx, maxAttempts, firstBackoff, pgtx.Conflict, func() error { return s.transactOnce(ctx, fn) })
 }
 
 func (s *Store) transactOnce(ctx context.Context, fn func(tx *sql.Tx) error) error {
