@@ -10,6 +10,21 @@ type Account struct {
 	CreatedAt time.Time
 }
 
+// ValidAccountID reports whether id is an AWS account id: 12 digits.
+// (A loop rather than a regular expression: every package-level pattern is
+// compiled when any meterd command starts.)
+func ValidAccountID(id string) bool {
+	if len(id) != 12 {
+		return false
+	}
+	for i := range len(id) {
+		if id[i] < '0' || id[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // AccessKey is an AWS access key pair that signs Metering API requests on
 // behalf of an account. A key with a SessionToken emulates temporary role
 // credentials: requests signed with it must present the token.

@@ -2,6 +2,7 @@ package meterd
 
 import (
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -22,6 +23,25 @@ type Product struct {
 	FulfillmentURL  string
 	Dimensions      []Dimension
 	CreatedAt       time.Time
+}
+
+// ValidProductCode reports whether code can name a product in meterd's
+// catalog: 1 to 255 of the letters, digits and -/=:_.@ that the Metering
+// API's ProductCode pattern allows.
+func ValidProductCode(code string) bool {
+	if len(code) < 1 || len(code) > 255 {
+		return false
+	}
+	for i := range len(code) {
+		c := code[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("-/=:_.@", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // Dimension is a pricing dimension of a product (UsageDimension on the wire).

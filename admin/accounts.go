@@ -4,13 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"net/http"
-	"regexp"
 
 	"github.com/meterd/meterd"
 )
-
-// accountIDPattern is an AWS account id. The pattern is never changed.
-var accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
 
 // Alphabets of generated credentials, like AWS's own.
 const (
@@ -54,7 +50,7 @@ func (s *Server) createAccount(w http.ResponseWriter, r *http.Request) error {
 	if err := readJSON(r, &in); err != nil {
 		return err
 	}
-	if !accountIDPattern.MatchString(in.ID) {
+	if !meterd.ValidAccountID(in.ID) {
 		return meterd.Errorf(meterd.EInvalid, "id: an account id is 12 digits, not %q", in.ID)
 	}
 	s.mu.Lock()

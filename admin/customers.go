@@ -88,7 +88,7 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) error {
 
 // validateSubscribe checks the values given (EInvalid).
 func validateSubscribe(in *SubscribeInput) error {
-	if in.AWSAccountID != "" && !accountIDPattern.MatchString(in.AWSAccountID) {
+	if in.AWSAccountID != "" && !meterd.ValidAccountID(in.AWSAccountID) {
 		return meterd.Errorf(meterd.EInvalid, "aws_account_id: an account id is 12 digits, not %q", in.AWSAccountID)
 	}
 	if id := in.CustomerIdentifier; id != "" && (len(id) > 255 || strings.ContainsFunc(id, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) })) {

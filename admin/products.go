@@ -11,12 +11,8 @@ import (
 	"github.com/meterd/meterd/metering"
 )
 
-// Patterns of product fields (the Metering API model's ProductCode, and a
-// plain decimal price). They are never changed.
-var (
-	productCodePattern = regexp.MustCompile(`^[-a-zA-Z0-9/=:_.@]{1,255}$`)
-	pricePattern       = regexp.MustCompile(`^[0-9]{1,15}(\.[0-9]{1,12})?$`)
-)
+// pricePattern is a plain decimal price. It is never changed.
+var pricePattern = regexp.MustCompile(`^[0-9]{1,15}(\.[0-9]{1,12})?$`)
 
 // maxPublicKeyVersions bounds public_key_versions: each is an RSA key to
 // generate.
@@ -83,10 +79,10 @@ func (s *Server) createProduct(w http.ResponseWriter, r *http.Request) error {
 
 // validateProduct checks a new product's fields (EInvalid, naming the field).
 func validateProduct(in *ProductInput) error {
-	if !productCodePattern.MatchString(in.Code) {
+	if !meterd.ValidProductCode(in.Code) {
 		return meterd.Errorf(meterd.EInvalid, "code: %q is not a product code (1 to 255 of a-z A-Z 0-9 - / = : _ . @)", in.Code)
 	}
-	if !accountIDPattern.MatchString(in.Seller) {
+	if !meterd.ValidAccountID(in.Seller) {
 		return meterd.Errorf(meterd.EInvalid, "seller: an account id is 12 digits, not %q", in.Seller)
 	}
 	switch in.Type {

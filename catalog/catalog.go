@@ -125,9 +125,7 @@ func fieldError(line int, field, format string, args ...any) error {
 }
 
 var (
-	accountIDPattern   = regexp.MustCompile(`^[0-9]{12}$`)
-	productCodePattern = regexp.MustCompile(`^[-a-zA-Z0-9/=:_.@]{1,255}$`)
-	pricePattern       = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
+	pricePattern = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
 )
 
 // Validate checks required fields and values, naming the field and line of
@@ -136,7 +134,7 @@ func (f *File) Validate() error {
 	accounts := map[string]bool{}
 	for i, a := range f.Accounts {
 		at := fmt.Sprintf("accounts[%d]", i)
-		if !accountIDPattern.MatchString(a.ID) {
+		if !meterd.ValidAccountID(a.ID) {
 			return fieldError(a.line, at+".id", "must be 12 digits, got %q", a.ID)
 		}
 		accounts[a.ID] = true
@@ -169,7 +167,7 @@ func (f *File) Validate() error {
 }
 
 func (p *Product) validate(at string) error {
-	if !productCodePattern.MatchString(p.Code) {
+	if !meterd.ValidProductCode(p.Code) {
 		return fieldError(p.line, at+".code", "required, 1..255 of letters, digits and -/=:_.@, got %q", p.Code)
 	}
 	if p.Seller == "" {
@@ -197,7 +195,7 @@ func (p *Product) validate(at string) error {
 	}
 	for j, c := range p.Customers {
 		field := fmt.Sprintf("%s.customers[%d]", at, j)
-		if c.AWSAccountID != "" && !accountIDPattern.MatchString(c.AWSAccountID) {
+		if c.AWSAccountID != "" && !meterd.ValidAccountID(c.AWSAccountID) {
 			return fieldError(c.line, field+".aws_account_id", "must be 12 digits, got %q", c.AWSAccountID)
 		}
 		if c.Status != "" && !meterd.ValidStatus(c.Status) {
