@@ -318,6 +318,7 @@ type benchResult struct {
 	requests    int64
 	records     int64
 	latencies   []time.Duration
+	lags        []time.Duration // open loop: how late each request started
 	errors      map[string]int64
 	statuses    map[string]int64
 	unprocessed int64
@@ -327,6 +328,7 @@ type benchResult struct {
 // worker is one client's share of the result.
 type worker struct {
 	latencies   []time.Duration
+	lags        []time.Duration
 	errors      map[string]int64
 	statuses    map[string]int64
 	records     int64
@@ -353,6 +355,7 @@ func (b *bench) run(ctx context.Context) *benchResult {
 	res := &benchResult{elapsed: time.Since(start), errors: map[string]int64{}, statuses: map[string]int64{}}
 	for _, w := range workers {
 		res.latencies = append(res.latencies, w.latencies...)
+		res.lags = append(res.lags, w.lags...)
 		res.records += w.records
 		res.unprocessed += w.unprocessed
 		for k, v := range w.errors {
@@ -365,6 +368,7 @@ func (b *bench) run(ctx context.Context) *benchResult {
 	res.requests = int64(len(res.latencies))
 	res.wrapped = b.next.Load() > b.keySpace()
 	slices.Sort(res.latencies)
+	slices.Sort(res.lags)
 	return res
 }
 
@@ -417,9 +421,11 @@ func (b *bench) openLoop(ctx context.Context, start time.Time, over func(time.Ti
 		}
 		wg.Go(func() {
 			one := newWorker()
+			lag := time.Since(at)
 			b.one(ctx, one, at)
 			mu.Lock()
 			defer mu.Unlock()
+			w.lags = append(w.lags, lag)
 			w.latencies = append(w.latencies, one.latencies...)
 			w.records += one.records
 			w.unprocessed += one.unprocessed
@@ -499,6 +505,12 @@ func (r *benchResult) print(w io.Writer, cfg *benchConfig) {
 	fmt.Fprintf(w, "records    %d (%.1f/s)\n", r.records, float64(r.records)/secs)
 	fmt.Fprintf(w, "latency    p50 %s  p90 %s  p99 %s  max %s\n",
 		ms(percentile(r.latencies, 50)), ms(percentile(r.latencies, 90)), ms(percentile(r.latencies, 99)), ms(percentile(r.latencies, 100)))
+	if len(r.lags) > 0 {
+		// The load generator's own delay is in every latency above: when it
+		// is large, the machine is too busy to measure the server.
+		fmt.Fprintf(w, "start lag  p50 %s  p90 %s  p99 %s  max %s (the load generator's own delay in starting requests, included above)\n",
+			ms(percentile(r.lags, 50)), ms(percentile(r.lags, 90)), ms(percentile(r.lags, 99)), ms(percentile(r.lags, 100)))
+	}
 	for _, k := range sortedKeys(r.statuses) {
 		fmt.Fprintf(w, "status     %-22s %d\n", k, r.statuses[k])
 	}

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -137,6 +138,11 @@ func TestBenchAgainstServer(t *testing.T) {
 			}
 			if !strings.Contains(out.String(), "p99 ") {
 				t.Errorf("output lacks latency percentiles:\n%s", out.String())
+			}
+			// Only the open loop has a schedule to be late for.
+			open := slices.Contains(tt.args, "--rate")
+			if got := strings.Contains(out.String(), "start lag  p50 "); got != open {
+				t.Errorf("start lag line printed = %v, want %v (open loop)\n%s", got, open, out.String())
 			}
 		})
 	}
