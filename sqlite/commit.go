@@ -89,7 +89,9 @@ func (s *Store) run() {
 				break drain
 			}
 		}
+		s.writeMu.Lock()
 		s.commitGroup(group)
+		s.writeMu.Unlock()
 	}
 }
 

@@ -36,9 +36,11 @@ var migrations embed.FS
 // transaction never fails half-way on a lock upgrade; synchronous=FULL makes
 // every commit durable before Commit answers. The writer's 64 MiB page cache
 // keeps the hot ends of the ledger's indexes in memory. The writer never
-// checkpoints; the checkpointer's connection does (checkpoint.go).
+// checkpoints; the checkpointer's connection does (checkpoint.go). When the
+// WAL starts over, a file that a burst made longer than 64 MiB is cut back
+// to that (journal_size_limit).
 const (
-	writeParams      = "_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=cache_size(-65536)&_pragma=wal_autocheckpoint(0)&_txlock=immediate"
+	writeParams      = "_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=cache_size(-65536)&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(67108864)&_txlock=immediate"
 	readParams       = "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=query_only(1)"
 	checkpointParams = "_pragma=busy_timeout(5000)&_pragma=synchronous(FULL)&_pragma=wal_autocheckpoint(0)"
 )
@@ -62,6 +64,11 @@ type Store struct {
 	closed  bool
 	queue   chan *batch
 	done    chan struct{} // closed when the writer goroutine has exited
+
+	// writeMu is held by the writer goroutine around each transaction, and
+	// by the checkpointer to hold it off (checkpoint.go).
+	writeMu          sync.Mutex
+	walRestartFrames atomic.Int64
 
 	stopCkpt chan struct{} // closed to stop the checkpointer
 	ckptDone chan struct{} // closed when the checkpointer has exited
@@ -158,8 +165,9 @@ func open(ctx context.Context, path string) (*Store, error) {
 		stopCkpt: make(chan struct{}),
 		ckptDone: make(chan struct{}),
 	}
+	s.walRestartFrames.Store(walRestartFrames)
 	go s.run()
-	go checkpointer(ckpt, s.stopCkpt, s.ckptDone)
+	go s.checkpointer()
 	return s, nil
 }
 
