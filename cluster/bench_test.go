@@ -31,13 +31,13 @@ const (
 // BenchmarkIngestSQLite measures BatchMeterUsage ingest through the meterd
 // binary on its embedded SQLite store.
 func BenchmarkIngestSQLite(b *testing.B) {
-	benchIngest(b, "--store", "sqlite")
+	benchIngest(b, 0, "--store", "sqlite")
 }
 
 // BenchmarkIngestPostgres measures BatchMeterUsage ingest through the meterd
 // binary on PostgreSQL over loopback.
 func BenchmarkIngestPostgres(b *testing.B) {
-	benchIngest(b, "--store", cluster.NewDatabase(b))
+	benchIngest(b, cluster.PID(), "--store", cluster.NewDatabase(b))
 }
 
 // benchCatalog writes a catalog with the demo seller and a product with
@@ -71,7 +71,12 @@ products:
 // benchIngest starts one server with the store flags and runs the load as a
 // sub-benchmark, so that the server is started once however many times the
 // testing package runs the load. It reports records/s.
-func benchIngest(b *testing.B, storeFlags ...string) {
+//
+// Besides records/s it reports the CPU time per record of the load
+// generator (this process), of meterd and, given the pid of a PostgreSQL
+// server (postmaster, 0 for none), of PostgreSQL: on a machine
+// they share, their sum bounds the records/s its cores allow.
+func benchIngest(b *testing.B, postmaster int, storeFlags ...string) {
 	bin := meterdtest.Build(b)
 	args := append(storeFlags, "--catalog", benchCatalog(b), "--past-window", benchWindow.String(),
 		"--admin-token", adminToken)
@@ -95,6 +100,10 @@ func benchIngest(b *testing.B, storeFlags ...string) {
 		}
 		var requests atomic.Int64
 		var wg sync.WaitGroup
+		client0, meterd0, pg0 := selfCPU(b), procCPU(b, srv.PID(), false), time.Duration(0)
+		if postmaster != 0 {
+			pg0 = familyCPU(b, postmaster)
+		}
 		b.ResetTimer()
 		for range benchClients {
 			wg.Go(func() {
@@ -118,6 +127,13 @@ func benchIngest(b *testing.B, storeFlags ...string) {
 		}
 		wg.Wait()
 		b.StopTimer()
-		b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "records/s")
+		records := float64(b.N * benchBatch)
+		b.ReportMetric(records/b.Elapsed().Seconds(), "records/s")
+		perRecord := func(d time.Duration) float64 { return float64(d.Microseconds()) / records }
+		b.ReportMetric(perRecord(selfCPU(b)-client0), "client-cpu-µs/record")
+		b.ReportMetric(perRecord(procCPU(b, srv.PID(), false)-meterd0), "meterd-cpu-µs/record")
+		if postmaster != 0 {
+			b.ReportMetric(perRecord(familyCPU(b, postmaster)-pg0), "postgres-cpu-µs/record")
+		}
 	})
 }

@@ -166,6 +166,14 @@ func (s *Server) Restart() {
 // Stderr returns what the process has written to stderr (its JSON logs).
 func (s *Server) Stderr() string { return s.stderr.String() }
 
+// PID is the running server's process id, 0 when it is not running.
+func (s *Server) PID() int {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
+}
+
 // Env returns the environment for an AWS client pointed at the server with
 // the given key pair and region us-east-1, with every shared config file
 // and the instance metadata service turned away.

@@ -148,6 +148,18 @@ func findBindir() (string, error) {
 // URL returns the URL of the server's maintenance database "postgres".
 func (c *Cluster) URL() string { return c.url }
 
+// PID is the running server's process id, the postmaster's, whose
+// children are the backends (benchmarks sum their CPU time). 0 when
+// stopped.
+func (c *Cluster) PID() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cmd == nil || c.cmd.Process == nil {
+		return 0
+	}
+	return c.cmd.Process.Pid
+}
+
 // NewDatabase creates an empty database with a unique name and returns its
 // URL. The database is dropped when tb ends, after tb's later cleanups (such
 // as closing a store opened on it) have run.
