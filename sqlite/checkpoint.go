@@ -15,8 +15,8 @@ const (
 	walRestartFrames = 4096
 )
 
-// checkpointer runs checkpoints on their own connection until stop is
-// closed, then closes done. The writer's automatic checkpoint is off
+// checkpointer runs checkpoints on their own connection until s.stopCkpt
+// is closed, then closes s.ckptDone. The writer's automatic checkpoint is off
 // (wal_autocheckpoint(0)): SQLite would run it inside the commit that
 // crosses the threshold, with two more fsyncs and a copy of the WAL, so
 // every thousandth page of commits waited for it. A passive checkpoint runs
