@@ -18,11 +18,15 @@ import (
 )
 
 // StoreStats are the cumulative counters of a store's group-commit writer
-// (sqlite.Stats and postgres.Stats carry the same three fields).
+// (sqlite.Stats and postgres.Stats carry the same three fields), and the
+// SQLite store's WAL length.
 type StoreStats struct {
 	Transactions int64 // committed write transactions holding records
 	Batches      int64 // Commit calls served
 	Records      int64 // records given to those calls
+	// WALFrames is the SQLite WAL's length in frames at the last
+	// checkpoint; -1 for a store without one.
+	WALFrames int64
 }
 
 // Metrics holds the collectors of one server.
@@ -151,12 +155,15 @@ var (
 		"Commit calls served; divided by transactions, the callers sharing a commit.", nil, nil)
 	descRecords = prometheus.NewDesc("meterd_store_records_total",
 		"Records given to Commit.", nil, nil)
+	descWALFrames = prometheus.NewDesc("meterd_sqlite_wal_frames",
+		"Length of the SQLite WAL in 4 KiB frames at the last checkpoint (every 250 ms); it starts over once past 4096.", nil, nil)
 )
 
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descTransactions
 	ch <- descBatches
 	ch <- descRecords
+	ch <- descWALFrames
 }
 
 func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
@@ -164,6 +171,9 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descTransactions, prometheus.CounterValue, float64(s.Transactions))
 	ch <- prometheus.MustNewConstMetric(descBatches, prometheus.CounterValue, float64(s.Batches))
 	ch <- prometheus.MustNewConstMetric(descRecords, prometheus.CounterValue, float64(s.Records))
+	if s.WALFrames >= 0 {
+		ch <- prometheus.MustNewConstMetric(descWALFrames, prometheus.GaugeValue, float64(s.WALFrames))
+	}
 }
 
 // CountInFlight wraps h so that the in-flight gauge follows its requests.

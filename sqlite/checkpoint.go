@@ -53,6 +53,9 @@ func (s *Store) checkpointer() {
 func (s *Store) checkpoint(ctx context.Context) (frames int) {
 	var busy, copied int
 	err := s.ckpt.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied)
+	if err == nil {
+		s.walFrames.Store(int64(frames))
+	}
 	if err != nil || int64(frames) < s.walRestartFrames.Load() {
 		return frames
 	}

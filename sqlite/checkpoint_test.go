@@ -103,6 +103,9 @@ func TestWALStartsOver(t *testing.T) {
 	}
 	close(stop)
 	wg.Wait()
+	if got := s.Stats().WALFrames; got <= 0 {
+		t.Errorf("Stats().WALFrames = %d after checkpoints of a written WAL, want its length", got)
+	}
 	// Without the held-off checkpoint the WAL's length never goes down.
 	if startedOver < 10 {
 		t.Errorf("the WAL started over %d times in %d checkpoints under steady commits, want at least 10 (last length %d frames)", startedOver, checkpoints, last)

@@ -69,6 +69,7 @@ type Store struct {
 	// by the checkpointer to hold it off (checkpoint.go).
 	writeMu          sync.Mutex
 	walRestartFrames atomic.Int64
+	walFrames        atomic.Int64 // at the last checkpoint, for Stats
 
 	stopCkpt chan struct{} // closed to stop the checkpointer
 	ckptDone chan struct{} // closed when the checkpointer has exited
@@ -83,6 +84,7 @@ type Stats struct {
 	Transactions int64 // committed write transactions holding records
 	Batches      int64 // Commit calls served
 	Records      int64 // records given to those calls
+	WALFrames    int64 // the WAL's length in frames at the last checkpoint
 }
 
 // Open opens (creating it and its directory when missing) the SQLite
@@ -202,6 +204,7 @@ func (s *Store) Stats() Stats {
 		Transactions: s.transactions.Load(),
 		Batches:      s.batches.Load(),
 		Records:      s.records.Load(),
+		WALFrames:    s.walFrames.Load(),
 	}
 }
 

@@ -187,6 +187,9 @@ func TestMetricsAndRequestLog(t *testing.T) {
 	if metricValue(t, m.URL(), "meterd_store_transactions_total") == "" {
 		t.Errorf("/metrics lacks the store's commit counters")
 	}
+	if metricValue(t, m.URL(), "meterd_sqlite_wal_frames") == "" {
+		t.Errorf("/metrics lacks the SQLite store's WAL length")
+	}
 	text := log.String()
 	for _, secret := range []string{"not-the-secret-0123456789", "Signature=", "AWS4-HMAC-SHA256"} {
 		if strings.Contains(text, secret) {

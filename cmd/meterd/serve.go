@@ -314,12 +314,12 @@ func storeStats(l meterd.Ledger) func() metrics.StoreStats {
 	case *sqlite.Store:
 		return func() metrics.StoreStats {
 			st := s.Stats()
-			return metrics.StoreStats{Transactions: st.Transactions, Batches: st.Batches, Records: st.Records}
+			return metrics.StoreStats{Transactions: st.Transactions, Batches: st.Batches, Records: st.Records, WALFrames: st.WALFrames}
 		}
 	case *postgres.Store:
 		return func() metrics.StoreStats {
 			st := s.Stats()
-			return metrics.StoreStats{Transactions: st.Transactions, Batches: st.Batches, Records: st.Records}
+			return metrics.StoreStats{Transactions: st.Transactions, Batches: st.Batches, Records: st.Records, WALFrames: -1}
 		}
 	}
 	return nil
