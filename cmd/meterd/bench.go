@@ -69,7 +69,7 @@ func (c *benchConfig) flagSet() *flag.FlagSet {
 	fs.IntVar(&c.Concurrency, "c", 16, "concurrent clients (with --rate: idle connections kept)")
 	fs.DurationVar(&c.Duration, "d", 10*time.Second, "run duration (ignored with -n)")
 	fs.Int64Var(&c.Requests, "n", 0, "number of requests (0: run for -d)")
-	fs.Float64Var(&c.Rate, "rate", 0, "open loop: start this many requests per second on a fixed schedule, whatever the answers, latency counted from the scheduled start (0: closed loop, -c clients as fast as possible)")
+	fs.Float64Var(&c.Rate, "rate", 0, "open loop: start this many requests per second on a fixed schedule, whatever the answers, latency counted from the scheduled start, and print how late the load generator itself started them (0: closed loop, -c clients as fast as possible)")
 	fs.IntVar(&c.Setup, "setup", 0, "first subscribe N new customers (batch) or create N buyer keys (meter) through the admin API, for distinct keys")
 	fs.StringVar(&c.AdminToken, "admin-token", "", "admin token for --setup")
 	fs.StringVar(&c.BuyerAccount, "buyer-account", "444455556666", "account of the buyer keys --setup creates")
@@ -314,21 +314,16 @@ func (b *bench) meter(ctx context.Context, now time.Time) error {
 
 // benchResult is what a run measured.
 type benchResult struct {
-	elapsed     time.Duration
-	requests    int64
-	records     int64
-	latencies   []time.Duration
-	lags        []time.Duration // open loop: how late each request started
-	errors      map[string]int64
-	statuses    map[string]int64
-	unprocessed int64
-	wrapped     bool
+	worker   // every client's outcomes, added up
+	elapsed  time.Duration
+	requests int64
+	wrapped  bool
 }
 
 // worker is one client's share of the result.
 type worker struct {
 	latencies   []time.Duration
-	lags        []time.Duration
+	lags        []time.Duration // open loop: how late each request started
 	errors      map[string]int64
 	statuses    map[string]int64
 	records     int64
@@ -352,19 +347,11 @@ func (b *bench) run(ctx context.Context) *benchResult {
 	} else {
 		workers = b.closedLoop(ctx, over)
 	}
-	res := &benchResult{elapsed: time.Since(start), errors: map[string]int64{}, statuses: map[string]int64{}}
+	total := newWorker()
 	for _, w := range workers {
-		res.latencies = append(res.latencies, w.latencies...)
-		res.lags = append(res.lags, w.lags...)
-		res.records += w.records
-		res.unprocessed += w.unprocessed
-		for k, v := range w.errors {
-			res.errors[k] += v
-		}
-		for k, v := range w.statuses {
-			res.statuses[k] += v
-		}
+		total.add(w)
 	}
+	res := &benchResult{worker: *total, elapsed: time.Since(start)}
 	res.requests = int64(len(res.latencies))
 	res.wrapped = b.next.Load() > b.keySpace()
 	slices.Sort(res.latencies)
@@ -374,6 +361,20 @@ func (b *bench) run(ctx context.Context) *benchResult {
 
 func newWorker() *worker {
 	return &worker{errors: map[string]int64{}, statuses: map[string]int64{}}
+}
+
+// add adds o's outcomes to w's.
+func (w *worker) add(o *worker) {
+	w.latencies = append(w.latencies, o.latencies...)
+	w.lags = append(w.lags, o.lags...)
+	w.records += o.records
+	w.unprocessed += o.unprocessed
+	for k, v := range o.errors {
+		w.errors[k] += v
+	}
+	for k, v := range o.statuses {
+		w.statuses[k] += v
+	}
 }
 
 // closedLoop runs cfg.Concurrency workers, each sending its next request
@@ -421,20 +422,11 @@ func (b *bench) openLoop(ctx context.Context, start time.Time, over func(time.Ti
 		}
 		wg.Go(func() {
 			one := newWorker()
-			lag := time.Since(at)
+			one.lags = []time.Duration{time.Since(at)}
 			b.one(ctx, one, at)
 			mu.Lock()
 			defer mu.Unlock()
-			w.lags = append(w.lags, lag)
-			w.latencies = append(w.latencies, one.latencies...)
-			w.records += one.records
-			w.unprocessed += one.unprocessed
-			for k, v := range one.errors {
-				w.errors[k] += v
-			}
-			for k, v := range one.statuses {
-				w.statuses[k] += v
-			}
+			w.add(one)
 		})
 	}
 	wg.Wait()
