@@ -100,9 +100,9 @@ func benchIngest(b *testing.B, postmaster int, storeFlags ...string) {
 		}
 		var requests atomic.Int64
 		var wg sync.WaitGroup
-		client0, meterd0, pg0 := selfCPU(b), procCPU(b, srv.PID(), false), time.Duration(0)
+		client0, meterd0, pg0 := meterdtest.SelfCPU(b), meterdtest.ProcessCPU(b, srv.PID(), false), time.Duration(0)
 		if postmaster != 0 {
-			pg0 = familyCPU(b, postmaster)
+			pg0 = meterdtest.FamilyCPU(b, postmaster)
 		}
 		b.ResetTimer()
 		for range benchClients {
@@ -130,10 +130,10 @@ func benchIngest(b *testing.B, postmaster int, storeFlags ...string) {
 		records := float64(b.N * benchBatch)
 		b.ReportMetric(records/b.Elapsed().Seconds(), "records/s")
 		perRecord := func(d time.Duration) float64 { return float64(d.Microseconds()) / records }
-		b.ReportMetric(perRecord(selfCPU(b)-client0), "client-cpu-µs/record")
-		b.ReportMetric(perRecord(procCPU(b, srv.PID(), false)-meterd0), "meterd-cpu-µs/record")
+		b.ReportMetric(perRecord(meterdtest.SelfCPU(b)-client0), "client-cpu-µs/record")
+		b.ReportMetric(perRecord(meterdtest.ProcessCPU(b, srv.PID(), false)-meterd0), "meterd-cpu-µs/record")
 		if postmaster != 0 {
-			b.ReportMetric(perRecord(familyCPU(b, postmaster)-pg0), "postgres-cpu-µs/record")
+			b.ReportMetric(perRecord(meterdtest.FamilyCPU(b, postmaster)-pg0), "postgres-cpu-µs/record")
 		}
 	})
 }

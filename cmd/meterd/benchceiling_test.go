@@ -6,9 +6,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
+
+	"github.com/meterd/meterd/meterdtest"
 )
 
 // cannedBatchResponse is a BatchMeterUsage answer of 25 Success results,
@@ -49,11 +49,11 @@ func BenchmarkLoadGeneratorCeiling(b *testing.B) {
 		b.Fatal(err)
 	}
 	bench := newBench(cfg)
-	cpu0 := processCPU(b)
+	cpu0 := meterdtest.SelfCPU(b)
 	b.ResetTimer()
 	res := bench.run(b.Context())
 	b.StopTimer()
-	cpu := processCPU(b) - cpu0
+	cpu := meterdtest.SelfCPU(b) - cpu0
 	if len(res.errors) > 0 {
 		b.Fatalf("errors: %v", res.errors)
 	}
@@ -63,13 +63,4 @@ func BenchmarkLoadGeneratorCeiling(b *testing.B) {
 	b.ReportMetric(float64(res.records)/res.elapsed.Seconds(), "records/s")
 	b.ReportMetric(float64(cpu.Microseconds())/float64(res.records), "cpu-µs/record")
 	b.ReportMetric(cpu.Seconds()/res.elapsed.Seconds(), "cores")
-}
-
-// processCPU is the CPU time (user and system) this process has used.
-func processCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -1,4 +1,4 @@
-package cluster_test
+package meterdtest
 
 import (
 	"os"
@@ -13,9 +13,10 @@ import (
 // clockTick is the unit of /proc's CPU times (USER_HZ, 100 on Linux).
 const clockTick = 10 * time.Millisecond
 
-// procCPU is the CPU time (user and system) process pid has used, with
-// that of its exited and reaped children when children is set.
-func procCPU(tb testing.TB, pid int, children bool) time.Duration {
+// ProcessCPU is the CPU time (user and system) process pid has used, with
+// that of its exited and reaped children when children is set; 0 when it
+// is gone. Benchmarks divide it by their work to report CPU per record.
+func ProcessCPU(tb testing.TB, pid int, children bool) time.Duration {
 	f := procStat(tb, pid)
 	if f == nil {
 		return 0
@@ -35,16 +36,16 @@ func procCPU(tb testing.TB, pid int, children bool) time.Duration {
 	return time.Duration(ticks) * clockTick
 }
 
-// familyCPU is the CPU time used by process parent with its reaped
+// FamilyCPU is the CPU time used by process parent with its reaped
 // children, and by its live children. (PostgreSQL's backends are children
 // of the postmaster, each in a session of its own.)
-func familyCPU(tb testing.TB, parent int) time.Duration {
+func FamilyCPU(tb testing.TB, parent int) time.Duration {
 	dirs, _ := filepath.Glob("/proc/[0-9]*")
-	total := procCPU(tb, parent, true)
+	total := ProcessCPU(tb, parent, true)
 	for _, d := range dirs {
 		pid, _ := strconv.Atoi(filepath.Base(d))
 		if f := procStat(tb, pid); f != nil && f[1] == strconv.Itoa(parent) { // [1] is the parent's pid
-			total += procCPU(tb, pid, false)
+			total += ProcessCPU(tb, pid, false)
 		}
 	}
 	return total
@@ -61,8 +62,8 @@ func procStat(tb testing.TB, pid int) []string {
 	return strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
 }
 
-// selfCPU is the CPU time this process has used.
-func selfCPU(tb testing.TB) time.Duration {
+// SelfCPU is the CPU time this process has used.
+func SelfCPU(tb testing.TB) time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		tb.Fatal(err)
