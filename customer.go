@@ -94,3 +94,16 @@ type PublicKey struct {
 	CreatedAt    time.Time
 	RotatedAt    *time.Time // set when a newer version replaced this one
 }
+
+// MatchableAccounts returns the account ids of awsAccountIDs that can match
+// a customer in Ledger.CustomersByKeys: all but the empty ones, since a
+// customer without an account must match nothing.
+func MatchableAccounts(awsAccountIDs []string) []string {
+	accounts := make([]string, 0, len(awsAccountIDs))
+	for _, a := range awsAccountIDs {
+		if a != "" {
+			accounts = append(accounts, a)
+		}
+	}
+	return accounts
+}

@@ -163,12 +163,7 @@ func (s *Store) CustomerByAccount(ctx context.Context, productCode, awsAccountID
 // identifiers or whose AWS account id is in awsAccountIDs, ordered by
 // identifier, in one query: the keys travel as two text arrays.
 func (s *Store) CustomersByKeys(ctx context.Context, productCode string, identifiers, awsAccountIDs []string) ([]*meterd.Customer, error) {
-	accounts := make([]string, 0, len(awsAccountIDs))
-	for _, a := range awsAccountIDs {
-		if a != "" { // a customer without an account must not match
-			accounts = append(accounts, a)
-		}
-	}
+	accounts := meterd.MatchableAccounts(awsAccountIDs)
 	if len(identifiers) == 0 && len(accounts) == 0 {
 		return nil, nil
 	}

@@ -85,12 +85,7 @@ func (s *Store) CustomerByAccount(ctx context.Context, productCode, awsAccountID
 // identifier. The keys travel as two JSON arrays read by json_each, so one
 // prepared statement serves every batch size.
 func (s *Store) CustomersByKeys(ctx context.Context, productCode string, identifiers, awsAccountIDs []string) ([]*meterd.Customer, error) {
-	accounts := make([]string, 0, len(awsAccountIDs))
-	for _, a := range awsAccountIDs {
-		if a != "" { // a customer without an account must not match
-			accounts = append(accounts, a)
-		}
-	}
+	accounts := meterd.MatchableAccounts(awsAccountIDs)
 	if len(identifiers) == 0 && len(accounts) == 0 {
 		return nil, nil
 	}
