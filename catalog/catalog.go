@@ -124,9 +124,7 @@ func fieldError(line int, field, format string, args ...any) error {
 	return fmt.Errorf("%d: %s: %s", line, field, fmt.Sprintf(format, args...))
 }
 
-var (
-	pricePattern = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
-)
+var pricePattern = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
 
 // Validate checks required fields and values, naming the field and line of
 // the first problem.

@@ -100,9 +100,9 @@ func benchIngest(b *testing.B, postmaster int, storeFlags ...string) {
 		}
 		var requests atomic.Int64
 		var wg sync.WaitGroup
-		client0, meterd0, pg0 := meterdtest.SelfCPU(b), meterdtest.ProcessCPU(b, srv.PID(), false), time.Duration(0)
+		client0, meterd0, pg0 := meterdtest.SelfCPU(b), meterdtest.ProcessCPU(srv.PID(), false), time.Duration(0)
 		if postmaster != 0 {
-			pg0 = meterdtest.FamilyCPU(b, postmaster)
+			pg0 = meterdtest.FamilyCPU(postmaster)
 		}
 		b.ResetTimer()
 		for range benchClients {
@@ -131,9 +131,9 @@ func benchIngest(b *testing.B, postmaster int, storeFlags ...string) {
 		b.ReportMetric(records/b.Elapsed().Seconds(), "records/s")
 		perRecord := func(d time.Duration) float64 { return float64(d.Microseconds()) / records }
 		b.ReportMetric(perRecord(meterdtest.SelfCPU(b)-client0), "client-cpu-µs/record")
-		b.ReportMetric(perRecord(meterdtest.ProcessCPU(b, srv.PID(), false)-meterd0), "meterd-cpu-µs/record")
+		b.ReportMetric(perRecord(meterdtest.ProcessCPU(srv.PID(), false)-meterd0), "meterd-cpu-µs/record")
 		if postmaster != 0 {
-			b.ReportMetric(perRecord(meterdtest.FamilyCPU(b, postmaster)-pg0), "postgres-cpu-µs/record")
+			b.ReportMetric(perRecord(meterdtest.FamilyCPU(postmaster)-pg0), "postgres-cpu-µs/record")
 		}
 	})
 }

@@ -16,8 +16,8 @@ const clockTick = 10 * time.Millisecond
 // ProcessCPU is the CPU time (user and system) process pid has used, with
 // that of its exited and reaped children when children is set; 0 when it
 // is gone. Benchmarks divide it by their work to report CPU per record.
-func ProcessCPU(tb testing.TB, pid int, children bool) time.Duration {
-	f := procStat(tb, pid)
+func ProcessCPU(pid int, children bool) time.Duration {
+	f := procStat(pid)
 	if f == nil {
 		return 0
 	}
@@ -39,13 +39,13 @@ func ProcessCPU(tb testing.TB, pid int, children bool) time.Duration {
 // FamilyCPU is the CPU time used by process parent with its reaped
 // children, and by its live children. (PostgreSQL's backends are children
 // of the postmaster, each in a session of its own.)
-func FamilyCPU(tb testing.TB, parent int) time.Duration {
+func FamilyCPU(parent int) time.Duration {
 	dirs, _ := filepath.Glob("/proc/[0-9]*")
-	total := ProcessCPU(tb, parent, true)
+	total := ProcessCPU(parent, true)
 	for _, d := range dirs {
 		pid, _ := strconv.Atoi(filepath.Base(d))
-		if f := procStat(tb, pid); f != nil && f[1] == strconv.Itoa(parent) { // [1] is the parent's pid
-			total += ProcessCPU(tb, pid, false)
+		if f := procStat(pid); f != nil && f[1] == strconv.Itoa(parent) { // [1] is the parent's pid
+			total += ProcessCPU(pid, false)
 		}
 	}
 	return total
@@ -53,7 +53,7 @@ func FamilyCPU(tb testing.TB, parent int) time.Duration {
 
 // procStat returns the fields of /proc/pid/stat after the command, nil if
 // the process is gone.
-func procStat(tb testing.TB, pid int) []string {
+func procStat(pid int) []string {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		return nil
