@@ -26,6 +26,7 @@ const (
 	custGone, acctGone             = "cust-gone", "333344445555"
 	custSuspended, acctSuspended   = "cust-suspended", "123412341234"
 	custAgent, acctAgent           = "cust-agent", "555566667777"
+	custAgent2, acctAgent2         = "cust-agent-2", "555566668888"
 	custOther, acctOther, licOther = "cust-x", "444455556666", "arn:aws:license-manager::999988887777:license:l-x"
 	unknownAcct                    = "100010001000"
 )
@@ -67,6 +68,7 @@ func newFixture(t *testing.T) *fixture {
 		{ProductCode: product, CustomerIdentifier: custGone, CustomerAWSAccountID: acctGone, Status: meterd.StatusUnsubscribed, Platform: meterd.PlatformECS},
 		{ProductCode: product, CustomerIdentifier: custSuspended, CustomerAWSAccountID: acctSuspended, Status: meterd.StatusSuspended, Platform: meterd.PlatformECS},
 		{ProductCode: product, CustomerIdentifier: custAgent, CustomerAWSAccountID: acctAgent, Status: meterd.StatusSubscribed, Platform: meterd.PlatformAgentCore},
+		{ProductCode: product, CustomerIdentifier: custAgent2, CustomerAWSAccountID: acctAgent2, Status: meterd.StatusSubscribed, Platform: meterd.PlatformAgentCore},
 		{ProductCode: otherProd, CustomerIdentifier: custOther, CustomerAWSAccountID: acctOther, LicenseArn: licOther, Status: meterd.StatusSubscribed, Platform: meterd.PlatformOther},
 	} {
 		c.StatusChangedAt, c.CreatedAt = t0, t0

@@ -86,8 +86,10 @@ func meterRecord(in *meterd.MeterUsageInput, c *meterd.Caller, cust *meterd.Cust
 	resource, hour := c.AccessKeyID, meterd.Hour(ts)
 	if cust.Platform == meterd.PlatformAgentCore {
 		// AgentCore records are not rounded and not limited to one per
-		// hour: each ClientToken is its own resource.
-		resource, hour = "clienttoken:"+in.ClientToken, ts
+		// hour: each ClientToken is its own resource, in the scope of the
+		// caller's account as the token itself is, so that one buyer's token
+		// never names (or blocks) another buyer's record.
+		resource, hour = clientTokenResource(c.AccountID, in.ClientToken), ts
 		if in.ClientToken == "" {
 			resource = NewRecordID()
 		}
@@ -111,6 +113,15 @@ func meterRecord(in *meterd.MeterUsageInput, c *meterd.Caller, cust *meterd.Cust
 		RequestHash:          requestHash(in),
 		ReceivedAt:           now,
 	}
+}
+
+// clientTokenResource is the record key's resource of an AgentCore record
+// sent with a ClientToken: "clienttoken:<caller account>:<token>". Account
+// ids are 12 digits, so no two (account, token) pairs share a resource.
+// Migrations sqlite/0005 and postgres/0006 rewrote the older
+// "clienttoken:<token>" resources into this form.
+func clientTokenResource(account, token string) string {
+	return "clienttoken:" + account + ":" + token
 }
 
 // requestHash digests every member of a MeterUsage request but ClientToken

@@ -77,14 +77,49 @@ func TestMeterUsageAgentCore(t *testing.T) {
 	f.meter(t, acctAgent, "runtime", meterInput(ts, 4, ""))
 	recs := f.wantStored(t, 4)
 	// The SQLite store keeps Hour in whole seconds.
-	if want := ts.Truncate(time.Second); !recs[0].Hour.Equal(want) || recs[0].Resource != "clienttoken:tok-a" {
-		t.Errorf("stored agentcore record hour, resource = %v, %q, want %v (not rounded to the hour), clienttoken:tok-a", recs[0].Hour, recs[0].Resource, want)
+	if want := ts.Truncate(time.Second); !recs[0].Hour.Equal(want) || recs[0].Resource != "clienttoken:"+acctAgent+":tok-a" {
+		t.Errorf("stored agentcore record hour, resource = %v, %q, want %v (not rounded to the hour), clienttoken:%s:tok-a", recs[0].Hour, recs[0].Resource, want, acctAgent)
 	}
 	// A retry with the same token is the same record.
 	if got := f.meter(t, acctAgent, "runtime", meterInput(ts, 4, "tok-a")); got != a {
 		t.Errorf("MeterUsage(retry tok-a) = %s, want %s", got, a)
 	}
 	f.wantStored(t, 4)
+}
+
+// TestMeterUsageAgentCoreTokenPerAccount checks that an AgentCore record's
+// ClientToken is scoped by the caller's account: another buyer sending the
+// same token, timestamp and quantity gets a record of its own (not the first
+// buyer's id, with nothing stored for it), and with another quantity is not
+// refused as a duplicate of the first buyer's record.
+func TestMeterUsageAgentCoreTokenPerAccount(t *testing.T) {
+	ts := t0.Add(-10 * time.Minute)
+	t.Run("SameUsage", func(t *testing.T) {
+		f := newFixture(t)
+		a := f.meter(t, acctAgent, "runtime", meterInput(ts, 4, "shared"))
+		b := f.meter(t, acctAgent2, "runtime", meterInput(ts, 4, "shared"))
+		if a == b {
+			t.Fatalf("MeterUsage(second account, same token and usage) = %s, want a record of its own", b)
+		}
+		recs := f.wantStored(t, 2)
+		got := map[string]string{}
+		for _, r := range recs {
+			got[r.ID] = r.CustomerIdentifier
+		}
+		if got[a] != custAgent || got[b] != custAgent2 {
+			t.Errorf("stored records by id = %v, want %s: %s, %s: %s", got, a, custAgent, b, custAgent2)
+		}
+		// Each account's retry still finds its own record.
+		if got := f.meter(t, acctAgent2, "runtime", meterInput(ts, 4, "shared")); got != b {
+			t.Errorf("MeterUsage(retry, second account) = %s, want %s", got, b)
+		}
+	})
+	t.Run("OtherQuantity", func(t *testing.T) {
+		f := newFixture(t)
+		f.meter(t, acctAgent, "runtime", meterInput(ts, 4, "shared"))
+		f.meter(t, acctAgent2, "runtime", meterInput(ts, 9, "shared"))
+		f.wantStored(t, 2)
+	})
 }
 
 func TestMeterUsageClientToken(t *testing.T) {

@@ -208,3 +208,42 @@ func rollupRows(t *testing.T, s *postgres.Store, table, column string) []string 
 	}
 	return out
 }
+
+// TestClientTokenResourceByAccount checks that migration 0006 rewrites the
+// resource of AgentCore records stored as "clienttoken:<token>" into
+// "clienttoken:<caller account>:<token>", and leaves other records alone.
+func TestClientTokenResourceByAccount(t *testing.T) {
+	ctx := t.Context()
+	url := cluster.NewDatabase(t)
+	s := open(t, url)
+	old := func(n int, account, token string) *meterd.MeteringRecord {
+		r := record(n, n, 1)
+		r.Operation, r.CallerAccountID, r.ClientToken, r.Resource = meterd.OpMeterUsage, account, token, "clienttoken:"+token
+		return r
+	}
+	plain := record(3, 3, 1)
+	plain.ClientToken = "tok"
+	if _, err := s.Commit(ctx, []*meterd.MeteringRecord{old(1, "444455556666", "tok"), old(2, "777788889999", "other"), plain}); err != nil {
+		t.Fatalf("Commit = %v, want nil", err)
+	}
+	if err := s.Transact(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `DELETE FROM schema_migrations WHERE version = 6`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	s = open(t, url)
+	var got []string
+	if err := s.Usage(ctx, meterd.UsageFilter{}, func(r *meterd.MeteringRecord) error {
+		got = append(got, r.Resource)
+		return nil
+	}); err != nil {
+		t.Fatalf("Usage = %v, want nil", err)
+	}
+	want := []string{"clienttoken:444455556666:tok", "clienttoken:777788889999:other", "cust-3"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("resources after 0006 = %v, want %v", got, want)
+	}
+}

@@ -83,3 +83,55 @@ func TestBackfillRollups(t *testing.T) {
 		})
 	}
 }
+
+// TestClientTokenResourceByAccount checks that migration 0005 rewrites the
+// resource of AgentCore records stored as "clienttoken:<token>" into
+// "clienttoken:<caller account>:<token>", and leaves other records alone.
+func TestClientTokenResourceByAccount(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "meterd.db")
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open = %v, want nil", err)
+	}
+	old := func(n int, account, token string) *meterd.MeteringRecord {
+		r := record(n, "cust-"+account, 1)
+		r.Operation, r.CallerAccountID, r.ClientToken, r.Resource = meterd.OpMeterUsage, account, token, "clienttoken:"+token
+		return r
+	}
+	plain := record(3, "cust-3", 1)
+	plain.ClientToken = "tok"
+	if _, err := s.Commit(ctx, []*meterd.MeteringRecord{old(1, "444455556666", "tok"), old(2, "777788889999", "other"), plain}); err != nil {
+		t.Fatalf("Commit = %v, want nil", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close = %v, want nil", err)
+	}
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `DELETE FROM schema_migrations WHERE version = 5`); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err = sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open of a database before 0005 = %v, want nil", err)
+	}
+	defer s.Close()
+	var got []string
+	if err := s.Usage(ctx, meterd.UsageFilter{}, func(r *meterd.MeteringRecord) error {
+		got = append(got, r.Resource)
+		return nil
+	}); err != nil {
+		t.Fatalf("Usage = %v, want nil", err)
+	}
+	want := []string{"clienttoken:444455556666:tok", "clienttoken:777788889999:other", "cust-3"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("resources after 0005 = %v, want %v", got, want)
+	}
+}
