@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/meterd/meterd/internal/csvsafe"
 	"github.com/meterd/meterd/internal/httpjson"
 )
 
@@ -281,7 +282,7 @@ func readSummaryCSV(r io.Reader) ([]SummaryRow, error) {
 		} else if err != nil {
 			return nil, err
 		}
-		row := SummaryRow{By: by, Group: rec[0], Amount: rec[3]}
+		row := SummaryRow{By: by, Group: csvsafe.Uncell(rec[0]), Amount: rec[3]}
 		if row.Quantity, err = strconv.ParseInt(rec[1], 10, 64); err != nil {
 			return nil, fmt.Errorf("quantity of %s: %w", row.Group, err)
 		}

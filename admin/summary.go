@@ -3,7 +3,6 @@ package admin
 import (
 	"cmp"
 	"context"
-	"encoding/csv"
 	"math/big"
 	"net/http"
 	"slices"
@@ -11,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/meterd/meterd"
+	"github.com/meterd/meterd/internal/csvsafe"
 )
 
 // usageSummary sums usage by customer, dimension, hour or tag, with the
@@ -42,7 +42,7 @@ func (s *Server) usageSummary(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
-	cw := csv.NewWriter(w)
+	cw := csvsafe.NewWriter(w)
 	cw.Write([]string{by, "quantity", "records", "amount"})
 	for _, row := range rows {
 		cw.Write([]string{row.Group, strconv.FormatInt(row.Quantity, 10), strconv.FormatInt(row.Records, 10), row.Amount})

@@ -2,7 +2,6 @@ package admin
 
 import (
 	"bufio"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/meterd/meterd"
+	"github.com/meterd/meterd/internal/csvsafe"
 )
 
 // Usage listing limits and defaults.
@@ -205,7 +205,7 @@ func flush(bw *bufio.Writer, rc *http.ResponseController) error {
 // csvWriter returns a function writing one record per row after a header
 // row; a nil record flushes the CSV writer.
 func csvWriter(w io.Writer) func(*meterd.MeteringRecord) error {
-	cw := csv.NewWriter(w)
+	cw := csvsafe.NewWriter(w)
 	header := false
 	row := make([]string, len(usageCSVHeader))
 	return func(rec *meterd.MeteringRecord) error {

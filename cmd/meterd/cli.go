@@ -24,7 +24,6 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -37,6 +36,7 @@ import (
 	"time"
 
 	"github.com/meterd/meterd/admin"
+	"github.com/meterd/meterd/internal/csvsafe"
 )
 
 // defaultServer is the server the CLI talks to without --server.
@@ -324,7 +324,7 @@ func (c *cli) print(v any, t *table) error {
 
 // writeCSV writes t as CSV, header first.
 func writeCSV(w io.Writer, t *table) error {
-	cw := csv.NewWriter(w)
+	cw := csvsafe.NewWriter(w)
 	cw.Write(t.header)
 	cw.WriteAll(t.rows)
 	return cw.Error()

@@ -46,3 +46,19 @@ func TestPrintBuffered(t *testing.T) {
 		})
 	}
 }
+
+// TestWriteCSVNeutralisesFormulas checks that --output csv prefixes a cell
+// starting with a formula character with a quote (OWASP's rule against CSV
+// injection), so that a tag or customer never runs in a spreadsheet.
+func TestWriteCSVNeutralisesFormulas(t *testing.T) {
+	tab := &table{header: []string{"tag", "quantity"}}
+	tab.add("=cmd|'/c calc'!A1", "7")
+	tab.add("team=a", "3")
+	var b bytes.Buffer
+	if err := writeCSV(&b, tab); err != nil {
+		t.Fatalf("writeCSV = %v, want nil", err)
+	}
+	if want := "tag,quantity\n'=cmd|'/c calc'!A1,7\nteam=a,3\n"; b.String() != want {
+		t.Errorf("writeCSV = %q, want %q", b.String(), want)
+	}
+}
