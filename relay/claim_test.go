@@ -32,7 +32,9 @@ func customers(recs []*Record) string {
 	return out
 }
 
-func TestStoreClaim(t *testing.T) { eachStore(t, testStoreClaim) }
+// TestStoreClaim: two relays on one store (PostgreSQL: a SQLite store has
+// one relay).
+func TestStoreClaim(t *testing.T) { testStoreClaim(t, cluster.NewDatabase(t)) }
 
 func testStoreClaim(t *testing.T, dsn string) {
 	ctx := context.Background()
@@ -88,7 +90,9 @@ func TestStoreClaimReleasedOnOpen(t *testing.T) {
 	}
 }
 
-func TestStoreReserve(t *testing.T) { eachStore(t, testStoreReserve) }
+// TestStoreReserve: two relays on one store share the rate (PostgreSQL:
+// a SQLite store has one relay).
+func TestStoreReserve(t *testing.T) { testStoreReserve(t, cluster.NewDatabase(t)) }
 
 func testStoreReserve(t *testing.T, dsn string) {
 	ctx := context.Background()

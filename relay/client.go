@@ -121,3 +121,22 @@ func (c *Client) ResetClock(ctx context.Context) (*ClockState, error) {
 	var out ClockState
 	return &out, c.call(ctx, "POST", "/admin/v1/clock", nil, ClockInput{Reset: true}, &out)
 }
+
+// Requeue sends again the records of outcome (default Failed) whose hour
+// is in [from, to) (zero times: no bound) and returns how many.
+func (c *Client) Requeue(ctx context.Context, outcome string, from, to time.Time) (int64, error) {
+	in := RequeueInput{Outcome: outcome}
+	if !from.IsZero() {
+		in.From = &from
+	}
+	if !to.IsZero() {
+		in.To = &to
+	}
+	var out RequeueOutput
+	return out.Requeued, c.call(ctx, "POST", "/admin/v1/requeue", nil, in, &out)
+}
+
+// Reset empties the relay's store (for tests).
+func (c *Client) Reset(ctx context.Context) error {
+	return c.call(ctx, "POST", "/admin/v1/reset", nil, struct{}{}, nil)
+}

@@ -3,6 +3,7 @@ package relay
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -10,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,8 +23,9 @@ import (
 const maxBody = 32 << 20
 
 // Handler returns the relay's HTTP API: POST /v1/events, GET /v1/status,
-// GET /v1/report, GET and POST /admin/v1/clock (all with the bearer token),
-// and GET /healthz and /metrics without it.
+// GET /v1/report, GET and POST /admin/v1/clock, POST /admin/v1/requeue
+// and POST /admin/v1/reset (all with the bearer token), and GET /healthz
+// and /metrics without it.
 func (r *Relay) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
@@ -36,6 +39,8 @@ func (r *Relay) Handler() http.Handler {
 		{"GET /v1/report", r.getReport},
 		{"GET /admin/v1/clock", r.getClock},
 		{"POST /admin/v1/clock", r.setClock},
+		{"POST /admin/v1/requeue", r.postRequeue},
+		{"POST /admin/v1/reset", r.postReset},
 	}
 	for _, rt := range routes {
 		mux.HandleFunc(rt.pattern, r.authorized(rt.h))
@@ -226,6 +231,12 @@ func (r *Relay) Status(ctx context.Context) (*Status, error) {
 		return nil, err
 	}
 	st.Now = r.clock.Now()
+	r.alertMu.Lock()
+	if r.authAlert != nil {
+		a := *r.authAlert
+		st.UpstreamAuth = &a
+	}
+	r.alertMu.Unlock()
 	return st, nil
 }
 
@@ -278,4 +289,51 @@ func (r *Relay) setClock(w http.ResponseWriter, req *http.Request) error {
 	r.log.Info("relay: clock changed", "now", r.clock.Now(), "frozen", r.clock.Frozen())
 	r.Wake()
 	return writeJSON(w, r.clock.State())
+}
+
+// RequeueInput selects the records POST /admin/v1/requeue sends again:
+// those of outcome Outcome (default Failed) whose hour is in [From, To)
+// (default: every hour).
+type RequeueInput struct {
+	Outcome string     `json:"outcome,omitempty"`
+	From    *time.Time `json:"from,omitempty"`
+	To      *time.Time `json:"to,omitempty"`
+}
+
+// RequeueOutput is the answer of POST /admin/v1/requeue.
+type RequeueOutput struct {
+	Requeued int64 `json:"requeued"`
+}
+
+func (r *Relay) postRequeue(w http.ResponseWriter, req *http.Request) error {
+	var in RequeueInput
+	if err := json.NewDecoder(http.MaxBytesReader(w, req.Body, 1<<16)).Decode(&in); err != nil && !errors.Is(err, io.EOF) {
+		return badRequest("malformed JSON: %v", err)
+	}
+	outcome := cmp.Or(in.Outcome, OutcomeFailed)
+	if !slices.Contains(requeueable, outcome) {
+		return badRequest("outcome: %q cannot be requeued; give one of %s", outcome, strings.Join(requeueable, ", "))
+	}
+	from, to := time.Unix(0, 0), time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+	if in.From != nil {
+		from = *in.From
+	}
+	if in.To != nil {
+		to = *in.To
+	}
+	n, err := r.store.Requeue(req.Context(), outcome, from, to)
+	if err != nil {
+		return err
+	}
+	r.log.Info("relay: records requeued", "outcome", outcome, "from", from, "to", to, "records", n)
+	r.Wake()
+	return writeJSON(w, RequeueOutput{Requeued: n})
+}
+
+func (r *Relay) postReset(w http.ResponseWriter, req *http.Request) error {
+	if err := r.store.Reset(req.Context()); err != nil {
+		return err
+	}
+	r.log.Warn("relay: store reset: every event and record was deleted")
+	return writeJSON(w, map[string]bool{"reset": true})
 }

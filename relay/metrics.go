@@ -14,6 +14,10 @@ type metrics struct {
 	records    *prometheus.CounterVec
 	retries    *prometheus.CounterVec
 	backlogAge prometheus.Gauge
+	// authErrors and authFailing alert a credential problem: records wait
+	// for the operator's fix.
+	authErrors  *prometheus.CounterVec
+	authFailing prometheus.Gauge
 }
 
 func newMetrics() *metrics {
@@ -35,8 +39,16 @@ func newMetrics() *metrics {
 			Name: "meterd_relay_backlog_age_seconds",
 			Help: "Age by the relay clock of the oldest hour not yet submitted (0 when none).",
 		}),
+		authErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "meterd_relay_upstream_auth_errors_total",
+			Help: "Upstream requests refused for the relay's credentials or permissions, by error code; their records are retried.",
+		}, []string{"code"}),
+		authFailing: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "meterd_relay_upstream_auth_failing",
+			Help: "1 while the upstream refuses the relay's credentials (since the last refusal, no request succeeded), else 0.",
+		}),
 	}
-	m.reg.MustRegister(m.events, m.records, m.retries, m.backlogAge)
+	m.reg.MustRegister(m.events, m.records, m.retries, m.backlogAge, m.authErrors, m.authFailing)
 	return m
 }
 

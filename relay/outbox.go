@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -237,6 +238,10 @@ type Status struct {
 	LastErrorFor   string           `json:"last_error_for,omitempty"` // product/customer/dimension/hour
 	Now            time.Time        `json:"now"`                      // relay clock
 	UpstreamRegion string           `json:"upstream_region,omitempty"`
+	// UpstreamAuth is set while the upstream refuses the relay's
+	// credentials (the relay answering only: relays sharing a store each
+	// have their own).
+	UpstreamAuth *AuthAlert `json:"upstream_auth_error,omitempty"`
 }
 
 // Status reads the outbox's counters.
@@ -366,4 +371,46 @@ func (s *Store) Reserve(ctx context.Context, upstream string, now time.Time, int
 		return time.Time{}, err
 	}
 	return time.UnixMicro(slot), nil
+}
+
+// Requeueable outcomes: those a fix on the seller's side (a key, a
+// dimension, a subscription) can turn into Success. Success and
+// DuplicateRecord are final for AWS too.
+var requeueable = []string{OutcomeFailed, OutcomeExpired, OutcomeCustomerNotSubscribed}
+
+// Requeue makes the submitted aggregates of hours in [from, to) whose
+// outcome is outcome frozen again and due at once, and returns how many.
+// Each is sent again as the identical frozen record (the same quantity,
+// allocations and Timestamp), so an upstream that stored it before answers
+// the same MeteringRecordId instead of billing it twice. A record that has
+// left the upstream's window is Expired again on its next pass.
+func (s *Store) Requeue(ctx context.Context, outcome string, from, to time.Time) (int64, error) {
+	if !slices.Contains(requeueable, outcome) {
+		return 0, fmt.Errorf("relay: requeue: outcome %q cannot be requeued; give one of %s", outcome, strings.Join(requeueable, ", "))
+	}
+	var n int64
+	err := s.transact(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE aggregates SET state = 'frozen', outcome = '', metering_record_id = '',
+			next_attempt = 0, claimed_until = 0, submitted_at = 0
+			WHERE state = 'submitted' AND outcome = ? AND hour >= ? AND hour < ?`), outcome, from.Unix(), to.Unix())
+		if err != nil {
+			return wrap("requeue", err)
+		}
+		n, _ = res.RowsAffected()
+		return nil
+	})
+	return n, err
+}
+
+// Reset empties the store: every event, aggregate and rate slot (for
+// tests: what was not submitted is lost).
+func (s *Store) Reset(ctx context.Context) error {
+	return s.transact(ctx, func(tx *sql.Tx) error {
+		for _, table := range []string{"events", "allocations", "aggregates", "upstream_slots"} {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table); err != nil {
+				return wrap("reset "+table, err)
+			}
+		}
+		return nil
+	})
 }

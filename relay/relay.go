@@ -72,6 +72,10 @@ type Relay struct {
 	metrics *metrics
 
 	submitMu sync.Mutex // one submission pass at a time
+
+	alertMu    sync.Mutex
+	authAlert  *AuthAlert // the upstream refuses the relay's credentials; nil when not
+	authLogged time.Time  // wall time of the last error log of authAlert
 }
 
 // New returns a relay; it submits nothing until Run or Submit is called.

@@ -18,8 +18,10 @@ import (
 // take the same events (every id is sent to each) while one of them
 // freezes the hour halfway. Every id is accepted exactly once, and every
 // event counts in exactly one aggregate: the frozen hour if it joined
-// before the freeze, the current hour (late) otherwise.
-func TestStoreShared(t *testing.T) { eachStore(t, testStoreShared) }
+// before the freeze, the current hour (late) otherwise. Only PostgreSQL
+// stores are shared: a SQLite store refuses a second relay
+// (TestStoreSQLiteOneRelay).
+func TestStoreShared(t *testing.T) { testStoreShared(t, cluster.NewDatabase(t)) }
 
 func testStoreShared(t *testing.T, dsn string) {
 	ctx := context.Background()
@@ -196,7 +198,7 @@ func (u *countingUpstream) BatchMeterUsage(ctx context.Context, in *marketplacem
 // store at once, while the first relay's first request is held up: the
 // other relay sends the records the first has not claimed, and each record
 // is sent once.
-func TestRelaysSharedSubmit(t *testing.T) { eachStore(t, testRelaysSharedSubmit) }
+func TestRelaysSharedSubmit(t *testing.T) { testRelaysSharedSubmit(t, cluster.NewDatabase(t)) }
 
 func testRelaysSharedSubmit(t *testing.T, dsn string) {
 	ctx := context.Background()

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/meterd/meterd"
+	"github.com/meterd/meterd/internal/filelock"
 	"github.com/meterd/meterd/internal/pgtx"
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
 )
@@ -51,6 +52,7 @@ const maxQuantity = 2147483647
 type Store struct {
 	db       *sql.DB
 	postgres bool
+	lock     *os.File   // the SQLite store's process lock
 	mu       sync.Mutex // one writer per process: keeps read-then-write transactions simple
 }
 
@@ -97,7 +99,29 @@ func IsPostgresURL(dsn string) bool {
 }
 
 func openSQLite(ctx context.Context, path string) (*Store, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("relay: %w", err)
+	}
+	// One relay per SQLite store: it releases every claim when it opens
+	// (below), which would let two relays send the same records at once.
+	lock, err := filelock.Lock(path + ".lock")
+	if err != nil {
+		return nil, fmt.Errorf("relay: %s is open in another relay process (%w); one relay at a time may use a SQLite store, use --store postgres://... to share one", path, err)
+	}
+	s, err := openSQLiteLocked(ctx, path)
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	s.lock = lock
+	return s, nil
+}
+
+func openSQLiteLocked(ctx context.Context, path string) (*Store, error) {
+	// The store holds customer identifiers and usage: readable by its
+	// owner only, whatever the umask. SQLite gives the WAL and SHM files
+	// the database file's mode; files of an older relay are narrowed.
+	if err := privateFiles(path, path+"-wal", path+"-shm"); err != nil {
 		return nil, fmt.Errorf("relay: %w", err)
 	}
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(5000)&_txlock=immediate"
@@ -124,7 +148,13 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	err := s.db.Close()
+	if s.lock != nil {
+		s.lock.Close()
+	}
+	return err
+}
 
 // Transaction retry policy on PostgreSQL.
 const (

@@ -3,6 +3,7 @@ package relay
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"time"
 
@@ -201,6 +202,7 @@ func (r *Relay) send(ctx context.Context, recs []*Record) (int, error) {
 		}
 		return r.requestFailed(ctx, recs, err)
 	}
+	r.authOK()
 	settled := 0
 	for _, res := range out.Results {
 		if res.UsageRecord == nil {
@@ -249,14 +251,22 @@ func (r *Relay) waitRate(ctx context.Context) error {
 	}
 }
 
-// requestFailed handles a request that failed as a whole: transient errors
-// are retried with backoff; a permanent error fails a lone record, and a
-// request of several records is resent one record at a time so that one
-// bad record does not hold back the others.
+// requestFailed handles a request that failed as a whole: transient and
+// credential errors are retried with backoff (a credential error is also
+// alerted: it needs the operator, and the records wait for the fix); a
+// permanent error fails a lone record, and a request of several records is
+// resent one record at a time so that one bad record does not hold back
+// the others.
 func (r *Relay) requestFailed(ctx context.Context, recs []*Record, err error) (int, error) {
-	code, retryable := classify(err)
-	if retryable {
-		r.log.Warn("relay: upstream request failed; retrying", "product", recs[0].Product, "records", len(recs), "code", code, "err", err)
+	code, kind := classify(err)
+	switch kind {
+	case errCredentials:
+		r.authFailed(code, err, len(recs))
+		fallthrough
+	case errTransient:
+		if kind == errTransient {
+			r.log.Warn("relay: upstream request failed; retrying", "product", recs[0].Product, "records", len(recs), "code", code, "err", err)
+		}
 		for _, rec := range recs {
 			r.metrics.retries.WithLabelValues(code).Inc()
 			if err := r.retry(ctx, rec, code+": "+err.Error()); err != nil {
@@ -283,9 +293,40 @@ func (r *Relay) requestFailed(ctx context.Context, recs []*Record, err error) (i
 	return 1, r.settle(ctx, recs[0], outcome, "", code+": "+err.Error())
 }
 
-// classify returns an error's code and whether it is transient:
-// throttling, 5xx answers and network errors are.
-func classify(err error) (code string, retryable bool) {
+// errKind is what a failed request's error means for its records.
+type errKind int
+
+const (
+	errPermanent   errKind = iota // the records can never be accepted as they are
+	errTransient                  // try again later
+	errCredentials                // the relay's credentials were refused: try again later, and alert
+)
+
+// credentialCodes are the error codes of AWS services (and meterd) that
+// refuse the caller's credentials or their permissions. None says the
+// record is wrong: once the operator fixes the key, role or policy, the
+// same record is accepted.
+var credentialCodes = map[string]bool{
+	"AccessDenied": true, "AccessDeniedException": true,
+	"AuthFailure":  true,
+	"ExpiredToken": true, "ExpiredTokenException": true,
+	"IncompleteSignature": true, "IncompleteSignatureException": true,
+	"InvalidAccessKeyId":   true,
+	"InvalidClientTokenId": true,
+	"InvalidSignature":     true, "InvalidSignatureException": true,
+	"MissingAuthenticationToken": true, "MissingAuthenticationTokenException": true,
+	"NotAuthorized":         true,
+	"RequestExpired":        true,
+	"SignatureDoesNotMatch": true,
+	"UnauthorizedOperation": true,
+	"UnrecognizedClient":    true, "UnrecognizedClientException": true,
+}
+
+// classify returns an error's code and what it means: throttling, 5xx
+// answers and network errors are transient; credential codes, any 401 or
+// 403 answer and a failure to get credentials are credential errors;
+// anything else the upstream answered is permanent.
+func classify(err error) (code string, kind errKind) {
 	var apiErr smithy.APIError
 	var respErr *smithyhttp.ResponseError
 	status := 0
@@ -295,15 +336,73 @@ func classify(err error) (code string, retryable bool) {
 	if errors.As(err, &apiErr) {
 		code = apiErr.ErrorCode()
 		switch {
+		case credentialCodes[code], status == 401, status == 403:
+			return code, errCredentials
 		case code == "ThrottlingException", code == "InternalServiceErrorException", status >= 500:
-			return code, true
+			return code, errTransient
 		}
-		return code, false
+		return code, errPermanent
 	}
-	if status >= 500 {
-		return "HTTP5xx", true
+	switch {
+	case status == 401, status == 403:
+		return fmt.Sprintf("HTTP%d", status), errCredentials
+	case status >= 500:
+		return "HTTP5xx", errTransient
+	case isCredentialsError(err):
+		return "NoCredentials", errCredentials
 	}
-	return "NetworkError", true
+	return "NetworkError", errTransient
+}
+
+// isCredentialsError reports whether err is a failure to get credentials
+// from the chain of a client made by NewUpstream (no request was sent).
+func isCredentialsError(err error) bool {
+	var ce *CredentialsError
+	return errors.As(err, &ce)
+}
+
+// authFailed alerts a request refused for the relay's credentials: an
+// error log (at most one a minute while it lasts), a metric and the
+// relay's status, until a request succeeds again.
+func (r *Relay) authFailed(code string, err error, records int) {
+	r.metrics.authErrors.WithLabelValues(code).Inc()
+	r.metrics.authFailing.Set(1)
+	now := time.Now()
+	r.alertMu.Lock()
+	if r.authAlert == nil {
+		r.authAlert = &AuthAlert{Since: now}
+	}
+	r.authAlert.Code, r.authAlert.Message, r.authAlert.Last = code, err.Error(), now
+	logIt := now.Sub(r.authLogged) >= time.Minute
+	if logIt {
+		r.authLogged = now
+	}
+	r.alertMu.Unlock()
+	if logIt {
+		r.log.Error("relay: the upstream refused the relay's credentials; the records are kept and retried, fix the key, role or policy",
+			"code", code, "records", records, "err", err)
+	}
+}
+
+// authOK ends a credential alert: a request was answered.
+func (r *Relay) authOK() {
+	r.alertMu.Lock()
+	was := r.authAlert
+	r.authAlert = nil
+	r.alertMu.Unlock()
+	if was != nil {
+		r.metrics.authFailing.Set(0)
+		r.log.Info("relay: the upstream accepts the relay's credentials again", "failing_since", was.Since)
+	}
+}
+
+// AuthAlert is a credential problem in force: the upstream refused the
+// relay's requests for its credentials since Since, the last time at Last.
+type AuthAlert struct {
+	Code    string    `json:"code"`
+	Message string    `json:"message"`
+	Since   time.Time `json:"since"` // wall time
+	Last    time.Time `json:"last"`  // wall time
 }
 
 // retry schedules another attempt with exponential backoff and jitter.

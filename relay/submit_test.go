@@ -52,24 +52,34 @@ func TestClassify(t *testing.T) {
 		return &smithyhttp.ResponseError{Response: &smithyhttp.Response{Response: &http.Response{StatusCode: status}}, Err: err}
 	}
 	tests := []struct {
-		name      string
-		err       error
-		code      string
-		retryable bool
+		name string
+		err  error
+		code string
+		kind errKind
 	}{
-		{"Throttling", resp(400, &smithy.GenericAPIError{Code: "ThrottlingException"}), "ThrottlingException", true},
-		{"InternalServiceError", resp(500, &smithy.GenericAPIError{Code: "InternalServiceErrorException"}), "InternalServiceErrorException", true},
-		{"Other5xx", resp(503, &smithy.GenericAPIError{Code: "ServiceUnavailable"}), "ServiceUnavailable", true},
-		{"HTTP5xxWithoutCode", resp(502, errors.New("bad gateway")), "HTTP5xx", true},
-		{"Network", &net.OpError{Op: "dial", Err: errors.New("connection refused")}, "NetworkError", true},
-		{"InvalidUsageDimension", resp(400, &smithy.GenericAPIError{Code: "InvalidUsageDimensionException"}), "InvalidUsageDimensionException", false},
-		{"TimestampOutOfBounds", resp(400, &smithy.GenericAPIError{Code: "TimestampOutOfBoundsException"}), "TimestampOutOfBoundsException", false},
+		{"Throttling", resp(400, &smithy.GenericAPIError{Code: "ThrottlingException"}), "ThrottlingException", errTransient},
+		{"InternalServiceError", resp(500, &smithy.GenericAPIError{Code: "InternalServiceErrorException"}), "InternalServiceErrorException", errTransient},
+		{"Other5xx", resp(503, &smithy.GenericAPIError{Code: "ServiceUnavailable"}), "ServiceUnavailable", errTransient},
+		{"HTTP5xxWithoutCode", resp(502, errors.New("bad gateway")), "HTTP5xx", errTransient},
+		{"Network", &net.OpError{Op: "dial", Err: errors.New("connection refused")}, "NetworkError", errTransient},
+		{"InvalidUsageDimension", resp(400, &smithy.GenericAPIError{Code: "InvalidUsageDimensionException"}), "InvalidUsageDimensionException", errPermanent},
+		{"TimestampOutOfBounds", resp(400, &smithy.GenericAPIError{Code: "TimestampOutOfBoundsException"}), "TimestampOutOfBoundsException", errPermanent},
+		// The relay's key, secret, session or permissions: never the
+		// record's fault, so never final.
+		{"InvalidSignature", resp(400, &smithy.GenericAPIError{Code: "InvalidSignatureException"}), "InvalidSignatureException", errCredentials},
+		{"UnrecognizedClient", resp(400, &smithy.GenericAPIError{Code: "UnrecognizedClientException"}), "UnrecognizedClientException", errCredentials},
+		{"ExpiredToken", resp(400, &smithy.GenericAPIError{Code: "ExpiredTokenException"}), "ExpiredTokenException", errCredentials},
+		{"AccessDenied", resp(400, &smithy.GenericAPIError{Code: "AccessDeniedException"}), "AccessDeniedException", errCredentials},
+		{"SignatureDoesNotMatch", resp(403, &smithy.GenericAPIError{Code: "SignatureDoesNotMatch"}), "SignatureDoesNotMatch", errCredentials},
+		{"Other403", resp(403, &smithy.GenericAPIError{Code: "SomethingForbidden"}), "SomethingForbidden", errCredentials},
+		{"HTTP401WithoutCode", resp(401, errors.New("unauthorized")), "HTTP401", errCredentials},
+		{"NoCredentials", fmt.Errorf("get identity: %w", &CredentialsError{errors.New("no EC2 IMDS role found")}), "NoCredentials", errCredentials},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, retryable := classify(tt.err)
-			if code != tt.code || retryable != tt.retryable {
-				t.Errorf("classify(%v) = %s, %v, want %s, %v", tt.err, code, retryable, tt.code, tt.retryable)
+			code, kind := classify(tt.err)
+			if code != tt.code || kind != tt.kind {
+				t.Errorf("classify(%v) = %s, %v, want %s, %v", tt.err, code, kind, tt.code, tt.kind)
 			}
 		})
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -73,11 +74,21 @@ func NewUpstream(cfg UpstreamConfig, getenv func(string) string) (*marketplaceme
 		opts = append(opts, config.WithCredentialsProvider(
 			credentials.NewStaticCredentialsProvider(cfg.AccessKeyID, cfg.SecretAccessKey, cfg.SessionToken)))
 	}
+	if err := checkEndpoint("--upstream-endpoint", cfg.Endpoint); err != nil {
+		return nil, err
+	}
+	if err := checkEndpoint("AWS_ENDPOINT_URL_MARKETPLACE_METERING", getenv("AWS_ENDPOINT_URL_MARKETPLACE_METERING")); err != nil {
+		return nil, err
+	}
 	// Loading reads files only; no request is made with a region given.
 	awsCfg, err := config.LoadDefaultConfig(context.Background(), opts...)
 	if err != nil {
 		return nil, fmt.Errorf("relay: upstream credentials: %w", err)
 	}
+	if awsCfg.Credentials == nil {
+		return nil, fmt.Errorf("relay: upstream credentials: the SDK found no credential chain")
+	}
+	awsCfg.Credentials = credentialSource{awsCfg.Credentials}
 	return marketplacemetering.NewFromConfig(awsCfg, func(o *marketplacemetering.Options) {
 		if cfg.Endpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.Endpoint)
@@ -86,6 +97,56 @@ func NewUpstream(cfg UpstreamConfig, getenv func(string) string) (*marketplaceme
 		o.Retryer, o.RetryMaxAttempts = aws.NopRetryer{}, 0
 		o.APIOptions = append(o.APIOptions, addLicenseArnMiddleware)
 	}), nil
+}
+
+// checkEndpoint refuses an endpoint that is not an absolute http(s) URL:
+// without a scheme the SDK would fail every request with a network error,
+// retried for ever, instead of refusing to start.
+func checkEndpoint(name, endpoint string) error {
+	if endpoint == "" {
+		return nil
+	}
+	u, err := url.Parse(endpoint)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("relay: %s: %q is not an http:// or https:// URL; give the scheme, such as http://127.0.0.1:4578 or https://metering.marketplace.us-east-1.amazonaws.com", name, endpoint)
+	}
+	return nil
+}
+
+// CredentialsError is a failure of the upstream client's credential chain:
+// no request was sent.
+type CredentialsError struct{ Err error }
+
+func (e *CredentialsError) Error() string { return "upstream credentials: " + e.Err.Error() }
+func (e *CredentialsError) Unwrap() error { return e.Err }
+
+// credentialSource marks the chain's errors as *CredentialsError, so that
+// the submitter tells them from network errors.
+type credentialSource struct{ aws.CredentialsProvider }
+
+func (c credentialSource) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	v, err := c.CredentialsProvider.Retrieve(ctx)
+	if err != nil {
+		return v, &CredentialsError{err}
+	}
+	return v, nil
+}
+
+// CheckCredentials gets the client's credentials once, as its first
+// request would, so that a relay without any (no key, profile, container
+// or instance role) refuses to start instead of failing every submission.
+// It may call the chain's providers (a container endpoint, IMDS, STS).
+func CheckCredentials(ctx context.Context, c *marketplacemetering.Client) error {
+	creds := c.Options().Credentials
+	if creds == nil {
+		return fmt.Errorf("relay: no upstream credentials")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if _, err := creds.Retrieve(ctx); err != nil {
+		return fmt.Errorf("relay: no upstream credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE with a shared credentials file, or run with a container or instance role (%w)", err)
+	}
+	return nil
 }
 
 // licenseArnsKey is the context key of WithLicenseArns.

@@ -45,7 +45,14 @@ func relayTo(t *testing.T, u *upstream, cfg Config, now time.Time) (*Relay, *Cli
 // demo seller.
 func relayVia(t *testing.T, endpoint string, cfg Config, now time.Time) (*Relay, *Client) {
 	t.Helper()
-	up, err := NewUpstream(UpstreamConfig{Endpoint: endpoint, AccessKeyID: "test", SecretAccessKey: "test"}, os.Getenv)
+	return relayAs(t, endpoint, "test", "test", cfg, now)
+}
+
+// relayAs returns a relay (clock at now) submitting to endpoint with the
+// access key id and secret.
+func relayAs(t *testing.T, endpoint, keyID, secret string, cfg Config, now time.Time) (*Relay, *Client) {
+	t.Helper()
+	up, err := NewUpstream(UpstreamConfig{Endpoint: endpoint, AccessKeyID: keyID, SecretAccessKey: secret}, os.Getenv)
 	if err != nil {
 		t.Fatal(err)
 	}

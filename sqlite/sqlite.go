@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/meterd/meterd"
+	"github.com/meterd/meterd/internal/filelock"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -96,7 +97,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// One process at a time: the store keeps the catalog in memory and
 	// forgets it on its own writes only, so a second process writing the
 	// same file would leave it answering with deleted keys.
-	lock, err := lockFile(path + ".lock")
+	lock, err := filelock.Lock(path + ".lock")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %s is open in another process (%w); one meterd process at a time may use a SQLite ledger, use PostgreSQL to share one", path, err)
 	}

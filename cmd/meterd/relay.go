@@ -30,9 +30,11 @@ const defaultRelayServer = "http://127.0.0.1:4580"
 // runRelay runs meterd relay serve|status|report.
 func runRelay(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	verbs := map[string]func(context.Context, *cli, []string) error{
-		"serve":  relayServe,
-		"status": relayStatus,
-		"report": relayReport,
+		"serve":   relayServe,
+		"status":  relayStatus,
+		"report":  relayReport,
+		"requeue": relayRequeue,
+		"reset":   relayReset,
 	}
 	if len(args) == 0 || verbs[args[0]] == nil {
 		w, code := stderr, exitUsage
@@ -55,6 +57,15 @@ Usage:
         backlog, oldest unsubmitted hour, last error, outcomes
   meterd relay report [--from T] [--to T] [--server URL] [--token T] [--output table|json|csv]
         per hour, customer and dimension: events, quantity, outcome, MeteringRecordId
+  meterd relay requeue [--outcome Failed|Expired|CustomerNotSubscribed] [--from T] [--to T] [--server URL] [--token T]
+        send records that got that outcome again, once the cause is fixed; each goes as the
+        identical record, so an upstream that stored it answers the same MeteringRecordId
+  meterd relay reset --yes [--server URL] [--token T]
+        empty the relay's store: every event and record (for tests)
+
+Credential errors of the upstream (InvalidSignature, UnrecognizedClient, ExpiredToken,
+AccessDenied, any 401 or 403) are never final: the records are retried with backoff while the
+error is logged, counted in meterd_relay_upstream_auth_errors_total and shown by "relay status".
 
 Run "meterd relay VERB --help" for a verb's flags.
 `
@@ -78,9 +89,9 @@ type relayConfig struct {
 func (rc *relayConfig) flagSet() *flag.FlagSet {
 	fs := flag.NewFlagSet("meterd relay serve", flag.ContinueOnError)
 	fs.StringVar(&rc.Listen, "listen", "127.0.0.1:4580", "address of the relay's API")
-	fs.StringVar(&rc.Data, "data", "./meterd-relay-data", "directory for the relay's store and its token")
+	fs.StringVar(&rc.Data, "data", "./meterd-relay-data", "directory for the relay's store and its token (created 0700; its files are 0600; one relay per directory)")
 	fs.StringVar(&rc.Store, "store", "sqlite", "sqlite (relay.db in --data), or a postgres:// URL that several relays may share")
-	fs.StringVar(&rc.UpstreamEndpoint, "upstream-endpoint", "", "Metering endpoint URL (default: AWS's regional endpoint)")
+	fs.StringVar(&rc.UpstreamEndpoint, "upstream-endpoint", "", "Metering endpoint URL with its scheme, such as http://127.0.0.1:4579 (default: AWS's regional endpoint)")
 	fs.StringVar(&rc.Region, "region", "us-east-1", "upstream region")
 	fs.StringVar(&rc.Products, "products", "", "comma-separated product codes served (default: any)")
 	fs.DurationVar(&rc.Grace, "grace", 5*time.Minute, "an hour closes at its end plus this delay")
@@ -151,13 +162,14 @@ func relayToken(given, data string) (string, error) {
 	buf := make([]byte, 24)
 	rand.Read(buf)
 	tok := hex.EncodeToString(buf)
-	if err := os.MkdirAll(data, 0o755); err != nil {
+	if err := os.MkdirAll(data, 0o700); err != nil {
 		return "", err
 	}
 	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
 		return "", err
 	}
-	return tok, nil
+	// WriteFile keeps the mode of a file that existed (empty).
+	return tok, os.Chmod(path, 0o600)
 }
 
 func relayServe(ctx context.Context, c *cli, args []string) error {
@@ -166,12 +178,23 @@ func relayServe(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(c.stderr, nil))
+	warning, err := relay.PrivateDir(rc.Data)
+	if err != nil {
+		return fmt.Errorf("--data: %w", err)
+	}
+	if warning != "" {
+		log.Warn("relay: " + warning)
+	}
 	tok, err := relayToken(rc.Token, rc.Data)
 	if err != nil {
 		return fmt.Errorf("token: %w", err)
 	}
 	up, err := relay.NewUpstream(relay.UpstreamConfig{Region: rc.Region, Endpoint: rc.UpstreamEndpoint}, c.getenv)
 	if err != nil {
+		return err
+	}
+	// Without credentials every submission would fail: refuse to start.
+	if err := relay.CheckCredentials(ctx, up); err != nil {
 		return err
 	}
 	dsn := rc.Store
@@ -300,6 +323,10 @@ func relayStatus(ctx context.Context, c *cli, args []string) error {
 	}
 	t.add("last_error", st.LastError)
 	t.add("last_error_for", st.LastErrorFor)
+	if a := st.UpstreamAuth; a != nil {
+		t.add("upstream_auth_error", a.Code+": "+a.Message)
+		t.add("upstream_auth_error_since", timeText(a.Since))
+	}
 	return c.print(st, t)
 }
 
@@ -334,4 +361,62 @@ func relayReport(ctx context.Context, c *cli, args []string) error {
 			r.State, r.Outcome, r.MeteringRecordID, strconv.Itoa(r.Attempts), r.LastError)
 	}
 	return c.print(rows, t)
+}
+
+func relayRequeue(ctx context.Context, c *cli, args []string) error {
+	fs := flag.NewFlagSet(c.command, flag.ContinueOnError)
+	var tok, outcome, from, to string
+	relayClientFlags(c, fs, &tok)
+	fs.StringVar(&outcome, "outcome", relay.OutcomeFailed, "the outcome of the records to send again: Failed, Expired or CustomerNotSubscribed")
+	fs.StringVar(&from, "from", "", "first hour (RFC 3339; default: no bound)")
+	fs.StringVar(&to, "to", "", "end, exclusive (RFC 3339; default: no bound)")
+	if _, err := c.parse(fs, args, 0); err != nil {
+		return err
+	}
+	f, err := c.parseTime("--from", from)
+	if err != nil {
+		return err
+	}
+	tt, err := c.parseTime("--to", to)
+	if err != nil {
+		return err
+	}
+	cl, err := relayClient(c, tok)
+	if err != nil {
+		return err
+	}
+	n, err := cl.Requeue(ctx, outcome, f, tt)
+	if err != nil {
+		return err
+	}
+	t := &table{header: []string{"requeued"}}
+	t.add(strconv.FormatInt(n, 10))
+	return c.print(relay.RequeueOutput{Requeued: n}, t)
+}
+
+func relayReset(ctx context.Context, c *cli, args []string) error {
+	fs := flag.NewFlagSet(c.command, flag.ContinueOnError)
+	var tok string
+	relayClientFlags(c, fs, &tok)
+	yes := fs.Bool("yes", false, "really empty the relay's store")
+	if _, err := c.parse(fs, args, 0); err != nil {
+		return err
+	}
+	if !*yes {
+		return c.usagef("refusing to empty the relay's store without --yes: every event and every record not yet submitted is lost")
+	}
+	cl, err := relayClient(c, tok)
+	if err != nil {
+		return err
+	}
+	if err := cl.Reset(ctx); err != nil {
+		return err
+	}
+	if c.output == "table" {
+		_, err := io.WriteString(c.stdout, "relay store emptied\n")
+		return err
+	}
+	t := &table{header: []string{"reset"}}
+	t.add("true")
+	return c.print(map[string]bool{"reset": true}, t)
 }
