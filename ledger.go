@@ -88,7 +88,21 @@ type Ledger interface {
 	// EInvalid for another grouping.
 	SummarizeUsage(ctx context.Context, f UsageFilter, by string) ([]UsageSummaryRow, error)
 
-	// Reset deletes the catalog and the ledger; settings are kept.
+	// CreateAdminToken stores a new admin token. EConflict when a token of
+	// that name exists.
+	CreateAdminToken(ctx context.Context, t *AdminToken) error
+	// PutAdminToken creates the token of t's name, or replaces its role,
+	// hash and creation time.
+	PutAdminToken(ctx context.Context, t *AdminToken) error
+	// AdminTokens lists the admin tokens ordered by name. It is read on
+	// every admin request, so that a token created or revoked by another
+	// node sharing the store takes effect at once.
+	AdminTokens(ctx context.Context) ([]*AdminToken, error)
+	// DeleteAdminToken deletes the token of that name. ENotFound.
+	DeleteAdminToken(ctx context.Context, name string) error
+
+	// Reset deletes the catalog and the ledger; settings and admin tokens
+	// are kept.
 	Reset(ctx context.Context) error
 	// Ping checks that the store is reachable.
 	Ping(ctx context.Context) error

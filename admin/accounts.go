@@ -133,12 +133,14 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) error {
 	if len(in.ID) > 128 || len(in.Secret) > 128 {
 		return meterd.Errorf(meterd.EInvalid, "id and secret are at most 128 characters")
 	}
-	// The admin token must never work as an AWS credential.
+	// An admin token must never work as an AWS credential.
+	tokens, err := s.Ledger.AdminTokens(ctx)
+	if err != nil {
+		return err
+	}
 	for _, v := range []string{in.ID, in.Secret, in.SessionToken} {
-		if ok, err := s.validToken(ctx, v); err != nil {
-			return err
-		} else if ok {
-			return meterd.Errorf(meterd.EInvalid, "the admin token cannot be used as an AWS credential")
+		if meterd.MatchAdminToken(tokens, v) != nil {
+			return meterd.Errorf(meterd.EInvalid, "an admin token cannot be used as an AWS credential")
 		}
 	}
 	s.mu.Lock()

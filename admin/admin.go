@@ -7,9 +7,6 @@ package admin
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -22,14 +19,11 @@ import (
 	"github.com/meterd/meterd/faults"
 )
 
-// SettingTokenHash is the store setting holding the hex SHA-256 of the
-// admin token.
-const SettingTokenHash = "admin_token_sha256"
-
 // Error codes of the admin API that meterd's domain does not have.
 const (
 	CodeBadRequest       = "BadRequest"
 	CodeUnauthorized     = "Unauthorized"
+	CodeForbidden        = "Forbidden"
 	CodeMethodNotAllowed = "MethodNotAllowed"
 	CodeInternal         = "Internal"
 )
@@ -42,6 +36,7 @@ var statusByCode = map[string]int{
 	meterd.EInvalid:      http.StatusUnprocessableEntity,
 	CodeBadRequest:       http.StatusBadRequest,
 	CodeUnauthorized:     http.StatusUnauthorized,
+	CodeForbidden:        http.StatusForbidden,
 	CodeMethodNotAllowed: http.StatusMethodNotAllowed,
 }
 
@@ -102,6 +97,10 @@ func (s *Server) routes() []route {
 		{"DELETE", "/admin/v1/faults", s.clearFaults},
 		{"DELETE", "/admin/v1/faults/{id}", s.deleteFault},
 
+		{"GET", "/admin/v1/admin-tokens", s.listAdminTokens},
+		{"POST", "/admin/v1/admin-tokens", s.createAdminToken},
+		{"DELETE", "/admin/v1/admin-tokens/{name}", s.revokeAdminToken},
+
 		{"GET", "/admin/v1/clock", s.getClock},
 		{"POST", "/admin/v1/clock", s.setClock},
 		{"POST", "/admin/v1/reset", s.reset},
@@ -144,23 +143,42 @@ func allowed(mux *http.ServeMux, r *http.Request) []string {
 	return methods
 }
 
-// authenticate lets through only requests bearing the admin token: its
-// SHA-256 compared in constant time with the stored hash. The hash is read
-// per request so that a token replaced by another node takes effect.
+// authenticate lets through only requests bearing an admin token, and of a
+// read-only token only the reads. The tokens are read per request, so that
+// a token created or revoked by another node sharing the store takes effect
+// at once; each stored hash is compared in constant time.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ok, err := s.validToken(r.Context(), bearer(r))
+		tokens, err := s.Ledger.AdminTokens(r.Context())
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		if !ok {
+		t := meterd.MatchAdminToken(tokens, bearer(r))
+		if t == nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="meterd admin"`)
 			s.writeError(w, r, meterd.Errorf(CodeUnauthorized, "a valid admin token is required (Authorization: Bearer <token>)"))
 			return
 		}
+		if err := authorize(t, r); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// authorize returns Forbidden when the role of t does not allow r: a
+// read-only token may read (GET, HEAD) anything but the admin tokens.
+func authorize(t *meterd.AdminToken, r *http.Request) error {
+	if t.Role == meterd.RoleAdmin {
+		return nil
+	}
+	read := r.Method == http.MethodGet || r.Method == http.MethodHead
+	if !read || strings.HasPrefix(r.URL.Path, "/admin/v1/admin-tokens") {
+		return meterd.Errorf(CodeForbidden, "admin token %s is read-only: %s %s needs an admin token", t.Name, r.Method, r.URL.Path)
+	}
+	return nil
 }
 
 // bearer returns the token of an "Authorization: Bearer" header, or "".
@@ -170,26 +188,6 @@ func bearer(r *http.Request) string {
 		return ""
 	}
 	return strings.TrimSpace(tok)
-}
-
-// validToken reports whether tok is the admin token.
-func (s *Server) validToken(ctx context.Context, tok string) (bool, error) {
-	if tok == "" {
-		return false, nil
-	}
-	want, err := s.Ledger.Setting(ctx, SettingTokenHash)
-	if meterd.ErrorCode(err) == meterd.ENotFound {
-		return false, nil
-	} else if err != nil {
-		return false, err
-	}
-	return subtle.ConstantTimeCompare([]byte(hashToken(tok)), []byte(want)) == 1, nil
-}
-
-// hashToken is how admin tokens are kept: the hex SHA-256.
-func hashToken(tok string) string {
-	sum := sha256.Sum256([]byte(tok))
-	return hex.EncodeToString(sum[:])
 }
 
 // serve adapts a handler that returns an error.

@@ -49,7 +49,7 @@ func newFixture(t *testing.T) *fixture {
 	clock.Set(t0)
 	reseed := func(ctx context.Context) error { return catalog.Apply(ctx, store, catalog.Demo(), clock.Now()) }
 	must(t, "seed", reseed(ctx))
-	must(t, "put token", store.PutSetting(ctx, SettingTokenHash, hashToken(testToken)))
+	must(t, "put token", store.PutAdminToken(ctx, &meterd.AdminToken{Name: meterd.DefaultAdminToken, Role: meterd.RoleAdmin, Hash: meterd.HashAdminToken(testToken), CreatedAt: t0}))
 	s := &Server{Ledger: store, Clock: clock, Reseed: reseed, Faults: faults.NewRules(1)}
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)

@@ -346,3 +346,21 @@ func (c *Client) OpenAPI(ctx context.Context) ([]byte, error) {
 	defer resp.Body.Close()
 	return io.ReadAll(resp.Body)
 }
+
+// AdminTokens lists the admin tokens, without the tokens themselves.
+func (c *Client) AdminTokens(ctx context.Context) ([]AdminToken, error) {
+	var out []AdminToken
+	return out, c.call(ctx, "GET", p("admin-tokens"), nil, nil, &out)
+}
+
+// CreateAdminToken creates an admin token. The answer is the only place the
+// token is ever shown.
+func (c *Client) CreateAdminToken(ctx context.Context, in AdminTokenInput) (*AdminToken, error) {
+	var out AdminToken
+	return &out, c.call(ctx, "POST", p("admin-tokens"), nil, in, &out)
+}
+
+// RevokeAdminToken deletes the admin token of that name.
+func (c *Client) RevokeAdminToken(ctx context.Context, name string) error {
+	return c.call(ctx, "DELETE", p("admin-tokens", name), nil, nil, nil)
+}

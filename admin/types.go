@@ -45,6 +45,21 @@ type AccessKeyInput struct {
 	SessionToken string `json:"session_token,omitempty"`
 }
 
+// AdminToken is a bearer token of the admin API. Token is set only in the
+// answer to the request that created it: the server keeps its hash alone.
+type AdminToken struct {
+	Name      string    `json:"name"`
+	Role      string    `json:"role"` // admin or read-only
+	CreatedAt time.Time `json:"created_at"`
+	Token     string    `json:"token,omitempty"`
+}
+
+// AdminTokenInput creates an admin token.
+type AdminTokenInput struct {
+	Name string `json:"name"`
+	Role string `json:"role"` // admin or read-only
+}
+
 // Dimension is a pricing dimension of a product. Price is a decimal per
 // unit, empty when unpriced.
 type Dimension struct {

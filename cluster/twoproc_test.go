@@ -2,6 +2,7 @@ package cluster_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	mm "github.com/aws/aws-sdk-go-v2/service/marketplacemetering"
 	"github.com/aws/aws-sdk-go-v2/service/marketplacemetering/types"
 
+	"github.com/meterd/meterd"
 	"github.com/meterd/meterd/admin"
 	"github.com/meterd/meterd/meterdtest"
 )
@@ -48,6 +50,47 @@ func TestTwoProcesses(t *testing.T) {
 			}
 		}
 	})
+	// Last: it revokes the token the other subtests use.
+	t.Run("AdminTokenRotation", func(t *testing.T) { testAdminTokenRotation(ctx, t, servers) })
+}
+
+// testAdminTokenRotation rotates the admin token without downtime: a token
+// created on one process is accepted by the other at once, a read-only one
+// is refused writes on both, and once the new token has revoked the old
+// one, both processes refuse the old one on their next request.
+func testAdminTokenRotation(ctx context.Context, t *testing.T, servers []*meterdtest.Server) {
+	old := []*admin.Client{admin.NewClient(servers[0].URL, adminToken), admin.NewClient(servers[1].URL, adminToken)}
+	created, err := old[0].CreateAdminToken(ctx, admin.AdminTokenInput{Name: "rotated", Role: meterd.RoleAdmin})
+	if err != nil {
+		t.Fatalf("CreateAdminToken on process 1 = %v", err)
+	}
+	ro, err := old[1].CreateAdminToken(ctx, admin.AdminTokenInput{Name: "viewer", Role: meterd.RoleReadOnly})
+	if err != nil {
+		t.Fatalf("CreateAdminToken(read-only) on process 2 = %v", err)
+	}
+	rotated := []*admin.Client{admin.NewClient(servers[0].URL, created.Token), admin.NewClient(servers[1].URL, created.Token)}
+	if _, err := rotated[1].Accounts(ctx); err != nil {
+		t.Fatalf("Accounts on process 2 with the token created on process 1 = %v, want nil", err)
+	}
+	viewer := admin.NewClient(servers[0].URL, ro.Token)
+	if _, err := viewer.Products(ctx); err != nil {
+		t.Errorf("Products on process 1 with the read-only token from process 2 = %v, want nil", err)
+	}
+	var e *admin.Error
+	if _, err := viewer.CreateAccount(ctx, admin.AccountInput{ID: "210987654321"}); !errors.As(err, &e) || e.Status != 403 {
+		t.Errorf("CreateAccount with the read-only token = %v, want 403", err)
+	}
+	if err := rotated[1].RevokeAdminToken(ctx, meterd.DefaultAdminToken); err != nil {
+		t.Fatalf("RevokeAdminToken(default) on process 2 = %v", err)
+	}
+	for i := range servers {
+		if _, err := old[i].Accounts(ctx); !errors.As(err, &e) || e.Status != 401 {
+			t.Errorf("Accounts on process %d with the revoked token = %v, want 401", i+1, err)
+		}
+		if _, err := rotated[i].Accounts(ctx); err != nil {
+			t.Errorf("Accounts on process %d with the new token = %v, want nil", i+1, err)
+		}
+	}
 }
 
 // answer is one record's result from one process.

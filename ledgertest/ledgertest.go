@@ -64,6 +64,7 @@ func Run(t *testing.T, open func(t *testing.T) meterd.Ledger) {
 	t.Run("RegistrationTokens", func(t *testing.T) { testRegistrationTokens(t, open) })
 	t.Run("PublicKeys", func(t *testing.T) { testPublicKeys(t, open) })
 	t.Run("Settings", func(t *testing.T) { testSettings(t, open) })
+	t.Run("AdminTokens", func(t *testing.T) { testAdminTokens(t, open) })
 	t.Run("Commit", func(t *testing.T) { testCommit(t, open) })
 	t.Run("CommitMany", func(t *testing.T) { testCommitMany(t, open) })
 	t.Run("Usage", func(t *testing.T) { testUsage(t, open) })

@@ -247,3 +247,38 @@ func TestClientTokenResourceByAccount(t *testing.T) {
 		t.Errorf("resources after 0006 = %v, want %v", got, want)
 	}
 }
+
+// TestAdminTokenUpgrade checks that migration 0007 turns the single admin
+// token of the previous version (the hash in the setting
+// admin_token_sha256) into the admin token named default.
+func TestAdminTokenUpgrade(t *testing.T) {
+	ctx := t.Context()
+	url := cluster.NewDatabase(t)
+	s := open(t, url)
+	hash := meterd.HashAdminToken("old-token")
+	err := s.Transact(ctx, func(tx pgx.Tx) error {
+		for _, q := range []string{`DROP TABLE admin_tokens`, `DELETE FROM schema_migrations WHERE version = 7`,
+			`INSERT INTO settings (name, value) VALUES ('admin_token_sha256', '` + hash + `')`} {
+			if _, err := tx.Exec(ctx, q); err != nil {
+				return fmt.Errorf("%s: %w", q, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	s = open(t, url)
+	tokens, err := s.AdminTokens(ctx)
+	if err != nil || len(tokens) != 1 {
+		t.Fatalf("AdminTokens after the upgrade = %v, %v; want one", tokens, err)
+	}
+	if got := tokens[0]; got.Name != meterd.DefaultAdminToken || got.Role != meterd.RoleAdmin || got.Hash != hash || got.CreatedAt.IsZero() {
+		t.Errorf("AdminTokens[0] after the upgrade = %+v, want default, admin, the old hash, a creation time", got)
+	}
+	if _, err := s.Setting(ctx, "admin_token_sha256"); meterd.ErrorCode(err) != meterd.ENotFound {
+		t.Errorf("Setting(admin_token_sha256) after the upgrade = %v, want NotFound", err)
+	}
+}

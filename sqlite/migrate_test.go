@@ -135,3 +135,47 @@ func TestClientTokenResourceByAccount(t *testing.T) {
 		t.Errorf("resources after 0005 = %v, want %v", got, want)
 	}
 }
+
+// TestAdminTokenUpgrade checks that migration 0006 turns the single admin
+// token of the previous version (the hash in the setting
+// admin_token_sha256) into the admin token named default, so that an
+// upgrade locks nobody out.
+func TestAdminTokenUpgrade(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "meterd.db")
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open = %v, want nil", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash := meterd.HashAdminToken("old-token")
+	for _, q := range []string{`DROP TABLE admin_tokens`, `DELETE FROM schema_migrations WHERE version = 6`,
+		`INSERT INTO settings (name, value) VALUES ('admin_token_sha256', '` + hash + `')`} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+
+	s, err = sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open of a database with the old admin token = %v, want nil", err)
+	}
+	defer s.Close()
+	tokens, err := s.AdminTokens(ctx)
+	if err != nil || len(tokens) != 1 {
+		t.Fatalf("AdminTokens after the upgrade = %v, %v; want one", tokens, err)
+	}
+	if got := tokens[0]; got.Name != meterd.DefaultAdminToken || got.Role != meterd.RoleAdmin || got.Hash != hash || got.CreatedAt.IsZero() {
+		t.Errorf("AdminTokens[0] after the upgrade = %+v, want default, admin, the old hash, a creation time", got)
+	}
+	if _, err := s.Setting(ctx, "admin_token_sha256"); meterd.ErrorCode(err) != meterd.ENotFound {
+		t.Errorf("Setting(admin_token_sha256) after the upgrade = %v, want NotFound", err)
+	}
+}

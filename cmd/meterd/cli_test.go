@@ -151,6 +151,8 @@ func (h *cliHarness) testHelp(t *testing.T) {
 		{"TokensCreate", []string{"tokens", "create", "-h"}, []string{"-ttl", "the token alone"}},
 		{"UsageExport", []string{"usage", "export", "--help"}, []string{"-format", "-tag", "-from"}},
 		{"Reset", []string{"reset", "--help"}, []string{"-yes"}},
+		{"AdminTokens", []string{"admin-tokens", "--help"}, []string{"create --name N --role admin|read-only", "revoke NAME"}},
+		{"AdminTokensCreate", []string{"admin-tokens", "create", "--help"}, []string{"-role", "read-only", "the token alone"}},
 		{"ClockAdvance", []string{"clock", "advance", "--help"}, []string{"DURATION", "-1h"}},
 	}
 	for _, tt := range tests {
@@ -239,6 +241,37 @@ func (h *cliHarness) testAdminToken(t *testing.T) {
 		if r.code != 0 {
 			t.Errorf("accounts list --data = exit %d, stderr %q; want 0", r.code, r.stderr)
 		}
+	})
+	t.Run("AdminTokens", func(t *testing.T) {
+		tok := h.ok(t, "admin-tokens", "create", "--name", "dashboard", "--role", "read-only")
+		if len(tok) != 65 || strings.TrimSpace(tok) != tok[:64] {
+			t.Fatalf("admin-tokens create = %q, want the 64-character token alone on a line", tok)
+		}
+		tok = tok[:64]
+		list := h.ok(t, "admin-tokens", "list")
+		if !strings.Contains(list, "dashboard") || !strings.Contains(list, "read-only") || !strings.Contains(list, "default") || strings.Contains(list, tok) {
+			t.Errorf("admin-tokens list = %q, want default and dashboard (read-only), never the token", list)
+		}
+		h.wantExit(t, 1, "already exists", "admin-tokens", "create", "--name", "dashboard", "--role", "admin")
+		h.wantExit(t, 2, "--role is required", "admin-tokens", "create", "--name", "x")
+
+		ro := []string{server, "METERD_ADMIN_TOKEN=" + tok}
+		if r := h.runEnv(t, ro, "accounts", "list", "--data", empty); r.code != 0 || !strings.Contains(r.stdout, "111122223333") {
+			t.Errorf("accounts list with the read-only token = exit %d, stderr %q; want 0", r.code, r.stderr)
+		}
+		if r := h.runEnv(t, ro, "accounts", "create", "--id", "210987654321", "--data", empty); r.code != 1 || !strings.Contains(r.stderr, "read-only") || !strings.Contains(r.stderr, "403 Forbidden") {
+			t.Errorf("accounts create with the read-only token = exit %d, stderr %q; want 1, 403 Forbidden, read-only", r.code, r.stderr)
+		}
+		if r := h.runEnv(t, ro, "clock", "advance", "1h", "--data", empty); r.code != 1 || !strings.Contains(r.stderr, "403 Forbidden") {
+			t.Errorf("clock advance with the read-only token = exit %d, stderr %q; want 1, 403 Forbidden", r.code, r.stderr)
+		}
+		if out := h.ok(t, "admin-tokens", "revoke", "dashboard"); !strings.Contains(out, "dashboard") {
+			t.Errorf("admin-tokens revoke = %q, want the revoked name", out)
+		}
+		if r := h.runEnv(t, ro, "accounts", "list", "--data", empty); r.code != 1 || !strings.Contains(r.stderr, "401 Unauthorized") {
+			t.Errorf("accounts list with the revoked token = exit %d, stderr %q; want 1, 401 Unauthorized", r.code, r.stderr)
+		}
+		h.wantExit(t, 1, "not found", "admin-tokens", "revoke", "dashboard")
 	})
 }
 

@@ -87,7 +87,7 @@ func (c *Config) flagSet() *flag.FlagSet {
 	fs.StringVar(&c.Auth, "auth", c.Auth, "sigv4 verifies every request; none accepts any credentials")
 	fs.DurationVar(&c.PastWindow, "past-window", c.PastWindow, "how old a usage timestamp may be")
 	fs.DurationVar(&c.FutureSkew, "future-skew", c.FutureSkew, "how far in the future a usage timestamp may be")
-	fs.StringVar(&c.AdminToken, "admin-token", c.AdminToken, "bearer token for the admin API (default: generated)")
+	fs.StringVar(&c.AdminToken, "admin-token", c.AdminToken, "the admin API token named default, role admin (default: generated into <data>/admin-token when the store has no admin token; more with meterd admin-tokens)")
 	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "TLS certificate file (serve HTTPS)")
 	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "TLS key file (serve HTTPS)")
 	fs.StringVar(&c.Quotas, "quotas", c.Quotas, "off, or aws: AWS-like per-account, per-region request quotas (ThrottlingException beyond them)")

@@ -57,6 +57,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runReset(ctx, args[1:], stdout, stderr)
 	case "faults":
 		return runFaults(ctx, args[1:], stdout, stderr)
+	case "admin-tokens":
+		return runAdminTokens(ctx, args[1:], stdout, stderr)
 	case "relay":
 		return runRelay(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
@@ -90,6 +92,7 @@ Nouns of the CLI:
                --unprocessed F | --latency D | --drop-response) [--probability P] [--count N]
   clock        show | set TIME | advance DURATION | reset
   reset        --yes                                        (empty the ledger, re-apply the catalog)
+  admin-tokens list | create --name N --role admin|read-only | revoke NAME   (create prints only the token)
   relay        serve [--upstream-endpoint URL] [--products C,...] | status | report [--from T --to T]
                (the seller-side outbox: raw usage events to hourly BatchMeterUsage, exactly once)
   bench        [flags]                                      (load generator)

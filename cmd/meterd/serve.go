@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -221,28 +218,28 @@ func (m *Main) seed(ctx context.Context, file *catalog.File) error {
 	return catalog.Apply(ctx, m.Ledger, file, m.Clock.Now())
 }
 
-// ensureAdminToken stores the hash of the admin token: the one given, or a
-// newly generated one written to <data>/admin-token when the store has none.
+// ensureAdminToken stores the hash of the admin token named default: the
+// one given, or a newly generated one written to <data>/admin-token when the
+// store has no admin token at all (so that a revoked default stays revoked
+// on a restart).
 func (m *Main) ensureAdminToken(ctx context.Context) error {
 	if tok := m.Config.AdminToken; tok != "" {
 		m.tokenWhere = "as given with --admin-token"
-		return m.Ledger.PutSetting(ctx, admin.SettingTokenHash, hashToken(tok))
+		return m.putDefaultToken(ctx, tok)
 	}
 	path := filepath.Join(m.Config.Data, "admin-token")
-	_, err := m.Ledger.Setting(ctx, admin.SettingTokenHash)
-	switch {
-	case err == nil:
-		m.tokenWhere = path
-		if _, statErr := os.Stat(path); statErr != nil {
-			m.tokenWhere = "kept by the node that generated it (this store has its hash)"
-		}
-		return nil
-	case meterd.ErrorCode(err) != meterd.ENotFound:
+	tokens, err := m.Ledger.AdminTokens(ctx)
+	if err != nil {
 		return err
 	}
-	b := make([]byte, 32)
-	rand.Read(b)
-	tok := hex.EncodeToString(b)
+	if len(tokens) > 0 {
+		m.tokenWhere = "kept by the node that generated it, or made with meterd admin-tokens create (this store has its hash)"
+		if b, err := os.ReadFile(path); err == nil && meterd.MatchAdminToken(tokens, strings.TrimSpace(string(b))) != nil {
+			m.tokenWhere = path
+		}
+		return nil
+	}
+	tok := meterd.NewAdminTokenSecret()
 	if err := os.MkdirAll(m.Config.Data, 0o700); err != nil {
 		return err
 	}
@@ -250,13 +247,14 @@ func (m *Main) ensureAdminToken(ctx context.Context) error {
 		return fmt.Errorf("write admin token: %w", err)
 	}
 	m.tokenWhere = path
-	return m.Ledger.PutSetting(ctx, admin.SettingTokenHash, hashToken(tok))
+	return m.putDefaultToken(ctx, tok)
 }
 
-// hashToken is how admin tokens are kept: only their SHA-256.
-func hashToken(tok string) string {
-	sum := sha256.Sum256([]byte(tok))
-	return hex.EncodeToString(sum[:])
+// putDefaultToken stores tok as the admin token named default.
+func (m *Main) putDefaultToken(ctx context.Context, tok string) error {
+	return m.Ledger.PutAdminToken(ctx, &meterd.AdminToken{
+		Name: meterd.DefaultAdminToken, Role: meterd.RoleAdmin, Hash: meterd.HashAdminToken(tok), CreatedAt: m.Clock.Now(),
+	})
 }
 
 // handler routes the AWS API, health checks and (later) the admin API.

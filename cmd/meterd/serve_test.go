@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/meterd/meterd"
-	"github.com/meterd/meterd/admin"
 )
 
 func TestConfigEnvironmentAndFlags(t *testing.T) {
@@ -82,8 +81,11 @@ func TestCatalogIdempotent(t *testing.T) {
 		ctx := context.Background()
 		customers, _ = m.Ledger.Customers(ctx, "container-product")
 		keys, _ = m.Ledger.PublicKeys(ctx, "container-product")
-		token, _ = m.Ledger.Setting(ctx, admin.SettingTokenHash)
-		return customers, keys, token
+		tokens, _ := m.Ledger.AdminTokens(ctx)
+		if len(tokens) != 1 || tokens[0].Name != meterd.DefaultAdminToken || tokens[0].Role != meterd.RoleAdmin {
+			t.Fatalf("admin tokens = %v, want the one named default, role admin", tokens)
+		}
+		return customers, keys, tokens[0].Hash
 	}
 	c1, k1, t1 := snapshot()
 	c2, k2, t2 := snapshot()
@@ -101,7 +103,7 @@ func TestCatalogIdempotent(t *testing.T) {
 		t.Errorf("admin-token file = %v, %v; want mode 0600", info, err)
 	}
 	tok, _ := os.ReadFile(filepath.Join(data, "admin-token"))
-	if hashToken(strings.TrimSpace(string(tok))) != t1 || len(strings.TrimSpace(string(tok))) < 64 {
+	if meterd.HashAdminToken(strings.TrimSpace(string(tok))) != t1 || len(strings.TrimSpace(string(tok))) < 64 {
 		t.Errorf("admin-token file does not match the stored hash, or is shorter than 32 bytes")
 	}
 }
