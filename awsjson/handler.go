@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"os"
 	"runtime/debug"
 	"strconv"
 	"time"
@@ -50,6 +51,9 @@ type Handler struct {
 	// Observe, when set, is called once per request with the operation name
 	// ("" if unknown), the error code ("" on success) and the duration.
 	Observe func(op, code string, d time.Duration)
+	// Admission bounds the requests taken on at once (admit.go); nil takes
+	// on every request.
+	Admission *Admission
 }
 
 // operation decodes a request body, runs one operation and encodes its output.
@@ -151,14 +155,23 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, x *exchange) ([]
 	if err := checkContentType(r.Header.Get("Content-Type")); err != nil {
 		return nil, err
 	}
-	body, err := readBody(w, r)
+	// Read and verify before taking a slot of --max-inflight (admit.go).
+	release, err := h.Admission.reading(r)
 	if err != nil {
+		w.Header().Set("Connection", "close") // the body is not read
+		return nil, err
+	}
+	defer release()
+	body, err := h.Admission.readBody(w, r)
+	if err != nil {
+		w.Header().Set("Connection", "close")
 		return nil, err
 	}
 	if h.Authenticate == nil {
 		return nil, errors.New("awsjson: Handler.Authenticate is not set")
 	}
 	caller, err := h.Authenticate(r, body)
+	release()
 	if err != nil {
 		return nil, err
 	}
@@ -166,6 +179,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, x *exchange) ([]
 		return nil, errors.New("awsjson: Authenticate returned neither caller nor error")
 	}
 	x.caller = caller
+	done, err := h.Admission.serving()
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	return op.call(meterd.NewContextWithCaller(r.Context(), caller), h.Service, body)
 }
 
@@ -251,8 +269,9 @@ func checkContentType(ct string) error {
 }
 
 // readBody reads at most MaxBodySize bytes. A declared length over the limit
-// is refused before anything is read; a chunked body is cut at the limit.
-func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+// is refused before anything is read; a chunked body is cut at the limit. A
+// body cut by a read deadline is reported as not received within timeout.
+func readBody(w http.ResponseWriter, r *http.Request, timeout time.Duration) ([]byte, error) {
 	tooLarge := meterd.Errorf(meterd.EValidation, "Request body exceeds %d bytes", MaxBodySize)
 	if r.ContentLength > MaxBodySize {
 		return nil, tooLarge
@@ -261,6 +280,9 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return nil, tooLarge
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) && timeout > 0 {
+			return nil, meterd.Errorf(meterd.ESerialization, "Request body not received within %s", timeout)
 		}
 		return nil, meterd.Errorf(meterd.ESerialization, "Could not read the request body")
 	}

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"log/slog"
-	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -84,50 +82,5 @@ func TestServeHTTPObserve(t *testing.T) {
 	want := []string{meterd.OpMeterUsage + "/", "/" + meterd.EUnknownOperation}
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("Observe calls = %v, want %v", got, want)
-	}
-}
-
-// blockingHandler holds each request until release is closed.
-type blockingHandler struct {
-	entered chan struct{}
-	release chan struct{}
-}
-
-func (b *blockingHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	b.entered <- struct{}{}
-	<-b.release
-	w.WriteHeader(http.StatusOK)
-}
-
-func TestLimitInFlight(t *testing.T) {
-	const n = 3
-	b := &blockingHandler{entered: make(chan struct{}, n), release: make(chan struct{})}
-	rejected := 0
-	var rejectedOp string
-	h := LimitInFlight(b, n, func(op string) { rejected++; rejectedOp = op })
-	var wg sync.WaitGroup
-	codes := make([]int, n)
-	for i := range n {
-		wg.Go(func() { codes[i] = serve(h, newRequest(meterd.OpMeterUsage, `{}`)).Code })
-	}
-	for range n {
-		<-b.entered
-	}
-	w := serve(h, newRequest(meterd.OpMeterUsage, `{}`))
-	assertError(t, w, http.StatusBadRequest, meterd.EThrottling)
-	if rejected != 1 || rejectedOp != meterd.OpMeterUsage {
-		t.Errorf("rejected calls = %d for %q, want 1 for %q", rejected, rejectedOp, meterd.OpMeterUsage)
-	}
-	close(b.release)
-	wg.Wait()
-	for i, c := range codes {
-		if c != http.StatusOK {
-			t.Errorf("request %d within the bound = %d, want 200", i, c)
-		}
-	}
-	// The slots are free again.
-	b.entered = make(chan struct{}, 1)
-	if got := serve(h, newRequest(meterd.OpMeterUsage, `{}`)).Code; got != http.StatusOK {
-		t.Errorf("after release = %d, want 200", got)
 	}
 }

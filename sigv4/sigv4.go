@@ -102,6 +102,20 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (*meterd.Caller, error) 
 	return &meterd.Caller{AccountID: key.AccountID, AccessKeyID: auth.AccessKeyID, Region: auth.Region}, nil
 }
 
+// KnownKey reports whether r's Authorization header names an access key
+// the store holds, without reading the body or checking the signature: the
+// server bounds apart the requests that do not (awsjson.Admission). A store
+// that fails to answer counts the key as known, so that an outage of the
+// store does not squeeze every client into that bound.
+func (v *Verifier) KnownKey(r *http.Request) bool {
+	auth, err := parseAuthorization(r.Header.Get("Authorization"))
+	if err != nil {
+		return false
+	}
+	_, err = v.Credentials.AccessKey(r.Context(), auth.AccessKeyID)
+	return meterd.ErrorCode(err) != meterd.ENotFound
+}
+
 // checkTime returns the signing time after checking the scope's service, the
 // scope's date and the clock skew.
 func (v *Verifier) checkTime(r *http.Request, auth *authorization) (time.Time, error) {

@@ -33,6 +33,9 @@ type Config struct {
 	// MaxInFlight bounds the Metering API requests served at once; beyond
 	// it requests get ThrottlingException. 0 means no bound.
 	MaxInFlight int
+	// BodyTimeout is how long a Metering API request's body may take to
+	// arrive; a slower request is answered with an error.
+	BodyTimeout time.Duration
 }
 
 // DefaultConfig returns the defaults of DESIGN.md.
@@ -46,6 +49,7 @@ func DefaultConfig() Config {
 		FutureSkew:  5 * time.Minute,
 		Quotas:      "off",
 		MaxInFlight: 256,
+		BodyTimeout: 10 * time.Second,
 	}
 }
 
@@ -68,6 +72,8 @@ func (c *Config) Validate() error {
 		return errors.New("--tls-cert and --tls-key: give both or neither")
 	case c.MaxInFlight < 0:
 		return errors.New("--max-inflight: must not be negative")
+	case c.BodyTimeout <= 0:
+		return errors.New("--body-timeout: must be positive")
 	case c.Quotas != "off" && c.Quotas != "aws":
 		return fmt.Errorf("--quotas: must be off or aws, got %q", c.Quotas)
 	}
@@ -98,7 +104,8 @@ func (c *Config) flagSet() *flag.FlagSet {
 		c.QuotaRate = strings.Trim(c.QuotaRate+","+v, ",")
 		return nil
 	})
-	fs.IntVar(&c.MaxInFlight, "max-inflight", c.MaxInFlight, "Metering API requests served at once; beyond it ThrottlingException (0: no bound)")
+	fs.IntVar(&c.MaxInFlight, "max-inflight", c.MaxInFlight, "Metering API requests served at once, once their body is read and signature verified; beyond it ThrottlingException (0: no bound)")
+	fs.DurationVar(&c.BodyTimeout, "body-timeout", c.BodyTimeout, "how long a Metering API request body may take to arrive")
 	fs.Func("fault-seed", "seed for probabilistic fault rules, for reproducible runs (default random)", func(v string) error {
 		n, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {

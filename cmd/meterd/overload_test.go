@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/marketplacemetering/types"
 
 	"github.com/meterd/meterd"
+	"github.com/meterd/meterd/faults"
 )
 
 // syncBuffer is a bytes.Buffer safe for the server's logger and the test.
@@ -44,13 +45,19 @@ func (b *syncBuffer) String() string {
 // It returns the connection; closing it ends the request.
 func slowBody(t *testing.T, addr string) net.Conn {
 	t.Helper()
+	return slowRequest(t, addr, "")
+}
+
+// slowRequest is slowBody with extra header lines.
+func slowRequest(t *testing.T, addr, header string) net.Conn {
+	t.Helper()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	fmt.Fprintf(c, "POST / HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-amz-json-1.1\r\n"+
-		"X-Amz-Target: AWSMPMeteringService.MeterUsage\r\nContent-Length: 1000\r\n\r\n{", addr)
+	fmt.Fprintf(c, "POST / HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-amz-json-1.1\r\n%s"+
+		"X-Amz-Target: AWSMPMeteringService.MeterUsage\r\nContent-Length: 1000\r\n\r\n{", addr, header)
 	go func() {
 		for {
 			if _, err := c.Write([]byte(" ")); err != nil {
@@ -148,24 +155,116 @@ func TestOverloadIdleConnectionsAndSlowBody(t *testing.T) {
 	}
 }
 
+// TestMaxInFlightThrottles fills a bound of 2 with signed requests that a
+// latency fault holds after they were verified, and sees the third request
+// throttled at once; the slots free when those requests end.
 func TestMaxInFlightThrottles(t *testing.T) {
 	m, _, _ := startRealTimeServer(t, func(c *Config) { c.MaxInFlight = 2 })
-	addr := strings.TrimPrefix(m.URL(), "http://")
-	a, b := slowBody(t, addr), slowBody(t, addr)
+	if _, err := m.Faults.Add(faults.Spec{Operation: meterd.OpMeterUsage, Latency: "1h"}); err != nil {
+		t.Fatal(err)
+	}
+	held, release := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() { meterOnce(held, m, "buyer", "buyer", 0) })
+	}
 	waitMetric(t, m.URL(), "meterd_requests_in_flight", "2")
-	err := meterOnce(context.Background(), m, "buyer", "buyer", 0)
+	err := batchOnce(context.Background(), m)
 	if got := errorCode(t, err); got != meterd.EThrottling {
-		t.Fatalf("MeterUsage beyond --max-inflight 2 = %s, want %s", got, meterd.EThrottling)
+		t.Fatalf("BatchMeterUsage beyond --max-inflight 2 = %s, want %s", got, meterd.EThrottling)
 	}
-	if got := metricValue(t, m.URL(), `meterd_requests_total{code="ThrottlingException",operation="MeterUsage"}`); got != "1" {
-		t.Errorf("throttled MeterUsage requests metric = %q, want 1", got)
+	if got := metricValue(t, m.URL(), `meterd_requests_total{code="ThrottlingException",operation="BatchMeterUsage"}`); got != "1" {
+		t.Errorf("throttled BatchMeterUsage requests metric = %q, want 1", got)
 	}
-	a.Close()
-	b.Close()
+	release()
+	wg.Wait()
 	waitMetric(t, m.URL(), "meterd_requests_in_flight", "0")
-	if err := meterOnce(context.Background(), m, "buyer", "buyer", 0); err != nil {
-		t.Fatalf("MeterUsage after the slots freed = %v, want success", err)
+	if err := batchOnce(context.Background(), m); err != nil {
+		t.Fatalf("BatchMeterUsage after the slots freed = %v, want success", err)
 	}
+}
+
+// batchOnce sends one BatchMeterUsage request of the demo seller.
+func batchOnce(ctx context.Context, m *Main) error {
+	c := mm.New(mm.Options{
+		Region: "us-east-1", BaseEndpoint: aws.String(m.URL()), RetryMaxAttempts: 1,
+		Credentials: staticCreds("test", "test"),
+	})
+	_, err := c.BatchMeterUsage(ctx, &mm.BatchMeterUsageInput{
+		ProductCode: aws.String("demo-product"),
+		UsageRecords: []types.UsageRecord{{
+			CustomerIdentifier: aws.String("demo-customer-1"), Dimension: aws.String("requests"),
+			Timestamp: aws.Time(time.Now()), Quantity: aws.Int32(1),
+		}},
+	})
+	return err
+}
+
+// slowSignedBody is slowBody with an Authorization header naming the access
+// key (the signature is never checked: the body does not arrive).
+func slowSignedBody(t *testing.T, addr, key string) net.Conn {
+	t.Helper()
+	return slowRequest(t, addr, "Authorization: AWS4-HMAC-SHA256 Credential="+key+
+		"/20261123/us-east-1/aws-marketplace/aws4_request, SignedHeaders=host;x-amz-date, Signature=00\r\n")
+}
+
+// TestUnauthenticatedBodiesCannotExhaustInFlight is the finding of issue 19
+// item 3: slow bodies used to hold --max-inflight slots before any
+// signature was checked, so a client without credentials could make every
+// signed request ThrottlingException. Bodies that name no known key are
+// bounded apart (globally and per address); bodies naming a known key take
+// a slot only once read and verified; signed requests keep succeeding.
+func TestUnauthenticatedBodiesCannotExhaustInFlight(t *testing.T) {
+	m, _, _ := startRealTimeServer(t, func(c *Config) { c.MaxInFlight = 2 })
+	addr := strings.TrimPrefix(m.URL(), "http://")
+	var conns []net.Conn
+	for range 20 {
+		conns = append(conns, slowBody(t, addr))
+	}
+	for range 5 {
+		conns = append(conns, slowSignedBody(t, addr, "nobody"))
+	}
+	// Known keys: read without a slot, so more of them than the bound.
+	for range 3 {
+		conns = append(conns, slowSignedBody(t, addr, "test"))
+	}
+	// The per-address bound (4) leaves room for 4 unknown bodies and the 3
+	// known ones; the others were answered ThrottlingException at once.
+	waitMetric(t, m.URL(), `meterd_requests_total{code="ThrottlingException",operation="MeterUsage"}`, "21")
+	waitMetric(t, m.URL(), "meterd_requests_in_flight", "7")
+	for i := range 10 {
+		if err := meterOnce(context.Background(), m, "buyer", "buyer", 0); err != nil {
+			t.Fatalf("MeterUsage %d beside slow unauthenticated bodies = %v, want success", i, err)
+		}
+	}
+	if err := batchOnce(context.Background(), m); err != nil {
+		t.Fatalf("BatchMeterUsage beside slow unauthenticated bodies = %v, want success", err)
+	}
+	refused := 0
+	for _, c := range conns {
+		c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		b := make([]byte, 512)
+		if n, _ := c.Read(b); n > 0 && strings.Contains(string(b[:n]), meterd.EThrottling) {
+			refused++
+		}
+	}
+	if refused != 21 {
+		t.Errorf("slow bodies refused with ThrottlingException = %d, want 21 (25 unknown beyond a per-address bound of 4)", refused)
+	}
+}
+
+// TestBodyTimeout checks that a body not received within --body-timeout
+// ends its request, so that a slow client holds nothing for long.
+func TestBodyTimeout(t *testing.T) {
+	m, _, _ := startRealTimeServer(t, func(c *Config) { c.BodyTimeout = 500 * time.Millisecond })
+	addr := strings.TrimPrefix(m.URL(), "http://")
+	c := slowBody(t, addr)
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	b, _ := io.ReadAll(c)
+	if !strings.Contains(string(b), "within") {
+		t.Errorf("answer to a body slower than --body-timeout = %q, want an error naming the timeout", b)
+	}
+	waitMetric(t, m.URL(), "meterd_requests_in_flight", "0")
 }
 
 func TestMetricsAndRequestLog(t *testing.T) {

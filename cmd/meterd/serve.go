@@ -280,6 +280,11 @@ func (m *Main) handler() http.Handler {
 		Logger:       m.Logger,
 		Observe:      met.Observe,
 	}
+	knownKey := verifier.KnownKey
+	if verifier.Insecure {
+		knownKey = nil // every request is let in: none is told apart
+	}
+	api.Admission = awsjson.NewAdmission(m.Config.MaxInFlight, knownKey, m.Config.BodyTimeout, 0, 0)
 	api.Service = met.Service(api.Service)
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", met.Handler())
@@ -299,9 +304,7 @@ func (m *Main) handler() http.Handler {
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	}
 	mux.Handle("/admin/v1/", (&admin.Server{Ledger: m.Ledger, Clock: m.Clock, Reseed: m.reseed, Faults: m.Faults, Logger: m.Logger}).Handler())
-	mux.Handle("/", met.CountInFlight(awsjson.LimitInFlight(api, m.Config.MaxInFlight, func(op string) {
-		met.Observe(op, meterd.EThrottling, 0)
-	})))
+	mux.Handle("/", met.CountInFlight(api))
 	return mux
 }
 

@@ -16,10 +16,10 @@ import (
 func TestConfigEnvironmentAndFlags(t *testing.T) {
 	env := map[string]string{"METERD_LISTEN": "127.0.0.1:9999", "METERD_PAST_WINDOW": "1h", "METERD_AUTH": "none"}
 	c := DefaultConfig()
-	if err := c.ParseFlags([]string{"--auth", "sigv4"}, func(k string) string { return env[k] }); err != nil {
+	if err := c.ParseFlags([]string{"--auth", "sigv4", "--body-timeout", "3s"}, func(k string) string { return env[k] }); err != nil {
 		t.Fatal(err)
 	}
-	if c.Listen != "127.0.0.1:9999" || c.PastWindow != time.Hour || c.Auth != "sigv4" {
+	if c.Listen != "127.0.0.1:9999" || c.PastWindow != time.Hour || c.Auth != "sigv4" || c.BodyTimeout != 3*time.Second {
 		t.Errorf("config = %+v, want listen and past-window from the environment, auth from the flag", c)
 	}
 	bad := DefaultConfig()
@@ -38,6 +38,7 @@ func TestConfigValidate(t *testing.T) {
 		{"ErrStore", func(c *Config) { c.Store = "mysql://x" }, "--store"},
 		{"ErrPastWindow", func(c *Config) { c.PastWindow = 0 }, "--past-window"},
 		{"ErrTLS", func(c *Config) { c.TLSCert = "cert.pem" }, "--tls-key"},
+		{"ErrBodyTimeout", func(c *Config) { c.BodyTimeout = 0 }, "--body-timeout"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
