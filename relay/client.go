@@ -25,6 +25,7 @@ type ReportRow struct {
 	MeteringRecordID string    `json:"metering_record_id,omitempty"`
 	Attempts         int       `json:"attempts"`
 	LastError        string    `json:"last_error,omitempty"`
+	Quarantined      string    `json:"quarantined,omitempty"` // why it cannot be sent
 }
 
 func reportRow(rec *Record) ReportRow {
@@ -32,6 +33,7 @@ func reportRow(rec *Record) ReportRow {
 		Hour: rec.Hour, Product: rec.Product, Customer: rec.Customer, Dimension: rec.Dimension,
 		Events: rec.Events, Quantity: rec.Quantity, State: rec.State, Submitted: rec.State == StateSubmitted,
 		Outcome: rec.Outcome, MeteringRecordID: rec.MeteringRecordID, Attempts: rec.Attempts, LastError: rec.LastError,
+		Quarantined: rec.Quarantined,
 	}
 }
 

@@ -91,6 +91,8 @@ func (e *Event) validate(now time.Time, window, skew time.Duration, products []s
 		return fmt.Errorf("quantity: required")
 	case *e.Quantity < 0:
 		return fmt.Errorf("quantity: %d is negative", *e.Quantity)
+	case *e.Quantity > maxQuantity:
+		return fmt.Errorf("quantity: %d is more than %d, the most AWS accepts in one record", *e.Quantity, maxQuantity)
 	case e.Timestamp.IsZero():
 		return fmt.Errorf("timestamp: required (RFC 3339)")
 	case now.Sub(e.Timestamp) >= window:

@@ -201,6 +201,9 @@ func decodeEvent(raw json.RawMessage, e *Event) error {
 		// A JSON number only: encoding/json would take "1" into a json.Number.
 		var q int64
 		if c := wire.Quantity[0]; c != '-' && (c < '0' || c > '9') || json.Unmarshal(wire.Quantity, &q) != nil {
+			if isIntegerText(wire.Quantity) {
+				return fmt.Errorf("quantity: %s is out of range: at most %d", wire.Quantity, maxQuantity)
+			}
 			return fmt.Errorf("quantity: %s is not an integer", wire.Quantity)
 		}
 		e.Quantity = &q
@@ -213,6 +216,20 @@ func decodeEvent(raw json.RawMessage, e *Event) error {
 		e.Timestamp = ts
 	}
 	return nil
+}
+
+// isIntegerText reports whether b is an optional minus and digits only.
+func isIntegerText(b []byte) bool {
+	b = bytes.TrimPrefix(b, []byte("-"))
+	if len(b) == 0 {
+		return false
+	}
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // getStatus answers the outbox's status.

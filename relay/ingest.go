@@ -53,6 +53,9 @@ type aggState struct {
 	// licenseArn is the record's LicenseArn: the first event's, and every
 	// later event of the key-hour must name the same one.
 	licenseArn string
+	// quarantined is why the stored aggregate cannot take events ("" when
+	// it can): its row cannot be read, or Store.Quarantine marked it.
+	quarantined string
 
 	// Pending changes, written by flush.
 	first                      *Event // customer fields for a new aggregate
@@ -94,7 +97,7 @@ func newIngester(ctx context.Context, s *Store, tx *sql.Tx) (*ingester, error) {
 		stmt **sql.Stmt
 		sql  string
 	}{
-		{&in.selAgg, `SELECT state, quantity, tag_keys, tag_sets, license_arn FROM aggregates
+		{&in.selAgg, `SELECT state, quantity, tag_keys, tag_sets, license_arn, quarantined FROM aggregates
 			WHERE product = ? AND customer = ? AND dimension = ? AND hour = ?`},
 		{&in.selSet, `SELECT 1 FROM allocations WHERE product = ? AND customer = ? AND dimension = ? AND hour = ? AND tags = ?`},
 		{&in.upsertAgg, `INSERT INTO aggregates (product, customer, dimension, hour,
@@ -169,7 +172,8 @@ func (in *ingester) agg(k Key) (*aggState, error) {
 	a := &aggState{key: k, state: StateOpen}
 	var keys string
 	var arn sql.NullString
-	err := in.selAgg.QueryRowContext(in.ctx, keyArgs(k)...).Scan(&a.state, &a.quantity, &keys, &a.tagSets, &arn)
+	var quantity any // a row an older relay let overflow holds a REAL
+	err := in.selAgg.QueryRowContext(in.ctx, keyArgs(k)...).Scan(&a.state, &quantity, &keys, &a.tagSets, &arn, &a.quarantined)
 	a.licenseArn = arn.String
 	switch {
 	case isNoRows(err):
@@ -177,8 +181,12 @@ func (in *ingester) agg(k Key) (*aggState, error) {
 		return nil, wrap("read aggregate", err)
 	default:
 		a.exists = true
-		if err := json.Unmarshal([]byte(keys), &a.tagKeys); err != nil {
-			return nil, wrap("read aggregate tag keys", err)
+		var ok bool
+		if a.quantity, ok = recordQuantity(quantity); !ok && a.quarantined == "" {
+			a.quarantined = badQuantity(quantity)
+		}
+		if err := json.Unmarshal([]byte(keys), &a.tagKeys); err != nil && a.quarantined == "" {
+			a.quarantined = "tag_keys: " + err.Error()
 		}
 	}
 	in.aggs[k] = a
@@ -236,7 +244,12 @@ func (in *ingester) add(e *Event, now time.Time, late string) (Result, error) {
 	if (a.exists || a.first != nil) && e.LicenseArn != a.licenseArn {
 		return reject(res, "license_arn: this customer, dimension and hour already has usage under license_arn %q; one hour's record carries one license", a.licenseArn), nil
 	}
-	if a.quantity+*e.Quantity > maxQuantity {
+	if a.quarantined != "" {
+		return reject(res, "this customer, dimension and hour's record is quarantined (%s): see meterd relay status", a.quarantined), nil
+	}
+	// validate bounds each quantity by maxQuantity, and a stored sum is
+	// never above it: the subtraction cannot overflow, as a sum could.
+	if *e.Quantity > maxQuantity-a.quantity {
 		return reject(res, "quantity: the hour's sum would exceed %d, the most a record can carry", maxQuantity), nil
 	}
 	keys := slices.Clone(a.tagKeys)

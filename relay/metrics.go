@@ -18,6 +18,7 @@ type metrics struct {
 	// for the operator's fix.
 	authErrors  *prometheus.CounterVec
 	authFailing prometheus.Gauge
+	quarantined prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -47,8 +48,12 @@ func newMetrics() *metrics {
 			Name: "meterd_relay_upstream_auth_failing",
 			Help: "1 while the upstream refuses the relay's credentials (since the last refusal, no request succeeded), else 0.",
 		}),
+		quarantined: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "meterd_relay_quarantined_total",
+			Help: "Hourly records quarantined because they cannot be read or sent (a quantity outside 0..2147483647 stored by an older relay).",
+		}),
 	}
-	m.reg.MustRegister(m.events, m.records, m.retries, m.backlogAge, m.authErrors, m.authFailing)
+	m.reg.MustRegister(m.events, m.records, m.retries, m.backlogAge, m.authErrors, m.authFailing, m.quarantined)
 	return m
 }
 

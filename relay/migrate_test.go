@@ -40,8 +40,8 @@ func TestMigrateConcurrent(t *testing.T) {
 	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM relay_schema_migrations`).Scan(&versions); err != nil {
 		t.Fatal(err)
 	}
-	if versions != 2 {
-		t.Errorf("relay_schema_migrations has %d rows, want 2", versions)
+	if versions != 3 {
+		t.Errorf("relay_schema_migrations has %d rows, want 3", versions)
 	}
 }
 

@@ -19,7 +19,7 @@ func (s *Store) Freeze(ctx context.Context, lastHour time.Time) (int, error) {
 	n := 0
 	err := s.transact(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, s.q(`SELECT product, customer, dimension, hour, tag_sets FROM aggregates
-			WHERE state = 'open' AND hour <= ?`), lastHour.Unix())
+			WHERE state = 'open' AND hour <= ? AND quarantined = ''`), lastHour.Unix())
 		if err != nil {
 			return wrap("list open aggregates", err)
 		}
@@ -96,7 +96,8 @@ func (s *Store) allocationsOf(ctx context.Context, tx *sql.Tx, k Key) ([]meterd.
 }
 
 const recordColumns = `product, customer, dimension, hour, customer_identifier, customer_aws_account_id, license_arn,
-	events, quantity, state, timestamp, allocations, outcome, metering_record_id, attempts, last_error, next_attempt, submitted_at`
+	events, quantity, state, timestamp, allocations, outcome, metering_record_id, attempts, last_error, next_attempt, submitted_at,
+	quarantined`
 
 type scanner interface{ Scan(...any) error }
 
@@ -104,9 +105,15 @@ func scanRecord(sc scanner) (*Record, error) {
 	var r Record
 	var hour, ts, next, sub int64
 	var allocs string
+	var quantity any // see recordQuantity
 	if err := sc.Scan(&r.Product, &r.Customer, &r.Dimension, &hour, &r.CustomerIdentifier, &r.CustomerAWSAccountID, &r.LicenseArn,
-		&r.Events, &r.Quantity, &r.State, &ts, &allocs, &r.Outcome, &r.MeteringRecordID, &r.Attempts, &r.LastError, &next, &sub); err != nil {
+		&r.Events, &quantity, &r.State, &ts, &allocs, &r.Outcome, &r.MeteringRecordID, &r.Attempts, &r.LastError, &next, &sub,
+		&r.Quarantined); err != nil {
 		return nil, err
+	}
+	var ok bool
+	if r.Quantity, ok = recordQuantity(quantity); !ok && r.Quarantined == "" {
+		r.Quarantined = badQuantity(quantity)
 	}
 	r.Hour = fromUnix(hour)
 	if ts != 0 {
@@ -119,8 +126,10 @@ func scanRecord(sc scanner) (*Record, error) {
 		r.SubmittedAt = fromMS(sub)
 	}
 	var err error
-	if r.Allocations, err = meterd.ParseCanonicalAllocations(allocs); err != nil {
-		return nil, err
+	if r.Allocations, err = meterd.ParseCanonicalAllocations(allocs); err != nil && r.Quarantined == "" {
+		// A row that cannot be read is shown, not an error for the whole
+		// report; Quarantine keeps it from being sent.
+		r.Quarantined = "allocations: " + err.Error()
 	}
 	return &r, nil
 }
@@ -159,9 +168,9 @@ func (s *Store) Claim(ctx context.Context, now time.Time, limit int, lease time.
 	err := s.transact(ctx, func(tx *sql.Tx) error {
 		var err error
 		recs, err = queryRecords(ctx, tx, s.q(`UPDATE aggregates SET claimed_until = ?1
-			WHERE state = 'frozen' AND next_attempt <= ?2 AND claimed_until <= ?2
+			WHERE state = 'frozen' AND next_attempt <= ?2 AND claimed_until <= ?2 AND quarantined = ''
 			AND (product, customer, dimension, hour) IN (SELECT product, customer, dimension, hour FROM aggregates
-				WHERE state = 'frozen' AND next_attempt <= ?2 AND claimed_until <= ?2
+				WHERE state = 'frozen' AND next_attempt <= ?2 AND claimed_until <= ?2 AND quarantined = ''
 				ORDER BY product, hour, customer, dimension LIMIT ?3)
 			RETURNING `+recordColumns), ms(now.Add(lease)), ms(now), limit)
 		return wrap("claim", err)
@@ -227,17 +236,21 @@ func (s *Store) Retry(ctx context.Context, k Key, lastError string, next time.Ti
 
 // Status is the state of the outbox.
 type Status struct {
-	Events         int64            `json:"events"`      // stored events
-	LateEvents     int64            `json:"late_events"` // moved to a later hour
-	Open           int64            `json:"open"`        // aggregates still taking events
-	Frozen         int64            `json:"frozen"`      // waiting for a final outcome
-	Backlog        int64            `json:"backlog"`     // open + frozen
-	OldestPending  *time.Time       `json:"oldest_unsubmitted_hour,omitempty"`
-	Outcomes       map[string]int64 `json:"outcomes"` // submitted aggregates by outcome
-	LastError      string           `json:"last_error,omitempty"`
-	LastErrorFor   string           `json:"last_error_for,omitempty"` // product/customer/dimension/hour
-	Now            time.Time        `json:"now"`                      // relay clock
-	UpstreamRegion string           `json:"upstream_region,omitempty"`
+	Events     int64 `json:"events"`      // stored events
+	LateEvents int64 `json:"late_events"` // moved to a later hour
+	Open       int64 `json:"open"`        // aggregates still taking events
+	Frozen     int64 `json:"frozen"`      // waiting for a final outcome
+	Backlog    int64 `json:"backlog"`     // open + frozen
+	// Quarantined counts aggregates that cannot be sent (not in Open,
+	// Frozen or Backlog); LastQuarantined is one of them, the latest hour.
+	Quarantined     int64            `json:"quarantined"`
+	LastQuarantined *Quarantined     `json:"last_quarantined,omitempty"`
+	OldestPending   *time.Time       `json:"oldest_unsubmitted_hour,omitempty"`
+	Outcomes        map[string]int64 `json:"outcomes"` // submitted aggregates by outcome
+	LastError       string           `json:"last_error,omitempty"`
+	LastErrorFor    string           `json:"last_error_for,omitempty"` // product/customer/dimension/hour
+	Now             time.Time        `json:"now"`                      // relay clock
+	UpstreamRegion  string           `json:"upstream_region,omitempty"`
 	// UpstreamAuth is set while the upstream refuses the relay's
 	// credentials (the relay answering only: relays sharing a store each
 	// have their own).
@@ -251,21 +264,26 @@ func (s *Store) Status(ctx context.Context) (*Status, error) {
 	if err != nil {
 		return nil, wrap("status", err)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT state, outcome, count(*), min(hour) FROM aggregates GROUP BY state, outcome`)
+	rows, err := s.db.QueryContext(ctx, `SELECT state, outcome, quarantined != '', count(*), min(hour) FROM aggregates
+		GROUP BY state, outcome, quarantined != ''`)
 	if err != nil {
 		return nil, wrap("status", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var state, outcome string
+		var quarantined bool
 		var n, minHour int64
-		if err := rows.Scan(&state, &outcome, &n, &minHour); err != nil {
+		if err := rows.Scan(&state, &outcome, &quarantined, &n, &minHour); err != nil {
 			return nil, wrap("status", err)
 		}
-		switch state {
-		case StateOpen:
+		switch {
+		case quarantined && state != StateSubmitted:
+			st.Quarantined += n
+			continue
+		case state == StateOpen:
 			st.Open += n
-		case StateFrozen:
+		case state == StateFrozen:
 			st.Frozen += n
 		default:
 			st.Outcomes[outcome] += n
@@ -292,6 +310,19 @@ func (s *Store) Status(ctx context.Context) (*Status, error) {
 	default:
 		st.LastErrorFor = k.Product + "/" + k.Customer + "/" + k.Dimension + "/" + fromUnix(h).Format(time.RFC3339)
 	}
+	if st.Quarantined > 0 {
+		var q Quarantined
+		err := s.db.QueryRowContext(ctx, `SELECT product, customer, dimension, hour, quarantined FROM aggregates
+			WHERE quarantined != '' AND state != 'submitted' ORDER BY hour DESC, product, customer, dimension LIMIT 1`).
+			Scan(&q.Product, &q.Customer, &q.Dimension, &h, &q.Reason)
+		if err != nil && !isNoRows(err) {
+			return nil, wrap("status", err)
+		}
+		if err == nil {
+			q.Hour = fromUnix(h)
+			st.LastQuarantined = &q
+		}
+	}
 	return st, nil
 }
 
@@ -301,8 +332,8 @@ func (s *Store) Status(ctx context.Context) (*Status, error) {
 func (s *Store) OldestPending(ctx context.Context) (time.Time, error) {
 	var h sql.NullInt64
 	err := s.db.QueryRowContext(ctx, `SELECT min(h) FROM (
-		SELECT min(hour) AS h FROM aggregates WHERE state = 'open'
-		UNION ALL SELECT min(hour) AS h FROM aggregates WHERE state = 'frozen') AS pending`).Scan(&h)
+		SELECT min(hour) AS h FROM aggregates WHERE state = 'open' AND quarantined = ''
+		UNION ALL SELECT min(hour) AS h FROM aggregates WHERE state = 'frozen' AND quarantined = '') AS pending`).Scan(&h)
 	if err != nil || !h.Valid {
 		return time.Time{}, wrap("oldest pending", err)
 	}

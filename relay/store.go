@@ -71,7 +71,7 @@ type Record struct {
 	CustomerAWSAccountID string
 	LicenseArn           string
 	Events               int64
-	Quantity             int64
+	Quantity             int64 // 0 when Quarantined for its quantity
 	State                string
 	Timestamp            time.Time // the record's Timestamp (frozen aggregates)
 	Allocations          []meterd.UsageAllocation
@@ -81,6 +81,7 @@ type Record struct {
 	LastError            string
 	NextAttempt          time.Time
 	SubmittedAt          time.Time
+	Quarantined          string // why the relay cannot send it; "" when it can
 }
 
 // Open opens the relay store named by dsn, applying the migrations it

@@ -50,6 +50,16 @@ func (r *Relay) Submit(ctx context.Context) (int, error) {
 	if _, err := r.store.Prune(ctx, now.Add(-r.cfg.Retention)); err != nil {
 		return 0, err
 	}
+	// Rows that cannot be sent are set aside before anything reads them.
+	bad, err := r.store.Quarantine(ctx, lastHour)
+	if err != nil {
+		return 0, err
+	}
+	for _, q := range bad {
+		r.metrics.quarantined.Inc()
+		r.log.Error("relay: record quarantined: it cannot be sent; the other records go on",
+			"product", q.Product, "customer", q.Customer, "dimension", q.Dimension, "hour", q.Hour, "reason", q.Reason)
+	}
 	if _, err := r.store.Freeze(ctx, lastHour); err != nil {
 		return 0, err
 	}

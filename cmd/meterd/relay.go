@@ -318,6 +318,10 @@ func relayStatus(ctx context.Context, c *cli, args []string) error {
 	t.add("open", strconv.FormatInt(st.Open, 10))
 	t.add("frozen", strconv.FormatInt(st.Frozen, 10))
 	t.add("oldest_unsubmitted_hour", oldest)
+	t.add("quarantined", strconv.FormatInt(st.Quarantined, 10))
+	if q := st.LastQuarantined; q != nil {
+		t.add("last_quarantined", q.Product+"/"+q.Customer+"/"+q.Dimension+"/"+timeText(q.Hour)+": "+q.Reason)
+	}
 	for _, o := range []string{relay.OutcomeSuccess, relay.OutcomeCustomerNotSubscribed, relay.OutcomeDuplicateRecord, relay.OutcomeExpired, relay.OutcomeFailed} {
 		t.add("outcome "+o, strconv.FormatInt(st.Outcomes[o], 10))
 	}
@@ -355,10 +359,10 @@ func relayReport(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	t := &table{header: []string{"hour", "product_code", "customer", "dimension", "events", "quantity", "state", "outcome", "metering_record_id", "attempts", "last_error"}}
+	t := &table{header: []string{"hour", "product_code", "customer", "dimension", "events", "quantity", "state", "outcome", "metering_record_id", "attempts", "last_error", "quarantined"}}
 	for _, r := range rows {
 		t.add(timeText(r.Hour), r.Product, r.Customer, r.Dimension, strconv.FormatInt(r.Events, 10), strconv.FormatInt(r.Quantity, 10),
-			r.State, r.Outcome, r.MeteringRecordID, strconv.Itoa(r.Attempts), r.LastError)
+			r.State, r.Outcome, r.MeteringRecordID, strconv.Itoa(r.Attempts), r.LastError, r.Quarantined)
 	}
 	return c.print(rows, t)
 }
