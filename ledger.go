@@ -101,8 +101,52 @@ type Ledger interface {
 	// DeleteAdminToken deletes the token of that name. ENotFound.
 	DeleteAdminToken(ctx context.Context, name string) error
 
-	// Reset deletes the catalog and the ledger; settings and admin tokens
-	// are kept.
+	// ApplyMarketChange writes a marketplace transition in one transaction:
+	// offers (created or replaced by id), agreements inserted and updated,
+	// licenses, customers (as PutCustomer), events (each given the next
+	// Seq; CreatedAt as given) and time-driven transitions scheduled and
+	// unscheduled. EConflict, with nothing written, when an inserted
+	// agreement's id or (ProductCode, RequestKey) exists, an updated
+	// agreement's stored Version is not its ExpectVersion (another process
+	// changed it first), an unscheduled transition is gone (another process
+	// applied it), or a customer's AWS account is another customer's of the
+	// product; ENotFound when a product does not exist.
+	ApplyMarketChange(ctx context.Context, ch *MarketChange) error
+	// Offer returns an offer by id. ENotFound.
+	Offer(ctx context.Context, id string) (*Offer, error)
+	// OfferByProposal returns the offer of an agreement proposal id. ENotFound.
+	OfferByProposal(ctx context.Context, proposalID string) (*Offer, error)
+	// Offers lists the offers of a product ("" for every product), ordered
+	// by product code, then creation, then id.
+	Offers(ctx context.Context, productCode string) ([]*Offer, error)
+	// Agreement returns an agreement by id. ENotFound.
+	Agreement(ctx context.Context, id string) (*Agreement, error)
+	// AgreementByRequest returns the agreement a product's acceptance
+	// request key made. ENotFound.
+	AgreementByRequest(ctx context.Context, productCode, requestKey string) (*Agreement, error)
+	// Agreements lists the agreements matching f ordered by acceptance
+	// time, then id.
+	Agreements(ctx context.Context, f AgreementFilter) ([]*Agreement, error)
+	// License returns a license by ARN. ENotFound.
+	License(ctx context.Context, arn string) (*License, error)
+	// Licenses lists a product's licenses of a customer ("" for every
+	// customer), ordered by start time, then ARN.
+	Licenses(ctx context.Context, productCode, customerIdentifier string) ([]*License, error)
+	// Entitlements returns the entitlements matching f, ordered by
+	// customer identifier, dimension and license ARN, at most f.Limit.
+	Entitlements(ctx context.Context, f EntitlementFilter) ([]*Entitlement, error)
+	// Events lists the outbox rows matching f in Seq order.
+	Events(ctx context.Context, f EventFilter) ([]*Event, error)
+	// DueTransitions returns the scheduled transitions due at or before t,
+	// earliest first (then by kind and ref), at most limit (0: all).
+	DueTransitions(ctx context.Context, t time.Time, limit int) ([]Due, error)
+	// NextDue returns the time of the earliest scheduled transition; ok is
+	// false when none is scheduled.
+	NextDue(ctx context.Context) (at time.Time, ok bool, err error)
+
+	// Reset deletes the catalog and the ledger, with every offer,
+	// agreement, license, event and scheduled transition; settings and
+	// admin tokens are kept.
 	Reset(ctx context.Context) error
 	// Ping checks that the store is reachable.
 	Ping(ctx context.Context) error

@@ -17,12 +17,16 @@ const (
 // callers send as ProductCode.
 type Product struct {
 	Code            string
+	ID              string // the catalog entity id: prod- + 13 lowercase letters/digits
 	SellerAccountID string
 	Type            string   // ProductSaaS, ProductAMI or ProductContainer
 	Regions         []string // where the API is enabled; empty means every region
 	FulfillmentURL  string
 	Dimensions      []Dimension
-	CreatedAt       time.Time
+	// ConcurrentAgreements: a customer may hold several active licenses,
+	// and records must then name their LicenseArn.
+	ConcurrentAgreements bool
+	CreatedAt            time.Time
 }
 
 // ValidProductCode reports whether code can name a product in meterd's
@@ -49,6 +53,28 @@ type Dimension struct {
 	Name  string
 	Unit  string
 	Price string // decimal price per unit; empty when unpriced
+	// Contract marks a dimension sold by quantity in contract offers; its
+	// entitlements have ValueType ValueInteger (default) or ValueBoolean.
+	Contract  bool
+	ValueType string
+}
+
+// Value types of a contract dimension's entitlements.
+const (
+	ValueInteger = "integer"
+	ValueBoolean = "boolean"
+)
+
+// EntityType returns the Catalog API entity type of the product
+// (SaaSProduct, AmiProduct or ContainerProduct).
+func (p *Product) EntityType() string {
+	switch p.Type {
+	case ProductAMI:
+		return "AmiProduct"
+	case ProductContainer:
+		return "ContainerProduct"
+	}
+	return "SaaSProduct"
 }
 
 // Dimension returns the product's dimension with the given name.

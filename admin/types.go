@@ -66,6 +66,9 @@ type Dimension struct {
 	Name  string `json:"name"`
 	Unit  string `json:"unit,omitempty"`
 	Price string `json:"price,omitempty"`
+	// Contract marks a dimension sold by quantity in contract offers.
+	Contract  bool   `json:"contract,omitempty"`
+	ValueType string `json:"value_type,omitempty"` // integer (default) or boolean
 }
 
 // Product is a Marketplace product.

@@ -71,6 +71,7 @@ func Run(t *testing.T, open func(t *testing.T) meterd.Ledger) {
 	t.Run("SummarizeUsage", func(t *testing.T) { testSummarizeUsage(t, open) })
 	t.Run("SummarizeUsageAcrossDays", func(t *testing.T) { testSummarizeAcrossDays(t, open) })
 	t.Run("Reset", func(t *testing.T) { testReset(t, open) })
+	t.Run("Market", func(t *testing.T) { testMarket(t, open) })
 	t.Run("Ping", func(t *testing.T) {
 		l := open(t)
 		if err := l.Ping(t.Context()); err != nil {
@@ -88,7 +89,7 @@ func checkCode(t *testing.T, what string, err error, want string) {
 }
 
 // must fails the test on a non-nil error.
-func must(t *testing.T, what string, err error) {
+func must(t testing.TB, what string, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatalf("%s = %v, want nil", what, err)

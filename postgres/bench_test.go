@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/meterd/meterd"
+	"github.com/meterd/meterd/ledgertest"
 )
 
 // BenchmarkCommit25 commits 25 distinct records per call from many
@@ -39,4 +40,10 @@ func BenchmarkCommit25(b *testing.B) {
 	if st.Transactions > 0 {
 		b.ReportMetric(float64(st.Batches)/float64(st.Transactions), "calls/commit")
 	}
+}
+
+// BenchmarkEntitlements10k is GetEntitlements' store query for one
+// customer of a product with 10,000 contract agreements.
+func BenchmarkEntitlements10k(b *testing.B) {
+	ledgertest.BenchmarkEntitlements(b, open(b, cluster.NewDatabase(b)), 10000)
 }

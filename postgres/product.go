@@ -20,21 +20,25 @@ func (s *Store) PutProduct(ctx context.Context, p *meterd.Product) error {
 	names := make([]string, len(p.Dimensions))
 	units := make([]string, len(p.Dimensions))
 	prices := make([]string, len(p.Dimensions))
+	contracts := make([]bool, len(p.Dimensions))
+	valueTypes := make([]string, len(p.Dimensions))
 	for i, d := range p.Dimensions {
-		names[i], units[i], prices[i] = d.Name, d.Unit, d.Price
+		names[i], units[i], prices[i], contracts[i], valueTypes[i] = d.Name, d.Unit, d.Price, d.Contract, d.ValueType
 	}
 	err := s.Transact(ctx, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
-		b.Queue(`INSERT INTO products (code, seller_account_id, type, regions, fulfillment_url, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6)
+		b.Queue(`INSERT INTO products (code, seller_account_id, type, regions, fulfillment_url, created_at, entity_id, concurrent_agreements)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 			ON CONFLICT (code) DO UPDATE SET seller_account_id = excluded.seller_account_id, type = excluded.type,
-				regions = excluded.regions, fulfillment_url = excluded.fulfillment_url`,
-			p.Code, p.SellerAccountID, p.Type, regions, p.FulfillmentURL, ms(p.CreatedAt))
+				regions = excluded.regions, fulfillment_url = excluded.fulfillment_url, entity_id = excluded.entity_id,
+				concurrent_agreements = excluded.concurrent_agreements`,
+			p.Code, p.SellerAccountID, p.Type, regions, p.FulfillmentURL, ms(p.CreatedAt), p.ID, p.ConcurrentAgreements)
 		b.Queue("DELETE FROM dimensions WHERE product_code = $1", p.Code)
-		b.Queue(`INSERT INTO dimensions (product_code, position, name, unit, price)
-			SELECT $1, d.position, d.name, d.unit, d.price
-			FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS d(name, unit, price, position)`,
-			p.Code, names, units, prices)
+		b.Queue(`INSERT INTO dimensions (product_code, position, name, unit, price, contract, value_type)
+			SELECT $1, d.position, d.name, d.unit, d.price, d.contract, d.value_type
+			FROM unnest($2::text[], $3::text[], $4::text[], $5::boolean[], $6::text[]) WITH ORDINALITY
+				AS d(name, unit, price, contract, value_type, position)`,
+			p.Code, names, units, prices, contracts, valueTypes)
 		return tx.SendBatch(ctx, b).Close()
 	})
 	if pgtx.Is(err, pgtx.ForeignKeyViolation) {
@@ -69,7 +73,7 @@ func (s *Store) products(ctx context.Context, code string) ([]*meterd.Product, e
 	err := s.retry(ctx, func() error {
 		out = nil
 		rows, err := s.pool.Query(ctx, `SELECT p.code, p.seller_account_id, p.type, p.regions, p.fulfillment_url, p.created_at,
-				d.name, d.unit, d.price
+				p.entity_id, p.concurrent_agreements, d.name, d.unit, d.price, d.contract, d.value_type
 			FROM products p LEFT JOIN dimensions d ON d.product_code = p.code
 			WHERE $1 = '' OR p.code = $1
 			ORDER BY p.code, d.position`, code)
@@ -77,20 +81,22 @@ func (s *Store) products(ctx context.Context, code string) ([]*meterd.Product, e
 			return err
 		}
 		var p *meterd.Product
-		var name, unit, price *string
+		var name, unit, price, valueType *string
+		var contract *bool
 		var c meterd.Product
 		_, err = pgx.ForEachRow(rows, []any{&c.Code, &c.SellerAccountID, &c.Type, &c.Regions, &c.FulfillmentURL, &c.CreatedAt,
-			&name, &unit, &price}, func() error {
+			&c.ID, &c.ConcurrentAgreements, &name, &unit, &price, &contract, &valueType}, func() error {
 			if p == nil || p.Code != c.Code {
-				p = &meterd.Product{Code: c.Code, SellerAccountID: c.SellerAccountID, Type: c.Type, Regions: c.Regions,
-					FulfillmentURL: c.FulfillmentURL, CreatedAt: c.CreatedAt.UTC()}
+				p = &meterd.Product{Code: c.Code, ID: c.ID, SellerAccountID: c.SellerAccountID, Type: c.Type, Regions: c.Regions,
+					FulfillmentURL: c.FulfillmentURL, ConcurrentAgreements: c.ConcurrentAgreements, CreatedAt: c.CreatedAt.UTC()}
 				if len(p.Regions) == 0 {
 					p.Regions = nil
 				}
 				out = append(out, p)
 			}
 			if name != nil {
-				p.Dimensions = append(p.Dimensions, meterd.Dimension{Name: *name, Unit: *unit, Price: *price})
+				p.Dimensions = append(p.Dimensions, meterd.Dimension{Name: *name, Unit: *unit, Price: *price,
+					Contract: *contract, ValueType: *valueType})
 			}
 			return nil
 		})

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/meterd/meterd"
+	"github.com/meterd/meterd/ledgertest"
 	"github.com/meterd/meterd/pgtest"
 	"github.com/meterd/meterd/postgres"
 )
@@ -219,4 +220,10 @@ func TestServerRestart(t *testing.T) {
 	if got := stored(t, s); len(got) != 3 {
 		t.Errorf("stored after the restart = %d records, want 3", len(got))
 	}
+}
+
+// TestLedgerShared runs the contract checks that need two processes on one
+// database, such as two acceptances of the same request racing.
+func TestLedgerShared(t *testing.T) {
+	ledgertest.RunShared(t, func(t *testing.T) (meterd.Ledger, meterd.Ledger) { return openTwo(t) })
 }

@@ -111,19 +111,22 @@ func (s *Store) PutProduct(ctx context.Context, p *meterd.Product) error {
 	err = transact(ctx, s.write, func(tx *sql.Tx) error {
 		// An upsert, not INSERT OR REPLACE: a replace would delete the row
 		// and cascade to the product's customers.
-		if _, err := tx.ExecContext(ctx, `INSERT INTO products (code, seller_account_id, type, regions, fulfillment_url, created_at_ms)
-			VALUES (?, ?, ?, ?, ?, ?)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO products (code, seller_account_id, type, regions, fulfillment_url, created_at_ms,
+				entity_id, concurrent_agreements)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (code) DO UPDATE SET seller_account_id = excluded.seller_account_id, type = excluded.type,
-				regions = excluded.regions, fulfillment_url = excluded.fulfillment_url`,
-			p.Code, p.SellerAccountID, p.Type, string(regions), p.FulfillmentURL, ms(p.CreatedAt)); err != nil {
+				regions = excluded.regions, fulfillment_url = excluded.fulfillment_url, entity_id = excluded.entity_id,
+				concurrent_agreements = excluded.concurrent_agreements`,
+			p.Code, p.SellerAccountID, p.Type, string(regions), p.FulfillmentURL, ms(p.CreatedAt), p.ID, p.ConcurrentAgreements); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM dimensions WHERE product_code = ?`, p.Code); err != nil {
 			return err
 		}
 		for i, d := range p.Dimensions {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO dimensions (product_code, position, name, unit, price) VALUES (?, ?, ?, ?, ?)`,
-				p.Code, i, d.Name, d.Unit, d.Price); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO dimensions (product_code, position, name, unit, price, contract, value_type)
+				VALUES (?, ?, ?, ?, ?, ?, ?)`,
+				p.Code, i, d.Name, d.Unit, d.Price, d.Contract, d.ValueType); err != nil {
 				return err
 			}
 		}
@@ -163,8 +166,10 @@ func (s *Store) readProduct(ctx context.Context, code string) (*meterd.Product, 
 		var q meterd.Product
 		var regions string
 		var created int64
-		var name, unit, price sql.NullString
-		if err := rows.Scan(&q.Code, &q.SellerAccountID, &q.Type, &regions, &q.FulfillmentURL, &created, &name, &unit, &price); err != nil {
+		var name, unit, price, valueType sql.NullString
+		var contract sql.NullBool
+		if err := rows.Scan(&q.Code, &q.SellerAccountID, &q.Type, &regions, &q.FulfillmentURL, &created, &q.ID, &q.ConcurrentAgreements,
+			&name, &unit, &price, &contract, &valueType); err != nil {
 			return nil, fmt.Errorf("sqlite: product %s: %w", code, err)
 		}
 		if p == nil {
@@ -175,7 +180,8 @@ func (s *Store) readProduct(ctx context.Context, code string) (*meterd.Product, 
 			p = &q
 		}
 		if name.Valid {
-			p.Dimensions = append(p.Dimensions, meterd.Dimension{Name: name.String, Unit: unit.String, Price: price.String})
+			p.Dimensions = append(p.Dimensions, meterd.Dimension{Name: name.String, Unit: unit.String, Price: price.String,
+				Contract: contract.Bool, ValueType: valueType.String})
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -202,7 +208,8 @@ func (s *Store) Products(ctx context.Context) ([]*meterd.Product, error) {
 
 // queryProducts reads the products selected by where, with their dimensions.
 func queryProducts(ctx context.Context, tx *sql.Tx, where string, args ...any) ([]*meterd.Product, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT code, seller_account_id, type, regions, fulfillment_url, created_at_ms
+	rows, err := tx.QueryContext(ctx, `SELECT code, seller_account_id, type, regions, fulfillment_url, created_at_ms,
+			entity_id, concurrent_agreements
 		FROM products `+where+` ORDER BY code`, args...)
 	if err != nil {
 		return nil, err
@@ -211,7 +218,7 @@ func queryProducts(ctx context.Context, tx *sql.Tx, where string, args ...any) (
 		var p meterd.Product
 		var regions string
 		var created int64
-		if err := rows.Scan(&p.Code, &p.SellerAccountID, &p.Type, &regions, &p.FulfillmentURL, &created); err != nil {
+		if err := rows.Scan(&p.Code, &p.SellerAccountID, &p.Type, &regions, &p.FulfillmentURL, &created, &p.ID, &p.ConcurrentAgreements); err != nil {
 			return nil, err
 		}
 		p.CreatedAt = fromMS(created)
@@ -224,7 +231,7 @@ func queryProducts(ctx context.Context, tx *sql.Tx, where string, args ...any) (
 	for _, p := range products {
 		byCode[p.Code] = p
 	}
-	rows, err = tx.QueryContext(ctx, `SELECT product_code, name, unit, price FROM dimensions
+	rows, err = tx.QueryContext(ctx, `SELECT product_code, name, unit, price, contract, value_type FROM dimensions
 		WHERE product_code IN (SELECT code FROM products `+where+`) ORDER BY product_code, position`, args...)
 	if err != nil {
 		return nil, err
@@ -233,7 +240,7 @@ func queryProducts(ctx context.Context, tx *sql.Tx, where string, args ...any) (
 	for rows.Next() {
 		var code string
 		var d meterd.Dimension
-		if err := rows.Scan(&code, &d.Name, &d.Unit, &d.Price); err != nil {
+		if err := rows.Scan(&code, &d.Name, &d.Unit, &d.Price, &d.Contract, &d.ValueType); err != nil {
 			return nil, err
 		}
 		if p := byCode[code]; p != nil {

@@ -16,7 +16,8 @@ var readQueries = struct {
 	accessKey: `SELECT ` + accessKeyColumns + ` FROM access_keys WHERE id = ?`,
 	// One statement reads the product with its dimensions (NULL for a
 	// product without any), so it needs no transaction for a snapshot.
-	product: `SELECT p.code, p.seller_account_id, p.type, p.regions, p.fulfillment_url, p.created_at_ms, d.name, d.unit, d.price
+	product: `SELECT p.code, p.seller_account_id, p.type, p.regions, p.fulfillment_url, p.created_at_ms, p.entity_id,
+			p.concurrent_agreements, d.name, d.unit, d.price, d.contract, d.value_type
 		FROM products p LEFT JOIN dimensions d ON d.product_code = p.code
 		WHERE p.code = ? ORDER BY d.position`,
 	customer: `SELECT ` + customerColumns + ` FROM customers

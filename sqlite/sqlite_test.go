@@ -137,3 +137,23 @@ func TestOpenOneProcess(t *testing.T) {
 	}
 	s3.Close()
 }
+
+// TestLedgerShared runs the two-process contract checks on one store (one
+// process at a time may open a SQLite file): concurrent callers of it.
+func TestLedgerShared(t *testing.T) {
+	ledgertest.RunShared(t, func(t *testing.T) (meterd.Ledger, meterd.Ledger) {
+		s := open(t)
+		return s, s
+	})
+}
+
+// BenchmarkEntitlements10k is GetEntitlements' store query for one
+// customer of a product with 10,000 contract agreements.
+func BenchmarkEntitlements10k(b *testing.B) {
+	s, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "meterd.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ledgertest.BenchmarkEntitlements(b, s, 10000)
+}
