@@ -44,6 +44,11 @@ type errorBody struct {
 // is the caller's job. It sets x-amzn-RequestId and Date when the response
 // does not carry them yet, so middleware outside Handler answers alike.
 func WriteError(w http.ResponseWriter, err error) {
+	writeError(w, err, JSON11.ContentType())
+}
+
+// writeError is WriteError with the content type of an awsJson version.
+func writeError(w http.ResponseWriter, err error, contentType string) {
 	code, msg := meterd.ErrorCode(err), meterd.ErrorMessage(err)
 	if err == nil {
 		code, msg = meterd.EInternal, internalMessage
@@ -57,7 +62,7 @@ func WriteError(w http.ResponseWriter, err error) {
 	h := w.Header()
 	setCommonHeaders(h, "")
 	h.Set("X-Amzn-ErrorType", code)
-	h.Set("Content-Type", contentTypeAmzJSON)
+	h.Set("Content-Type", contentType)
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(StatusOf(code))
 	w.Write(body)

@@ -88,8 +88,8 @@ var testCaller = meterd.Caller{AccountID: "111122223333", AccessKeyID: "test", R
 func newTestHandler(svc meterd.MeteringService) (*Handler, *bytes.Buffer) {
 	var log bytes.Buffer
 	return &Handler{
-		Service: svc,
-		Authenticate: func(*http.Request, []byte) (*meterd.Caller, error) {
+		Services: []*Service{Metering(svc)},
+		Authenticate: func(*http.Request, []byte, string) (*meterd.Caller, error) {
 			c := testCaller
 			return &c, nil
 		},
@@ -100,9 +100,9 @@ func newTestHandler(svc meterd.MeteringService) (*Handler, *bytes.Buffer) {
 // newRequest builds a request the way the SDKs send it.
 func newRequest(op, body string) *http.Request {
 	r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
-	r.Header.Set("Content-Type", contentTypeAmzJSON)
+	r.Header.Set("Content-Type", JSON11.ContentType())
 	if op != "" {
-		r.Header.Set("X-Amz-Target", targetPrefix+op)
+		r.Header.Set("X-Amz-Target", MeteringTarget+"."+op)
 	}
 	return r
 }
@@ -122,8 +122,8 @@ func assertError(t *testing.T, w *httptest.ResponseRecorder, status int, code st
 	if got := w.Header().Get("X-Amzn-ErrorType"); got != code {
 		t.Errorf("X-Amzn-ErrorType = %q, want %q", got, code)
 	}
-	if got := w.Header().Get("Content-Type"); got != contentTypeAmzJSON {
-		t.Errorf("Content-Type = %q, want %q", got, contentTypeAmzJSON)
+	if got := w.Header().Get("Content-Type"); got != JSON11.ContentType() {
+		t.Errorf("Content-Type = %q, want %q", got, JSON11.ContentType())
 	}
 	body := decodeErrorBody(t, w.Body.Bytes())
 	if body.Type != code {

@@ -95,10 +95,10 @@ func FuzzDecodeMeterUsage(f *testing.F) {
 // FuzzHandler checks that any request gets a well-formed answer: a 200, or
 // an AWS-shaped error whose header and __type agree, never a panic.
 func FuzzHandler(f *testing.F) {
-	f.Add(targetPrefix+meterd.OpBatchMeterUsage, contentTypeAmzJSON, []byte(batchSeeds[6]))
-	f.Add(targetPrefix+meterd.OpMeterUsage, "application/json", []byte(`{"Timestamp":1}`))
-	f.Add(targetPrefix+meterd.OpRegisterUsage, contentTypeAmzJSON, []byte(`{"PublicKeyVersion":"1"}`))
-	f.Add(targetPrefix+meterd.OpResolveCustomer, contentTypeAmzJSON, []byte(`{"RegistrationToken":"t"}`))
+	f.Add(MeteringTarget+"."+meterd.OpBatchMeterUsage, JSON11.ContentType(), []byte(batchSeeds[6]))
+	f.Add(MeteringTarget+"."+meterd.OpMeterUsage, "application/json", []byte(`{"Timestamp":1}`))
+	f.Add(MeteringTarget+"."+meterd.OpRegisterUsage, JSON11.ContentType(), []byte(`{"PublicKeyVersion":"1"}`))
+	f.Add(MeteringTarget+"."+meterd.OpResolveCustomer, JSON11.ContentType(), []byte(`{"RegistrationToken":"t"}`))
 	f.Add("AWSMPMeteringService.Nope", "text/plain", []byte(`x`))
 	f.Add("", "", []byte(nil))
 	f.Fuzz(func(t *testing.T, target, contentType string, body []byte) {

@@ -29,47 +29,47 @@ func TestGolden(t *testing.T) {
 		svc    *fakeService
 		auth   error
 	}{
-		{"BatchMeterUsage", targetPrefix + meterd.OpBatchMeterUsage,
+		{"BatchMeterUsage", MeteringTarget + "." + meterd.OpBatchMeterUsage,
 			`{"ProductCode":"demo-product","UsageRecords":[{"CustomerIdentifier":"cust-4444","Dimension":"requests","Quantity":3,` +
 				`"Timestamp":1767323045.678,"UsageAllocations":[{"AllocatedUsageQuantity":2,"Tags":[{"Key":"team","Value":"a"}]},` +
 				`{"AllocatedUsageQuantity":1}]},{"CustomerAWSAccountId":"444455556666","Dimension":"storage_gb","Timestamp":1767323045,` +
 				`"LicenseArn":"arn:aws:license-manager::111122223333:license:l-0123456789abcdef"}]}`,
 			&fakeService{echo: true}, nil},
-		{"BatchMeterUsageStatuses", targetPrefix + meterd.OpBatchMeterUsage,
+		{"BatchMeterUsageStatuses", MeteringTarget + "." + meterd.OpBatchMeterUsage,
 			`{"ProductCode":"demo-product","UsageRecords":[{"CustomerIdentifier":"gone","Dimension":"requests","Quantity":1,"Timestamp":1767323040}]}`,
 			&fakeService{batch: &meterd.BatchMeterUsageOutput{
 				Results: []meterd.UsageRecordResult{{UsageRecord: meterd.UsageRecord{CustomerIdentifier: "gone", Dimension: "requests",
 					Quantity: ptr[int64](1), Timestamp: ptr(ms(1767323040, 0))}, Status: meterd.StatusCustomerNotSubscribed}},
 				UnprocessedRecords: []meterd.UsageRecord{{CustomerIdentifier: "x", Dimension: "requests", Timestamp: ptr(ms(1767323040, 250))}},
 			}}, nil},
-		{"MeterUsage", targetPrefix + meterd.OpMeterUsage,
+		{"MeterUsage", MeteringTarget + "." + meterd.OpMeterUsage,
 			`{"ProductCode":"demo-product","Timestamp":1767323045,"UsageDimension":"requests","UsageQuantity":5,` +
 				`"ClientToken":"0b5c2a1e-6f1d-4a8e-9c3b-7d2e1f0a9b8c"}`,
 			&fakeService{meter: &meterd.MeterUsageOutput{MeteringRecordID: "6d2f8a0c-1b3e-4c5d-9e7f-0a1b2c3d4e5f"}}, nil},
-		{"RegisterUsage", targetPrefix + meterd.OpRegisterUsage,
+		{"RegisterUsage", MeteringTarget + "." + meterd.OpRegisterUsage,
 			`{"ProductCode":"demo-product","PublicKeyVersion":1,"Nonce":"n-1"}`,
 			&fakeService{register: &meterd.RegisterUsageOutput{Signature: "eyJhbGciOiJQUzI1NiJ9.eyJOb25jZSI6Im4tMSJ9.c2ln",
 				PublicKeyRotationTimestamp: ptr(ms(1767323000, 500))}}, nil},
-		{"ResolveCustomer", targetPrefix + meterd.OpResolveCustomer, `{"RegistrationToken":"tok-1"}`,
+		{"ResolveCustomer", MeteringTarget + "." + meterd.OpResolveCustomer, `{"RegistrationToken":"tok-1"}`,
 			&fakeService{resolve: &meterd.ResolveCustomerOutput{CustomerIdentifier: "cust-4444", CustomerAWSAccountID: "444455556666",
 				ProductCode: "demo-product", LicenseArn: "arn:aws:license-manager::111122223333:license:l-0123456789abcdef"}}, nil},
-		{"ErrUnknownOperation", targetPrefix + "GetEntitlements", `{}`, okService(), nil},
-		{"ErrSerialization", targetPrefix + meterd.OpMeterUsage, `{"ProductCode":"p","Timestamp":"2026-01-02T03:04:05Z"}`, okService(), nil},
-		{"ErrInvalidSignature", targetPrefix + meterd.OpMeterUsage, `{}`, okService(),
+		{"ErrUnknownOperation", MeteringTarget + "." + "GetEntitlements", `{}`, okService(), nil},
+		{"ErrSerialization", MeteringTarget + "." + meterd.OpMeterUsage, `{"ProductCode":"p","Timestamp":"2026-01-02T03:04:05Z"}`, okService(), nil},
+		{"ErrInvalidSignature", MeteringTarget + "." + meterd.OpMeterUsage, `{}`, okService(),
 			meterd.Errorf(meterd.EInvalidSignature, "The request signature we calculated does not match the signature you provided.")},
-		{"ErrValidation", targetPrefix + meterd.OpBatchMeterUsage, `{"ProductCode":"p"}`,
+		{"ErrValidation", MeteringTarget + "." + meterd.OpBatchMeterUsage, `{"ProductCode":"p"}`,
 			&fakeService{err: meterd.Errorf(meterd.EValidation, "1 validation error detected: Value null at 'usageRecords' failed to satisfy constraint: Member must not be null")}, nil},
-		{"ErrIdempotencyConflict", targetPrefix + meterd.OpMeterUsage, `{"ClientToken":"t"}`,
+		{"ErrIdempotencyConflict", MeteringTarget + "." + meterd.OpMeterUsage, `{"ClientToken":"t"}`,
 			&fakeService{err: meterd.Errorf(meterd.EIdempotencyConflict, "ClientToken t was used with other parameters")}, nil},
-		{"ErrDryRunOperation", targetPrefix + meterd.OpMeterUsage, `{"DryRun":true}`,
+		{"ErrDryRunOperation", MeteringTarget + "." + meterd.OpMeterUsage, `{"DryRun":true}`,
 			&fakeService{err: meterd.Errorf(meterd.EDryRunOperation, "Request would have succeeded, but DryRun flag is set.")}, nil},
-		{"ErrInternal", targetPrefix + meterd.OpResolveCustomer, `{"RegistrationToken":"t"}`, &fakeService{err: errBoom}, nil},
+		{"ErrInternal", MeteringTarget + "." + meterd.OpResolveCustomer, `{"RegistrationToken":"t"}`, &fakeService{err: errBoom}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h, _ := newTestHandler(tt.svc)
 			if tt.auth != nil {
-				h.Authenticate = func(*http.Request, []byte) (*meterd.Caller, error) { return nil, tt.auth }
+				h.Authenticate = func(*http.Request, []byte, string) (*meterd.Caller, error) { return nil, tt.auth }
 			}
 			r := newRequest("", tt.body)
 			r.Header.Set("X-Amz-Target", tt.target)

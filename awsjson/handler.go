@@ -1,23 +1,25 @@
-// Package awsjson is the awsJson1_1 protocol adapter of the Metering API: it
-// dispatches on X-Amz-Target, checks the content type and the 1 MiB body
-// limit, authenticates, decodes the request strictly (exact member names,
-// exact JSON types), calls the operation and encodes its output or error the
-// way the AWS SDKs and CLIs expect.
+// Package awsjson serves meterd's AWS APIs: Handler is their one front door,
+// which routes each request to its service's operation table (by
+// X-Amz-Target, or by path for Smithy RPC v2), checks the 1 MiB body limit,
+// authenticates with the service's SigV4 name, logs and observes it, and
+// leaves framing to the service's Protocol. This package is also the
+// awsJson1_0 and awsJson1_1 protocol (JSON10, JSON11) and the Metering API's
+// codec: it decodes requests strictly (exact member names, exact JSON
+// types) and encodes outputs and errors the way the AWS SDKs and CLIs
+// expect.
 package awsjson
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"mime"
 	"net/http"
 	"os"
 	"runtime/debug"
-	"strconv"
+	"sync"
 	"time"
 
 	"github.com/meterd/meterd"
@@ -27,22 +29,22 @@ import (
 // §5.23: bodies over 1,048,576 bytes get ValidationException).
 const MaxBodySize = 1 << 20
 
-// targetPrefix is the service part of X-Amz-Target.
-const targetPrefix = "AWSMPMeteringService."
-
-const contentTypeAmzJSON = "application/x-amz-json-1.1"
-
-// Handler serves the Metering API over awsJson1_1. Every request is a POST
-// (to any path, since SDKs keep a custom endpoint's base path) naming its
-// operation in X-Amz-Target. Every response, success or error, carries
-// x-amzn-RequestId and Date.
+// Handler serves the AWS APIs of its Services on one listener: awsJson1_0
+// and awsJson1_1 requests (a POST to any path, since SDKs keep a custom
+// endpoint's base path) name their operation in X-Amz-Target; Smithy RPC v2
+// requests in the last four segments of the path. Framing, size limit,
+// authentication (with each service's signing name), logging and Observe are
+// the same for every service; only the Protocol's framing differs. Every
+// response, success or error, carries x-amzn-RequestId and Date.
 type Handler struct {
-	// Service runs the operations.
-	Service meterd.MeteringService
-	// Authenticate verifies the request (SigV4) after the body is read and
-	// returns the caller, or a *meterd.Error that is written as is. It must
-	// be set: a Handler without it refuses every request with a 500.
-	Authenticate func(r *http.Request, body []byte) (*meterd.Caller, error)
+	// Services are the services served; none may share a Name with another
+	// of the same routing (X-Amz-Target or path).
+	Services []*Service
+	// Authenticate verifies the request (SigV4) after the body is read,
+	// expecting the scope's service to be signingName, and returns the
+	// caller, or a *meterd.Error that is written as is. It must be set: a
+	// Handler without it refuses every request with a 500.
+	Authenticate func(r *http.Request, body []byte, signingName string) (*meterd.Caller, error)
 	// Logger receives one Info line per request (request_id, operation,
 	// account, access_key_id, outcome, status, duration_ms: never a secret,
 	// a signature or a body), internal errors and recovered panics; nil
@@ -54,49 +56,9 @@ type Handler struct {
 	// Admission bounds the requests taken on at once (admit.go); nil takes
 	// on every request.
 	Admission *Admission
-}
 
-// operation decodes a request body, runs one operation and encodes its output.
-type operation struct {
-	name string
-	call func(ctx context.Context, svc meterd.MeteringService, body []byte) ([]byte, error)
-}
-
-// targets is the whole API surface: the one dispatch table, keyed by the full
-// X-Amz-Target value (matched case-sensitively). It is never modified.
-var targets = map[string]operation{
-	targetPrefix + meterd.OpBatchMeterUsage: {meterd.OpBatchMeterUsage,
-		bind(decodeBatchMeterUsage, meterd.MeteringService.BatchMeterUsage, encodeBatchMeterUsage)},
-	targetPrefix + meterd.OpMeterUsage: {meterd.OpMeterUsage,
-		bind(decodeMeterUsage, meterd.MeteringService.MeterUsage, encodeMeterUsage)},
-	targetPrefix + meterd.OpRegisterUsage: {meterd.OpRegisterUsage,
-		bind(decodeRegisterUsage, meterd.MeteringService.RegisterUsage, encodeRegisterUsage)},
-	targetPrefix + meterd.OpResolveCustomer: {meterd.OpResolveCustomer,
-		bind(decodeResolveCustomer, meterd.MeteringService.ResolveCustomer, encodeResolveCustomer)},
-}
-
-// bind joins a decoder, an operation of MeteringService and an encoder.
-func bind[I, O any](
-	decode func([]byte) (*I, error),
-	op func(meterd.MeteringService, context.Context, *I) (*O, error),
-	encode func(*O) ([]byte, error),
-) func(context.Context, meterd.MeteringService, []byte) ([]byte, error) {
-	return func(ctx context.Context, svc meterd.MeteringService, body []byte) ([]byte, error) {
-		in, err := decode(body)
-		if err != nil {
-			return nil, err
-		}
-		out, err := op(svc, ctx, in)
-		if err != nil {
-			return nil, err
-		}
-		if out == nil {
-			// A bug in the operation; answering with an empty output would
-			// make the client believe it succeeded.
-			return nil, errors.New("awsjson: operation returned neither output nor error")
-		}
-		return encode(out)
-	}
+	once   sync.Once
+	routes routes
 }
 
 // exchange is the state of one request, for logging and Observe.
@@ -106,11 +68,12 @@ type exchange struct {
 	code   string
 	start  time.Time
 	caller *meterd.Caller
+	proto  Protocol // writes the answer; awsJson1_1 until the route is known
 }
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	x := &exchange{id: newRequestID(), start: time.Now()}
+	x := &exchange{id: newRequestID(), start: time.Now(), proto: JSON11}
 	setCommonHeaders(w.Header(), x.id)
 	defer func() {
 		if v := recover(); v != nil {
@@ -120,7 +83,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.logger().Error("awsjson: panic in operation", "request_id", x.id, "operation", x.op,
 				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 			x.code = meterd.EInternal
-			WriteError(w, errors.New("panic"))
+			x.proto.WriteError(w, errors.New("panic"))
 		}
 		d := time.Since(x.start)
 		if h.Observe != nil {
@@ -133,26 +96,23 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, x, err)
 		return
 	}
-	hd := w.Header()
-	hd.Set("Content-Type", contentTypeAmzJSON)
-	hd.Set("Content-Length", strconv.Itoa(len(out)))
-	w.WriteHeader(http.StatusOK)
-	w.Write(out)
+	x.proto.WriteOutput(w, out)
 }
 
 // serve runs the request up to the encoded output, in the order of spec
 // §3.13 (1): framing, size, authentication, then decoding and the operation.
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, x *exchange) ([]byte, error) {
+	rt, err := h.route(r)
+	x.proto = rt.protocol
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		return nil, meterd.Errorf(meterd.EUnknownOperation, "Only POST requests are supported, not %s", clip(r.Method))
 	}
-	op, err := lookupTarget(r.Header.Values("X-Amz-Target"))
 	if err != nil {
 		return nil, err
 	}
-	x.op = op.name
-	if err := checkContentType(r.Header.Get("Content-Type")); err != nil {
+	x.op = rt.name
+	if err := rt.protocol.CheckRequest(r); err != nil {
 		return nil, err
 	}
 	// Read and verify before taking a slot of --max-inflight (admit.go).
@@ -170,7 +130,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, x *exchange) ([]
 	if h.Authenticate == nil {
 		return nil, errors.New("awsjson: Handler.Authenticate is not set")
 	}
-	caller, err := h.Authenticate(r, body)
+	caller, err := h.Authenticate(r, body, rt.service.SigningName)
 	release()
 	if err != nil {
 		return nil, err
@@ -184,7 +144,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, x *exchange) ([]
 		return nil, err
 	}
 	defer done()
-	return op.call(meterd.NewContextWithCaller(r.Context(), caller), h.Service, body)
+	return rt.call(meterd.NewContextWithCaller(r.Context(), caller), body)
 }
 
 // fail records and writes an error; internal errors are logged with their
@@ -194,7 +154,7 @@ func (h *Handler) fail(w http.ResponseWriter, x *exchange, err error) {
 	if x.code == meterd.EInternal {
 		h.logger().Error("awsjson: internal error", "request_id", x.id, "operation", x.op, "err", err)
 	}
-	WriteError(w, err)
+	x.proto.WriteError(w, err)
 }
 
 // logRequest writes the request's log line. The caller is logged only once
@@ -236,36 +196,6 @@ func (h *Handler) logger() *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}
 	return h.Logger
-}
-
-// lookupTarget finds the operation named by the X-Amz-Target header values.
-func lookupTarget(values []string) (operation, error) {
-	switch len(values) {
-	case 0:
-		return operation{}, meterd.Errorf(meterd.EUnknownOperation, "Missing X-Amz-Target header")
-	case 1:
-	default:
-		return operation{}, meterd.Errorf(meterd.EUnknownOperation, "More than one X-Amz-Target header")
-	}
-	op, ok := targets[values[0]]
-	if !ok {
-		return operation{}, meterd.Errorf(meterd.EUnknownOperation, "Unknown operation %q", clip(values[0]))
-	}
-	return op, nil
-}
-
-// checkContentType accepts application/x-amz-json-1.1, which every SDK
-// sends, and application/json, with or without parameters.
-func checkContentType(ct string) error {
-	mt, _, err := mime.ParseMediaType(ct)
-	if err != nil && !errors.Is(err, mime.ErrInvalidMediaParameter) {
-		mt = ""
-	}
-	if mt != contentTypeAmzJSON && mt != "application/json" {
-		return meterd.Errorf(meterd.ESerialization,
-			"Unsupported Content-Type %q: expected %s", clip(ct), contentTypeAmzJSON)
-	}
-	return nil
 }
 
 // readBody reads at most MaxBodySize bytes. A declared length over the limit

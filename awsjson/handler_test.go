@@ -58,8 +58,8 @@ func TestServeHTTPTargets(t *testing.T) {
 				t.Fatalf("status = %d, want 200 (body %s)", w.Code, w.Body)
 			}
 			assertCommonHeaders(t, w)
-			if got := w.Header().Get("Content-Type"); got != contentTypeAmzJSON {
-				t.Errorf("Content-Type = %q, want %q", got, contentTypeAmzJSON)
+			if got := w.Header().Get("Content-Type"); got != JSON11.ContentType() {
+				t.Errorf("Content-Type = %q, want %q", got, JSON11.ContentType())
 			}
 			if got := w.Header().Get("X-Amzn-ErrorType"); got != "" {
 				t.Errorf("X-Amzn-ErrorType = %q on success, want none", got)
@@ -198,8 +198,8 @@ func TestServeHTTPBodyLimitServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", contentTypeAmzJSON)
-	req.Header.Set("X-Amz-Target", targetPrefix+meterd.OpMeterUsage)
+	req.Header.Set("Content-Type", JSON11.ContentType())
+	req.Header.Set("X-Amz-Target", MeteringTarget+"."+meterd.OpMeterUsage)
 	resp, err := srv.Client().Do(req)
 	if err != nil {
 		t.Fatalf("Do: %v", err)
@@ -219,7 +219,7 @@ func TestServeHTTPAuthenticate(t *testing.T) {
 		svc := okService()
 		h, _ := newTestHandler(svc)
 		var gotBody []byte
-		h.Authenticate = func(r *http.Request, body []byte) (*meterd.Caller, error) {
+		h.Authenticate = func(r *http.Request, body []byte, _ string) (*meterd.Caller, error) {
 			gotBody = body
 			return &meterd.Caller{AccountID: "444455556666"}, nil
 		}
@@ -239,7 +239,7 @@ func TestServeHTTPAuthenticate(t *testing.T) {
 		t.Run(code, func(t *testing.T) {
 			svc := okService()
 			h, _ := newTestHandler(svc)
-			h.Authenticate = func(*http.Request, []byte) (*meterd.Caller, error) {
+			h.Authenticate = func(*http.Request, []byte, string) (*meterd.Caller, error) {
 				return nil, meterd.Errorf(code, "signature mismatch")
 			}
 			w := serve(h, newRequest(meterd.OpMeterUsage, "{}"))
@@ -255,7 +255,7 @@ func TestServeHTTPAuthenticate(t *testing.T) {
 	t.Run("NilCaller", func(t *testing.T) {
 		svc := okService()
 		h, _ := newTestHandler(svc)
-		h.Authenticate = func(*http.Request, []byte) (*meterd.Caller, error) { return nil, nil }
+		h.Authenticate = func(*http.Request, []byte, string) (*meterd.Caller, error) { return nil, nil }
 		assertError(t, serve(h, newRequest(meterd.OpMeterUsage, "{}")), 500, meterd.EInternal)
 		if svc.calls != 0 {
 			t.Errorf("service called %d times, want 0", svc.calls)

@@ -54,9 +54,12 @@ func newServer(t *testing.T, seed uint64) *server {
 		t.Fatal(err)
 	}
 	s := &server{ledger: store, rules: NewRules(seed), inner: &metering.Service{Ledger: store, Clock: clock}}
+	verifier := &sigv4.Verifier{Credentials: store}
 	h := &awsjson.Handler{
-		Service:      &Service{Inner: s.inner, Rules: s.rules},
-		Authenticate: (&sigv4.Verifier{Credentials: store}).Verify,
+		Services: []*awsjson.Service{awsjson.Metering(&Service{Inner: s.inner, Rules: s.rules})},
+		Authenticate: func(r *http.Request, body []byte, _ string) (*meterd.Caller, error) {
+			return verifier.Verify(r, body)
+		},
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)

@@ -259,33 +259,30 @@ func (m *Main) putDefaultToken(ctx context.Context, tok string) error {
 
 // handler routes the AWS API, health checks and (later) the admin API.
 func (m *Main) handler() http.Handler {
-	verifier := &sigv4.Verifier{
-		Credentials:      m.Ledger,
-		Insecure:         m.Config.Auth == "none",
-		DefaultAccountID: catalog.DemoSellerAccount,
-	}
 	met := metrics.New(storeStats(m.Ledger))
-	api := &awsjson.Handler{
-		Service: &faults.Service{
-			Inner: &metering.Service{
-				Ledger:     met.Ledger(m.Ledger),
-				Clock:      m.Clock,
-				PastWindow: m.Config.PastWindow,
-				FutureSkew: m.Config.FutureSkew,
-			},
-			Rules:  m.Faults,
-			Quotas: m.quotas,
+	meteringAPI := met.Service(&faults.Service{
+		Inner: &metering.Service{
+			Ledger:     met.Ledger(m.Ledger),
+			Clock:      m.Clock,
+			PastWindow: m.Config.PastWindow,
+			FutureSkew: m.Config.FutureSkew,
 		},
-		Authenticate: verifier.Verify,
+		Rules:  m.Faults,
+		Quotas: m.quotas,
+	})
+	verifiers := m.verifiers()
+	api := &awsjson.Handler{
+		Services:     []*awsjson.Service{awsjson.Metering(meteringAPI)},
+		Authenticate: authenticate(verifiers),
 		Logger:       m.Logger,
 		Observe:      met.Observe,
 	}
-	knownKey := verifier.KnownKey
-	if verifier.Insecure {
+	// Any verifier tells known keys apart: they share the credential store.
+	knownKey := verifiers["aws-marketplace"].KnownKey
+	if m.Config.Auth == "none" {
 		knownKey = nil // every request is let in: none is told apart
 	}
 	api.Admission = awsjson.NewAdmission(m.Config.MaxInFlight, knownKey, m.Config.BodyTimeout, 0, 0)
-	api.Service = met.Service(api.Service)
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", met.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -306,6 +303,33 @@ func (m *Main) handler() http.Handler {
 	mux.Handle("/admin/v1/", (&admin.Server{Ledger: m.Ledger, Clock: m.Clock, Reseed: m.reseed, Faults: m.Faults, Logger: m.Logger}).Handler())
 	mux.Handle("/", met.CountInFlight(api))
 	return mux
+}
+
+// verifiers are the SigV4 verifiers of the AWS APIs, by signing name
+// (aws-marketplace, sqs): each refuses a scope naming another service.
+func (m *Main) verifiers() map[string]*sigv4.Verifier {
+	verifiers := map[string]*sigv4.Verifier{}
+	for _, name := range []string{"aws-marketplace", "sqs"} {
+		verifiers[name] = &sigv4.Verifier{
+			Credentials:      m.Ledger,
+			Service:          name,
+			Insecure:         m.Config.Auth == "none",
+			DefaultAccountID: catalog.DemoSellerAccount,
+		}
+	}
+	return verifiers
+}
+
+// authenticate verifies a request with the verifier of its service's
+// signing name.
+func authenticate(verifiers map[string]*sigv4.Verifier) func(r *http.Request, body []byte, signingName string) (*meterd.Caller, error) {
+	return func(r *http.Request, body []byte, signingName string) (*meterd.Caller, error) {
+		v := verifiers[signingName]
+		if v == nil {
+			return nil, fmt.Errorf("no SigV4 verifier for service %q", signingName)
+		}
+		return v.Verify(r, body)
+	}
 }
 
 // storeStats reads the group-commit counters of the SQLite or PostgreSQL
