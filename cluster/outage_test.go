@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/marketplacemetering/types"
 
 	"github.com/meterd/meterd/admin"
-	"github.com/meterd/meterd/meterdtest"
+	"github.com/meterd/meterd/internal/meterdtest"
 	"github.com/meterd/meterd/pgtest"
 )
 

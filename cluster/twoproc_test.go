@@ -16,7 +16,7 @@ import (
 
 	"github.com/meterd/meterd"
 	"github.com/meterd/meterd/admin"
-	"github.com/meterd/meterd/meterdtest"
+	"github.com/meterd/meterd/internal/meterdtest"
 )
 
 // TestTwoProcesses runs two meterd processes, started at the same moment, on

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/meterd/meterd/admin"
-	"github.com/meterd/meterd/meterdtest"
+	"github.com/meterd/meterd/internal/meterdtest"
 )
 
 // Credentials of testdata/catalog.yaml.

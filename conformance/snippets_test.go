@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/meterd/meterd/meterdtest"
+	"github.com/meterd/meterd/internal/meterdtest"
 )
 
 // snippet is a README snippet: a file the suite runs and the README quotes.

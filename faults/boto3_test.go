@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/meterd/meterd/admin"
-	"github.com/meterd/meterd/meterdtest"
+	"github.com/meterd/meterd/internal/meterdtest"
 )
 
 // TestBoto3RetryLoop runs the README's worked example: fault rules added

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/meterd/meterd/admin"
-	"github.com/meterd/meterd/meterdtest"
+	"github.com/meterd/meterd/internal/meterdtest"
 )
 
 // upstream is a real meterd process with its clock and admin client.

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/meterd/meterd/meterdtest"
+	"github.com/meterd/meterd/internal/meterdtest"
 )
 
 // cannedBatchResponse is a BatchMeterUsage answer of 25 Success results,

@@ -16,7 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	mm "github.com/aws/aws-sdk-go-v2/service/marketplacemetering"
 
-	"github.com/meterd/meterd/meterdtest"
+	"github.com/meterd/meterd/internal/meterdtest"
 )
 
 // TestCLI runs every CLI verb as the built binary against one server. The

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meterd/meterd/meterdtest"
+	"github.com/meterd/meterd/internal/meterdtest"
 	"github.com/meterd/meterd/pgtest"
 	"github.com/meterd/meterd/relay"
 )

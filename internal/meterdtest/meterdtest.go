@@ -1,4 +1,4 @@
-// Package meterdtest runs the real meterd binary for tests that need a
+// Package meterdtest (internal) runs the real meterd binary for tests that need a
 // separate process: CLI tests, crash tests, several servers on one store,
 // and the conformance suite with non-Go clients.
 package meterdtest
@@ -38,7 +38,7 @@ func moduleRoot(tb testing.TB) string {
 	if !ok {
 		tb.Fatal("meterdtest: cannot find the module root")
 	}
-	return filepath.Dir(filepath.Dir(file))
+	return filepath.Dir(filepath.Dir(filepath.Dir(file)))
 }
 
 // Server is a meterd serve process.
