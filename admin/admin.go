@@ -52,6 +52,10 @@ type Server struct {
 	// Faults are the fault rules of this process; nil answers NotFound.
 	Faults *faults.Rules
 	Logger *slog.Logger
+	// BackupDir is where a backup is copied before it is sent (the data
+	// directory, so that it has the ledger's room); "" is the system's
+	// temporary directory.
+	BackupDir string
 
 	// mu serializes the read-modify-write updates of this process (adding a
 	// dimension, rotating a key), which the Ledger cannot do in one call.
@@ -104,6 +108,7 @@ func (s *Server) routes() []route {
 		{"GET", "/admin/v1/clock", s.getClock},
 		{"POST", "/admin/v1/clock", s.setClock},
 		{"POST", "/admin/v1/reset", s.reset},
+		{"POST", "/admin/v1/backup", s.backup},
 		{"GET", "/admin/v1/openapi.json", s.openAPI},
 	}
 }

@@ -364,3 +364,21 @@ func (c *Client) CreateAdminToken(ctx context.Context, in AdminTokenInput) (*Adm
 func (c *Client) RevokeAdminToken(ctx context.Context, name string) error {
 	return c.call(ctx, "DELETE", p("admin-tokens", name), nil, nil, nil)
 }
+
+// Backup writes a consistent copy of the server's SQLite store to w and
+// returns its length. A body shorter than the server announced is an error.
+func (c *Client) Backup(ctx context.Context, w io.Writer) (int64, error) {
+	resp, err := c.do(ctx, "POST", p("backup"), nil, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	n, err := io.Copy(w, resp.Body)
+	if err != nil {
+		return n, fmt.Errorf("admin API: backup: %w", err)
+	}
+	if resp.ContentLength >= 0 && n != resp.ContentLength {
+		return n, fmt.Errorf("admin API: backup: got %d of %d bytes", n, resp.ContentLength)
+	}
+	return n, nil
+}

@@ -58,6 +58,7 @@ type Store struct {
 	reads *readStmts   // the request path's catalog reads, on read
 	cache catalogCache // the request path's catalog reads, kept (cache.go)
 	lock  *os.File     // held locked while open: one process per file
+	path  string       // the database file, for Backup
 
 	// closeMu guards closed and the sends on queue, so that Close can close
 	// the queue once no sender is left.
@@ -158,6 +159,7 @@ func open(ctx context.Context, path string) (*Store, error) {
 	}
 	ckpt.SetMaxOpenConns(1)
 	s := &Store{
+		path:     path,
 		write:    write,
 		read:     read,
 		ckpt:     ckpt,

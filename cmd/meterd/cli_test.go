@@ -151,6 +151,8 @@ func (h *cliHarness) testHelp(t *testing.T) {
 		{"TokensCreate", []string{"tokens", "create", "-h"}, []string{"-ttl", "the token alone"}},
 		{"UsageExport", []string{"usage", "export", "--help"}, []string{"-format", "-tag", "-from"}},
 		{"Reset", []string{"reset", "--help"}, []string{"-yes"}},
+		{"Backup", []string{"backup", "--help"}, []string{"Usage: meterd backup --to FILE", "-to", "VACUUM INTO", "pg_dump"}},
+		{"Restore", []string{"restore", "--help"}, []string{"Usage: meterd restore --from FILE", "-from", "-data", "pre-restore", "pg_restore"}},
 		{"AdminTokens", []string{"admin-tokens", "--help"}, []string{"create --name N --role admin|read-only", "revoke NAME"}},
 		{"AdminTokensCreate", []string{"admin-tokens", "create", "--help"}, []string{"-role", "read-only", "the token alone"}},
 		{"ClockAdvance", []string{"clock", "advance", "--help"}, []string{"DURATION", "-1h"}},

@@ -59,6 +59,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runFaults(ctx, args[1:], stdout, stderr)
 	case "admin-tokens":
 		return runAdminTokens(ctx, args[1:], stdout, stderr)
+	case "backup":
+		return runBackup(ctx, args[1:], stdout, stderr)
+	case "restore":
+		return runRestore(ctx, args[1:], stdout, stderr)
 	case "relay":
 		return runRelay(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
@@ -92,6 +96,8 @@ Nouns of the CLI:
                --unprocessed F | --latency D | --drop-response) [--probability P] [--count N]
   clock        show | set TIME | advance DURATION | reset
   reset        --yes                                        (empty the ledger, re-apply the catalog)
+  backup       --to FILE                                    (online copy of a SQLite store, through the server)
+  restore      --from FILE [--data DIR]                     (server stopped: put a backup in place)
   admin-tokens list | create --name N --role admin|read-only | revoke NAME   (create prints only the token)
   relay        serve [--upstream-endpoint URL] [--products C,...] | status | report [--from T --to T]
                (the seller-side outbox: raw usage events to hourly BatchMeterUsage, exactly once)

@@ -300,7 +300,7 @@ func (m *Main) handler() http.Handler {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	}
-	mux.Handle("/admin/v1/", (&admin.Server{Ledger: m.Ledger, Clock: m.Clock, Reseed: m.reseed, Faults: m.Faults, Logger: m.Logger}).Handler())
+	mux.Handle("/admin/v1/", (&admin.Server{Ledger: m.Ledger, Clock: m.Clock, Reseed: m.reseed, Faults: m.Faults, Logger: m.Logger, BackupDir: m.Config.Data}).Handler())
 	mux.Handle("/", met.CountInFlight(api))
 	return mux
 }
