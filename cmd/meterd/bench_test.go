@@ -18,14 +18,15 @@ import (
 	"time"
 
 	"github.com/meterd/meterd"
+	"github.com/meterd/meterd/server"
 	"github.com/meterd/meterd/sqlite"
 )
 
 // startRealTimeServer runs Main on the wall clock (the load generator sends
 // timestamps of now) with a known admin token, logging JSON into log.
-func startRealTimeServer(t *testing.T, edit func(*Config)) (m *Main, token string, log *syncBuffer) {
+func startRealTimeServer(t *testing.T, edit func(*server.Config)) (m *server.Main, token string, log *syncBuffer) {
 	t.Helper()
-	cfg := DefaultConfig()
+	cfg := server.DefaultConfig()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.Data = t.TempDir()
 	cfg.AdminToken = "bench-test-token"
@@ -33,7 +34,7 @@ func startRealTimeServer(t *testing.T, edit func(*Config)) (m *Main, token strin
 		edit(&cfg)
 	}
 	log = &syncBuffer{}
-	m = &Main{Config: cfg, Logger: slog.New(slog.NewJSONHandler(log, nil))}
+	m = &server.Main{Config: cfg, Logger: slog.New(slog.NewJSONHandler(log, nil))}
 	if err := m.Run(context.Background()); err != nil {
 		t.Fatalf("Run() = %v", err)
 	}

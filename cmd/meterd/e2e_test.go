@@ -22,6 +22,7 @@ import (
 
 	"github.com/meterd/meterd"
 	"github.com/meterd/meterd/metering"
+	"github.com/meterd/meterd/server"
 )
 
 // now is the server clock of the end-to-end tests: half past an hour, so
@@ -30,13 +31,13 @@ var now = time.Date(2026, 11, 23, 7, 30, 0, 0, time.UTC)
 
 // startServer runs Main on 127.0.0.1:0 with a temporary data directory and
 // the server clock frozen at now.
-func startServer(t *testing.T, catalogFile string) *Main {
+func startServer(t *testing.T, catalogFile string) *server.Main {
 	t.Helper()
-	cfg := DefaultConfig()
+	cfg := server.DefaultConfig()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.Data = t.TempDir()
 	cfg.Catalog = catalogFile
-	m := &Main{Config: cfg, Clock: &meterd.ServerClock{}}
+	m := &server.Main{Config: cfg, Clock: &meterd.ServerClock{}}
 	m.Clock.Set(now)
 	if err := m.Run(context.Background()); err != nil {
 		t.Fatalf("Run() = %v", err)
@@ -50,7 +51,7 @@ func startServer(t *testing.T, catalogFile string) *Main {
 }
 
 // newClient returns the official Go SDK client signing with the given key.
-func newClient(m *Main, key, secret, session string) *mm.Client {
+func newClient(m *server.Main, key, secret, session string) *mm.Client {
 	return mm.New(mm.Options{
 		Region:           "us-east-1",
 		BaseEndpoint:     aws.String(m.URL()),

@@ -21,17 +21,18 @@ import (
 	"github.com/meterd/meterd"
 	"github.com/meterd/meterd/admin"
 	"github.com/meterd/meterd/catalog"
+	"github.com/meterd/meterd/server"
 )
 
 // startConfigured runs Main like startServer (demo catalog, clock frozen at
 // now) with the config changed by edit.
-func startConfigured(t *testing.T, edit func(*Config)) *Main {
+func startConfigured(t *testing.T, edit func(*server.Config)) *server.Main {
 	t.Helper()
-	cfg := DefaultConfig()
+	cfg := server.DefaultConfig()
 	cfg.Listen = "127.0.0.1:0"
 	cfg.Data = t.TempDir()
 	edit(&cfg)
-	m := &Main{Config: cfg, Clock: &meterd.ServerClock{}}
+	m := &server.Main{Config: cfg, Clock: &meterd.ServerClock{}}
 	m.Clock.Set(now)
 	if err := m.Run(context.Background()); err != nil {
 		t.Fatalf("Run() = %v", err)
@@ -41,7 +42,7 @@ func startConfigured(t *testing.T, edit func(*Config)) *Main {
 }
 
 // adminClient returns the admin client of m with its generated token.
-func adminClient(t *testing.T, m *Main) *admin.Client {
+func adminClient(t *testing.T, m *server.Main) *admin.Client {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(m.Config.Data, "admin-token"))
 	if err != nil {
@@ -60,23 +61,25 @@ func TestFaultFlags(t *testing.T) {
 		name string
 		args []string
 		env  map[string]string
-		want func(c Config) bool
+		want func(c server.Config) bool
 		err  string // a substring of the error, "" for none
 	}{
-		{"Defaults", nil, nil, func(c Config) bool { return c.Quotas == "off" && c.FaultSeed == nil && c.QuotaRate == "" }, ""},
-		{"Seed", []string{"--fault-seed", "42"}, nil, func(c Config) bool { return c.FaultSeed != nil && *c.FaultSeed == 42 }, ""},
-		{"SeedEnv", nil, map[string]string{"METERD_FAULT_SEED": "7"}, func(c Config) bool { return c.FaultSeed != nil && *c.FaultSeed == 7 }, ""},
+		{"Defaults", nil, nil, func(c server.Config) bool { return c.Quotas == "off" && c.FaultSeed == nil && c.QuotaRate == "" }, ""},
+		{"Seed", []string{"--fault-seed", "42"}, nil, func(c server.Config) bool { return c.FaultSeed != nil && *c.FaultSeed == 42 }, ""},
+		{"SeedEnv", nil, map[string]string{"METERD_FAULT_SEED": "7"}, func(c server.Config) bool { return c.FaultSeed != nil && *c.FaultSeed == 7 }, ""},
 		{"Quotas", []string{"--quotas", "aws", "--quota-rate", "BatchMeterUsage=20", "--quota-rate", "MeterUsage=2"}, nil,
-			func(c Config) bool { return c.Quotas == "aws" && c.QuotaRate == "BatchMeterUsage=20,MeterUsage=2" }, ""},
+			func(c server.Config) bool {
+				return c.Quotas == "aws" && c.QuotaRate == "BatchMeterUsage=20,MeterUsage=2"
+			}, ""},
 		{"QuotaRateEnvThenFlag", []string{"--quota-rate", "MeterUsage=3"}, map[string]string{"METERD_QUOTA_RATE": "MeterUsage=1,RegisterUsage=4"},
-			func(c Config) bool { return c.QuotaRate == "MeterUsage=1,RegisterUsage=4,MeterUsage=3" }, ""},
+			func(c server.Config) bool { return c.QuotaRate == "MeterUsage=1,RegisterUsage=4,MeterUsage=3" }, ""},
 		{"ErrSeed", []string{"--fault-seed", "-1"}, nil, nil, "fault-seed"},
 		{"ErrQuotaRate", []string{"--quota-rate", "Nope=1"}, nil, nil, "quota-rate"},
 		{"ErrQuotas", []string{"--quotas", "strict"}, nil, nil, "--quotas"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := DefaultConfig()
+			c := server.DefaultConfig()
 			err := c.ParseFlags(tt.args, func(k string) string { return tt.env[k] })
 			if err == nil {
 				err = c.Validate()
@@ -95,7 +98,7 @@ func TestFaultFlags(t *testing.T) {
 
 func TestQuotasAWS(t *testing.T) {
 	// The server clock is frozen: the buckets must refill on wall time.
-	m := startConfigured(t, func(c *Config) { c.Quotas = "aws" })
+	m := startConfigured(t, func(c *server.Config) { c.Quotas = "aws" })
 	c := mm.New(mm.Options{
 		Region:       "us-east-1",
 		BaseEndpoint: aws.String(m.URL()),
@@ -274,7 +277,7 @@ func TestCatalogFaults(t *testing.T) {
 
 func TestFaultSeedReproducible(t *testing.T) {
 	run := func(seed uint64) []string {
-		m := startConfigured(t, func(c *Config) { c.FaultSeed = &seed })
+		m := startConfigured(t, func(c *server.Config) { c.FaultSeed = &seed })
 		if _, err := adminClient(t, m).AddFault(t.Context(), admin.FaultSpec{Operation: "BatchMeterUsage", Unprocessed: 0.5}); err != nil {
 			t.Fatal(err)
 		}

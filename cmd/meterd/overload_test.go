@@ -20,6 +20,7 @@ import (
 
 	"github.com/meterd/meterd"
 	"github.com/meterd/meterd/faults"
+	"github.com/meterd/meterd/server"
 )
 
 // syncBuffer is a bytes.Buffer safe for the server's logger and the test.
@@ -99,7 +100,7 @@ func waitMetric(t *testing.T, base, name, want string) {
 	}
 }
 
-func meterOnce(ctx context.Context, m *Main, key, secret string, hoursBack int) error {
+func meterOnce(ctx context.Context, m *server.Main, key, secret string, hoursBack int) error {
 	c := mm.New(mm.Options{
 		Region: "us-east-1", BaseEndpoint: aws.String(m.URL()), RetryMaxAttempts: 1,
 		Credentials: staticCreds(key, secret),
@@ -159,7 +160,7 @@ func TestOverloadIdleConnectionsAndSlowBody(t *testing.T) {
 // latency fault holds after they were verified, and sees the third request
 // throttled at once; the slots free when those requests end.
 func TestMaxInFlightThrottles(t *testing.T) {
-	m, _, _ := startRealTimeServer(t, func(c *Config) { c.MaxInFlight = 2 })
+	m, _, _ := startRealTimeServer(t, func(c *server.Config) { c.MaxInFlight = 2 })
 	if _, err := m.Faults.Add(faults.Spec{Operation: meterd.OpMeterUsage, Latency: "1h"}); err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +186,7 @@ func TestMaxInFlightThrottles(t *testing.T) {
 }
 
 // batchOnce sends one BatchMeterUsage request of the demo seller.
-func batchOnce(ctx context.Context, m *Main) error {
+func batchOnce(ctx context.Context, m *server.Main) error {
 	c := mm.New(mm.Options{
 		Region: "us-east-1", BaseEndpoint: aws.String(m.URL()), RetryMaxAttempts: 1,
 		Credentials: staticCreds("test", "test"),
@@ -215,7 +216,7 @@ func slowSignedBody(t *testing.T, addr, key string) net.Conn {
 // bounded apart (globally and per address); bodies naming a known key take
 // a slot only once read and verified; signed requests keep succeeding.
 func TestUnauthenticatedBodiesCannotExhaustInFlight(t *testing.T) {
-	m, _, _ := startRealTimeServer(t, func(c *Config) { c.MaxInFlight = 2 })
+	m, _, _ := startRealTimeServer(t, func(c *server.Config) { c.MaxInFlight = 2 })
 	addr := strings.TrimPrefix(m.URL(), "http://")
 	var conns []net.Conn
 	for range 20 {
@@ -256,7 +257,7 @@ func TestUnauthenticatedBodiesCannotExhaustInFlight(t *testing.T) {
 // TestBodyTimeout checks that a body not received within --body-timeout
 // ends its request, so that a slow client holds nothing for long.
 func TestBodyTimeout(t *testing.T) {
-	m, _, _ := startRealTimeServer(t, func(c *Config) { c.BodyTimeout = 500 * time.Millisecond })
+	m, _, _ := startRealTimeServer(t, func(c *server.Config) { c.BodyTimeout = 500 * time.Millisecond })
 	addr := strings.TrimPrefix(m.URL(), "http://")
 	c := slowBody(t, addr)
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))

@@ -22,6 +22,7 @@ import (
 
 	"github.com/meterd/meterd"
 	"github.com/meterd/meterd/relay"
+	"github.com/meterd/meterd/server"
 )
 
 // defaultRelayServer is the relay the CLI talks to without --server.
@@ -247,7 +248,7 @@ func relayServe(ctx context.Context, c *cli, args []string) error {
 	ran := make(chan error, 1)
 	go func() { ran <- r.Run(runCtx) }()
 	fmt.Fprintf(c.stdout, "meterd relay is listening on http://%s\n  upstream: %s (%s)\n  store: %s\n  token: %s\n",
-		ln.Addr(), cmpOr(rc.UpstreamEndpoint, "AWS"), rc.Region, storeName(dsn), filepath.Join(rc.Data, "relay-token"))
+		ln.Addr(), cmpOr(rc.UpstreamEndpoint, "AWS"), rc.Region, server.StoreName(dsn), filepath.Join(rc.Data, "relay-token"))
 	select {
 	case <-ctx.Done():
 	case err := <-served:

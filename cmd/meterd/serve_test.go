@@ -8,48 +8,10 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/meterd/meterd"
+	"github.com/meterd/meterd/server"
 )
-
-func TestConfigEnvironmentAndFlags(t *testing.T) {
-	env := map[string]string{"METERD_LISTEN": "127.0.0.1:9999", "METERD_PAST_WINDOW": "1h", "METERD_AUTH": "none"}
-	c := DefaultConfig()
-	if err := c.ParseFlags([]string{"--auth", "sigv4", "--body-timeout", "3s"}, func(k string) string { return env[k] }); err != nil {
-		t.Fatal(err)
-	}
-	if c.Listen != "127.0.0.1:9999" || c.PastWindow != time.Hour || c.Auth != "sigv4" || c.BodyTimeout != 3*time.Second {
-		t.Errorf("config = %+v, want listen and past-window from the environment, auth from the flag", c)
-	}
-	bad := DefaultConfig()
-	if err := bad.ParseFlags(nil, func(k string) string { return map[string]string{"METERD_FUTURE_SKEW": "soon"}[k] }); err == nil || !strings.Contains(err.Error(), "METERD_FUTURE_SKEW") {
-		t.Errorf("ParseFlags(bad env) = %v, want an error naming METERD_FUTURE_SKEW", err)
-	}
-}
-
-func TestConfigValidate(t *testing.T) {
-	tests := []struct {
-		name string
-		edit func(*Config)
-		want string
-	}{
-		{"ErrAuth", func(c *Config) { c.Auth = "basic" }, "--auth"},
-		{"ErrStore", func(c *Config) { c.Store = "mysql://x" }, "--store"},
-		{"ErrPastWindow", func(c *Config) { c.PastWindow = 0 }, "--past-window"},
-		{"ErrTLS", func(c *Config) { c.TLSCert = "cert.pem" }, "--tls-key"},
-		{"ErrBodyTimeout", func(c *Config) { c.BodyTimeout = 0 }, "--body-timeout"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			c := DefaultConfig()
-			tc.edit(&c)
-			if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("Validate() = %v, want an error naming %s", err, tc.want)
-			}
-		})
-	}
-}
 
 func TestServeBadCatalog(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "catalog.yaml")
@@ -72,9 +34,9 @@ func TestServeUnknownCommand(t *testing.T) {
 func TestCatalogIdempotent(t *testing.T) {
 	data := t.TempDir()
 	snapshot := func() (customers []*meterd.Customer, keys []*meterd.PublicKey, token string) {
-		cfg := DefaultConfig()
+		cfg := server.DefaultConfig()
 		cfg.Listen, cfg.Data, cfg.Catalog = "127.0.0.1:0", data, "testdata/e2e-catalog.yaml"
-		m := &Main{Config: cfg}
+		m := &server.Main{Config: cfg}
 		if err := m.Run(context.Background()); err != nil {
 			t.Fatalf("Run() = %v", err)
 		}
@@ -110,10 +72,10 @@ func TestCatalogIdempotent(t *testing.T) {
 }
 
 func TestBanner(t *testing.T) {
-	cfg := DefaultConfig()
+	cfg := server.DefaultConfig()
 	cfg.Listen, cfg.Data = "127.0.0.1:0", t.TempDir()
 	var out bytes.Buffer
-	m := &Main{Config: cfg, Stdout: &out}
+	m := &server.Main{Config: cfg, Stdout: &out}
 	if err := m.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}

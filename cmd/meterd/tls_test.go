@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/marketplacemetering/types"
 
 	"github.com/meterd/meterd/admin"
+	"github.com/meterd/meterd/server"
 )
 
 // selfSigned writes a certificate and key for 127.0.0.1 into dir and
@@ -63,11 +64,11 @@ func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.
 // TestServeTLS serves the AWS API and the admin API over HTTPS with
 // --tls-cert and --tls-key, and refuses plain HTTP.
 func TestServeTLS(t *testing.T) {
-	cfg := DefaultConfig()
+	cfg := server.DefaultConfig()
 	cfg.Listen, cfg.Data, cfg.AdminToken = "127.0.0.1:0", t.TempDir(), "tls-admin-token"
 	var pool *x509.CertPool
 	cfg.TLSCert, cfg.TLSKey, pool = selfSigned(t, t.TempDir())
-	m := &Main{Config: cfg}
+	m := &server.Main{Config: cfg}
 	if err := m.Run(context.Background()); err != nil {
 		t.Fatalf("Run() = %v", err)
 	}

@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"errors"
@@ -38,7 +38,7 @@ type Config struct {
 	BodyTimeout time.Duration
 }
 
-// DefaultConfig returns the defaults of DESIGN.md.
+// DefaultConfig returns the defaults of meterd serve.
 func DefaultConfig() Config {
 	return Config{
 		Listen:      "127.0.0.1:4579",

@@ -1,0 +1,400 @@
+// Package server wires a meterd server: the store, the catalog, the AWS
+// APIs, the admin API and the health checks behind one listener. meterd
+// serve and the in-process test server (meterdtest) both run it.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	mathrand "math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/meterd/meterd"
+	"github.com/meterd/meterd/admin"
+	"github.com/meterd/meterd/awsjson"
+	"github.com/meterd/meterd/catalog"
+	"github.com/meterd/meterd/faults"
+	"github.com/meterd/meterd/metering"
+	"github.com/meterd/meterd/metrics"
+	"github.com/meterd/meterd/postgres"
+	"github.com/meterd/meterd/sigv4"
+	"github.com/meterd/meterd/sqlite"
+)
+
+// Main is a running meterd server. meterd serve, the in-process test server
+// and the end-to-end tests start it the same way: set Config, call Run, and
+// Close when done.
+type Main struct {
+	Config Config
+	Stdout io.Writer // the start banner
+	Logger *slog.Logger
+	Clock  *meterd.ServerClock
+	// Faults are the fault rules of this server; Run creates them, seeded
+	// by Config.FaultSeed, with the catalog file's rules.
+	Faults *faults.Rules
+
+	Ledger     meterd.Ledger
+	ln         net.Listener
+	srv        *http.Server
+	served     chan error
+	tokenWhere string // where the admin token can be found, for the banner
+	quotas     *faults.Quotas
+	// Profile serves net/http/pprof under /debug/pprof/ (METERD_PPROF=1),
+	// to profile the server under load; off by default.
+	Profile bool
+}
+
+// Served receives the error that stopped the server when it stops serving
+// on its own (not through Close): a failed listener, for example.
+func (m *Main) Served() <-chan error { return m.served }
+
+// Run opens the store, applies the catalog (or seeds the demo on a first
+// start), and starts serving in the background.
+func (m *Main) Run(ctx context.Context) (err error) {
+	if err := m.Config.Validate(); err != nil {
+		return err
+	}
+	if m.Logger == nil {
+		m.Logger = slog.New(slog.DiscardHandler)
+	}
+	if m.Stdout == nil {
+		m.Stdout = io.Discard
+	}
+	if m.Clock == nil {
+		m.Clock = &meterd.ServerClock{}
+	}
+	var file *catalog.File
+	if m.Config.Catalog != "" {
+		if file, err = catalog.Load(m.Config.Catalog); err != nil {
+			return err
+		}
+	}
+	if err := m.setupFaults(file); err != nil {
+		return err
+	}
+	if m.Ledger, err = m.openStore(ctx); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			m.Ledger.Close()
+		}
+	}()
+	if err := m.seed(ctx, file); err != nil {
+		return err
+	}
+	if err := m.ensureAdminToken(ctx); err != nil {
+		return err
+	}
+	if m.ln, err = net.Listen("tcp", m.Config.Listen); err != nil {
+		return err
+	}
+	m.srv = &http.Server{
+		Handler:           m.handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
+	}
+	m.served = make(chan error, 1)
+	go func() {
+		var err error
+		if m.Config.TLSCert != "" {
+			err = m.srv.ServeTLS(m.ln, m.Config.TLSCert, m.Config.TLSKey)
+		} else {
+			err = m.srv.Serve(m.ln)
+		}
+		if !errors.Is(err, http.ErrServerClosed) {
+			m.served <- err
+		}
+	}()
+	m.printBanner(ctx)
+	return nil
+}
+
+// setupFaults creates the fault rules (with the catalog's) and the quotas.
+func (m *Main) setupFaults(file *catalog.File) error {
+	seed := mathrand.Uint64()
+	if m.Config.FaultSeed != nil {
+		seed = *m.Config.FaultSeed
+	}
+	// Logged so that a failing run with a random seed can be replayed.
+	m.Logger.Info("fault rules seeded", "fault_seed", seed)
+	m.Faults = faults.NewRules(seed)
+	if file != nil {
+		if err := m.Faults.AddCatalog(file); err != nil {
+			return err
+		}
+	}
+	if m.Config.Quotas == "aws" {
+		rates := faults.DefaultRates()
+		if err := faults.ParseRates(m.Config.QuotaRate, rates); err != nil {
+			return fmt.Errorf("--quota-rate: %w", err)
+		}
+		m.quotas = faults.NewQuotas(rates)
+	}
+	return nil
+}
+
+// Close stops accepting requests, lets in-flight requests finish, and closes
+// the store.
+func (m *Main) Close() error {
+	var err error
+	if m.srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		err = m.srv.Shutdown(ctx)
+	}
+	if m.Ledger != nil {
+		err = errors.Join(err, m.Ledger.Close())
+	}
+	return err
+}
+
+// URL is the base URL the server answers on.
+func (m *Main) URL() string {
+	scheme := "http"
+	if m.Config.TLSCert != "" {
+		scheme = "https"
+	}
+	return scheme + "://" + m.ln.Addr().String()
+}
+
+func (m *Main) openStore(ctx context.Context) (meterd.Ledger, error) {
+	if m.Config.Store != "sqlite" {
+		return postgres.Open(ctx, m.Config.Store)
+	}
+	if err := os.MkdirAll(m.Config.Data, 0o700); err != nil {
+		return nil, err
+	}
+	return sqlite.Open(ctx, filepath.Join(m.Config.Data, "meterd.db"))
+}
+
+// seed applies the catalog file, or the demo catalog on a first start.
+func (m *Main) seed(ctx context.Context, file *catalog.File) error {
+	if file == nil {
+		empty, err := catalog.Empty(ctx, m.Ledger)
+		if err != nil || !empty {
+			return err
+		}
+		file = catalog.Demo()
+	}
+	return catalog.Apply(ctx, m.Ledger, file, m.Clock.Now())
+}
+
+// ensureAdminToken stores the hash of the admin token named default: the
+// one given, or a newly generated one written to <data>/admin-token when the
+// store has no admin token at all (so that a revoked default stays revoked
+// on a restart).
+func (m *Main) ensureAdminToken(ctx context.Context) error {
+	if tok := m.Config.AdminToken; tok != "" {
+		m.tokenWhere = "as given with --admin-token"
+		return m.putDefaultToken(ctx, tok)
+	}
+	path := filepath.Join(m.Config.Data, "admin-token")
+	tokens, err := m.Ledger.AdminTokens(ctx)
+	if err != nil {
+		return err
+	}
+	if len(tokens) > 0 {
+		m.tokenWhere = "kept by the node that generated it, or made with meterd admin-tokens create (this store has its hash)"
+		if b, err := os.ReadFile(path); err == nil && meterd.MatchAdminToken(tokens, strings.TrimSpace(string(b))) != nil {
+			m.tokenWhere = path
+		}
+		return nil
+	}
+	tok := meterd.NewAdminTokenSecret()
+	if err := os.MkdirAll(m.Config.Data, 0o700); err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write admin token: %w", err)
+	}
+	m.tokenWhere = path
+	return m.putDefaultToken(ctx, tok)
+}
+
+// putDefaultToken stores tok as the admin token named default.
+func (m *Main) putDefaultToken(ctx context.Context, tok string) error {
+	return m.Ledger.PutAdminToken(ctx, &meterd.AdminToken{
+		Name: meterd.DefaultAdminToken, Role: meterd.RoleAdmin, Hash: meterd.HashAdminToken(tok), CreatedAt: m.Clock.Now(),
+	})
+}
+
+// handler routes the AWS API, health checks and (later) the admin API.
+func (m *Main) handler() http.Handler {
+	met := metrics.New(storeStats(m.Ledger))
+	meteringAPI := met.Service(&faults.Service{
+		Inner: &metering.Service{
+			Ledger:     met.Ledger(m.Ledger),
+			Clock:      m.Clock,
+			PastWindow: m.Config.PastWindow,
+			FutureSkew: m.Config.FutureSkew,
+		},
+		Rules:  m.Faults,
+		Quotas: m.quotas,
+	})
+	verifiers := m.verifiers()
+	api := &awsjson.Handler{
+		Services:     []*awsjson.Service{awsjson.Metering(meteringAPI)},
+		Authenticate: authenticate(verifiers),
+		Logger:       m.Logger,
+		Observe:      met.Observe,
+	}
+	// Any verifier tells known keys apart: they share the credential store.
+	knownKey := verifiers["aws-marketplace"].KnownKey
+	if m.Config.Auth == "none" {
+		knownKey = nil // every request is let in: none is told apart
+	}
+	api.Admission = awsjson.NewAdmission(m.Config.MaxInFlight, knownKey, m.Config.BodyTimeout, 0, 0)
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", met.Handler())
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := m.Ledger.Ping(r.Context()); err != nil {
+			m.Logger.Error("readyz", "err", err)
+			http.Error(w, "store unreachable", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ok\n"))
+	})
+	if m.Profile {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	}
+	mux.Handle("/admin/v1/", (&admin.Server{Ledger: m.Ledger, Clock: m.Clock, Reseed: m.reseed, Faults: m.Faults, Logger: m.Logger, BackupDir: m.Config.Data}).Handler())
+	mux.Handle("/", met.CountInFlight(api))
+	return mux
+}
+
+// verifiers are the SigV4 verifiers of the AWS APIs, by signing name
+// (aws-marketplace, sqs): each refuses a scope naming another service.
+func (m *Main) verifiers() map[string]*sigv4.Verifier {
+	verifiers := map[string]*sigv4.Verifier{}
+	for _, name := range []string{"aws-marketplace", "sqs"} {
+		verifiers[name] = &sigv4.Verifier{
+			Credentials:      m.Ledger,
+			Service:          name,
+			Insecure:         m.Config.Auth == "none",
+			DefaultAccountID: catalog.DemoSellerAccount,
+		}
+	}
+	return verifiers
+}
+
+// authenticate verifies a request with the verifier of its service's
+// signing name.
+func authenticate(verifiers map[string]*sigv4.Verifier) func(r *http.Request, body []byte, signingName string) (*meterd.Caller, error) {
+	return func(r *http.Request, body []byte, signingName string) (*meterd.Caller, error) {
+		v := verifiers[signingName]
+		if v == nil {
+			return nil, fmt.Errorf("no SigV4 verifier for service %q", signingName)
+		}
+		return v.Verify(r, body)
+	}
+}
+
+// storeStats reads the group-commit counters of the SQLite or PostgreSQL
+// store for the metrics; nil for another Ledger.
+func storeStats(l meterd.Ledger) func() metrics.StoreStats {
+	switch s := l.(type) {
+	case *sqlite.Store:
+		return func() metrics.StoreStats {
+			st := s.Stats()
+			return metrics.StoreStats{Transactions: st.Transactions, Batches: st.Batches, Records: st.Records, WALFrames: st.WALFrames}
+		}
+	case *postgres.Store:
+		return func() metrics.StoreStats {
+			st := s.Stats()
+			return metrics.StoreStats{Transactions: st.Transactions, Batches: st.Batches, Records: st.Records, WALFrames: -1}
+		}
+	}
+	return nil
+}
+
+// reseed applies the catalog file (read again) or the demo after the admin
+// API emptied the ledger. The fault rules, too, start again from the
+// catalog's, so that a reset gives a clean slate.
+func (m *Main) reseed(ctx context.Context) error {
+	file := catalog.Demo()
+	if m.Config.Catalog != "" {
+		var err error
+		if file, err = catalog.Load(m.Config.Catalog); err != nil {
+			return err
+		}
+	}
+	m.Faults.Clear()
+	if err := m.Faults.AddCatalog(file); err != nil {
+		return err
+	}
+	return catalog.Apply(ctx, m.Ledger, file, m.Clock.Now())
+}
+
+// printBanner tells the user, in a few lines, how to reach the server and
+// what the store holds.
+func (m *Main) printBanner(ctx context.Context) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "meterd is listening on %s (store: %s, auth: %s)\n\n", m.URL(), StoreName(m.Config.Store), m.Config.Auth)
+	fmt.Fprintf(&b, "  export AWS_ENDPOINT_URL_MARKETPLACE_METERING=%s\n", m.URL())
+	// Only the demo's well-known keys are printed; a catalog's secrets are not.
+	if k, err := m.Ledger.AccessKey(ctx, "test"); err == nil && k.Secret == "test" {
+		fmt.Fprintf(&b, "  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test\n")
+	} else {
+		fmt.Fprintf(&b, "  export AWS_ACCESS_KEY_ID=<a seller key of your catalog> AWS_SECRET_ACCESS_KEY=<its secret>\n")
+	}
+	// botocore and the AWS CLI read AWS_DEFAULT_REGION; the Go and JS SDKs AWS_REGION.
+	b.WriteString("  export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1\n")
+	if k, err := m.Ledger.AccessKey(ctx, "buyer"); err == nil && k.Secret == "buyer" {
+		fmt.Fprintf(&b, "  buyer key buyer/buyer (account %s) for MeterUsage and RegisterUsage\n", k.AccountID)
+	}
+	b.WriteString("\n")
+	products, err := m.Ledger.Products(ctx)
+	if err != nil {
+		m.Logger.Error("banner", "err", err)
+	}
+	const shown = 5
+	for i, p := range products {
+		if i == shown {
+			fmt.Fprintf(&b, "  ... and %d more products\n", len(products)-shown)
+			break
+		}
+		var dims []string
+		for _, d := range p.Dimensions {
+			dims = append(dims, d.Name)
+		}
+		fmt.Fprintf(&b, "  product %s (%s, seller %s; dimensions: %s)\n", p.Code, p.Type, p.SellerAccountID, strings.Join(dims, ", "))
+		customers, _ := m.Ledger.Customers(ctx, p.Code)
+		for j, c := range customers {
+			if j == shown {
+				fmt.Fprintf(&b, "    ... and %d more customers\n", len(customers)-shown)
+				break
+			}
+			fmt.Fprintf(&b, "    customer %s (account %s, %s)\n", c.CustomerIdentifier, c.CustomerAWSAccountID, c.EffectiveStatus(m.Clock.Now()))
+		}
+	}
+	fmt.Fprintf(&b, "\n  admin token: %s\n", m.tokenWhere)
+	io.WriteString(m.Stdout, b.String())
+}
+
+// StoreName is the store for the banner, without a URL's password.
+func StoreName(store string) string {
+	if u, err := url.Parse(store); err == nil && u.User != nil {
+		u.User = url.User(u.User.Username())
+		return u.String()
+	}
+	return store
+}
