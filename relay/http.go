@@ -1,8 +1,6 @@
 package relay
 
 import (
-	"bufio"
-	"bytes"
 	"cmp"
 	"context"
 	"crypto/subtle"
@@ -18,8 +16,8 @@ import (
 	"github.com/meterd/meterd"
 )
 
-// maxBody is the largest request body the relay reads (32 MiB): tens of
-// thousands of events in one request.
+// maxBody is the largest request body the relay reads (32 MiB); a body
+// is read one event at a time (decodeEvents), at most maxEventsPerRequest.
 const maxBody = 32 << 20
 
 // Handler returns the relay's HTTP API: POST /v1/events, GET /v1/status,
@@ -97,31 +95,28 @@ type EventsResponse struct {
 
 // postEvents stores a batch of events and answers one result per event.
 func (r *Relay) postEvents(w http.ResponseWriter, req *http.Request) error {
-	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, maxBody))
-	if err != nil {
-		return badRequest("reading the body: %v", err)
-	}
-	raws, err := splitEvents(body)
+	items, err := decodeEvents(http.MaxBytesReader(w, req.Body, maxBody))
 	if err != nil {
 		return err
 	}
 	now := r.clock.Now()
-	results := make([]Result, len(raws))
+	results := make([]Result, len(items))
 	var valid []Event
 	var index []int
-	for i, raw := range raws {
-		var e Event
-		if err := decodeEvent(raw, &e); err != nil {
+	for i := range items {
+		e := &items[i].Event
+		err := items[i].Err
+		if err == nil {
+			err = e.validate(now, r.cfg.Window, r.cfg.FutureSkew, r.cfg.Products)
+		}
+		if err != nil {
 			results[i] = Result{ID: e.ID, Status: StatusRejected, Error: err.Error()}
 			continue
 		}
-		if err := e.validate(now, r.cfg.Window, r.cfg.FutureSkew, r.cfg.Products); err != nil {
-			results[i] = Result{ID: e.ID, Status: StatusRejected, Error: err.Error()}
-			continue
-		}
-		valid = append(valid, e)
+		valid = append(valid, *e)
 		index = append(index, i)
 	}
+	items = nil // the events are in valid now
 	if len(valid) > 0 {
 		stored, err := r.store.Ingest(req.Context(), valid, now, r.cfg.Late)
 		if err != nil {
@@ -139,97 +134,6 @@ func (r *Relay) postEvents(w http.ResponseWriter, req *http.Request) error {
 		}
 	}
 	return writeJSON(w, EventsResponse{Results: results})
-}
-
-// splitEvents splits a body into one raw JSON value per event: the
-// elements of a JSON array, or the non-empty lines of JSON lines. Only a
-// body that cannot be split at all is an error.
-func splitEvents(body []byte) ([]json.RawMessage, error) {
-	trimmed := bytes.TrimSpace(body)
-	if len(trimmed) == 0 {
-		return nil, badRequest("the body is empty: send a JSON array of events or JSON lines")
-	}
-	if trimmed[0] == '[' {
-		var raws []json.RawMessage
-		if err := json.Unmarshal(trimmed, &raws); err != nil {
-			return nil, badRequest("the body is not a JSON array: %v", err)
-		}
-		return raws, nil
-	}
-	var raws []json.RawMessage
-	sc := bufio.NewScanner(bytes.NewReader(trimmed))
-	sc.Buffer(make([]byte, 0, 64<<10), maxBody)
-	for sc.Scan() {
-		line := bytes.TrimSpace(sc.Bytes())
-		if len(line) > 0 {
-			raws = append(raws, json.RawMessage(bytes.Clone(line)))
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, badRequest("reading JSON lines: %v", err)
-	}
-	// One broken line among good ones is that event's problem; a body with
-	// no JSON line at all (a pretty-printed object, text) cannot be parsed.
-	for _, raw := range raws {
-		if json.Valid(raw) {
-			return raws, nil
-		}
-	}
-	return nil, badRequest("the body is neither a JSON array nor JSON lines")
-}
-
-// decodeEvent decodes one event, keeping its id even when another field is
-// malformed so that the result can name it. Quantities must be integers.
-func decodeEvent(raw json.RawMessage, e *Event) error {
-	var probe struct {
-		ID json.RawMessage `json:"id"`
-	}
-	if err := json.Unmarshal(raw, &probe); err != nil {
-		return fmt.Errorf("not a JSON object: %v", err)
-	}
-	json.Unmarshal(probe.ID, &e.ID)
-	var wire struct {
-		Event
-		Quantity  json.RawMessage `json:"quantity"`
-		Timestamp string          `json:"timestamp"`
-	}
-	if err := json.Unmarshal(raw, &wire); err != nil {
-		return fmt.Errorf("malformed event: %v", err)
-	}
-	*e = wire.Event
-	if len(wire.Quantity) > 0 && string(wire.Quantity) != "null" {
-		// A JSON number only: encoding/json would take "1" into a json.Number.
-		var q int64
-		if c := wire.Quantity[0]; c != '-' && (c < '0' || c > '9') || json.Unmarshal(wire.Quantity, &q) != nil {
-			if isIntegerText(wire.Quantity) {
-				return fmt.Errorf("quantity: %s is out of range: at most %d", wire.Quantity, maxQuantity)
-			}
-			return fmt.Errorf("quantity: %s is not an integer", wire.Quantity)
-		}
-		e.Quantity = &q
-	}
-	if wire.Timestamp != "" {
-		ts, err := time.Parse(time.RFC3339Nano, wire.Timestamp)
-		if err != nil {
-			return fmt.Errorf("timestamp: %q is not RFC 3339", wire.Timestamp)
-		}
-		e.Timestamp = ts
-	}
-	return nil
-}
-
-// isIntegerText reports whether b is an optional minus and digits only.
-func isIntegerText(b []byte) bool {
-	b = bytes.TrimPrefix(b, []byte("-"))
-	if len(b) == 0 {
-		return false
-	}
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // getStatus answers the outbox's status.

@@ -53,7 +53,8 @@ const relayUsage = `meterd relay: the outbox that turns usage events into hourly
 
 Usage:
   meterd relay serve [--listen ADDR] [--data DIR] [--upstream-endpoint URL] [--products C,...] [flags]
-        run the relay (POST /v1/events), submitting closed hours to the upstream
+        run the relay (POST /v1/events: a JSON array or JSON lines, at most 10,000 events a request),
+        submitting closed hours to the upstream
   meterd relay status [--server URL] [--token T] [--output table|json]
         backlog, oldest unsubmitted hour, last error, outcomes
   meterd relay report [--from T] [--to T] [--server URL] [--token T] [--output table|json|csv]
