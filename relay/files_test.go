@@ -88,23 +88,3 @@ func TestStoreFileModes(t *testing.T) {
 		})
 	}
 }
-
-// TestPrivateDir warns about a data directory others can read, and makes
-// a new one 0700.
-func TestPrivateDir(t *testing.T) {
-	open := filepath.Join(t.TempDir(), "open")
-	if err := os.Mkdir(open, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	os.Chmod(open, 0o755)
-	if w, err := PrivateDir(open); err != nil || !strings.Contains(w, "0755") {
-		t.Errorf("PrivateDir(0755 directory) = %q, %v, want a warning naming 0755", w, err)
-	}
-	fresh := filepath.Join(t.TempDir(), "a", "b")
-	if w, err := PrivateDir(fresh); err != nil || w != "" {
-		t.Errorf("PrivateDir(new) = %q, %v, want no warning", w, err)
-	}
-	if fi, err := os.Stat(fresh); err != nil || fi.Mode().Perm() != 0o700 {
-		t.Errorf("new data directory mode = %v, %v, want 0700", fi.Mode().Perm(), err)
-	}
-}

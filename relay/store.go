@@ -14,6 +14,7 @@ import (
 
 	"github.com/meterd/meterd"
 	"github.com/meterd/meterd/internal/filelock"
+	"github.com/meterd/meterd/internal/fileperm"
 	"github.com/meterd/meterd/internal/pgtx"
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
 )
@@ -122,7 +123,7 @@ func openSQLiteLocked(ctx context.Context, path string) (*Store, error) {
 	// The store holds customer identifiers and usage: readable by its
 	// owner only, whatever the umask. SQLite gives the WAL and SHM files
 	// the database file's mode; files of an older relay are narrowed.
-	if err := privateFiles(path, path+"-wal", path+"-shm"); err != nil {
+	if err := fileperm.Private(path, path+"-wal", path+"-shm"); err != nil {
 		return nil, fmt.Errorf("relay: %w", err)
 	}
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(5000)&_txlock=immediate"

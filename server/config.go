@@ -87,7 +87,7 @@ func (c *Config) Validate() error {
 func (c *Config) flagSet() *flag.FlagSet {
 	fs := flag.NewFlagSet("meterd serve", flag.ContinueOnError)
 	fs.StringVar(&c.Listen, "listen", c.Listen, "address for the AWS API, admin API and console")
-	fs.StringVar(&c.Data, "data", c.Data, "directory for the embedded store and generated secrets")
+	fs.StringVar(&c.Data, "data", c.Data, "directory for the embedded store and generated secrets (created 0700; its files 0600)")
 	fs.StringVar(&c.Store, "store", c.Store, "sqlite, or a postgres:// URL")
 	fs.StringVar(&c.Catalog, "catalog", c.Catalog, "catalog file (YAML or JSON) applied at start")
 	fs.StringVar(&c.Auth, "auth", c.Auth, "sigv4 verifies every request; none accepts any credentials")

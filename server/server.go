@@ -24,6 +24,7 @@ import (
 	"github.com/meterd/meterd/awsjson"
 	"github.com/meterd/meterd/catalog"
 	"github.com/meterd/meterd/faults"
+	"github.com/meterd/meterd/internal/fileperm"
 	"github.com/meterd/meterd/metering"
 	"github.com/meterd/meterd/metrics"
 	"github.com/meterd/meterd/postgres"
@@ -176,8 +177,12 @@ func (m *Main) openStore(ctx context.Context) (meterd.Ledger, error) {
 	if m.Config.Store != "sqlite" {
 		return postgres.Open(ctx, m.Config.Store)
 	}
-	if err := os.MkdirAll(m.Config.Data, 0o700); err != nil {
-		return nil, err
+	warning, err := fileperm.Dir(m.Config.Data)
+	if err != nil {
+		return nil, fmt.Errorf("--data: %w", err)
+	}
+	if warning != "" {
+		m.Logger.Warn(warning)
 	}
 	return sqlite.Open(ctx, filepath.Join(m.Config.Data, "meterd.db"))
 }
@@ -219,7 +224,7 @@ func (m *Main) ensureAdminToken(ctx context.Context) error {
 	if err := os.MkdirAll(m.Config.Data, 0o700); err != nil {
 		return err
 	}
-	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
+	if err := fileperm.WriteSecret(path, []byte(tok+"\n")); err != nil {
 		return fmt.Errorf("write admin token: %w", err)
 	}
 	m.tokenWhere = path

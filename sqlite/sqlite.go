@@ -26,6 +26,7 @@ import (
 
 	"github.com/meterd/meterd"
 	"github.com/meterd/meterd/internal/filelock"
+	"github.com/meterd/meterd/internal/fileperm"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -90,9 +91,12 @@ type Stats struct {
 }
 
 // Open opens (creating it and its directory when missing) the SQLite
-// database at path, applies pending migrations and starts the writer.
+// database at path, applies pending migrations and starts the writer. The
+// ledger holds secret keys, session tokens and RegisterUsage private keys:
+// a new directory is 0700, and the database, its WAL and SHM are 0600
+// whatever the umask (files left wider by an older meterd are narrowed).
 func Open(ctx context.Context, path string) (*Store, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	// One process at a time: the store keeps the catalog in memory and
@@ -101,6 +105,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	lock, err := filelock.Lock(path + ".lock")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %s is open in another process (%w); one meterd process at a time may use a SQLite ledger, use PostgreSQL to share one", path, err)
+	}
+	if err := fileperm.Private(path, path+"-wal", path+"-shm"); err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	s, err := open(ctx, path)
 	if err != nil {

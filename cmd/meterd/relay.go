@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/meterd/meterd"
+	"github.com/meterd/meterd/internal/fileperm"
 	"github.com/meterd/meterd/relay"
 	"github.com/meterd/meterd/server"
 )
@@ -167,11 +168,7 @@ func relayToken(given, data string) (string, error) {
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		return "", err
 	}
-	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
-		return "", err
-	}
-	// WriteFile keeps the mode of a file that existed (empty).
-	return tok, os.Chmod(path, 0o600)
+	return tok, fileperm.WriteSecret(path, []byte(tok+"\n"))
 }
 
 func relayServe(ctx context.Context, c *cli, args []string) error {
@@ -180,7 +177,7 @@ func relayServe(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(c.stderr, nil))
-	warning, err := relay.PrivateDir(rc.Data)
+	warning, err := fileperm.Dir(rc.Data)
 	if err != nil {
 		return fmt.Errorf("--data: %w", err)
 	}
