@@ -92,3 +92,29 @@ func TestReadmeSnippets(t *testing.T) {
 		}
 	}
 }
+
+// TestReadmeExcerpts checks that every README code block after an
+// `<!-- excerpt: PATH -->` line is a run of whole lines of that file of the
+// repository, character for character.
+func TestReadmeExcerpts(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	marker := regexp.MustCompile("(?m)^<!-- excerpt: (\\S+) -->\n```\\w*\n")
+	found := marker.FindAllSubmatchIndex(readme, -1)
+	if len(found) == 0 {
+		t.Fatal("README has no excerpt markers: the pattern is out of date")
+	}
+	for _, m := range found {
+		file := string(readme[m[2]:m[3]])
+		body, _, ok := strings.Cut(string(readme[m[1]:]), "```\n")
+		want, err := os.ReadFile(filepath.Join("..", file))
+		switch {
+		case err != nil:
+			t.Errorf("README quotes %s: %v", file, err)
+		case !ok || body == "" || !strings.Contains("\n"+string(want), "\n"+body):
+			t.Errorf("README's excerpt of %s is not a run of whole lines of it:\n%s", file, body)
+		}
+	}
+}

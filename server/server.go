@@ -43,6 +43,9 @@ type Main struct {
 	// Faults are the fault rules of this server; Run creates them, seeded
 	// by Config.FaultSeed, with the catalog file's rules.
 	Faults *faults.Rules
+	// Catalog, when set, is the catalog applied at start and after a reset
+	// instead of the file Config.Catalog names.
+	Catalog *catalog.File
 
 	Ledger     meterd.Ledger
 	ln         net.Listener
@@ -74,11 +77,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.Clock == nil {
 		m.Clock = &meterd.ServerClock{}
 	}
-	var file *catalog.File
-	if m.Config.Catalog != "" {
-		if file, err = catalog.Load(m.Config.Catalog); err != nil {
-			return err
-		}
+	file, err := m.catalog()
+	if err != nil {
+		return err
 	}
 	if err := m.setupFaults(file); err != nil {
 		return err
@@ -331,16 +332,28 @@ func storeStats(l meterd.Ledger) func() metrics.StoreStats {
 	return nil
 }
 
+// catalog is the catalog to apply: Catalog, or the file Config.Catalog
+// names (read again each time), or nil for none.
+func (m *Main) catalog() (*catalog.File, error) {
+	if m.Catalog != nil {
+		return m.Catalog, m.Catalog.Validate()
+	}
+	if m.Config.Catalog == "" {
+		return nil, nil
+	}
+	return catalog.Load(m.Config.Catalog)
+}
+
 // reseed applies the catalog file (read again) or the demo after the admin
 // API emptied the ledger. The fault rules, too, start again from the
 // catalog's, so that a reset gives a clean slate.
 func (m *Main) reseed(ctx context.Context) error {
-	file := catalog.Demo()
-	if m.Config.Catalog != "" {
-		var err error
-		if file, err = catalog.Load(m.Config.Catalog); err != nil {
-			return err
-		}
+	file, err := m.catalog()
+	if err != nil {
+		return err
+	}
+	if file == nil {
+		file = catalog.Demo()
 	}
 	m.Faults.Clear()
 	if err := m.Faults.AddCatalog(file); err != nil {
