@@ -37,6 +37,7 @@ const (
 	EInvalidToken            = "InvalidTokenException"
 	EDryRunOperation         = "DryRunOperation"
 	EUnauthorized            = "UnauthorizedException"
+	EInvalidParameter        = "InvalidParameterException" // the Entitlement Service's one client error
 
 	// Codes used by the admin API and the stores, never sent to AWS clients
 	// under these names.

@@ -15,13 +15,14 @@ import (
 )
 
 // DefaultRates returns the request rates of `--quotas aws` in requests per
-// second, per caller account and region (spec §3.13).
+// second, per caller account and region (spec §3.13; GetEntitlements: 10).
 func DefaultRates() map[string]float64 {
 	return map[string]float64{
 		meterd.OpBatchMeterUsage: 10,
 		meterd.OpMeterUsage:      10,
 		meterd.OpRegisterUsage:   5,
 		meterd.OpResolveCustomer: 10,
+		meterd.OpGetEntitlements: 10,
 	}
 }
 

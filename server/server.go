@@ -25,9 +25,11 @@ import (
 	"github.com/meterd/meterd/catalog"
 	"github.com/meterd/meterd/faults"
 	"github.com/meterd/meterd/internal/fileperm"
+	"github.com/meterd/meterd/marketplace"
 	"github.com/meterd/meterd/metering"
 	"github.com/meterd/meterd/metrics"
 	"github.com/meterd/meterd/postgres"
+	"github.com/meterd/meterd/rpcv2"
 	"github.com/meterd/meterd/sigv4"
 	"github.com/meterd/meterd/sqlite"
 )
@@ -53,6 +55,7 @@ type Main struct {
 	served     chan error
 	tokenWhere string // where the admin token can be found, for the banner
 	quotas     *faults.Quotas
+	tokenKey   []byte // signs the Entitlement Service's NextTokens
 	// Profile serves net/http/pprof under /debug/pprof/ (METERD_PPROF=1),
 	// to profile the server under load; off by default.
 	Profile bool
@@ -96,6 +99,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	if err := m.ensureAdminToken(ctx); err != nil {
+		return err
+	}
+	if m.tokenKey, err = marketplace.TokenKey(ctx, m.Ledger); err != nil {
 		return err
 	}
 	if m.ln, err = net.Listen("tcp", m.Config.Listen); err != nil {
@@ -252,9 +258,16 @@ func (m *Main) handler() http.Handler {
 		Rules:  m.Faults,
 		Quotas: m.quotas,
 	})
+	entitlements := &marketplace.Entitlements{Store: m.Ledger, Clock: m.Clock, TokenKey: m.tokenKey}
+	getEntitlements := faults.Guard(m.Faults, m.quotas, meterd.OpGetEntitlements,
+		func(in *meterd.GetEntitlementsInput) string { return in.ProductCode }, entitlements.GetEntitlements)
 	verifiers := m.verifiers()
 	api := &awsjson.Handler{
-		Services:     []*awsjson.Service{awsjson.Metering(meteringAPI)},
+		Services: []*awsjson.Service{
+			awsjson.Metering(meteringAPI),
+			awsjson.Entitlement(getEntitlements),
+			rpcv2.Entitlement(getEntitlements),
+		},
 		Authenticate: authenticate(verifiers),
 		Logger:       m.Logger,
 		Observe:      met.Observe,
@@ -367,7 +380,7 @@ func (m *Main) reseed(ctx context.Context) error {
 func (m *Main) printBanner(ctx context.Context) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "meterd is listening on %s (store: %s, auth: %s)\n\n", m.URL(), StoreName(m.Config.Store), m.Config.Auth)
-	fmt.Fprintf(&b, "  export AWS_ENDPOINT_URL_MARKETPLACE_METERING=%s\n", m.URL())
+	fmt.Fprintf(&b, "  export AWS_ENDPOINT_URL_MARKETPLACE_METERING=%s AWS_ENDPOINT_URL_MARKETPLACE_ENTITLEMENT_SERVICE=%s\n", m.URL(), m.URL())
 	// Only the demo's well-known keys are printed; a catalog's secrets are not.
 	if k, err := m.Ledger.AccessKey(ctx, "test"); err == nil && k.Secret == "test" {
 		fmt.Fprintf(&b, "  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test\n")
