@@ -1,6 +1,3 @@
-// Package marketplace holds the operations of AWS Marketplace beyond
-// metering (offers, agreements, entitlements): plain functions over the
-// store and the clock, with no HTTP and no SQL.
 package marketplace
 
 import (
@@ -62,7 +59,7 @@ func (s *Entitlements) GetEntitlements(ctx context.Context, in *meterd.GetEntitl
 		return nil, fmt.Errorf("marketplace: GetEntitlements without a caller")
 	}
 	if caller.Region != EntitlementRegion {
-		return nil, invalid("The Entitlement Service is available only in %s", EntitlementRegion)
+		return nil, invalidParameter("The Entitlement Service is available only in %s", EntitlementRegion)
 	}
 	f, limit, err := checkEntitlementsInput(in)
 	if err != nil {
@@ -72,7 +69,7 @@ func (s *Entitlements) GetEntitlements(ctx context.Context, in *meterd.GetEntitl
 	if meterd.ErrorCode(err) == meterd.ENotFound || (err == nil && p.SellerAccountID != caller.AccountID) {
 		// The same answer for a product that does not exist and one of
 		// another seller, so that no caller learns which codes exist.
-		return nil, invalid("Product code %s is not a product of the calling account %s", clipped(in.ProductCode), caller.AccountID)
+		return nil, invalidParameter("Product code %s is not a product of the calling account %s", clipEcho(in.ProductCode), caller.AccountID)
 	} else if err != nil {
 		return nil, err
 	}
@@ -80,7 +77,7 @@ func (s *Entitlements) GetEntitlements(ctx context.Context, in *meterd.GetEntitl
 	if in.NextToken != "" {
 		after, ok := s.openToken(in.NextToken, scope)
 		if !ok {
-			return nil, invalid("The NextToken is not valid for this product and filter: pass the NextToken of the previous GetEntitlements call with the same ProductCode and Filter")
+			return nil, invalidParameter("The NextToken is not valid for this product and filter: pass the NextToken of the previous GetEntitlements call with the same ProductCode and Filter")
 		}
 		f.After = after
 	}
@@ -107,22 +104,22 @@ func (s *Entitlements) GetEntitlements(ctx context.Context, in *meterd.GetEntitl
 func checkEntitlementsInput(in *meterd.GetEntitlementsInput) (meterd.EntitlementFilter, int, error) {
 	var f meterd.EntitlementFilter
 	if n := len(in.ProductCode); n < 1 || n > 255 {
-		return f, 0, invalid("ProductCode must be 1 to 255 characters long")
+		return f, 0, invalidParameter("ProductCode must be 1 to 255 characters long")
 	}
 	f.ProductCode = in.ProductCode
 	limit := defaultEntitlementResults
 	if in.MaxResults != nil {
 		if *in.MaxResults < 1 || *in.MaxResults > maxEntitlementResults {
-			return f, 0, invalid("MaxResults must be between 1 and %d, got %d", maxEntitlementResults, *in.MaxResults)
+			return f, 0, invalidParameter("MaxResults must be between 1 and %d, got %d", maxEntitlementResults, *in.MaxResults)
 		}
 		limit = int(*in.MaxResults)
 	}
 	for name, values := range in.Filter {
 		if !slices.Contains(filterNames, name) {
-			return f, 0, invalid("Invalid filter name %q: the names are %s", clipped(name), strings.Join(filterNames, ", "))
+			return f, 0, invalidParameter("Invalid filter name %q: the names are %s", clipEcho(name), strings.Join(filterNames, ", "))
 		}
 		if len(values) == 0 {
-			return f, 0, invalid("Filter %s must list at least one value", name)
+			return f, 0, invalidParameter("Filter %s must list at least one value", name)
 		}
 	}
 	f.CustomerIdentifiers = in.Filter[meterd.FilterCustomerIdentifier]
@@ -131,10 +128,10 @@ func checkEntitlementsInput(in *meterd.GetEntitlementsInput) (meterd.Entitlement
 	f.LicenseArns = in.Filter[meterd.FilterLicenseArn]
 	switch {
 	case f.CustomerIdentifiers != nil && f.AWSAccountIDs != nil:
-		return f, 0, invalid("Filters %s and %s are mutually exclusive: use one or the other", meterd.FilterCustomerIdentifier, meterd.FilterCustomerAWSAccountID)
+		return f, 0, invalidParameter("Filters %s and %s are mutually exclusive: use one or the other", meterd.FilterCustomerIdentifier, meterd.FilterCustomerAWSAccountID)
 	case f.Dimensions != nil && f.CustomerIdentifiers == nil && f.AWSAccountIDs == nil && f.LicenseArns == nil:
 		// What the real service answers for a dimension alone.
-		return f, 0, invalid("Invalid filter combination provided")
+		return f, 0, invalidParameter("Invalid filter combination provided")
 	}
 	return f, limit, nil
 }
@@ -236,12 +233,12 @@ func TokenKey(ctx context.Context, st SettingStore) ([]byte, error) {
 	return key, nil
 }
 
-func invalid(format string, args ...any) error {
+func invalidParameter(format string, args ...any) error {
 	return meterd.Errorf(meterd.EInvalidParameter, format, args...)
 }
 
 // clipped shortens client-supplied text echoed in messages.
-func clipped(s string) string {
+func clipEcho(s string) string {
 	const max = 128
 	if len(s) > max {
 		return s[:max] + "..."
