@@ -2,7 +2,6 @@ package relay
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/meterd/meterd/relay/wire"
 )
 
 // allocatedBy returns the bytes allocated while f ran (this test's
@@ -61,7 +62,7 @@ func TestPostEventsMemory(t *testing.T) {
 		{"Lines4MNonObjects", lines, http.StatusBadRequest, "more than 10000 events in one request", 0},
 		{"UnknownMember8MB", "[" + event("u1", `,"junk":[`+strings.Repeat("1,", n-1)+`1]`) + "]", http.StatusOK, `"accepted"`, 0},
 		{"MillionTags", "[" + event("t1", `,"tags":{`+tags.String()+`}`) + "]", http.StatusOK, "more than 5 tags", 0},
-		{"TenThousandNonObjects", "[" + strings.Repeat("1,", maxEventsPerRequest-1) + "1]", http.StatusOK, "not a JSON object", 16 << 20},
+		{"TenThousandNonObjects", "[" + strings.Repeat("1,", wire.MaxEvents-1) + "1]", http.StatusOK, "not a JSON object", 16 << 20},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -92,14 +93,14 @@ func TestPostEventsMemory(t *testing.T) {
 func TestPostEventsLimit(t *testing.T) {
 	now := t0.Add(30 * time.Minute)
 	_, c := newTestRelay(t, Config{}, now)
-	events := make([]Event, maxEventsPerRequest+1)
+	events := make([]Event, wire.MaxEvents+1)
 	for i := range events {
 		events[i] = ev(fmt.Sprintf("e%d", i), "c1", "requests", 1, now, nil)
 	}
 	if _, err := c.Send(t.Context(), events); err == nil || !strings.Contains(err.Error(), "more than 10000 events") {
 		t.Errorf("Send of 10001 events = %v, want a 400 saying more than 10000 events", err)
 	}
-	rs, err := c.Send(t.Context(), events[:maxEventsPerRequest])
+	rs, err := c.Send(t.Context(), events[:wire.MaxEvents])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,48 +109,4 @@ func TestPostEventsLimit(t *testing.T) {
 			t.Fatalf("event %+v, want accepted", r)
 		}
 	}
-}
-
-// FuzzDecodeEvents feeds arbitrary bodies to the POST /v1/events decoder:
-// it never panics, returns at most maxEventsPerRequest events, and for a
-// body that is a JSON array returns one result per element (or refuses
-// the body for having too many).
-func FuzzDecodeEvents(f *testing.F) {
-	ts := t0.Format(time.RFC3339)
-	for _, seed := range []string{
-		`[{"id":"a","product_code":"p","customer_identifier":"c","dimension":"d","quantity":3,"timestamp":"` + ts + `","tags":{"t":"x"}}]`,
-		`{"id":"a","quantity":1}` + "\n" + `{"id":"b","quantity":"2"}` + "\n" + `not json`,
-		`[1, "x", null, [], {"id": 5}, {"quantity": 1e3}, {"tags": {"a": 1}}]`,
-		`[{"id":"q","quantity":99999999999999999999}]`,
-		`{"id":"t","tags":{"a":"1","b":"2","c":"3","d":"4","e":"5","f":"6"}}`,
-		` [ ] `, `[`, `[]x`, "\n\n", `{`, `[{"id":"x","timestamp":"yesterday"}]`,
-	} {
-		f.Add([]byte(seed))
-	}
-	f.Fuzz(func(t *testing.T, body []byte) {
-		items, err := decodeEvents(bytes.NewReader(body))
-		if err != nil {
-			if items != nil {
-				t.Fatalf("decodeEvents = %d items and error %v, want none with an error", len(items), err)
-			}
-			return
-		}
-		if len(items) > maxEventsPerRequest {
-			t.Fatalf("decodeEvents = %d items, more than %d", len(items), maxEventsPerRequest)
-		}
-		for _, it := range items {
-			if it.Err == nil && it.Event.Tags != nil && len(it.Event.Tags) > maxTagsPerAllocation {
-				t.Fatalf("event with %d tags decoded, want an error beyond %d", len(it.Event.Tags), maxTagsPerAllocation)
-			}
-		}
-		var elems []json.RawMessage
-		if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '[' {
-			if json.Unmarshal(body, &elems) != nil {
-				t.Fatalf("decodeEvents took %q, which is not a JSON array", body)
-			}
-			if len(items) != len(elems) {
-				t.Fatalf("decodeEvents = %d items for an array of %d", len(items), len(elems))
-			}
-		}
-	})
 }

@@ -8,22 +8,12 @@ import (
 	"time"
 
 	"github.com/meterd/meterd"
+	"github.com/meterd/meterd/relay/wire"
 )
 
-// Event is one raw usage event, as POST /v1/events takes it. ID is the
-// idempotency key; exactly one of CustomerIdentifier and
-// CustomerAWSAccountID names the customer.
-type Event struct {
-	ID                   string            `json:"id"`
-	ProductCode          string            `json:"product_code"`
-	CustomerIdentifier   string            `json:"customer_identifier,omitempty"`
-	CustomerAWSAccountID string            `json:"customer_aws_account_id,omitempty"`
-	LicenseArn           string            `json:"license_arn,omitempty"`
-	Dimension            string            `json:"dimension"`
-	Quantity             *int64            `json:"quantity"`
-	Timestamp            time.Time         `json:"timestamp"`
-	Tags                 map[string]string `json:"tags,omitempty"`
-}
+// Event is one raw usage event, as POST /v1/events takes it (see package
+// wire, which decodes them).
+type Event = wire.Event
 
 // Event statuses of a Result.
 const (
@@ -50,7 +40,7 @@ const (
 
 // AWS limits of usage allocations (spec §3.7).
 const (
-	maxTagsPerAllocation = 5
+	maxTagsPerAllocation = wire.MaxTags
 	maxTagKeys           = 5 // distinct keys across one record's allocations
 	maxAllocations       = 2500
 	maxTagKeyLen         = 128
@@ -59,8 +49,8 @@ const (
 	maxDimensionLen      = 255
 )
 
-// customerKey is the customer part of an aggregate's key.
-func (e *Event) customerKey() string {
+// customerKey is the customer part of an event's aggregate's key.
+func customerKey(e *Event) string {
 	if e.CustomerIdentifier != "" {
 		return e.CustomerIdentifier
 	}
@@ -69,7 +59,7 @@ func (e *Event) customerKey() string {
 
 // validate checks one event against the rules that need no store: fields,
 // tag limits, the products served and the window [now-window, now+skew).
-func (e *Event) validate(now time.Time, window, skew time.Duration, products []string) error {
+func validateEvent(e *Event, now time.Time, window, skew time.Duration, products []string) error {
 	switch {
 	case e.ID == "":
 		return fmt.Errorf("id: required")

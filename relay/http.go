@@ -14,10 +14,11 @@ import (
 	"time"
 
 	"github.com/meterd/meterd"
+	"github.com/meterd/meterd/relay/wire"
 )
 
 // maxBody is the largest request body the relay reads (32 MiB); a body
-// is read one event at a time (decodeEvents), at most maxEventsPerRequest.
+// is read one event at a time (wire.Decode), at most wire.MaxEvents.
 const maxBody = 32 << 20
 
 // Handler returns the relay's HTTP API: POST /v1/events, GET /v1/status,
@@ -93,6 +94,21 @@ type EventsResponse struct {
 	Results []Result `json:"results"`
 }
 
+// decodeEvents reads a POST /v1/events body (wire.Decode); a body that
+// cannot be read as events is a 400.
+func decodeEvents(body io.Reader) ([]wire.Decoded, error) {
+	items, err := wire.Decode(body)
+	var tooLarge *http.MaxBytesError
+	var bodyErr *wire.BodyError
+	switch {
+	case errors.As(err, &tooLarge):
+		return nil, badRequest("the body is larger than %d bytes; send at most %d events per request", tooLarge.Limit, wire.MaxEvents)
+	case errors.As(err, &bodyErr):
+		return nil, badRequest("%s", bodyErr.Msg)
+	}
+	return items, err
+}
+
 // postEvents stores a batch of events and answers one result per event.
 func (r *Relay) postEvents(w http.ResponseWriter, req *http.Request) error {
 	items, err := decodeEvents(http.MaxBytesReader(w, req.Body, maxBody))
@@ -107,7 +123,7 @@ func (r *Relay) postEvents(w http.ResponseWriter, req *http.Request) error {
 		e := &items[i].Event
 		err := items[i].Err
 		if err == nil {
-			err = e.validate(now, r.cfg.Window, r.cfg.FutureSkew, r.cfg.Products)
+			err = validateEvent(e, now, r.cfg.Window, r.cfg.FutureSkew, r.cfg.Products)
 		}
 		if err != nil {
 			results[i] = Result{ID: e.ID, Status: StatusRejected, Error: err.Error()}

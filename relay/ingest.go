@@ -219,7 +219,7 @@ func (in *ingester) add(e *Event, now time.Time, late string) (Result, error) {
 		return res, nil
 	}
 	ts := e.Timestamp.UTC()
-	k := Key{Product: e.ProductCode, Customer: e.customerKey(), Dimension: e.Dimension, Hour: fromUnix(hourOf(ts))}
+	k := Key{Product: e.ProductCode, Customer: customerKey(e), Dimension: e.Dimension, Hour: fromUnix(hourOf(ts))}
 	a, err := in.agg(k)
 	if err != nil {
 		return res, err

@@ -16,6 +16,7 @@ import (
 	"github.com/meterd/meterd/internal/filelock"
 	"github.com/meterd/meterd/internal/fileperm"
 	"github.com/meterd/meterd/internal/pgtx"
+	"github.com/meterd/meterd/relay/wire"
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
 )
 
@@ -40,7 +41,7 @@ const (
 )
 
 // maxQuantity is the largest Quantity AWS accepts in a UsageRecord.
-const maxQuantity = 2147483647
+const maxQuantity = wire.MaxQuantity
 
 // Store is the relay's durable outbox: the events seen (for idempotency)
 // and one aggregate per (product, customer, dimension, hour). It lives in a

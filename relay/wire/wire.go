@@ -1,4 +1,8 @@
-package relay
+// Package wire is the relay's event format: Event, as POST /v1/events
+// takes it, and Decode, which reads a request body one event at a time.
+// It imports the standard library only, so that its fuzz target builds
+// in seconds.
+package wire
 
 import (
 	"bufio"
@@ -7,33 +11,67 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"time"
 )
 
-// maxEventsPerRequest is the most events one POST /v1/events may carry.
-// With the body streamed, it bounds what a request costs: at most this
-// many events and results are held, whatever the body holds.
-const maxEventsPerRequest = 10000
+// Event is one raw usage event, as POST /v1/events takes it. ID is the
+// idempotency key; exactly one of CustomerIdentifier and
+// CustomerAWSAccountID names the customer.
+type Event struct {
+	ID                   string            `json:"id"`
+	ProductCode          string            `json:"product_code"`
+	CustomerIdentifier   string            `json:"customer_identifier,omitempty"`
+	CustomerAWSAccountID string            `json:"customer_aws_account_id,omitempty"`
+	LicenseArn           string            `json:"license_arn,omitempty"`
+	Dimension            string            `json:"dimension"`
+	Quantity             *int64            `json:"quantity"`
+	Timestamp            time.Time         `json:"timestamp"`
+	Tags                 map[string]string `json:"tags,omitempty"`
+}
 
-// decoded is one event of a request body, or why it is not one (Err; ID
+// AWS's limits that decoding enforces.
+const (
+	MaxQuantity = 2147483647 // the largest Quantity of a UsageRecord
+	MaxTags     = 5          // tags of one usage allocation
+)
+
+// MaxEvents is the most events one request may carry. With the body
+// streamed, it bounds what a request costs: at most this many events and
+// results are held, whatever the body holds.
+const MaxEvents = 10000
+
+// Decoded is one event of a request body, or why it is not one (Err; ID
 // is kept when it could be read, so that the result names it).
-type decoded struct {
+type Decoded struct {
 	Event Event
 	Err   error
 }
 
-// decodeEvents reads a POST /v1/events body, a JSON array of events or
-// JSON lines, one element at a time: no value is built for the whole body,
-// and reading stops at the first element beyond maxEventsPerRequest. An
-// element that is not a valid event is that event's error; the returned
-// error (a 400) is for a body that cannot be read as either form.
-func decodeEvents(r io.Reader) ([]decoded, error) {
+// BodyError is a body that cannot be read as events at all; Err is the
+// reader's error, if that is the cause.
+type BodyError struct {
+	Msg string
+	Err error
+}
+
+func (e *BodyError) Error() string { return e.Msg }
+func (e *BodyError) Unwrap() error { return e.Err }
+
+func bodyError(format string, args ...any) error {
+	return &BodyError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// Decode reads a request body, a JSON array of events or JSON lines, one
+// element at a time: no value is built for the whole body, and reading
+// stops at the first element beyond MaxEvents. An element that is not a
+// valid event is that event's Err; the returned error, a *BodyError, is
+// for a body that cannot be read as either form.
+func Decode(r io.Reader) ([]Decoded, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	first, err := firstNonSpace(br)
 	switch {
 	case errors.Is(err, io.EOF):
-		return nil, badRequest("the body is empty: send a JSON array of events or JSON lines")
+		return nil, bodyError("the body is empty: send a JSON array of events or JSON lines")
 	case err != nil:
 		return nil, readError(err)
 	case first == '[':
@@ -58,39 +96,35 @@ func firstNonSpace(br *bufio.Reader) (byte, error) {
 func isSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\n' || b == '\r' }
 
 func readError(err error) error {
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		return badRequest("the body is larger than %d bytes; send at most %d events per request", tooLarge.Limit, maxEventsPerRequest)
-	}
-	return badRequest("reading the body: %v", err)
+	return &BodyError{Msg: fmt.Sprintf("reading the body: %v", err), Err: err}
 }
 
 func tooManyEvents() error {
-	return badRequest("more than %d events in one request: send them in several requests of at most %d", maxEventsPerRequest, maxEventsPerRequest)
+	return bodyError("more than %d events in one request: send them in several requests of at most %d", MaxEvents, MaxEvents)
 }
 
-func decodeArray(r io.Reader) ([]decoded, error) {
+func decodeArray(r io.Reader) ([]Decoded, error) {
 	dec := json.NewDecoder(r)
 	notArray := func(err error) error {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return readError(err)
+		var syntax *json.SyntaxError
+		if errors.As(err, &syntax) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return bodyError("the body is not a JSON array: %v", err)
 		}
-		return badRequest("the body is not a JSON array: %v", err)
+		return readError(err)
 	}
 	if _, err := dec.Token(); err != nil { // the '[' seen by decodeEvents
 		return nil, notArray(err)
 	}
-	var out []decoded
+	var out []Decoded
 	for dec.More() {
-		if len(out) == maxEventsPerRequest {
+		if len(out) == MaxEvents {
 			return nil, tooManyEvents()
 		}
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
 			return nil, notArray(err)
 		}
-		var d decoded
+		var d Decoded
 		d.Err = decodeEvent(raw, &d.Event)
 		out = append(out, d)
 	}
@@ -98,13 +132,13 @@ func decodeArray(r io.Reader) ([]decoded, error) {
 		return nil, notArray(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, badRequest("the body is not a JSON array: data after its end")
+		return nil, bodyError("the body is not a JSON array: data after its end")
 	}
 	return out, nil
 }
 
-func decodeLines(br *bufio.Reader) ([]decoded, error) {
-	var out []decoded
+func decodeLines(br *bufio.Reader) ([]Decoded, error) {
+	var out []Decoded
 	valid := false
 	for {
 		line, err := br.ReadBytes('\n')
@@ -112,14 +146,14 @@ func decodeLines(br *bufio.Reader) ([]decoded, error) {
 			return nil, readError(err)
 		}
 		if line = bytes.TrimSpace(line); len(line) > 0 {
-			if len(out) == maxEventsPerRequest {
+			if len(out) == MaxEvents {
 				return nil, tooManyEvents()
 			}
 			// One broken line among good ones is that event's problem; a
 			// body with no JSON line at all (a pretty-printed object,
 			// text) cannot be parsed.
 			valid = valid || json.Valid(line)
-			var d decoded
+			var d Decoded
 			d.Err = decodeEvent(line, &d.Event)
 			out = append(out, d)
 		}
@@ -128,7 +162,7 @@ func decodeLines(br *bufio.Reader) ([]decoded, error) {
 		}
 	}
 	if !valid {
-		return nil, badRequest("the body is neither a JSON array nor JSON lines")
+		return nil, bodyError("the body is neither a JSON array nor JSON lines")
 	}
 	return out, nil
 }
@@ -164,7 +198,7 @@ func decodeEvent(raw []byte, e *Event) error {
 		var q int64
 		if c := wire.Quantity[0]; c != '-' && (c < '0' || c > '9') || json.Unmarshal(wire.Quantity, &q) != nil {
 			if isIntegerText(wire.Quantity) {
-				return fmt.Errorf("quantity: %s is out of range: at most %d", clip(wire.Quantity), maxQuantity)
+				return fmt.Errorf("quantity: %s is out of range: at most %d", clip(wire.Quantity), MaxQuantity)
 			}
 			return fmt.Errorf("quantity: %s is not an integer", clip(wire.Quantity))
 		}
@@ -196,8 +230,8 @@ func (t *wireTags) UnmarshalJSON(b []byte) error {
 	}
 	m := map[string]string{}
 	for dec.More() {
-		if len(m) == maxTagsPerAllocation {
-			return fmt.Errorf("tags: more than %d tags", maxTagsPerAllocation)
+		if len(m) == MaxTags {
+			return fmt.Errorf("tags: more than %d tags", MaxTags)
 		}
 		k, err := dec.Token()
 		if err != nil {
