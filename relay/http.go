@@ -63,9 +63,9 @@ func badRequest(format string, args ...any) error {
 // authorized checks the bearer token and writes h's error, if any.
 func (r *Relay) authorized(h func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, req *http.Request) {
-		tok, ok := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
+		tok := bearer(req)
 		var err error
-		if !ok || subtle.ConstantTimeCompare([]byte(tok), []byte(r.cfg.Token)) != 1 {
+		if tok == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(r.cfg.Token)) != 1 {
 			err = &httpError{http.StatusUnauthorized, "Unauthorized", "a valid bearer token is required"}
 		} else {
 			err = h(w, req)
@@ -82,6 +82,16 @@ func (r *Relay) authorized(h func(http.ResponseWriter, *http.Request) error) htt
 		w.WriteHeader(he.Status)
 		json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": he.Code, "message": he.Message}})
 	}
+}
+
+// bearer returns the token of an "Authorization: Bearer" header, or "".
+// The scheme is case-insensitive (RFC 9110), as in meterd's admin API.
+func bearer(req *http.Request) string {
+	scheme, tok, ok := strings.Cut(req.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(tok)
 }
 
 func writeJSON(w http.ResponseWriter, v any) error {

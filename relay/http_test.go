@@ -119,6 +119,41 @@ func TestPostEventsErrors(t *testing.T) {
 	}
 }
 
+// TestBearerScheme: the scheme of the Authorization header is
+// case-insensitive, as in meterd's admin API; the token is not.
+func TestBearerScheme(t *testing.T) {
+	_, c := newTestRelay(t, Config{}, t0)
+	for _, tt := range []struct {
+		header string
+		status int
+	}{
+		{"Bearer secret", http.StatusOK},
+		{"bearer secret", http.StatusOK},
+		{"BEARER  secret ", http.StatusOK},
+		{"Bearer SECRET", http.StatusUnauthorized},
+		{"Basic secret", http.StatusUnauthorized},
+		{"Bearer", http.StatusUnauthorized},
+		{"Bearersecret", http.StatusUnauthorized},
+		{"", http.StatusUnauthorized},
+	} {
+		req, err := http.NewRequest("GET", c.BaseURL+"/v1/status", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tt.header != "" {
+			req.Header.Set("Authorization", tt.header)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.status {
+			t.Errorf("Authorization %q: status %d, want %d", tt.header, resp.StatusCode, tt.status)
+		}
+	}
+}
+
 func TestClockRoutes(t *testing.T) {
 	ctx := context.Background()
 	r, c := newTestRelay(t, Config{}, t0)

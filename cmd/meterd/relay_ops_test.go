@@ -3,7 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -42,6 +45,26 @@ func TestRelayServeStartupErrors(t *testing.T) {
 			t.Errorf("relay serve --upstream-endpoint 127.0.0.1:4578 = exit %d, %q, want an error asking for the scheme", code, msg)
 		}
 	})
+	t.Run("OpenDataDirectory", func(t *testing.T) {
+		// A data directory others can read is warned about; the token the
+		// relay generates in it is 0600 whatever the umask.
+		old := syscall.Umask(0)
+		defer syscall.Umask(old)
+		t.Setenv("AWS_ACCESS_KEY_ID", "test")
+		t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+		data := filepath.Join(t.TempDir(), "data")
+		if err := os.Mkdir(data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		var stdout, stderr bytes.Buffer
+		code := run(ctx, []string{"relay", "serve", "--data", data, "--upstream-endpoint", "no-scheme"}, &stdout, &stderr)
+		if code == exitOK || !strings.Contains(stderr.String(), "the data directory "+data+" has mode 0755") {
+			t.Errorf("relay serve on a 0755 data directory = exit %d, %q, want a warning naming its mode", code, stderr.String())
+		}
+		if fi, err := os.Stat(filepath.Join(data, "relay-token")); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("relay-token = %v, %v, want mode 0600", fi.Mode().Perm(), err)
+		}
+	})
 	t.Run("NoCredentials", func(t *testing.T) {
 		noUpstreamCredentials(t)
 		code, msg := serve(t, "--upstream-endpoint", "http://127.0.0.1:1")
@@ -72,6 +95,16 @@ func TestRelayOneProcessPerStore(t *testing.T) {
 	if _, err := rc.Send(ctx, []relay.Event{{ID: "e1", ProductCode: "p", CustomerIdentifier: "c", Dimension: "d", Quantity: &q, Timestamp: now}}); err != nil {
 		t.Fatal(err)
 	}
+	// CSV cells that a spreadsheet would run as formulas are quoted.
+	q2 := int64(2)
+	if rs, err := rc.Send(ctx, []relay.Event{{ID: "e2", ProductCode: "+p", CustomerIdentifier: "=HYPERLINK(\"http://x\")", Dimension: "@d",
+		Quantity: &q2, Timestamp: now}}); err != nil || rs[0].Status != relay.StatusAccepted {
+		t.Fatalf("Send = %+v, %v", rs, err)
+	}
+	csv := runRelayCLI(t, "relay", "report", "--server", url, "--token", "tok", "--output", "csv")
+	if !strings.Contains(csv, `,'+p,"'=HYPERLINK(""http://x"")",'@d,`) {
+		t.Errorf("relay report --output csv = %q, want the cells starting with + = @ prefixed with '", csv)
+	}
 	if out := runRelayCLI(t, "relay", "requeue", "--server", url, "--token", "tok", "--outcome", "Failed"); strings.Fields(out)[len(strings.Fields(out))-1] != "0" {
 		t.Errorf("relay requeue = %q, want 0 requeued", out)
 	}
@@ -81,8 +114,8 @@ func TestRelayOneProcessPerStore(t *testing.T) {
 	if code := run(ctx, []string{"relay", "reset", "--server", url, "--token", "tok"}, &stdout, &stderr); code != exitUsage {
 		t.Errorf("relay reset without --yes exits %d, want %d", code, exitUsage)
 	}
-	if st, err := rc.Status(ctx); err != nil || st.Events != 1 {
-		t.Fatalf("status before reset = %+v, %v, want 1 event", st, err)
+	if st, err := rc.Status(ctx); err != nil || st.Events != 2 {
+		t.Fatalf("status before reset = %+v, %v, want 2 events", st, err)
 	}
 	runRelayCLI(t, "relay", "reset", "--yes", "--server", url, "--token", "tok")
 	if st, err := rc.Status(ctx); err != nil || st.Events != 0 || st.Backlog != 0 {
