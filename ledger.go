@@ -101,6 +101,18 @@ type Ledger interface {
 	// DeleteAdminToken deletes the token of that name. ENotFound.
 	DeleteAdminToken(ctx context.Context, name string) error
 
+	// PurgeClientTokens deletes up to limit ClientTokens stored before
+	// before, and returns how many it deleted.
+	PurgeClientTokens(ctx context.Context, before time.Time, limit int) (int, error)
+	// PurgeRegistrationTokens deletes up to limit registration tokens that
+	// expired before before, and returns how many it deleted.
+	PurgeRegistrationTokens(ctx context.Context, before time.Time, limit int) (int, error)
+	// PurgeUsage deletes up to limit ledger records whose Hour is before
+	// before, with their tag rows, and takes them out of every rollup in
+	// the same transaction, so that summaries of the records kept stay
+	// exact. It returns how many records it deleted.
+	PurgeUsage(ctx context.Context, before time.Time, limit int) (int, error)
+
 	// ApplyMarketChange writes a marketplace transition in one transaction:
 	// offers (created or replaced by id), agreements inserted and updated,
 	// licenses, customers (as PutCustomer), events (each given the next

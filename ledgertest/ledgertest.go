@@ -21,7 +21,8 @@
 // to the millisecond; ledger records do not reference catalog rows (the
 // suite commits usage for customers that are not in the catalog); Seq never
 // goes back, not even after Reset; a ClientToken is kept only for a record
-// that was Committed.
+// that was Committed, and its time is the record's ReceivedAt (which the
+// ClientToken retention purge reads).
 package ledgertest
 
 import (
@@ -65,6 +66,8 @@ func Run(t *testing.T, open func(t *testing.T) meterd.Ledger) {
 	t.Run("PublicKeys", func(t *testing.T) { testPublicKeys(t, open) })
 	t.Run("Settings", func(t *testing.T) { testSettings(t, open) })
 	t.Run("AdminTokens", func(t *testing.T) { testAdminTokens(t, open) })
+	t.Run("Retention", func(t *testing.T) { testRetention(t, open) })
+	t.Run("Purger", func(t *testing.T) { testPurger(t, open) })
 	t.Run("Commit", func(t *testing.T) { testCommit(t, open) })
 	t.Run("CommitMany", func(t *testing.T) { testCommitMany(t, open) })
 	t.Run("Usage", func(t *testing.T) { testUsage(t, open) })

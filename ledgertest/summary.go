@@ -16,6 +16,15 @@ import (
 // whose records all lie outside the window).
 func testSummarizeAcrossDays(t *testing.T, open Open) {
 	l := open(t)
+	records := acrossDaysRecords()
+	commit(t, l, records[:len(records)/2]...)
+	commit(t, l, records[len(records)/2:]...)
+	checkSummariesAcrossDays(t, l, records)
+}
+
+// acrossDaysRecords are records of days on both sides of a month's end,
+// and far from it, of two products, customers and dimensions.
+func acrossDaysRecords() []*meterd.MeteringRecord {
 	day := 24 * time.Hour
 	// Days on both sides of a month's end, and far from it.
 	d0 := time.Date(2026, 10, 30, 0, 0, 0, 0, time.UTC)
@@ -46,10 +55,17 @@ func testSummarizeAcrossDays(t *testing.T, open Open) {
 	agent := batchRecord(2000, product1, customer1, "requests", d0.Add(2*day+11*time.Hour+25*time.Minute), 9)
 	agent.Operation, agent.Resource, agent.ClientToken, agent.RequestHash = meterd.OpMeterUsage, "agent-token-days", "agent-token-days", "hash"
 	agent.Timestamp = agent.Hour
-	records = append(records, agent)
-	commit(t, l, records[:len(records)/2]...)
-	commit(t, l, records[len(records)/2:]...)
+	return append(records, agent)
+}
 
+// checkSummariesAcrossDays checks the summaries of l, by customer,
+// dimension and hour, of windows whose bounds fall at midnight or the
+// start of a month, just after or before, or near noon, against the sums
+// of records.
+func checkSummariesAcrossDays(t *testing.T, l meterd.Ledger, records []*meterd.MeteringRecord) {
+	t.Helper()
+	day := 24 * time.Hour
+	d0 := time.Date(2026, 10, 30, 0, 0, 0, 0, time.UTC)
 	nov := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	bounds := []time.Time{{}, d0.Add(-30 * day), time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC), d0, d0.Add(day + time.Hour),
 		d0.Add(day + 11*time.Hour), d0.Add(day + 12*time.Hour), d0.Add(day + 13*time.Hour), nov, nov.Add(11 * time.Hour),

@@ -37,6 +37,7 @@ type Metrics struct {
 	records     *prometheus.CounterVec
 	storeErrors *prometheus.CounterVec
 	inflight    prometheus.Gauge
+	purged      *prometheus.CounterVec
 }
 
 // New returns the metrics of a server. stats, when non-nil, is read at each
@@ -65,8 +66,16 @@ func New(stats func() StoreStats) *Metrics {
 			Name: "meterd_requests_in_flight",
 			Help: "Metering API requests being served.",
 		}),
+		purged: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "meterd_purged_total",
+			Help: "Rows deleted by the retention purges, by kind (client_tokens, registration_tokens, usage_records).",
+		}, []string{"kind"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.records, m.storeErrors, m.inflight,
+	// Every kind is shown from the start, at 0.
+	for _, kind := range []string{meterd.PurgedClientTokens, meterd.PurgedRegistrationTokens, meterd.PurgedUsageRecords} {
+		m.purged.WithLabelValues(kind)
+	}
+	m.reg.MustRegister(m.requests, m.latency, m.records, m.storeErrors, m.inflight, m.purged,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if stats != nil {
 		m.reg.MustRegister(&storeCollector{stats: stats})
@@ -91,6 +100,10 @@ func (m *Metrics) Observe(op, code string, d time.Duration) {
 	m.requests.WithLabelValues(op, code).Inc()
 	m.latency.WithLabelValues(op).Observe(d.Seconds())
 }
+
+// Purged counts n rows deleted by a retention purge of kind; it has the
+// signature of meterd.Purger.Purged.
+func (m *Metrics) Purged(kind string, n int) { m.purged.WithLabelValues(kind).Add(float64(n)) }
 
 // InFlight returns the gauge of requests being served.
 func (m *Metrics) InFlight() prometheus.Gauge { return m.inflight }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/meterd/meterd"
 	"github.com/meterd/meterd/faults"
 )
 
@@ -36,6 +37,11 @@ type Config struct {
 	// BodyTimeout is how long a Metering API request's body may take to
 	// arrive; a slower request is answered with an error.
 	BodyTimeout time.Duration
+	// ClientTokenRetention is how long ClientTokens are kept for idempotency.
+	ClientTokenRetention time.Duration
+	// Retain drops ledger records (and their rollups) older than it; zero
+	// keeps them forever.
+	Retain time.Duration
 }
 
 // DefaultConfig returns the defaults of meterd serve.
@@ -50,6 +56,8 @@ func DefaultConfig() Config {
 		Quotas:      "off",
 		MaxInFlight: 256,
 		BodyTimeout: 10 * time.Second,
+
+		ClientTokenRetention: meterd.DefaultClientTokenRetention,
 	}
 }
 
@@ -74,6 +82,10 @@ func (c *Config) Validate() error {
 		return errors.New("--max-inflight: must not be negative")
 	case c.BodyTimeout <= 0:
 		return errors.New("--body-timeout: must be positive")
+	case c.ClientTokenRetention < meterd.MinClientTokenRetention:
+		return fmt.Errorf("--client-token-retention: must be at least 24h (AWS keeps a ClientToken's idempotency that long), got %s", meterd.FormatDuration(c.ClientTokenRetention))
+	case c.Retain < 0:
+		return errors.New("--retain: must not be negative")
 	case c.Quotas != "off" && c.Quotas != "aws":
 		return fmt.Errorf("--quotas: must be off or aws, got %q", c.Quotas)
 	}
@@ -106,6 +118,8 @@ func (c *Config) flagSet() *flag.FlagSet {
 	})
 	fs.IntVar(&c.MaxInFlight, "max-inflight", c.MaxInFlight, "Metering API requests served at once, once their body is read and signature verified; beyond it ThrottlingException (0: no bound)")
 	fs.DurationVar(&c.BodyTimeout, "body-timeout", c.BodyTimeout, "how long a Metering API request body may take to arrive")
+	fs.Var((*durationValue)(&c.ClientTokenRetention), "client-token-retention", "how long a ClientToken is kept for idempotency before it is purged (a duration; d is days)")
+	fs.Var((*durationValue)(&c.Retain), "retain", "drop ledger records, and their share of the summaries, older than this, e.g. 400d (default 0: keep every record)")
 	fs.Func("fault-seed", "seed for probabilistic fault rules, for reproducible runs (default random)", func(v string) error {
 		n, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {
@@ -115,6 +129,22 @@ func (c *Config) flagSet() *flag.FlagSet {
 		return nil
 	})
 	return fs
+}
+
+// durationValue is a duration flag read by meterd.ParseDuration: Go
+// durations, a number of days ("400d"), and a clear message for a number
+// without a unit.
+type durationValue time.Duration
+
+func (d *durationValue) String() string { return meterd.FormatDuration(time.Duration(*d)) }
+
+func (d *durationValue) Set(s string) error {
+	v, err := meterd.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = durationValue(v)
+	return nil
 }
 
 // ParseFlags sets c from METERD_* environment variables and then from args,

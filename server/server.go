@@ -56,6 +56,10 @@ type Main struct {
 	tokenWhere string // where the admin token can be found, for the banner
 	quotas     *faults.Quotas
 	tokenKey   []byte // signs the Entitlement Service's NextTokens
+	metrics    *metrics.Metrics
+	// purgeStop stops the background retention purge; purgeDone is closed
+	// once it has (retention.go).
+	purgeStop, purgeDone chan struct{}
 	// Profile serves net/http/pprof under /debug/pprof/ (METERD_PPROF=1),
 	// to profile the server under load; off by default.
 	Profile bool
@@ -129,6 +133,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 	}()
 	m.printBanner(ctx)
+	m.startPurger()
 	return nil
 }
 
@@ -165,6 +170,7 @@ func (m *Main) Close() error {
 		defer cancel()
 		err = m.srv.Shutdown(ctx)
 	}
+	m.stopPurger()
 	if m.Ledger != nil {
 		err = errors.Join(err, m.Ledger.Close())
 	}
@@ -248,6 +254,7 @@ func (m *Main) putDefaultToken(ctx context.Context, tok string) error {
 // handler routes the AWS API, health checks and (later) the admin API.
 func (m *Main) handler() http.Handler {
 	met := metrics.New(storeStats(m.Ledger))
+	m.metrics = met
 	meteringAPI := met.Service(&faults.Service{
 		Inner: &metering.Service{
 			Ledger:     met.Ledger(m.Ledger),

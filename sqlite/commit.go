@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
-	"time"
 
 	"github.com/meterd/meterd"
 )
@@ -139,7 +138,7 @@ func (s *Store) commitTx(group []*batch) ([][]meterd.CommitResult, error) {
 	out := make([][]meterd.CommitResult, len(group))
 	records := 0
 	err := transact(ctx, s.write, func(tx *sql.Tx) error {
-		w := newRecordWriter(ctx, tx, s.stmts, time.Now())
+		w := newRecordWriter(ctx, tx, s.stmts)
 		for i, b := range group {
 			out[i] = make([]meterd.CommitResult, len(b.records))
 			for j, r := range b.records {

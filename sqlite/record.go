@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"strings"
-	"time"
 
 	"github.com/meterd/meterd"
 )
@@ -130,7 +129,6 @@ type pendingRecord struct {
 // sequential rules say.
 type recordWriter struct {
 	ctx   context.Context
-	now   int64        // unix ms, for client_tokens.created_at_ms
 	st    *recordStmts // on the database; stmt binds them to tx
 	multi [len(multiQueries)]*multiStmt
 	tx    *sql.Tx
@@ -142,8 +140,8 @@ type recordWriter struct {
 	args       []any // reused for each multi-row statement
 }
 
-func newRecordWriter(ctx context.Context, tx *sql.Tx, st *recordStmts, now time.Time) *recordWriter {
-	w := &recordWriter{ctx: ctx, now: ms(now), st: st, tx: tx, bound: map[*sql.Stmt]*sql.Stmt{}, pendingIDs: map[string]bool{}}
+func newRecordWriter(ctx context.Context, tx *sql.Tx, st *recordStmts) *recordWriter {
+	w := &recordWriter{ctx: ctx, st: st, tx: tx, bound: map[*sql.Stmt]*sql.Stmt{}, pendingIDs: map[string]bool{}}
 	for i, m := range st.multi {
 		w.multi[i] = m.inTx(w.stmt)
 	}
@@ -323,7 +321,7 @@ func (w *recordWriter) putOne(r *meterd.MeteringRecord) (meterd.CommitResult, er
 			return meterd.CommitResult{Status: meterd.Duplicate}, nil
 		}
 	}
-	if _, err := w.stmt(w.st.tokenPut).ExecContext(ctx, r.CallerAccountID, r.ClientToken, r.RequestHash, id, w.now); err != nil {
+	if _, err := w.stmt(w.st.tokenPut).ExecContext(ctx, r.CallerAccountID, r.ClientToken, r.RequestHash, id, ms(r.ReceivedAt)); err != nil {
 		return meterd.CommitResult{}, err
 	}
 	return meterd.CommitResult{Status: meterd.Committed, ID: id}, nil
