@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"math"
 	"strconv"
 	"strings"
@@ -17,7 +16,8 @@ import (
 // encoding/json struct tags match keys case-insensitively while AWS does not,
 // so the body is parsed into generic values (numbers kept as json.Number) and
 // each member is picked by its exact name. Unknown members are ignored (newer
-// SDKs send newer members) and null counts as absent. Range, length and
+// SDKs send newer members), skipped without being built, so that a body
+// costs a small multiple of its size; null counts as absent. Range, length and
 // pattern checks belong to the operations (ValidationException); every error
 // here is a SerializationException naming the member.
 //
@@ -26,7 +26,11 @@ import (
 
 func decodeBatchMeterUsage(body []byte) (*meterd.BatchMeterUsageInput, error) {
 	var d reader
-	f := d.body(body)
+	return d.batchMeterUsage(d.body(body, batchMeterUsageShape))
+}
+
+// batchMeterUsage reads a BatchMeterUsage request's members.
+func (d *reader) batchMeterUsage(f fields) (*meterd.BatchMeterUsageInput, error) {
 	in := &meterd.BatchMeterUsageInput{ProductCode: d.str(f, "ProductCode")}
 	items, path, ok := d.list(f, "UsageRecords")
 	if ok {
@@ -46,7 +50,11 @@ func decodeBatchMeterUsage(body []byte) (*meterd.BatchMeterUsageInput, error) {
 
 func decodeMeterUsage(body []byte) (*meterd.MeterUsageInput, error) {
 	var d reader
-	f := d.body(body)
+	return d.meterUsage(d.body(body, meterUsageShape))
+}
+
+// meterUsage reads a MeterUsage request's members.
+func (d *reader) meterUsage(f fields) (*meterd.MeterUsageInput, error) {
 	in := &meterd.MeterUsageInput{
 		ProductCode:      d.str(f, "ProductCode"),
 		Timestamp:        d.timestamp(f, "Timestamp"),
@@ -64,7 +72,7 @@ func decodeMeterUsage(body []byte) (*meterd.MeterUsageInput, error) {
 
 func decodeRegisterUsage(body []byte) (*meterd.RegisterUsageInput, error) {
 	var d reader
-	f := d.body(body)
+	f := d.body(body, registerUsageShape)
 	in := &meterd.RegisterUsageInput{
 		ProductCode:      d.str(f, "ProductCode"),
 		PublicKeyVersion: d.integer(f, "PublicKeyVersion"),
@@ -78,7 +86,7 @@ func decodeRegisterUsage(body []byte) (*meterd.RegisterUsageInput, error) {
 
 func decodeResolveCustomer(body []byte) (*meterd.ResolveCustomerInput, error) {
 	var d reader
-	f := d.body(body)
+	f := d.body(body, resolveCustomerShape)
 	in := &meterd.ResolveCustomerInput{RegistrationToken: d.str(f, "RegistrationToken")}
 	if d.err != nil {
 		return nil, d.err
@@ -156,31 +164,219 @@ func (f fields) member(name string) string {
 	return f.path + "." + name
 }
 
-// body parses the request body, which must be one JSON object. An empty
-// body and a top-level null read as {}.
-func (d *reader) body(body []byte) fields {
+// body parses the request body, which must be one JSON object, into the
+// members s names (unknown members are skipped without being built). An
+// empty body and a top-level null read as {}.
+func (d *reader) body(body []byte, s shape) fields {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return fields{}
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		d.fail("Could not parse the request body as JSON: %v", err)
+	// Syntax first, building nothing, so that a syntax error anywhere is
+	// reported before the type of any member, and so that the walk below
+	// may stop reading a list once it knows what is wrong with it.
+	if !json.Valid(body) {
+		d.fail("Could not parse the request body as JSON: %s", syntaxError(body))
 		return fields{}
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		d.fail("Could not parse the request body as JSON: unexpected data after the top-level object")
-		return fields{}
+	p := &parser{b: body}
+	p.ws()
+	if p.b[p.i] == '{' {
+		return fields{m: p.object(s)}
 	}
-	switch v := v.(type) {
-	case nil:
-		return fields{}
-	case map[string]any:
-		return fields{m: v}
+	// Anything else is refused by its kind alone.
+	if v := p.value(nil); v != nil {
+		d.fail("The request body must be a JSON object, not %s", kind(v))
 	}
-	d.fail("The request body must be a JSON object, not %s", kind(v))
 	return fields{}
+}
+
+// syntaxError describes what is wrong with a body that is not one JSON
+// value, in encoding/json's words, reading it without keeping anything.
+func syntaxError(body []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&skipValue{}); err != nil {
+		return err.Error()
+	}
+	return "unexpected data after the top-level object"
+}
+
+// skipValue reads a JSON value and keeps nothing of it.
+type skipValue struct{}
+
+func (*skipValue) UnmarshalJSON([]byte) error { return nil }
+
+// shape is what the decoder builds of a JSON object: the members it
+// knows, each with the shape of the structures its value holds (itself, or
+// as the elements of a list), or nil for a member of a scalar type.
+// Shapes are never modified.
+type shape map[string]*shape
+
+// The shapes of the Metering API's inputs.
+var (
+	tagShape         = shape{"Key": nil, "Value": nil}
+	allocationShape  = shape{"AllocatedUsageQuantity": nil, "Tags": &tagShape}
+	usageRecordShape = shape{"Timestamp": nil, "CustomerIdentifier": nil, "CustomerAWSAccountId": nil,
+		"LicenseArn": nil, "Dimension": nil, "Quantity": nil, "UsageAllocations": &allocationShape}
+	batchMeterUsageShape = shape{"ProductCode": nil, "UsageRecords": &usageRecordShape}
+	meterUsageShape      = shape{"ProductCode": nil, "Timestamp": nil, "UsageDimension": nil, "UsageQuantity": nil,
+		"DryRun": nil, "UsageAllocations": &allocationShape, "ClientToken": nil}
+	registerUsageShape   = shape{"ProductCode": nil, "PublicKeyVersion": nil, "Nonce": nil}
+	resolveCustomerShape = shape{"RegistrationToken": nil}
+)
+
+// parser walks a body already known to be one valid JSON value, building
+// the generic values (strings, json.Number, bools, []any, map[string]any)
+// that encoding/json would, but only where a shape asks for them. A value
+// of which only its kind matters (an array or object given for a scalar
+// member) is skipped and stands as an empty value of its kind, []any(nil)
+// or map[string]any(nil), which the reader reports as START_ARRAY or
+// START_OBJECT.
+type parser struct {
+	b []byte
+	i int
+}
+
+// ws skips white space and the separators ',' and ':', which the walk
+// needs not check in valid JSON.
+func (p *parser) ws() {
+	for p.i < len(p.b) {
+		switch p.b[p.i] {
+		case ' ', '\t', '\n', '\r', ',', ':':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+// value reads the next value; s is the shape of the structures it may
+// hold, nil for a scalar member.
+func (p *parser) value(s *shape) any {
+	p.ws()
+	switch c := p.b[p.i]; {
+	case c == '{' && s != nil:
+		return p.object(*s)
+	case c == '{':
+		p.skip()
+		return map[string]any(nil)
+	case c == '[' && s != nil:
+		return p.list(*s)
+	case c == '[':
+		p.skip()
+		return []any(nil)
+	case c == '"':
+		return p.str()
+	case c == 't':
+		p.i += len("true")
+		return true
+	case c == 'f':
+		p.i += len("false")
+		return false
+	case c == 'n':
+		p.i += len("null")
+		return nil
+	}
+	start := p.i
+	p.scalarEnd()
+	return json.Number(p.b[start:p.i])
+}
+
+// object reads an object's known members; the others are skipped. As
+// with encoding/json, the last of a repeated member wins.
+func (p *parser) object(s shape) map[string]any {
+	p.i++ // {
+	m := map[string]any{}
+	for p.ws(); p.b[p.i] != '}'; p.ws() {
+		key := p.str()
+		if sub, known := s[key]; known {
+			m[key] = p.value(sub)
+		} else {
+			p.ws()
+			p.skip()
+		}
+	}
+	p.i++ // }
+	return m
+}
+
+// list reads a list of structures of shape s. The reader stops at the
+// first element that is not a structure, so the elements after it are
+// skipped.
+func (p *parser) list(s shape) []any {
+	p.i++ // [
+	items := []any{}
+	for p.ws(); p.b[p.i] != ']'; p.ws() {
+		v := p.value(&s)
+		items = append(items, v)
+		if m, ok := v.(map[string]any); !ok || m == nil {
+			for p.ws(); p.b[p.i] != ']'; p.ws() {
+				p.skip()
+			}
+		}
+	}
+	p.i++ // ]
+	return items
+}
+
+// str reads a string. One without escapes or non-ASCII bytes is its bytes;
+// any other goes through encoding/json, which replaces invalid UTF-8 as it
+// always did.
+func (p *parser) str() string {
+	start := p.i
+	plain := true
+	for p.i++; p.b[p.i] != '"'; p.i++ {
+		if c := p.b[p.i]; c == '\\' {
+			plain = false
+			p.i++
+		} else if c >= 0x80 {
+			plain = false
+		}
+	}
+	p.i++
+	if plain {
+		return string(p.b[start+1 : p.i-1])
+	}
+	var v string
+	json.Unmarshal(p.b[start:p.i], &v) // valid: checked by json.Valid
+	return v
+}
+
+// skip passes the next value, of any kind, building nothing.
+func (p *parser) skip() {
+	switch p.b[p.i] {
+	case '"':
+		p.str()
+	case '{', '[':
+		depth := 0
+		for {
+			switch p.b[p.i] {
+			case '"':
+				p.str()
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+			}
+			p.i++
+			if depth == 0 {
+				return
+			}
+		}
+	default:
+		p.scalarEnd()
+	}
+}
+
+// scalarEnd moves past a number or literal.
+func (p *parser) scalarEnd() {
+	for p.i < len(p.b) {
+		switch p.b[p.i] {
+		case ',', '}', ']', ' ', '\t', '\n', '\r':
+			return
+		}
+		p.i++
+	}
 }
 
 // value returns a member's value, nil when absent or null.
