@@ -207,9 +207,13 @@ func (*skipValue) UnmarshalJSON([]byte) error { return nil }
 
 // shape is what the decoder builds of a JSON object: the members it
 // knows, each with the shape of the structures its value holds (itself, or
-// as the elements of a list), or nil for a member of a scalar type.
-// Shapes are never modified.
+// as the elements of a list), nil for a member of a scalar type, or
+// buildAll. Shapes are never modified.
 type shape map[string]*shape
+
+// buildAll is the shape of a member whose value is built whole, as
+// encoding/json would: a map, whose keys are not known in advance.
+var buildAll = &shape{}
 
 // The shapes of the Metering API's inputs.
 var (
@@ -254,13 +258,15 @@ func (p *parser) ws() {
 func (p *parser) value(s *shape) any {
 	p.ws()
 	switch c := p.b[p.i]; {
+	case s == buildAll && (c == '{' || c == '['):
+		return p.whole()
 	case c == '{' && s != nil:
 		return p.object(*s)
 	case c == '{':
 		p.skip()
 		return map[string]any(nil)
 	case c == '[' && s != nil:
-		return p.list(*s)
+		return p.list(s)
 	case c == '[':
 		p.skip()
 		return []any(nil)
@@ -299,16 +305,16 @@ func (p *parser) object(s shape) map[string]any {
 	return m
 }
 
-// list reads a list of structures of shape s. The reader stops at the
-// first element that is not a structure, so the elements after it are
-// skipped.
-func (p *parser) list(s shape) []any {
+// list reads a list whose elements have shape elem: structures, after the
+// first of which that is not one the rest is skipped (the reader stops
+// there), or buildAll.
+func (p *parser) list(elem *shape) []any {
 	p.i++ // [
 	items := []any{}
 	for p.ws(); p.b[p.i] != ']'; p.ws() {
-		v := p.value(&s)
+		v := p.value(elem)
 		items = append(items, v)
-		if m, ok := v.(map[string]any); !ok || m == nil {
+		if m, ok := v.(map[string]any); elem != buildAll && (!ok || m == nil) {
 			for p.ws(); p.b[p.i] != ']'; p.ws() {
 				p.skip()
 			}
@@ -316,6 +322,21 @@ func (p *parser) list(s shape) []any {
 	}
 	p.i++ // ]
 	return items
+}
+
+// whole reads an object or a list with everything in it.
+func (p *parser) whole() any {
+	if p.b[p.i] == '[' {
+		return p.list(buildAll)
+	}
+	p.i++ // {
+	m := map[string]any{}
+	for p.ws(); p.b[p.i] != '}'; p.ws() {
+		key := p.str()
+		m[key] = p.value(buildAll)
+	}
+	p.i++ // }
+	return m
 }
 
 // str reads a string. One without escapes or non-ASCII bytes is its bytes;

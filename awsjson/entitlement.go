@@ -23,9 +23,17 @@ func Entitlement(getEntitlements func(context.Context, *meterd.GetEntitlementsIn
 	}
 }
 
+// getEntitlementsShape is GetEntitlementsRequest: Filter, a map, is built
+// whole.
+var getEntitlementsShape = shape{"ProductCode": nil, "Filter": buildAll, "NextToken": nil, "MaxResults": nil}
+
 func decodeGetEntitlements(body []byte) (*meterd.GetEntitlementsInput, error) {
 	var d reader
-	f := d.body(body)
+	return d.getEntitlements(d.body(body, getEntitlementsShape))
+}
+
+// getEntitlements reads a GetEntitlements request's members.
+func (d *reader) getEntitlements(f fields) (*meterd.GetEntitlementsInput, error) {
 	in := &meterd.GetEntitlementsInput{
 		ProductCode: d.str(f, "ProductCode"),
 		Filter:      d.stringListMap(f, "Filter"),

@@ -134,7 +134,7 @@ func genericBody(d *reader, body []byte) fields {
 }
 
 // FuzzDecodeMatchesGeneric checks that skipping unknown members changed
-// nothing a client sees: BatchMeterUsage and MeterUsage decode every body
+// nothing a client sees: BatchMeterUsage, GetEntitlements and MeterUsage decode every body
 // to the same input, or fail with the same message, as when the whole
 // body was built.
 func FuzzDecodeMatchesGeneric(f *testing.F) {
@@ -143,7 +143,8 @@ func FuzzDecodeMatchesGeneric(f *testing.F) {
 	}
 	for _, s := range []string{`{"X":[1,{"a":"\"]"}],"ProductCode":"p"}`, `{"ProductCode":[1,2]}`, `{"UsageRecords":[1,{}]}`,
 		`{"UsageAllocations":[{"Tags":[{"Key":"k","Value":"v","x":{}}]}]}`, `{"ProductCode":"a","ProductCode":"b"}`,
-		`{"ProductCode":"\u00e9\u0000"}`, "{\"ProductCode\":\"\xff\"}", `{"Timestamp":1e3}`, `{} {}`, `[{}]`, ` "s" `} {
+		`{"ProductCode":"\u00e9\u0000"}`, "{\"ProductCode\":\"\xff\"}", `{"Timestamp":1e3}`, `{} {}`, `[{}]`, ` "s" `,
+		`{"Filter":{"CUSTOMER_IDENTIFIER":["a","b"],"x":[1]},"MaxResults":3}`, `{"Filter":[{"a":[]}]}`, `{"Filter":{"k":null}}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -152,6 +153,12 @@ func FuzzDecodeMatchesGeneric(f *testing.F) {
 		gotB, gotErr := decodeBatchMeterUsage(body)
 		if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) || !reflect.DeepEqual(gotB, wantB) {
 			t.Fatalf("decodeBatchMeterUsage(%q) = %+v, %v; generic: %+v, %v", body, gotB, gotErr, wantB, wantErr)
+		}
+		d = reader{}
+		wantE, wantErr := d.getEntitlements(genericBody(&d, body))
+		gotE, gotErr := decodeGetEntitlements(body)
+		if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) || !reflect.DeepEqual(gotE, wantE) {
+			t.Fatalf("decodeGetEntitlements(%q) = %+v, %v; generic: %+v, %v", body, gotE, gotErr, wantE, wantErr)
 		}
 		d = reader{}
 		wantM, wantErr := d.meterUsage(genericBody(&d, body))
