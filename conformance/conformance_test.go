@@ -248,7 +248,7 @@ type script struct {
 
 // startScript starts a client's script with the fixture and the
 // environment of an AWS client pointed at the server.
-func (s *suite) startScript(t *testing.T, c client, fx fixture) *script {
+func (s *suite) startScript(t *testing.T, c client, fx any) *script {
 	t.Helper()
 	b, _ := json.Marshal(fx)
 	p := &script{id: c.ID, cmd: c.command(), stderr: &bytes.Buffer{}}

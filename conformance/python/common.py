@@ -229,13 +229,14 @@ def scenarios(fx, c):
     }
 
 
-def run(make_client):
+def run(make_client, make_scenarios=None):
     """Runs the phases named on stdin, one a line, with the fixture in
     CONFORMANCE_FIXTURE; after each phase prints {"done": phase}, so the
-    suite can change the server's state between phases."""
+    suite can change the server's state between phases. make_scenarios
+    gives the phases (the Metering API's scenarios when None)."""
     fx = json.loads(os.environ["CONFORMANCE_FIXTURE"])
     c = make_client(fx)
-    phases = scenarios(fx, c)
+    phases = (make_scenarios or scenarios)(fx, c)
     for line in sys.stdin:
         phase = line.strip()
         for name, fn in phases[phase]:

@@ -180,6 +180,7 @@ func (s *Server) PID() int {
 func (s *Server) Env(key, secret string) []string {
 	return append(os.Environ(),
 		"AWS_ENDPOINT_URL_MARKETPLACE_METERING="+s.URL,
+		"AWS_ENDPOINT_URL_MARKETPLACE_ENTITLEMENT_SERVICE="+s.URL,
 		"AWS_ACCESS_KEY_ID="+key,
 		"AWS_SECRET_ACCESS_KEY="+secret,
 		"AWS_REGION=us-east-1",
