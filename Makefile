@@ -1,6 +1,8 @@
 # meterd: run the server, build the binary, run every test.
 GO ?= go
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
+LDFLAGS = -s -w -X main.Version=$(VERSION) -X main.Commit=$(COMMIT)
 
 .PHONY: run build test vet fuzz bench
 
@@ -8,7 +10,7 @@ run:
 	$(GO) run ./cmd/meterd serve
 
 build:
-	CGO_ENABLED=0 $(GO) build -ldflags "-X main.Version=$(VERSION)" -o bin/meterd ./cmd/meterd
+	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o bin/meterd ./cmd/meterd
 
 vet:
 	$(GO) vet ./...

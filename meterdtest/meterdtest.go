@@ -225,15 +225,13 @@ func (s *Server) Credentials() aws.CredentialsProvider {
 
 // Env returns the environment variables that point an AWS SDK or the AWS
 // CLI (in a child process) at the server with the seller's credentials,
-// as NAME=value pairs to append to os.Environ().
+// as NAME=value pairs to append to os.Environ(): what meterd env prints.
 func (s *Server) Env() []string {
-	return []string{
-		"AWS_ENDPOINT_URL_MARKETPLACE_METERING=" + s.URL,
-		"AWS_ACCESS_KEY_ID=" + s.AccessKeyID,
-		"AWS_SECRET_ACCESS_KEY=" + s.SecretAccessKey,
-		"AWS_REGION=" + s.Region,
-		"AWS_DEFAULT_REGION=" + s.Region,
+	var env []string
+	for _, v := range server.ClientEnv(s.URL, s.AccessKeyID, s.SecretAccessKey, s.Region) {
+		env = append(env, v.Name+"="+v.Value)
 	}
+	return env
 }
 
 // Close stops the server, waiting for requests in flight, and closes its

@@ -95,8 +95,8 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// flagSet returns the flags of meterd serve bound to c.
-func (c *Config) flagSet() *flag.FlagSet {
+// FlagSet returns the flags of meterd serve bound to c.
+func (c *Config) FlagSet() *flag.FlagSet {
 	fs := flag.NewFlagSet("meterd serve", flag.ContinueOnError)
 	fs.StringVar(&c.Listen, "listen", c.Listen, "address for the AWS API, admin API and console")
 	fs.StringVar(&c.Data, "data", c.Data, "directory for the embedded store and generated secrets (created 0700; its files 0600)")
@@ -150,7 +150,7 @@ func (d *durationValue) Set(s string) error {
 // ParseFlags sets c from METERD_* environment variables and then from args,
 // so that a flag on the command line wins over the environment.
 func (c *Config) ParseFlags(args []string, getenv func(string) string) error {
-	fs := c.flagSet()
+	fs := c.FlagSet()
 	fs.SetOutput(os.Stderr)
 	var err error
 	fs.VisitAll(func(f *flag.Flag) {

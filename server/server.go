@@ -54,6 +54,7 @@ type Main struct {
 	srv        *http.Server
 	served     chan error
 	tokenWhere string // where the admin token can be found, for the banner
+	root       string // the file system root for the container markers ("" is /), for tests
 	quotas     *faults.Quotas
 	tokenKey   []byte // signs the Entitlement Service's NextTokens
 	metrics    *metrics.Metrics
@@ -183,7 +184,7 @@ func (m *Main) URL() string {
 	if m.Config.TLSCert != "" {
 		scheme = "https"
 	}
-	return scheme + "://" + m.ln.Addr().String()
+	return scheme + "://" + dialAddr(m.ln.Addr())
 }
 
 func (m *Main) openStore(ctx context.Context) (meterd.Ledger, error) {
@@ -222,6 +223,9 @@ func (m *Main) ensureAdminToken(ctx context.Context) error {
 		return m.putDefaultToken(ctx, tok)
 	}
 	path := filepath.Join(m.Config.Data, "admin-token")
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs // the banner names it wherever the CLI is run from
+	}
 	tokens, err := m.Ledger.AdminTokens(ctx)
 	if err != nil {
 		return err
@@ -386,16 +390,26 @@ func (m *Main) reseed(ctx context.Context) error {
 // what the store holds.
 func (m *Main) printBanner(ctx context.Context) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "meterd is listening on %s (store: %s, auth: %s)\n\n", m.URL(), StoreName(m.Config.Store), m.Config.Auth)
-	fmt.Fprintf(&b, "  export AWS_ENDPOINT_URL_MARKETPLACE_METERING=%s AWS_ENDPOINT_URL_MARKETPLACE_ENTITLEMENT_SERVICE=%s\n", m.URL(), m.URL())
-	// Only the demo's well-known keys are printed; a catalog's secrets are not.
-	if k, err := m.Ledger.AccessKey(ctx, "test"); err == nil && k.Secret == "test" {
-		fmt.Fprintf(&b, "  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test\n")
-	} else {
-		fmt.Fprintf(&b, "  export AWS_ACCESS_KEY_ID=<a seller key of your catalog> AWS_SECRET_ACCESS_KEY=<its secret>\n")
+	fmt.Fprintf(&b, "meterd is listening on %s (store: %s, auth: %s)\n", m.URL(), StoreName(m.Config.Store), m.Config.Auth)
+	if addr := m.ln.Addr().String(); dialAddr(m.ln.Addr()) != addr {
+		fmt.Fprintf(&b, "  (on every interface, %s", addr)
+		if inContainer(m.root) {
+			b.WriteString("; this is a container: from the host, use the port published for it, such as -p 4579:4579")
+		}
+		b.WriteString(")\n")
 	}
-	// botocore and the AWS CLI read AWS_DEFAULT_REGION; the Go and JS SDKs AWS_REGION.
-	b.WriteString("  export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1\n")
+	b.WriteString("\n")
+	// Only the demo's well-known keys are printed; a catalog's secrets are not.
+	key, secret := "<a seller key of your catalog>", "<its secret>"
+	if k, err := m.Ledger.AccessKey(ctx, "test"); err == nil && k.Secret == "test" {
+		key, secret = "test", "test"
+	}
+	for _, v := range ClientEnv(m.URL(), key, secret, "us-east-1") {
+		fmt.Fprintf(&b, "  export %s=%s\n", v.Name, v.Value)
+	}
+	if m.URL() != DefaultURL {
+		fmt.Fprintf(&b, "  export METERD_SERVER=%s   # for the meterd CLI\n", m.URL())
+	}
 	if k, err := m.Ledger.AccessKey(ctx, "buyer"); err == nil && k.Secret == "buyer" {
 		fmt.Fprintf(&b, "  buyer key buyer/buyer (account %s) for MeterUsage and RegisterUsage\n", k.AccountID)
 	}

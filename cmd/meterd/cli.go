@@ -148,16 +148,31 @@ func (c *cli) usagef(format string, args ...any) error {
 // flags returns the flag set of a verb with the global flags on it. help,
 // what the verb does, is shown by --help under the verb's synopsis.
 func (c *cli) flags(help string) *flag.FlagSet {
-	fs := flag.NewFlagSet(c.command, flag.ContinueOnError)
-	fs.StringVar(&c.server, "server", c.env("METERD_SERVER", defaultServer), "URL of the meterd server (env METERD_SERVER)")
+	fs := c.bareFlags(help)
+	c.serverFlag(fs)
 	fs.StringVar(&c.adminToken, "admin-token", "", "admin token (default: env METERD_ADMIN_TOKEN, else the file <data>/admin-token)")
 	fs.StringVar(&c.data, "data", c.env("METERD_DATA", "./meterd-data"), "the server's data directory, where the admin token file is (env METERD_DATA)")
 	fs.StringVar(&c.output, "output", "table", "output format: table, json or csv")
+	return fs
+}
+
+// bareFlags returns the flag set of a verb without the global flags, for
+// verbs that need no admin API (version, env, healthcheck, completion).
+// c.output is "table" unless the verb adds its own --output.
+func (c *cli) bareFlags(help string) *flag.FlagSet {
+	fs := flag.NewFlagSet(c.command, flag.ContinueOnError)
+	c.output = "table"
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: %s %s\n\n%s\n\nFlags:\n", c.command, c.synopsis, help)
 		fs.PrintDefaults()
 	}
 	return fs
+}
+
+// serverFlag adds --server (default: env METERD_SERVER, else
+// defaultServer) to fs.
+func (c *cli) serverFlag(fs *flag.FlagSet) {
+	fs.StringVar(&c.server, "server", c.env("METERD_SERVER", defaultServer), "URL of the meterd server (env METERD_SERVER)")
 }
 
 // env returns the environment variable name, or def when it is empty.

@@ -11,9 +11,6 @@ import (
 	"syscall"
 )
 
-// Version is set at build time with -ldflags "-X main.Version=...".
-var Version = "dev"
-
 // Exit codes: 0 ok, 1 error, 2 usage.
 const (
 	exitOK    = 0
@@ -66,8 +63,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "relay":
 		return runRelay(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
-		fmt.Fprintln(stdout, "meterd", Version)
-		return exitOK
+		return runVersion(ctx, args[1:], stdout, stderr)
+	case "healthcheck":
+		return runHealthcheck(ctx, args[1:], stdout, stderr)
+	case "env":
+		return runEnv(ctx, args[1:], stdout, stderr)
+	case "completion":
+		return runCompletion(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -81,7 +83,10 @@ const usage = `meterd: a self-hosted AWS Marketplace Metering Service.
 Usage:
   meterd serve [flags]           run the server (the default)
   meterd <noun> <verb> [flags]   the CLI, talking to a running server's admin API
-  meterd version                 print the version
+  meterd version [--output json] the version, commit, Go version and OS/arch
+  meterd healthcheck [--server URL]   exit 0 when the server is ready (for container health checks)
+  meterd env [--server URL] [--shell sh|fish] [--output json]   the variables that point AWS clients at it
+  meterd completion bash|zsh|fish     the shell completion script
 
 Nouns of the CLI:
   accounts     list | create --id ID [--name N]
