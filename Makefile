@@ -29,6 +29,9 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeMeterUsage$$' -fuzztime $(FUZZTIME) ./awsjson
 	$(GO) test -run '^$$' -fuzz '^FuzzHandler$$' -fuzztime $(FUZZTIME) ./awsjson
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeMatchesGeneric$$' -fuzztime $(FUZZTIME) ./awsjson
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeGetEntitlements$$' -fuzztime $(FUZZTIME) ./awsjson
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeGetEntitlements$$' -fuzztime $(FUZZTIME) ./rpcv2
+	$(GO) test -run '^$$' -fuzz '^FuzzHandler$$' -fuzztime $(FUZZTIME) ./rpcv2
 	$(GO) test -run '^$$' -fuzz '^FuzzParseAuthorization$$' -fuzztime $(FUZZTIME) ./sigv4
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./catalog
 	$(GO) test -run '^$$' -fuzz '^FuzzCell$$' -fuzztime $(FUZZTIME) ./internal/csvsafe

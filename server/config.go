@@ -109,7 +109,7 @@ func (c *Config) FlagSet() *flag.FlagSet {
 	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "TLS certificate file (serve HTTPS)")
 	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "TLS key file (serve HTTPS)")
 	fs.StringVar(&c.Quotas, "quotas", c.Quotas, "off, or aws: AWS-like per-account, per-region request quotas (ThrottlingException beyond them)")
-	fs.Func("quota-rate", "with --quotas aws, requests per second of an operation, as OPERATION=RATE[,...] (repeatable; defaults BatchMeterUsage=10,MeterUsage=10,RegisterUsage=5,ResolveCustomer=10)", func(v string) error {
+	fs.Func("quota-rate", "with --quotas aws, requests per second of an operation, as OPERATION=RATE[,...] (repeatable; defaults BatchMeterUsage=10,MeterUsage=10,RegisterUsage=5,ResolveCustomer=10,GetEntitlements=10)", func(v string) error {
 		if err := faults.ParseRates(v, faults.DefaultRates()); err != nil {
 			return err
 		}
