@@ -48,8 +48,8 @@ func ParseRates(s string, rates map[string]float64) error {
 }
 
 // Quotas are AWS-like request quotas: one token bucket per caller account,
-// signing region and operation, whose burst is one second of its rate.
-// They run on wall time, never on the server clock. Safe for concurrent use.
+// signing region (the regions AWS has; one more for all others) and
+// operation, whose burst is one second of its rate. They run on wall time, never on the server clock. Safe for concurrent use.
 type Quotas struct {
 	rates map[string]float64
 	// now is the time the buckets read; tests replace it.
@@ -77,6 +77,12 @@ func (q *Quotas) Allow(caller *meterd.Caller, op string) error {
 	var k bucketKey
 	if caller != nil {
 		k = bucketKey{caller.AccountID, caller.Region, op}
+		if !meterd.KnownRegion(k.region) {
+			// One bucket for every region AWS does not have: SigV4 lets
+			// any well-formed name through, and a bucket per made-up name
+			// would multiply the caller's quota and the memory kept.
+			k.region = "other"
+		}
 	}
 	k.op = op
 	q.mu.Lock()

@@ -37,6 +37,15 @@ func TestQuotas(t *testing.T) {
 	if got := allowed(&meterd.Caller{AccountID: "444455556666", Region: "us-east-1"}, meterd.OpBatchMeterUsage, 50); got != 10 {
 		t.Errorf("other account: %d of 50 allowed, want 10 (its own bucket)", got)
 	}
+	// Regions AWS does not have share one bucket per account, so that
+	// made-up names cannot multiply a caller's quota (or the buckets).
+	made := func(region string) *meterd.Caller { return &meterd.Caller{AccountID: "777788889999", Region: region} }
+	if got := allowed(made("xx-mars-1"), meterd.OpBatchMeterUsage, 6) + allowed(made("xx-venus-1"), meterd.OpBatchMeterUsage, 6); got != 10 {
+		t.Errorf("two made-up regions: %d of 12 allowed, want 10 (one bucket)", got)
+	}
+	if got := allowed(made("eu-west-1"), meterd.OpBatchMeterUsage, 50); got != 10 {
+		t.Errorf("a real region beside made-up ones: %d of 50 allowed, want 10 (its own bucket)", got)
+	}
 	now = now.Add(500 * time.Millisecond)
 	if got := allowed(seller, meterd.OpBatchMeterUsage, 50); got != 5 {
 		t.Errorf("after 500ms: %d of 50 allowed, want 5", got)

@@ -99,16 +99,78 @@ func TestVerifyStoreError(t *testing.T) {
 	}
 }
 
-// TestVerifyIgnoresTokenOfLongTermKey checks that a session token sent with a
-// key that has none is ignored, as the brief chose.
-func TestVerifyIgnoresTokenOfLongTermKey(t *testing.T) {
+// TestVerifyRefusesTokenOfLongTermKey checks that a session token sent with
+// a key that has none is refused: a key without a token is a long-term key,
+// and a request claiming temporary credentials for it is not its owner's.
+func TestVerifyRefusesTokenOfLongTermKey(t *testing.T) {
 	r := newClientRequest(t, "http://localhost:8080/", meterBody)
 	withToken := *sellerKey
 	withToken.SessionToken = "some-token" // the client thinks it has one
 	sdkSign(t, r, meterBody, &withToken, "us-east-1", signTime)
 	sr, body := toServer(t, r)
-	got, err := newVerifier(signTime).Verify(sr, body)
-	wantCaller(t, got, err, meterd.Caller{AccountID: sellerKey.AccountID, AccessKeyID: sellerKey.ID, Region: "us-east-1"})
+	_, err := newVerifier(signTime).Verify(sr, body)
+	wantCode(t, err, meterd.EUnrecognizedClient, msgInvalidToken)
+}
+
+// TestVerifySignedHeadersAndScope checks the rules on what a signature must
+// cover: host, the time header used, X-Amz-Target and X-Amz-Security-Token
+// when the request carries them, each header once; and a region that is
+// one by its syntax.
+func TestVerifySignedHeadersAndScope(t *testing.T) {
+	all := []string{"content-type", "host", "x-amz-date", "x-amz-target"}
+	tests := []struct {
+		name   string
+		key    *meterd.AccessKey
+		region string
+		signed []string
+		code   string
+		msg    string
+	}{
+		{name: "OK", signed: all},
+		{name: "OKToken", key: tempKey, signed: append([]string{"x-amz-security-token"}, all...)},
+		{name: "OKGovCloud", region: "us-gov-west-1", signed: all},
+		{name: "OKUnknownRegion", region: "xx-mars-1", signed: all},
+		{name: "DateNotSigned", signed: []string{"content-type", "host", "x-amz-target"},
+			code: meterd.EIncompleteSignature, msg: "'X-Amz-Date' must be a 'SignedHeader'"},
+		{name: "TargetNotSigned", signed: []string{"content-type", "host", "x-amz-date"},
+			code: meterd.EIncompleteSignature, msg: "'X-Amz-Target' must be a 'SignedHeader'"},
+		{name: "TokenNotSigned", key: tempKey, signed: all,
+			code: meterd.EIncompleteSignature, msg: "'X-Amz-Security-Token' must be a 'SignedHeader'"},
+		{name: "DuplicateSignedHeader", signed: append([]string{"host"}, all...),
+			code: meterd.EIncompleteSignature, msg: "more than once"},
+		{name: "DuplicateSignedHeaderCase", signed: append([]string{"Host"}, all...),
+			code: meterd.EIncompleteSignature, msg: "more than once"},
+		{name: "RegionUpperCase", region: "US-EAST-1", signed: all,
+			code: meterd.EInvalidSignature, msg: "Credential should be scoped to a valid region, not 'US-EAST-1'."},
+		{name: "RegionMadeUp", region: "local", signed: all,
+			code: meterd.EInvalidSignature, msg: "Credential should be scoped to a valid region, not 'local'."},
+		{name: "RegionTrailing", region: "us-east-1x", signed: all,
+			code: meterd.EInvalidSignature, msg: "valid region"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			key, region := tt.key, tt.region
+			if key == nil {
+				key = sellerKey
+			}
+			if region == "" {
+				region = "us-east-1"
+			}
+			r := newClientRequest(t, "http://localhost:8080/", meterBody)
+			r.Header.Set("X-Amz-Date", "20261123T070000Z")
+			if key.SessionToken != "" {
+				r.Header.Set("X-Amz-Security-Token", key.SessionToken)
+			}
+			handSign(t, r, meterBody, key, region, tt.signed...)
+			sr, body := toServer(t, r)
+			got, err := newVerifier(signTime).Verify(sr, body)
+			if tt.code == "" {
+				wantCaller(t, got, err, meterd.Caller{AccountID: key.AccountID, AccessKeyID: key.ID, Region: region})
+				return
+			}
+			wantCode(t, err, tt.code, tt.msg)
+		})
+	}
 }
 
 func setAuth(v string) func(*http.Request) {

@@ -2,6 +2,7 @@ package sigv4
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -104,13 +105,20 @@ func parseCredential(s string) (*authorization, error) {
 	return &authorization{AccessKeyID: parts[0], Date: parts[1], Region: parts[2], Service: parts[3]}, nil
 }
 
-// parseSignedHeaders splits "a;b;c" and requires host among the names.
+// parseSignedHeaders splits "a;b;c", requires host among the names and
+// refuses a name listed twice (in any case), which would let a header
+// stand in the canonical request twice.
 func parseSignedHeaders(s string) ([]string, error) {
 	names := strings.Split(s, ";")
 	host := false
-	for _, n := range names {
+	for i, n := range names {
 		if n == "" {
 			return nil, incomplete("SignedHeaders must not contain empty header names.")
+		}
+		for _, m := range names[:i] {
+			if strings.EqualFold(m, n) {
+				return nil, incomplete("SignedHeaders must not list a header more than once.")
+			}
 		}
 		host = host || strings.EqualFold(n, "host")
 	}
@@ -118,6 +126,27 @@ func parseSignedHeaders(s string) ([]string, error) {
 		return nil, incomplete("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
 	}
 	return names, nil
+}
+
+// checkSignedHeaders requires the signature to cover the headers that say
+// when, what and with which temporary credentials: the time header in use
+// (X-Amz-Date, or Date without it), and X-Amz-Target and
+// X-Amz-Security-Token when the request carries them. Unsigned, they could
+// be changed in transit without the signature noticing.
+func checkSignedHeaders(r *http.Request, signed []string) error {
+	timeHeader := "X-Amz-Date"
+	if r.Header.Get(timeHeader) == "" {
+		timeHeader = "Date"
+	}
+	for _, h := range []string{timeHeader, "X-Amz-Target", "X-Amz-Security-Token"} {
+		if _, present := r.Header[h]; !present {
+			continue
+		}
+		if !slices.ContainsFunc(signed, func(n string) bool { return strings.EqualFold(n, h) }) {
+			return incomplete("'%s' must be a 'SignedHeader' in the AWS Authorization.", h)
+		}
+	}
+	return nil
 }
 
 // requestTime returns the signing time from X-Amz-Date, or from Date when

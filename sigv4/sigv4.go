@@ -79,6 +79,9 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (*meterd.Caller, error) 
 	if err != nil {
 		return nil, err
 	}
+	if err := checkSignedHeaders(r, auth.SignedHeaders); err != nil {
+		return nil, err
+	}
 	t, err := v.checkTime(r, auth)
 	if err != nil {
 		return nil, err
@@ -122,6 +125,10 @@ func (v *Verifier) checkTime(r *http.Request, auth *authorization) (time.Time, e
 	if auth.Service != v.service() {
 		return time.Time{}, meterd.Errorf(meterd.EInvalidSignature,
 			"Credential should be scoped to correct service: '%s'.", v.service())
+	}
+	if !meterd.ValidRegion(auth.Region) {
+		return time.Time{}, meterd.Errorf(meterd.EInvalidSignature,
+			"Credential should be scoped to a valid region, not '%s'.", clip(auth.Region))
 	}
 	t, err := requestTime(r)
 	if err != nil {
@@ -180,12 +187,16 @@ func (v *Verifier) accessKey(ctx context.Context, id string) (*meterd.AccessKey,
 }
 
 // checkSessionToken requires a key with a session token (temporary
-// credentials) to present it. A token sent with a long-term key is ignored.
+// credentials) to present it, and a long-term key (without one) to present
+// none: a token claims credentials the key does not have.
 func checkSessionToken(r *http.Request, key *meterd.AccessKey) error {
+	got := r.Header.Get("X-Amz-Security-Token")
 	if key.SessionToken == "" {
+		if _, present := r.Header["X-Amz-Security-Token"]; present {
+			return meterd.Errorf(meterd.EUnrecognizedClient, msgInvalidToken)
+		}
 		return nil
 	}
-	got := r.Header.Get("X-Amz-Security-Token")
 	if subtle.ConstantTimeCompare([]byte(got), []byte(key.SessionToken)) != 1 {
 		return meterd.Errorf(meterd.EUnrecognizedClient, msgInvalidToken)
 	}
@@ -199,7 +210,10 @@ func (v *Verifier) verifyInsecure(r *http.Request) (*meterd.Caller, error) {
 	if err != nil {
 		return c, nil
 	}
-	c.AccessKeyID, c.Region = auth.AccessKeyID, auth.Region
+	c.AccessKeyID = auth.AccessKeyID
+	if meterd.ValidRegion(auth.Region) {
+		c.Region = auth.Region // else DefaultRegion: quotas bucket by a region, not any string
+	}
 	if v.Credentials == nil {
 		return c, nil
 	}
@@ -232,4 +246,13 @@ func (v *Verifier) now() time.Time {
 		return time.Now()
 	}
 	return v.Now()
+}
+
+// clip shortens client-supplied text echoed in messages.
+func clip(s string) string {
+	const max = 64
+	if len(s) > max {
+		return s[:max] + "..."
+	}
+	return s
 }
