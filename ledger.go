@@ -51,6 +51,11 @@ type Ledger interface {
 	// skipped and an empty account id matches nothing; no match is an empty
 	// list, not an error. It lets a batch resolve all its customers at once.
 	CustomersByKeys(ctx context.Context, productCode string, identifiers, awsAccountIDs []string) ([]*Customer, error)
+	// LicenseProducts returns, in one indexed query, the product code of
+	// each of licenseArns that a customer or a license holds; unknown ARNs
+	// are absent (an empty map, not an error, when none is known). It finds
+	// the product of a request that names only LicenseArns.
+	LicenseProducts(ctx context.Context, licenseArns []string) (map[string]string, error)
 
 	// PutRegistrationToken stores a new registration token.
 	PutRegistrationToken(ctx context.Context, t *RegistrationToken) error

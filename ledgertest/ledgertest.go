@@ -62,6 +62,7 @@ func Run(t *testing.T, open func(t *testing.T) meterd.Ledger) {
 	t.Run("AccessKeys", func(t *testing.T) { testAccessKeys(t, open) })
 	t.Run("Products", func(t *testing.T) { testProducts(t, open) })
 	t.Run("Customers", func(t *testing.T) { testCustomers(t, open) })
+	t.Run("LicenseProducts", func(t *testing.T) { testLicenseProducts(t, open) })
 	t.Run("RegistrationTokens", func(t *testing.T) { testRegistrationTokens(t, open) })
 	t.Run("PublicKeys", func(t *testing.T) { testPublicKeys(t, open) })
 	t.Run("Settings", func(t *testing.T) { testSettings(t, open) })

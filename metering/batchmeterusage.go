@@ -132,22 +132,17 @@ func (b *batch) customerKey(r meterd.UsageRecord) (string, map[string]*meterd.Cu
 }
 
 // productFromLicenses finds the product that the records' LicenseArns
-// belong to. It scans the catalog, which is only needed when a request names
-// no ProductCode.
+// belong to, when a request names no ProductCode. A license of another
+// seller's product reads as an unknown one: the answer never names, or
+// confirms, another seller's product.
 func (b *batch) productFromLicenses(ctx context.Context) (string, error) {
-	var wanted int
-	for _, r := range b.records {
-		if r.LicenseArn != "" {
-			wanted++
-		}
-	}
-	if wanted == 0 {
-		return "", meterd.Errorf(meterd.EInvalidProductCode,
-			"ProductCode is required when no usage record carries a LicenseArn.")
-	}
-	owner, err := b.licenseOwners(ctx)
+	owner, err := b.licenseProducts(ctx)
 	if err != nil {
 		return "", err
+	}
+	if owner == nil {
+		return "", meterd.Errorf(meterd.EInvalidProductCode,
+			"ProductCode is required when no usage record carries a LicenseArn.")
 	}
 	code := ""
 	for i, r := range b.records {
@@ -155,6 +150,13 @@ func (b *batch) productFromLicenses(ctx context.Context) (string, error) {
 			continue
 		}
 		p, ok := owner[r.LicenseArn]
+		if ok {
+			prod, err := b.s.product(ctx, p)
+			if err != nil {
+				return "", err
+			}
+			ok = prod != nil && prod.SellerAccountID == b.caller.AccountID
+		}
 		if !ok {
 			return "", meterd.Errorf(meterd.EInvalidLicense, "LicenseArn %s of usage record %d is not valid.", r.LicenseArn, i+1)
 		}
@@ -167,32 +169,30 @@ func (b *batch) productFromLicenses(ctx context.Context) (string, error) {
 	return code, nil
 }
 
-// licenseOwners maps every known LicenseArn to the code of its product.
-func (b *batch) licenseOwners(ctx context.Context) (map[string]string, error) {
-	products, err := b.s.Ledger.Products(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("metering: list products: %w", err)
+// licenseProducts maps the records' LicenseArns to their products' codes
+// in one indexed store lookup; nil when no record carries one.
+func (b *batch) licenseProducts(ctx context.Context) (map[string]string, error) {
+	var arns []string
+	for _, r := range b.records {
+		if r.LicenseArn != "" {
+			arns = append(arns, r.LicenseArn)
+		}
 	}
-	owner := make(map[string]string)
-	for _, p := range products {
-		custs, err := b.s.Ledger.Customers(ctx, p.Code)
-		if err != nil {
-			return nil, fmt.Errorf("metering: customers of %q: %w", p.Code, err)
-		}
-		for _, cust := range custs {
-			if cust.LicenseArn != "" {
-				owner[cust.LicenseArn] = p.Code
-			}
-		}
+	if len(arns) == 0 {
+		return nil, nil
+	}
+	owner, err := b.s.Ledger.LicenseProducts(ctx, arns)
+	if err != nil {
+		return nil, fmt.Errorf("metering: products of licenses: %w", err)
 	}
 	return owner, nil
 }
 
 // checkLicensesInProduct refuses LicenseArns that do not belong to a
 // customer of the request's product. The record's own customer is tried
-// first, so the usual request needs no scan of the product's customers.
+// first, so the usual request needs no lookup.
 func (b *batch) checkLicensesInProduct(ctx context.Context) error {
-	var licenses map[string]bool
+	var owner map[string]string
 	for i, r := range b.records {
 		if r.LicenseArn == "" {
 			continue
@@ -200,17 +200,13 @@ func (b *batch) checkLicensesInProduct(ctx context.Context) error {
 		if cust := b.customer(r); cust != nil && cust.LicenseArn == r.LicenseArn {
 			continue
 		}
-		if licenses == nil {
-			custs, err := b.s.Ledger.Customers(ctx, b.product.Code)
-			if err != nil {
-				return fmt.Errorf("metering: customers of %q: %w", b.product.Code, err)
-			}
-			licenses = make(map[string]bool, len(custs))
-			for _, cust := range custs {
-				licenses[cust.LicenseArn] = true
+		if owner == nil {
+			var err error
+			if owner, err = b.licenseProducts(ctx); err != nil {
+				return err
 			}
 		}
-		if !licenses[r.LicenseArn] {
+		if owner[r.LicenseArn] != b.product.Code {
 			return meterd.Errorf(meterd.EInvalidLicense,
 				"LicenseArn %s of usage record %d does not belong to product %s.", r.LicenseArn, i+1, b.product.Code)
 		}

@@ -2,6 +2,7 @@ package metering
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -158,9 +159,9 @@ func TestBatchMeterUsageErrors(t *testing.T) {
 		{"ErrInvalidProductCodeUnknown", "nope", region, []meterd.UsageRecord{good}, meterd.EInvalidProductCode},
 		{"ErrInvalidProductCodeOtherSeller", otherProd, region, []meterd.UsageRecord{rec(custOther, now, 1)}, meterd.EInvalidProductCode},
 		{"ErrInvalidProductCodeMissing", "", region, []meterd.UsageRecord{good}, meterd.EInvalidProductCode},
-		{"ErrInvalidProductCodeOtherSellerLicense", "", region, []meterd.UsageRecord{with(rec(acctOther, now, 1), func(r *meterd.UsageRecord) {
+		{"ErrInvalidLicenseOtherSeller", "", region, []meterd.UsageRecord{with(rec(acctOther, now, 1), func(r *meterd.UsageRecord) {
 			r.LicenseArn = licOther
-		})}, meterd.EInvalidProductCode},
+		})}, meterd.EInvalidLicense},
 		{"ErrInvalidProductCodeBeforeRegion", "nope", offRegion, []meterd.UsageRecord{good}, meterd.EInvalidProductCode},
 		{"ErrInvalidLicenseOtherProduct", product, region, []meterd.UsageRecord{with(good, func(r *meterd.UsageRecord) { r.LicenseArn = licOther })},
 			meterd.EInvalidLicense},
@@ -297,4 +298,34 @@ func TestBatchMeterUsageDuplicates(t *testing.T) {
 	// the duplicate.
 	f.wantStatuses(t, []meterd.UsageRecord{rec(cust2, t0.Add(-time.Hour), 1), rec(cust2, t0.Add(-time.Hour), 2)},
 		meterd.StatusSuccess, meterd.StatusDuplicateRecord)
+}
+
+// TestBatchMeterUsageOtherSellersLicense checks that a LicenseArn of
+// another seller's product reads as an unknown license: the answer must not
+// name that product (or say the license exists), alone or beside one of
+// the caller's own.
+func TestBatchMeterUsageOtherSellersLicense(t *testing.T) {
+	f := newFixture(t)
+	now := t0.Add(-time.Minute)
+	other := rec(acctOther, now, 1)
+	other.LicenseArn = licOther
+	own := rec(acct1, now, 1)
+	own.LicenseArn = lic1
+	for _, tt := range []struct {
+		name    string
+		records []meterd.UsageRecord
+		want    string
+	}{
+		{"Alone", []meterd.UsageRecord{other}, "LicenseArn " + licOther + " of usage record 1 is not valid."},
+		{"BesideOwn", []meterd.UsageRecord{own, other}, "LicenseArn " + licOther + " of usage record 2 is not valid."},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := f.svc.BatchMeterUsage(asSeller(t), &meterd.BatchMeterUsageInput{UsageRecords: tt.records})
+			wantError(t, "BatchMeterUsage", err, meterd.EInvalidLicense)
+			if msg := err.Error(); !strings.Contains(msg, tt.want) || strings.Contains(msg, otherProd) {
+				t.Errorf("BatchMeterUsage error = %q, want %q, never naming %s", msg, tt.want, otherProd)
+			}
+		})
+	}
+	f.wantStored(t, 0)
 }

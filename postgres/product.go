@@ -187,3 +187,26 @@ func (s *Store) Customers(ctx context.Context, productCode string) ([]*meterd.Cu
 	return list(ctx, s, "customers", "SELECT "+customerColumns+" FROM customers WHERE product_code = $1 ORDER BY customer_identifier",
 		[]any{productCode}, scanCustomer)
 }
+
+// LicenseProducts implements meterd.Ledger: customers_license (migration
+// 0040) and the licenses table's key make each ARN an index lookup.
+func (s *Store) LicenseProducts(ctx context.Context, licenseArns []string) (map[string]string, error) {
+	out := make(map[string]string, len(licenseArns))
+	if len(licenseArns) == 0 {
+		return out, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT license_arn, product_code FROM customers WHERE license_arn = ANY($1) AND license_arn <> ''
+		UNION SELECT arn, product_code FROM licenses WHERE arn = ANY($1)`, licenseArns)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: license products: %w", err)
+	}
+	var arn, code string
+	_, err = pgx.ForEachRow(rows, []any{&arn, &code}, func() error {
+		out[arn] = code
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: license products: %w", err)
+	}
+	return out, nil
+}

@@ -258,3 +258,34 @@ func (s *Store) Reset(ctx context.Context) error {
 	}
 	return nil
 }
+
+// LicenseProducts implements meterd.Ledger: customers_license (migration
+// 0040) and the licenses table's key make each ARN an index lookup.
+func (s *Store) LicenseProducts(ctx context.Context, licenseArns []string) (map[string]string, error) {
+	out := make(map[string]string, len(licenseArns))
+	if len(licenseArns) == 0 {
+		return out, nil
+	}
+	arns, err := json.Marshal(licenseArns)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: license products: %w", err)
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT license_arn, product_code FROM customers
+			WHERE license_arn IN (SELECT value FROM json_each(?1)) AND license_arn <> ''
+		UNION SELECT arn, product_code FROM licenses WHERE arn IN (SELECT value FROM json_each(?1))`, string(arns))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: license products: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var arn, code string
+		if err := rows.Scan(&arn, &code); err != nil {
+			return nil, fmt.Errorf("sqlite: license products: %w", err)
+		}
+		out[arn] = code
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: license products: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,3 @@
+-- LicenseProducts finds the product of a LicenseArn by this index rather
+-- than by reading every product's customers.
+CREATE INDEX customers_license ON customers (license_arn);
