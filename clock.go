@@ -92,8 +92,9 @@ type ClockChange struct {
 	Reset   bool       `json:"reset,omitempty"`
 }
 
-// Change applies ch. A change that names not exactly one of its fields, or
-// an Advance that is not a duration, is an EInvalid error and moves nothing.
+// Change applies ch. A change that names not exactly one of its fields, an
+// Advance that is not a duration, or one that would move the clock out of
+// 1970-01-01..9999-12-31, is an EInvalid error and moves nothing.
 func (c *ServerClock) Change(ch ClockChange) error {
 	n := 0
 	for _, given := range []bool{ch.Set != nil, ch.Advance != "", ch.Reset} {
@@ -106,15 +107,38 @@ func (c *ServerClock) Change(ch ClockChange) error {
 	}
 	switch {
 	case ch.Set != nil:
+		if err := checkClockRange("set", *ch.Set); err != nil {
+			return err
+		}
 		c.Set(*ch.Set)
 	case ch.Advance != "":
 		d, err := time.ParseDuration(ch.Advance)
 		if err != nil {
 			return Errorf(EInvalid, "advance: %q is not a duration such as 90s or 2h", ch.Advance)
 		}
+		if err := checkClockRange("advance", c.Now().Add(d)); err != nil {
+			return err
+		}
 		c.Advance(d)
 	default:
 		c.Reset()
+	}
+	return nil
+}
+
+// The range a ServerClock may be moved in: the unix epoch, before which
+// the stores' millisecond times turn negative, to the last year that
+// RFC 3339 (and so every JSON answer naming the time) can write.
+var (
+	minClock = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxClock = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+)
+
+// checkClockRange refuses a clock time outside minClock..maxClock.
+func checkClockRange(field string, t time.Time) error {
+	if t.Before(minClock) || t.After(maxClock) {
+		return Errorf(EInvalid, "%s: the clock must stay between 1970-01-01 and 9999-12-31, not %s",
+			field, t.UTC().Format("2006-01-02T15:04:05Z"))
 	}
 	return nil
 }

@@ -6,9 +6,11 @@
 package admin
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -231,11 +233,18 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 
 // writeJSON writes v as the response with the given status.
 func writeJSON(w http.ResponseWriter, status int, v any) error {
+	// Encoded before the status is written, so that a value that cannot
+	// be encoded is an error answer, never a 200 with an error after it.
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("admin: encode answer: %w", err)
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	_, err := w.Write(b.Bytes())
+	return err
 }
 
 // readJSON decodes the request body into v: 400 when it is not JSON of the

@@ -91,8 +91,11 @@ func limit(q url.Values, def, maxN int) (int, error) {
 		return def, nil
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || (maxN > 0 && n > maxN) {
-		return 0, meterd.Errorf(CodeBadRequest, "limit: %q is not a number from 1 to %d", v, maxN)
+	switch {
+	case maxN > 0 && (err != nil || n < 1 || n > maxN):
+		return 0, meterd.Errorf(CodeBadRequest, "limit: %q is not a whole number from 1 to %d", v, maxN)
+	case err != nil || n < 1:
+		return 0, meterd.Errorf(CodeBadRequest, "limit: %q is not a positive whole number", v)
 	}
 	return n, nil
 }
