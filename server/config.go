@@ -23,6 +23,9 @@ type Config struct {
 	PastWindow time.Duration
 	FutureSkew time.Duration
 	AdminToken string
+	// AdminTokenFile names a file holding the admin token (its first line),
+	// so that the token need not be on the command line.
+	AdminTokenFile string
 	TLSCert    string
 	TLSKey     string
 	// Quotas is "off" or "aws" (per-account, per-region token buckets).
@@ -78,6 +81,8 @@ func (c *Config) Validate() error {
 		return errors.New("--future-skew: must not be negative")
 	case (c.TLSCert == "") != (c.TLSKey == ""):
 		return errors.New("--tls-cert and --tls-key: give both or neither")
+	case c.AdminToken != "" && c.AdminTokenFile != "":
+		return errors.New("--admin-token and --admin-token-file: give one or neither")
 	case c.MaxInFlight < 0:
 		return errors.New("--max-inflight: must not be negative")
 	case c.BodyTimeout <= 0:
@@ -105,7 +110,8 @@ func (c *Config) FlagSet() *flag.FlagSet {
 	fs.StringVar(&c.Auth, "auth", c.Auth, "sigv4 verifies every request; none accepts any credentials")
 	fs.DurationVar(&c.PastWindow, "past-window", c.PastWindow, "how old a usage timestamp may be")
 	fs.DurationVar(&c.FutureSkew, "future-skew", c.FutureSkew, "how far in the future a usage timestamp may be")
-	fs.StringVar(&c.AdminToken, "admin-token", c.AdminToken, "the admin API token named default, role admin (default: generated into <data>/admin-token when the store has no admin token; more with meterd admin-tokens)")
+	fs.StringVar(&c.AdminToken, "admin-token", c.AdminToken, "the admin API token named default, role admin (default: generated into <data>/admin-token when the store has no admin token; more with meterd admin-tokens). On a shared machine prefer METERD_ADMIN_TOKEN or --admin-token-file: the command line is visible to other users")
+	fs.StringVar(&c.AdminTokenFile, "admin-token-file", c.AdminTokenFile, "a file whose first line is the admin token named default, as --admin-token gives it")
 	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "TLS certificate file (serve HTTPS)")
 	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "TLS key file (serve HTTPS)")
 	fs.StringVar(&c.Quotas, "quotas", c.Quotas, "off, or aws: AWS-like per-account, per-region request quotas (ThrottlingException beyond them)")

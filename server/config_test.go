@@ -32,6 +32,7 @@ func TestConfigValidate(t *testing.T) {
 		{"ErrPastWindow", func(c *Config) { c.PastWindow = 0 }, "--past-window"},
 		{"ErrTLS", func(c *Config) { c.TLSCert = "cert.pem" }, "--tls-key"},
 		{"ErrBodyTimeout", func(c *Config) { c.BodyTimeout = 0 }, "--body-timeout"},
+		{"ErrAdminTokenTwice", func(c *Config) { c.AdminToken, c.AdminTokenFile = "t", "f" }, "--admin-token-file"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

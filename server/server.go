@@ -222,6 +222,14 @@ func (m *Main) ensureAdminToken(ctx context.Context) error {
 		m.tokenWhere = "as given with --admin-token"
 		return m.putDefaultToken(ctx, tok)
 	}
+	if file := m.Config.AdminTokenFile; file != "" {
+		tok, err := ReadTokenFile(file)
+		if err != nil {
+			return fmt.Errorf("--admin-token-file: %w", err)
+		}
+		m.tokenWhere = "as given with --admin-token-file " + file
+		return m.putDefaultToken(ctx, tok)
+	}
 	path := filepath.Join(m.Config.Data, "admin-token")
 	if abs, err := filepath.Abs(path); err == nil {
 		path = abs // the banner names it wherever the CLI is run from
@@ -246,6 +254,21 @@ func (m *Main) ensureAdminToken(ctx context.Context) error {
 	}
 	m.tokenWhere = path
 	return m.putDefaultToken(ctx, tok)
+}
+
+// ReadTokenFile reads a token from the first line of path, refusing an
+// empty one: a token file is how a secret stays off the command line.
+func ReadTokenFile(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	tok := strings.TrimSpace(line)
+	if tok == "" {
+		return "", fmt.Errorf("%s: the first line holds no token", path)
+	}
+	return tok, nil
 }
 
 // putDefaultToken stores tok as the admin token named default.

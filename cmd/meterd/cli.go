@@ -37,6 +37,7 @@ import (
 
 	"github.com/meterd/meterd/admin"
 	"github.com/meterd/meterd/internal/csvsafe"
+	"github.com/meterd/meterd/server"
 )
 
 // defaultServer is the server the CLI talks to without --server.
@@ -70,10 +71,11 @@ type cli struct {
 	command        string // such as "meterd customers subscribe"
 	synopsis       string // the verb's arguments
 
-	server     string
-	adminToken string
-	data       string
-	output     string
+	server         string
+	adminToken     string
+	adminTokenFile string
+	data           string
+	output         string
 }
 
 // newCLI returns the state of the command named command (such as "meterd
@@ -112,7 +114,7 @@ func (n noun) usage(w io.Writer) {
 	for _, v := range n.verbs {
 		fmt.Fprintf(w, "  meterd %s %s %s\n        %s\n", n.name, v.name, v.synopsis, v.summary)
 	}
-	fmt.Fprintf(w, "\nEvery verb takes --server, --admin-token, --data and --output table|json|csv.\n"+
+	fmt.Fprintf(w, "\nEvery verb takes --server, --admin-token or --admin-token-file, --data and --output table|json|csv.\n"+
 		"Run \"meterd %s VERB --help\" for a verb's flags.\n", n.name)
 }
 
@@ -150,7 +152,8 @@ func (c *cli) usagef(format string, args ...any) error {
 func (c *cli) flags(help string) *flag.FlagSet {
 	fs := c.bareFlags(help)
 	c.serverFlag(fs)
-	fs.StringVar(&c.adminToken, "admin-token", "", "admin token (default: env METERD_ADMIN_TOKEN, else the file <data>/admin-token)")
+	fs.StringVar(&c.adminToken, "admin-token", "", "admin token (default: --admin-token-file, else env METERD_ADMIN_TOKEN, else METERD_ADMIN_TOKEN_FILE, else the file <data>/admin-token)")
+	fs.StringVar(&c.adminTokenFile, "admin-token-file", "", "a file whose first line is the admin token (keeps it off the command line)")
 	fs.StringVar(&c.data, "data", c.env("METERD_DATA", "./meterd-data"), "the server's data directory, where the admin token file is (env METERD_DATA)")
 	fs.StringVar(&c.output, "output", "table", "output format: table, json or csv")
 	return fs
@@ -291,17 +294,26 @@ func (c *cli) connect(fs *flag.FlagSet, args []string, required ...string) (*adm
 }
 
 // client returns the admin client of --server with the admin token: the
-// flag's, else METERD_ADMIN_TOKEN, else the one in <--data>/admin-token.
+// flag's, else --admin-token-file's, else METERD_ADMIN_TOKEN, else the file
+// METERD_ADMIN_TOKEN_FILE names, else the one in <--data>/admin-token.
 func (c *cli) client() (*admin.Client, error) {
 	token := c.adminToken
-	if token == "" {
+	file := c.adminTokenFile
+	if token == "" && file == "" {
 		token = c.getenv("METERD_ADMIN_TOKEN")
+		file = c.getenv("METERD_ADMIN_TOKEN_FILE")
+	}
+	if token == "" && file != "" {
+		var err error
+		if token, err = server.ReadTokenFile(file); err != nil {
+			return nil, fmt.Errorf("admin token file: %w", err)
+		}
 	}
 	if token == "" {
 		file := filepath.Join(c.data, "admin-token")
 		b, err := os.ReadFile(file)
 		if err != nil {
-			return nil, fmt.Errorf("no admin token: pass --admin-token, set METERD_ADMIN_TOKEN, or point --data at the server's data directory (%w)", err)
+			return nil, fmt.Errorf("no admin token: pass --admin-token-file, set METERD_ADMIN_TOKEN or METERD_ADMIN_TOKEN_FILE, or point --data at the server's data directory (%w)", err)
 		}
 		token = strings.TrimSpace(string(b))
 	}

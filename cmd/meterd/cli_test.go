@@ -8,6 +8,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -236,6 +237,28 @@ func (h *cliHarness) testAdminToken(t *testing.T) {
 		r := h.runEnv(t, nil, "accounts", "list", "--server", h.srv.URL, "--admin-token", h.srv.AdminToken, "--data", empty)
 		if r.code != 0 || !strings.Contains(r.stdout, "111122223333") {
 			t.Errorf("accounts list --server --admin-token = exit %d, stderr %q; want 0", r.code, r.stderr)
+		}
+	})
+	file := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(file, []byte(h.srv.AdminToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("FileFlag", func(t *testing.T) {
+		r := h.runEnv(t, []string{server}, "accounts", "list", "--admin-token-file", file, "--data", empty)
+		if r.code != 0 || !strings.Contains(r.stdout, "111122223333") {
+			t.Errorf("accounts list --admin-token-file = exit %d, stderr %q; want 0", r.code, r.stderr)
+		}
+	})
+	t.Run("FileEnv", func(t *testing.T) {
+		r := h.runEnv(t, []string{server, "METERD_ADMIN_TOKEN_FILE=" + file}, "accounts", "list", "--data", empty)
+		if r.code != 0 || !strings.Contains(r.stdout, "111122223333") {
+			t.Errorf("accounts list with METERD_ADMIN_TOKEN_FILE = exit %d, stderr %q; want 0", r.code, r.stderr)
+		}
+	})
+	t.Run("FileMissing", func(t *testing.T) {
+		r := h.runEnv(t, []string{server}, "accounts", "list", "--admin-token-file", filepath.Join(empty, "nope"), "--data", h.srv.Data)
+		if r.code != 1 || !strings.Contains(r.stderr, "admin token file") {
+			t.Errorf("accounts list --admin-token-file missing = exit %d, stderr %q; want 1 naming the token file", r.code, r.stderr)
 		}
 	})
 	t.Run("DataDirectory", func(t *testing.T) {

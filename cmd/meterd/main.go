@@ -109,8 +109,9 @@ Nouns of the CLI:
   bench        [flags]                                      (load generator)
 
 Every CLI verb takes --server URL (default http://127.0.0.1:4579, env METERD_SERVER),
---admin-token T (default: env METERD_ADMIN_TOKEN, else the file <--data>/admin-token,
---data default ./meterd-data) and --output table|json|csv. Times are RFC 3339, durations
+--admin-token-file F or --admin-token T (default: env METERD_ADMIN_TOKEN, else the file
+named by METERD_ADMIN_TOKEN_FILE, else <--data>/admin-token, --data default ./meterd-data)
+and --output table|json|csv; a token on the command line is visible to other local users. Times are RFC 3339, durations
 Go durations (90s, 2h). Exit codes: 0 ok, 1 error, 2 usage.
 
 Run "meterd serve --help", "meterd <noun> --help" or "meterd <noun> <verb> --help" for more.

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/meterd/meterd"
+	"github.com/meterd/meterd/admin"
 	"github.com/meterd/meterd/server"
 )
 
@@ -84,5 +85,39 @@ func TestBanner(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("banner = %q, want it to contain %q", out.String(), want)
 		}
+	}
+}
+
+// TestServeAdminTokenFile starts meterd with --admin-token-file (through
+// METERD_ADMIN_TOKEN_FILE, as a unit file would): the file's first line is
+// the admin token, and an empty file is refused at start.
+func TestServeAdminTokenFile(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "token")
+	os.WriteFile(file, []byte("file-token-0123456789\n# a comment line is not read\n"), 0o600)
+	cfg := server.DefaultConfig()
+	if err := cfg.ParseFlags([]string{"--listen", "127.0.0.1:0", "--data", t.TempDir()},
+		func(k string) string { return map[string]string{"METERD_ADMIN_TOKEN_FILE": file}[k] }); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	m := &server.Main{Config: cfg, Stdout: &out}
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if _, err := admin.NewClient(m.URL(), "file-token-0123456789").Clock(context.Background()); err != nil {
+		t.Errorf("admin API with the file's token = %v, want it accepted", err)
+	}
+	if !strings.Contains(out.String(), "--admin-token-file "+file) {
+		t.Errorf("banner = %q, want it to say where the admin token came from", out.String())
+	}
+
+	empty := filepath.Join(dir, "empty")
+	os.WriteFile(empty, []byte("\n"), 0o600)
+	var stderr bytes.Buffer
+	code := run(context.Background(), []string{"serve", "--listen", "127.0.0.1:0", "--data", t.TempDir(), "--admin-token-file", empty}, &bytes.Buffer{}, &stderr)
+	if code != exitError || !strings.Contains(stderr.String(), "--admin-token-file") {
+		t.Errorf("serve --admin-token-file (empty file) = exit %d, stderr %q; want %d naming the flag", code, stderr.String(), exitError)
 	}
 }
