@@ -26,8 +26,8 @@ type Config struct {
 	// AdminTokenFile names a file holding the admin token (its first line),
 	// so that the token need not be on the command line.
 	AdminTokenFile string
-	TLSCert    string
-	TLSKey     string
+	TLSCert        string
+	TLSKey         string
 	// Quotas is "off" or "aws" (per-account, per-region token buckets).
 	Quotas string
 	// QuotaRate overrides quota rates: "BatchMeterUsage=20,MeterUsage=5".
