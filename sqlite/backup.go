@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 
 	"github.com/meterd/meterd/internal/filelock"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // Backup writes a consistent copy of the database, as of one instant, to
@@ -52,6 +53,28 @@ var sqliteHeader = []byte("SQLite format 3\x00")
 // that passes SQLite's quick check and holds meterd's tables at a schema
 // version this meterd knows. Its error says what is wrong.
 func CheckBackup(ctx context.Context, path string) error {
+	if err := checkHeader(path); err != nil {
+		return err
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=query_only(1)")
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	defer db.Close()
+	if err := quickCheck(ctx, db, path); err != nil {
+		return err
+	}
+	var tables int
+	err = db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table'
+		AND name IN ('schema_migrations', 'settings', 'metering_records', 'client_tokens')`).Scan(&tables)
+	if err != nil || tables != 4 {
+		return fmt.Errorf("%s is a SQLite database but not a meterd ledger", path)
+	}
+	return checkVersion(ctx, db, path)
+}
+
+// checkHeader refuses a file that does not start as a SQLite database.
+func checkHeader(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -62,22 +85,34 @@ func CheckBackup(ctx context.Context, path string) error {
 	if err != nil || !bytes.Equal(head, sqliteHeader) {
 		return fmt.Errorf("%s is not a SQLite database", path)
 	}
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=query_only(1)")
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	defer db.Close()
+	return nil
+}
+
+// quickCheck runs SQLite's quick check (every page and index entry is
+// read) and refuses a database it finds damaged.
+func quickCheck(ctx context.Context, db *sql.DB, path string) error {
 	var check string
 	if err := db.QueryRowContext(ctx, `PRAGMA quick_check`).Scan(&check); err != nil {
+		if c := errCode(err) & 0xff; c == sqlite3.SQLITE_CORRUPT || c == sqlite3.SQLITE_NOTADB {
+			return fmt.Errorf("%s is damaged: %w", path, err)
+		}
 		return fmt.Errorf("%s is not a readable SQLite database: %w", path, err)
 	} else if check != "ok" {
 		return fmt.Errorf("%s is damaged: %s", path, check)
 	}
-	var tables int
-	err = db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table'
-		AND name IN ('schema_migrations', 'settings', 'metering_records', 'client_tokens')`).Scan(&tables)
-	if err != nil || tables != 4 {
-		return fmt.Errorf("%s is a SQLite database but not a meterd ledger", path)
+	return nil
+}
+
+// checkVersion refuses a ledger whose schema is newer than this meterd's
+// migrations: this meterd would misread what a newer one wrote. A database
+// without schema_migrations (a new one) passes.
+func checkVersion(ctx context.Context, db *sql.DB, path string) error {
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'schema_migrations'`).Scan(&n); err != nil {
+		return fmt.Errorf("%s is not a readable SQLite database: %w", path, err)
+	}
+	if n == 0 {
+		return nil
 	}
 	var version int
 	if err := db.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&version); err != nil {

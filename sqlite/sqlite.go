@@ -110,6 +110,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		lock.Close()
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
+	if err := checkAtOpen(ctx, path); err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("sqlite: %w; restore a backup (meterd restore) or move the file away", err)
+	}
 	s, err := open(ctx, path)
 	if err != nil {
 		lock.Close()
@@ -117,6 +121,41 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	s.lock = lock
 	return s, nil
+}
+
+// QuickCheckMaxBytes bounds the database (with its WAL) that Open checks
+// page by page with SQLite's quick check; a larger one gets only the
+// header and schema version checks, so that a start stays quick.
+const QuickCheckMaxBytes = 1 << 30
+
+// checkAtOpen refuses a damaged database before anything writes to it:
+// the header always, SQLite's quick check under QuickCheckMaxBytes, and a
+// schema newer than this meterd's. A new (empty) file passes.
+func checkAtOpen(ctx context.Context, path string) error {
+	fi, err := os.Stat(path)
+	if err != nil || fi.Size() == 0 {
+		return err
+	}
+	if err := checkHeader(path); err != nil {
+		return err
+	}
+	// Read-write, so that SQLite recovers a WAL left by a crash first, as
+	// the store's own connections will.
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	defer db.Close()
+	size := fi.Size()
+	if wal, err := os.Stat(path + "-wal"); err == nil {
+		size += wal.Size()
+	}
+	if size <= QuickCheckMaxBytes {
+		if err := quickCheck(ctx, db, path); err != nil {
+			return err
+		}
+	}
+	return checkVersion(ctx, db, path)
 }
 
 func open(ctx context.Context, path string) (*Store, error) {

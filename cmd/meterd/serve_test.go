@@ -121,3 +121,30 @@ func TestServeAdminTokenFile(t *testing.T) {
 		t.Errorf("serve --admin-token-file (empty file) = exit %d, stderr %q; want %d naming the flag", code, stderr.String(), exitError)
 	}
 }
+
+// TestServeRefusesDamagedStore starts meterd on a data directory whose
+// ledger was damaged while it was stopped: it must exit non-zero, saying
+// what is wrong with which file, before it listens.
+func TestServeRefusesDamagedStore(t *testing.T) {
+	data := t.TempDir()
+	cfg := server.DefaultConfig()
+	cfg.Listen, cfg.Data = "127.0.0.1:0", data
+	m := &server.Main{Config: cfg}
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(filepath.Join(data, "meterd.db"), os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt([]byte("garbage, garbage"), 0)
+	f.Close()
+	var stderr bytes.Buffer
+	code := run(context.Background(), []string{"serve", "--listen", "127.0.0.1:0", "--data", data}, &bytes.Buffer{}, &stderr)
+	if code != exitError || !strings.Contains(stderr.String(), "meterd.db is not a SQLite database") || !strings.Contains(stderr.String(), "restore") {
+		t.Errorf("serve on a damaged ledger = exit %d, stderr %q; want %d, naming the file and the way out", code, stderr.String(), exitError)
+	}
+}
