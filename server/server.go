@@ -317,14 +317,7 @@ func (m *Main) handler() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if err := m.Ledger.Ping(r.Context()); err != nil {
-			m.Logger.Error("readyz", "err", err)
-			http.Error(w, "store unreachable", http.StatusServiceUnavailable)
-			return
-		}
-		w.Write([]byte("ok\n"))
-	})
+	mux.Handle("GET /readyz", &readiness{ledger: m.Ledger, logger: m.Logger, now: time.Now})
 	if m.Profile {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
