@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
 LDFLAGS = -s -w -X main.Version=$(VERSION) -X main.Commit=$(COMMIT)
 
-.PHONY: run build test vet fuzz bench image
+.PHONY: run build test vet fuzz bench image dist
 
 run:
 	$(GO) run ./cmd/meterd serve
@@ -13,7 +13,7 @@ build:
 	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o bin/meterd ./cmd/meterd
 
 # The container image (Containerfile): the static linux binary of this
-# machine's architecture, the host's CA bundle and container/passwd staged in
+# machine's architecture, the host's CA bundle and distribution/passwd staged in
 # build/image. podman when installed (--format docker keeps HEALTHCHECK,
 # which the OCI format drops), else docker.
 IMAGE ?= meterd:$(VERSION)
@@ -22,18 +22,38 @@ CONTAINER_ENGINE ?= $(shell command -v podman >/dev/null 2>&1 && echo podman || 
 image:
 	rm -rf build/image && mkdir -p build/image/data && chmod 700 build/image/data
 	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o build/image/meterd ./cmd/meterd
-	cp /etc/ssl/certs/ca-certificates.crt container/passwd container/group build/image/
+	cp /etc/ssl/certs/ca-certificates.crt distribution/passwd distribution/group build/image/
 	cp Containerfile build/image/Containerfile
 	$(CONTAINER_ENGINE) build $(if $(filter podman,$(notdir $(CONTAINER_ENGINE))),--format docker) $(IMAGE_BUILD_FLAGS) \
 		--build-arg VERSION=$(VERSION) --build-arg REVISION=$(COMMIT) -t $(IMAGE) -f build/image/Containerfile build/image
 
+# Release archives: meterd for every platform (CGO_ENABLED=0, the version
+# stamped), each packed with README.md and LICENSE (tar.gz, zip for
+# windows), and SHA256SUMS, in $(DIST).
+DIST ?= dist
+PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
+dist:
+	@case "$(VERSION)" in v[0-9]*) ;; *) echo "make dist VERSION=v1.2.3 (got $(VERSION))"; exit 2;; esac
+	rm -rf $(DIST) && mkdir -p $(DIST)
+	set -e; for p in $(PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; name=meterd_$(VERSION)_$${os}_$${arch}; ext=; \
+		if [ $$os = windows ]; then ext=.exe; fi; \
+		echo "== $$name"; mkdir -p $(DIST)/$$name; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(DIST)/$$name/meterd$$ext ./cmd/meterd; \
+		cp README.md LICENSE $(DIST)/$$name/; \
+		if [ $$os = windows ]; then (cd $(DIST) && python3 -m zipfile -c $$name.zip $$name); \
+		else tar -C $(DIST) -czf $(DIST)/$$name.tar.gz $$name; fi; \
+		rm -rf $(DIST)/$$name; \
+	done
+	cd $(DIST) && sha256sum meterd_* > SHA256SUMS
+
 vet:
-	$(GO) vet -tags container ./...
+	$(GO) vet -tags distribution ./...
 	@test -z "$$(gofmt -l .)" || (echo "gofmt needed:"; gofmt -l .; exit 1)
 
 # Every test: unit, store contract (SQLite and PostgreSQL), end-to-end with the AWS clients.
 test: vet
-	$(GO) test -count=1 -timeout 20m -tags container ./...
+	$(GO) test -count=1 -timeout 20m -tags distribution ./...
 
 # Each fuzz target for a fixed number of executions (CI runs this too). A count, not a
 # duration: a duration-bound run can fail with "context deadline exceeded" when it ends

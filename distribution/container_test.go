@@ -1,10 +1,11 @@
-//go:build container
+//go:build distribution
 
-// Package container tests the container image of the Containerfile, built
-// by make image and run with podman (else docker): a published port, a
-// named volume, boto3 metering through it, a restart that keeps the
-// record, and the health check. make test runs it (-tags container).
-package container
+// Package distribution tests what meterd ships as: the container image of
+// the Containerfile, built by make image and run with podman (else docker)
+// with a published port and a named volume, metered through with boto3,
+// restarted and health-checked; the release archives of make dist; and
+// go install. make test runs it (-tags distribution).
+package distribution
 
 import (
 	"bytes"
