@@ -151,7 +151,12 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, x *exchange) ([]
 // detail, which the client never sees.
 func (h *Handler) fail(w http.ResponseWriter, x *exchange, err error) {
 	x.code = meterd.ErrorCode(err)
-	if x.code == meterd.EInternal {
+	var injected interface{ FaultRule() string }
+	switch {
+	case errors.As(err, &injected):
+		// What a test asked for (faults.InjectedError), not a failure.
+		h.logger().Info("awsjson: injected fault", "request_id", x.id, "operation", x.op, "code", x.code, "rule", injected.FaultRule())
+	case x.code == meterd.EInternal:
 		h.logger().Error("awsjson: internal error", "request_id", x.id, "operation", x.op, "err", err)
 	}
 	x.proto.WriteError(w, err)

@@ -154,6 +154,23 @@ type decision struct {
 	drop        bool
 }
 
+// InjectedError is an error answered by a fault rule: the AWS error the
+// client sees (Unwrap), and the id of the rule, so that the server logs it
+// at info as what a test asked for, not as a failure of its own, even when
+// the code injected is InternalServiceErrorException.
+type InjectedError struct {
+	Err  *meterd.Error
+	Rule string
+}
+
+func (e *InjectedError) Error() string { return e.Err.Error() + " (fault rule " + e.Rule + ")" }
+
+// Unwrap returns the AWS error, which meterd.ErrorCode and ErrorMessage find.
+func (e *InjectedError) Unwrap() error { return e.Err }
+
+// FaultRule is the id of the rule that injected the error.
+func (e *InjectedError) FaultRule() string { return e.Rule }
+
 // Rules is the set of fault rules of a process and its random generator.
 // It is safe for concurrent use.
 type Rules struct {
@@ -230,7 +247,7 @@ func (rs *Rules) decide(req *request) decision {
 		r.Hits++
 		switch {
 		case r.Error != "":
-			d.err = meterd.Errorf(r.Error, "Injected by meterd fault rule %s.", r.ID)
+			d.err = &InjectedError{Err: meterd.Errorf(r.Error, "Injected by meterd fault rule %s.", r.ID), Rule: r.ID}
 		case r.Latency != "":
 			lat, _ := time.ParseDuration(r.Latency) // checked by Validate
 			d.latency += lat

@@ -108,8 +108,8 @@ func (c *Config) FlagSet() *flag.FlagSet {
 	fs.StringVar(&c.Store, "store", c.Store, "sqlite, or a postgres:// URL")
 	fs.StringVar(&c.Catalog, "catalog", c.Catalog, "catalog file (YAML or JSON) applied at start")
 	fs.StringVar(&c.Auth, "auth", c.Auth, "sigv4 verifies every request; none accepts any credentials")
-	fs.DurationVar(&c.PastWindow, "past-window", c.PastWindow, "how old a usage timestamp may be")
-	fs.DurationVar(&c.FutureSkew, "future-skew", c.FutureSkew, "how far in the future a usage timestamp may be")
+	fs.Var((*durationValue)(&c.PastWindow), "past-window", "how old a usage timestamp may be (a duration such as 6h; d is days)")
+	fs.Var((*durationValue)(&c.FutureSkew), "future-skew", "how far in the future a usage timestamp may be")
 	fs.StringVar(&c.AdminToken, "admin-token", c.AdminToken, "the admin API token named default, role admin (default: generated into <data>/admin-token when the store has no admin token; more with meterd admin-tokens). On a shared machine prefer METERD_ADMIN_TOKEN or --admin-token-file: the command line is visible to other users")
 	fs.StringVar(&c.AdminTokenFile, "admin-token-file", c.AdminTokenFile, "a file whose first line is the admin token named default, as --admin-token gives it")
 	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "TLS certificate file (serve HTTPS)")
@@ -123,7 +123,7 @@ func (c *Config) FlagSet() *flag.FlagSet {
 		return nil
 	})
 	fs.IntVar(&c.MaxInFlight, "max-inflight", c.MaxInFlight, "Metering API requests served at once, once their body is read and signature verified; beyond it ThrottlingException (0: no bound)")
-	fs.DurationVar(&c.BodyTimeout, "body-timeout", c.BodyTimeout, "how long a Metering API request body may take to arrive")
+	fs.Var((*durationValue)(&c.BodyTimeout), "body-timeout", "how long a Metering API request body may take to arrive")
 	fs.Var((*durationValue)(&c.ClientTokenRetention), "client-token-retention", "how long a ClientToken is kept for idempotency before it is purged (a duration; d is days)")
 	fs.Var((*durationValue)(&c.Retain), "retain", "drop ledger records, and their share of the summaries, older than this, e.g. 400d (default 0: keep every record)")
 	fs.Func("fault-seed", "seed for probabilistic fault rules, for reproducible runs (default random)", func(v string) error {

@@ -29,3 +29,25 @@ func TestRetentionFlags(t *testing.T) {
 		t.Errorf("--retain 400 = %v, want missing unit", err)
 	}
 }
+
+// TestDurationFlags: every duration flag of meterd serve takes days, and a
+// number without a unit is refused saying so, in the flag and in the
+// environment.
+func TestDurationFlags(t *testing.T) {
+	for _, name := range []string{"past-window", "future-skew", "body-timeout", "client-token-retention", "retain"} {
+		c := DefaultConfig()
+		err := c.ParseFlags([]string{"--" + name, "6"}, func(string) string { return "" })
+		if err == nil || !strings.Contains(err.Error(), `"6": missing unit, e.g. 6h`) {
+			t.Errorf("--%s 6 = %v, want missing unit, e.g. 6h", name, err)
+		}
+	}
+	c := DefaultConfig()
+	if err := c.ParseFlags([]string{"--past-window", "2d"}, func(string) string { return "" }); err != nil || c.PastWindow != 48*time.Hour {
+		t.Errorf("--past-window 2d = %v, %v; want 48h", c.PastWindow, err)
+	}
+	env := map[string]string{"METERD_PAST_WINDOW": "6"}
+	e := DefaultConfig()
+	if err := e.ParseFlags(nil, func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "METERD_PAST_WINDOW") || !strings.Contains(err.Error(), "missing unit") {
+		t.Errorf("METERD_PAST_WINDOW=6 = %v, want missing unit naming the variable", err)
+	}
+}
