@@ -103,7 +103,7 @@ func (c *Config) Validate() error {
 // FlagSet returns the flags of meterd serve bound to c.
 func (c *Config) FlagSet() *flag.FlagSet {
 	fs := flag.NewFlagSet("meterd serve", flag.ContinueOnError)
-	fs.StringVar(&c.Listen, "listen", c.Listen, "address for the AWS API, admin API and console")
+	fs.StringVar(&c.Listen, "listen", c.Listen, "address for the AWS APIs, the admin API, metrics and health checks")
 	fs.StringVar(&c.Data, "data", c.Data, "directory for the embedded store and generated secrets (created 0700; its files 0600)")
 	fs.StringVar(&c.Store, "store", c.Store, "sqlite, or a postgres:// URL")
 	fs.StringVar(&c.Catalog, "catalog", c.Catalog, "catalog file (YAML or JSON) applied at start")

@@ -29,9 +29,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -130,12 +132,23 @@ func (c *cli) exit(err error) int {
 	case errors.As(err, &ue):
 		fmt.Fprintf(c.stderr, "%s: %s\nRun \"%s --help\" for usage.\n", c.command, ue.msg, c.command)
 		return exitUsage
+	case errors.As(err, &ae) && ae.Status == http.StatusNotFound && ae.Code == http.StatusText(http.StatusNotFound):
+		// Not the admin API's JSON: another program, or an older meterd.
+		fmt.Fprintf(c.stderr, "%s: %s answered 404 Not Found for %s: is it a meterd server? Point the CLI at one with --server URL or METERD_SERVER=URL.\n", c.command, c.server, ae.API)
+		return exitError
 	case errors.As(err, &ae):
 		msg := ae.Message
 		if msg == "" {
 			msg = "the server refused the request"
 		}
-		fmt.Fprintf(c.stderr, "%s: %s (%d %s)\n", c.command, msg, ae.Status, ae.Code)
+		where := ""
+		if ae.Status == http.StatusNotFound {
+			where = ", server " + c.server
+		}
+		fmt.Fprintf(c.stderr, "%s: %s (%d %s%s)\n", c.command, msg, ae.Status, ae.Code, where)
+		return exitError
+	case errors.Is(err, syscall.ECONNREFUSED):
+		fmt.Fprintf(c.stderr, "%s: no server answers at %s (connection refused). Start one with \"meterd serve\", or point the CLI at yours with --server URL or METERD_SERVER=URL.\n", c.command, c.server)
 		return exitError
 	}
 	fmt.Fprintf(c.stderr, "%s: %v\n", c.command, err)

@@ -6,6 +6,8 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -206,11 +208,21 @@ func (h *cliHarness) testUsageErrors(t *testing.T) {
 func (h *cliHarness) testErrors(t *testing.T) {
 	t.Run("NotFound", func(t *testing.T) {
 		h.wantExit(t, 1, "not found", "products", "show", "no-such-product")
+		h.wantExit(t, 1, "server "+h.srv.URL, "products", "show", "no-such-product")
 	})
 	t.Run("ServerDown", func(t *testing.T) {
-		r := h.run(t, "accounts", "list", "--server", "http://"+meterdtest.FreeAddr(t))
-		if r.code != 1 || !strings.Contains(r.stderr, "connect") {
-			t.Errorf("accounts list against a closed port = exit %d, stderr %q; want 1 and a connection error", r.code, r.stderr)
+		down := "http://" + meterdtest.FreeAddr(t)
+		r := h.run(t, "accounts", "list", "--server", down)
+		if r.code != 1 || !strings.Contains(r.stderr, "no server answers at "+down+" (connection refused)") || !strings.Contains(r.stderr, "--server URL or METERD_SERVER=URL") {
+			t.Errorf("accounts list against a closed port = exit %d, stderr %q; want 1 naming the server and how to point elsewhere", r.code, r.stderr)
+		}
+	})
+	t.Run("NotMeterd", func(t *testing.T) {
+		other := httptest.NewServer(http.NotFoundHandler())
+		defer other.Close()
+		r := h.run(t, "accounts", "list", "--server", other.URL)
+		if r.code != 1 || !strings.Contains(r.stderr, other.URL+" answered 404 Not Found for admin API: is it a meterd server?") || !strings.Contains(r.stderr, "--server URL or METERD_SERVER=URL") {
+			t.Errorf("accounts list against a server that is not meterd = exit %d, stderr %q; want 1 naming it and how to point elsewhere", r.code, r.stderr)
 		}
 	})
 	t.Run("WrongToken", func(t *testing.T) {

@@ -335,8 +335,13 @@ func (h *cliHarness) testResubscribe(t *testing.T) {
 }
 
 func (h *cliHarness) testReset(t *testing.T) {
-	if out := h.ok(t, "reset", "--yes"); !strings.Contains(out, "ledger emptied") {
+	if out := h.ok(t, "reset", "--yes"); !strings.Contains(out, "catalog applied again") {
 		t.Errorf("reset --yes = %q", out)
+	}
+	// As README and --help say: what the CLI created is gone, the catalog
+	// (here the demo) is back.
+	if out := h.ok(t, "products", "list"); strings.Contains(out, "cli-product") || !strings.Contains(out, "demo-product") {
+		t.Errorf("products after reset = %q, want demo-product alone, cli-product deleted", out)
 	}
 	out := h.ok(t, "usage", "list", "--output", "json", "--from", "2026-11-01T00:00:00Z", "--to", "2026-12-01T00:00:00Z")
 	if compactJSON(t, out) != "[]" {

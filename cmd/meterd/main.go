@@ -100,7 +100,7 @@ Nouns of the CLI:
   faults       list | clear | delete ID | add --operation OP [match flags] (--error CODE |
                --unprocessed F | --latency D | --drop-response) [--probability P] [--count N]
   clock        show | set TIME | advance DURATION | reset
-  reset        --yes                                        (empty the ledger, re-apply the catalog)
+  reset        --yes                                        (delete all usage, accounts, products, customers; re-apply the catalog)
   backup       --to FILE                                    (online copy of a SQLite store, through the server)
   restore      --from FILE [--data DIR]                     (server stopped: put a backup in place)
   admin-tokens list | create --name N --role admin|read-only | revoke NAME   (create prints only the token)
