@@ -270,8 +270,13 @@ func readSummaryCSV(r io.Reader) ([]SummaryRow, error) {
 	if err != nil {
 		return nil, err
 	}
+	// By customer, a dimension column follows the group.
+	withDimension := len(head) == 5 && head[1] == "dimension"
+	if withDimension {
+		head = append(head[:1:1], head[2:]...)
+	}
 	if len(head) != 4 || head[1] != "quantity" || head[2] != "records" || head[3] != "amount" {
-		return nil, fmt.Errorf("header %q is not <by>,quantity,records,amount", head)
+		return nil, fmt.Errorf("header %q is not <by>,[dimension,]quantity,records,amount", head)
 	}
 	by := head[0]
 	out := []SummaryRow{}
@@ -282,7 +287,15 @@ func readSummaryCSV(r io.Reader) ([]SummaryRow, error) {
 		} else if err != nil {
 			return nil, err
 		}
-		row := SummaryRow{By: by, Group: csvsafe.Uncell(rec[0]), Amount: rec[3]}
+		var dimension string
+		if withDimension {
+			if len(rec) != 5 {
+				return nil, fmt.Errorf("row %q has %d cells, want 5", rec, len(rec))
+			}
+			dimension = csvsafe.Uncell(rec[1])
+			rec = append(rec[:1:1], rec[2:]...)
+		}
+		row := SummaryRow{By: by, Group: csvsafe.Uncell(rec[0]), Dimension: dimension, Amount: rec[3]}
 		if row.Quantity, err = strconv.ParseInt(rec[1], 10, 64); err != nil {
 			return nil, fmt.Errorf("quantity of %s: %w", row.Group, err)
 		}

@@ -24,9 +24,9 @@ func TestCSVNeutralisesFormulas(t *testing.T) {
 		t.Errorf("export CSV = %q, want the customer cell prefixed with a quote", rows)
 	}
 
-	for _, tt := range []struct{ by, cell, group string }{
-		{"tag", "'@team=-a", "@team=-a"},
-		{"customer", "'=HYPERLINK(\"http://evil\")", "=HYPERLINK(\"http://evil\")"},
+	for _, tt := range []struct{ by, cell, group, dimension string }{
+		{"tag", "'@team=-a", "@team=-a", ""},
+		{"customer", "'=HYPERLINK(\"http://evil\")", "=HYPERLINK(\"http://evil\")", "requests"},
 	} {
 		t.Run(tt.by, func(t *testing.T) {
 			_, body := f.raw(t, "GET", "/admin/v1/usage/summary?format=csv&by="+tt.by, "Bearer "+testToken, "")
@@ -37,7 +37,7 @@ func TestCSVNeutralisesFormulas(t *testing.T) {
 			}
 			got, err := f.c.UsageSummary(f.ctx, UsageQuery{}, tt.by)
 			must(t, "UsageSummary", err)
-			want := []SummaryRow{{By: tt.by, Group: tt.group, Quantity: 7, Records: 1}}
+			want := []SummaryRow{{By: tt.by, Group: tt.group, Dimension: tt.dimension, Quantity: 7, Records: 1}}
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("UsageSummary(by %s) = %+v, want %+v", tt.by, got, want)
 			}

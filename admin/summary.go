@@ -43,9 +43,17 @@ func (s *Server) usageSummary(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
 	cw := csvsafe.NewWriter(w)
-	cw.Write([]string{by, "quantity", "records", "amount"})
+	if by == "customer" {
+		cw.Write([]string{by, "dimension", "quantity", "records", "amount"})
+	} else {
+		cw.Write([]string{by, "quantity", "records", "amount"})
+	}
 	for _, row := range rows {
-		cw.Write([]string{row.Group, strconv.FormatInt(row.Quantity, 10), strconv.FormatInt(row.Records, 10), row.Amount})
+		cells := []string{row.Group, strconv.FormatInt(row.Quantity, 10), strconv.FormatInt(row.Records, 10), row.Amount}
+		if by == "customer" {
+			cells = append([]string{row.Group, row.Dimension}, cells[1:]...)
+		}
+		cw.Write(cells)
 	}
 	cw.Flush()
 	return cw.Error()
@@ -90,7 +98,9 @@ func prices(p *meterd.Product) map[string]price {
 }
 
 // summarize merges Ledger.SummarizeUsage's rows (one per group and
-// dimension) into one row per group. Prices belong to a product's
+// dimension) into one row per group, or per customer and dimension by
+// customer (groupOf), so that quantities of different units are never
+// added. Prices belong to a product's
 // dimension, so without a product filter each product is summarized on its
 // own and the results merged.
 func (s *Server) summarize(ctx context.Context, f meterd.UsageFilter, by string) ([]SummaryRow, error) {
@@ -129,10 +139,11 @@ func (s *Server) summarize(ctx context.Context, f meterd.UsageFilter, by string)
 		}
 		priced := prices(p)
 		for _, row := range rows {
-			g := groups[row.Group]
+			key := groupOf(by, row)
+			g := groups[key]
 			if g == nil {
-				g = &groupSum{row: SummaryRow{By: by, Group: row.Group}}
-				groups[row.Group] = g
+				g = &groupSum{row: newRow(by, row)}
+				groups[key] = g
 			}
 			g.add(priced, row)
 		}
@@ -160,11 +171,11 @@ func mergeAdjacent(rows []meterd.UsageSummaryRow, by string, prices map[string]p
 		out = append(out, g.row)
 	}
 	for i, row := range rows {
-		if i == 0 || row.Group != g.row.Group {
+		if i == 0 || row.Group != g.row.Group || by == "customer" && row.Dimension != g.row.Dimension {
 			if i > 0 {
 				flush()
 			}
-			g = groupSum{row: SummaryRow{By: by, Group: row.Group}}
+			g = groupSum{row: newRow(by, row)}
 		}
 		g.add(prices, row)
 	}
@@ -175,9 +186,28 @@ func mergeAdjacent(rows []meterd.UsageSummaryRow, by string, prices map[string]p
 	return out
 }
 
-// sortRows orders rows by group, byte-wise; a sorted slice costs one pass.
+// groupOf is the key of the output row that a store's row adds to: its
+// group, and by customer its dimension too.
+func groupOf(by string, row meterd.UsageSummaryRow) string {
+	if by == "customer" {
+		return row.Group + "\x00" + row.Dimension
+	}
+	return row.Group
+}
+
+// newRow is the empty output row of a store's row.
+func newRow(by string, row meterd.UsageSummaryRow) SummaryRow {
+	out := SummaryRow{By: by, Group: row.Group}
+	if by == "customer" {
+		out.Dimension = row.Dimension
+	}
+	return out
+}
+
+// sortRows orders rows by group then dimension, byte-wise; a sorted slice
+// costs one pass.
 func sortRows(rows []SummaryRow) {
-	byGroup := func(a, b SummaryRow) int { return cmp.Compare(a.Group, b.Group) }
+	byGroup := func(a, b SummaryRow) int { return cmp.Or(cmp.Compare(a.Group, b.Group), cmp.Compare(a.Dimension, b.Dimension)) }
 	if !slices.IsSortedFunc(rows, byGroup) {
 		slices.SortFunc(rows, byGroup)
 	}

@@ -29,6 +29,10 @@ func WriteSummaryJSON(w io.Writer, rows []SummaryRow) error {
 		b = appendJSONString(b, r.By)
 		b = append(b, ": "...)
 		b = appendJSONString(b, r.Group)
+		if r.Dimension != "" {
+			b = append(b, ",\n    \"dimension\": "...)
+			b = appendJSONString(b, r.Dimension)
+		}
 		b = append(b, ",\n    \"quantity\": "...)
 		b = strconv.AppendInt(b, r.Quantity, 10)
 		b = append(b, ",\n    \"records\": "...)

@@ -181,11 +181,15 @@ type UsagePage struct {
 
 // SummaryRow is one group of a usage summary. On the wire the group is
 // named after the grouping (By): {"dimension": "requests", ...}. Amount is
-// a decimal, set only when a dimension of the group has a price.
+// a decimal, set only when a dimension of the group has a price. Rows by
+// customer are one per customer and dimension, since quantities of
+// different dimensions have different units: Dimension is set for them
+// alone, and follows the group on the wire.
 type SummaryRow struct {
-	By       string // customer, dimension, hour or tag
-	Group    string
-	Quantity int64
+	By        string // customer, dimension, hour or tag
+	Group     string
+	Dimension string // by customer only
+	Quantity  int64
 	Records  int64
 	Amount   string
 }
@@ -197,6 +201,15 @@ type summaryRowWire struct {
 	Amount   string `json:"amount,omitempty"`
 }
 
+// fieldsSet lists the members of w that a row carries: quantity, records
+// and, when set, amount.
+func (w summaryRowWire) fieldsSet() []string {
+	if w.Amount != "" {
+		return []string{"quantity", "records", "amount"}
+	}
+	return []string{"quantity", "records"}
+}
+
 // MarshalJSON writes the group first, under the grouping's name, then the
 // fields of summaryRowWire.
 func (r SummaryRow) MarshalJSON() ([]byte, error) {
@@ -205,6 +218,10 @@ func (r SummaryRow) MarshalJSON() ([]byte, error) {
 	b = appendJSONString(b, r.By)
 	b = append(b, ':')
 	b = appendJSONString(b, r.Group)
+	if r.Dimension != "" {
+		b = append(b, `,"dimension":`...)
+		b = appendJSONString(b, r.Dimension)
+	}
 	b = append(b, `,"quantity":`...)
 	b = strconv.AppendInt(b, r.Quantity, 10)
 	b = append(b, `,"records":`...)
@@ -217,7 +234,8 @@ func (r SummaryRow) MarshalJSON() ([]byte, error) {
 }
 
 // UnmarshalJSON reads a row; the one member other than quantity, records
-// and amount is the group.
+// and amount is the group, and dimension beside another group is the row's
+// Dimension.
 func (r *SummaryRow) UnmarshalJSON(b []byte) error {
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(b, &fields); err != nil {
@@ -228,6 +246,12 @@ func (r *SummaryRow) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*r = SummaryRow{Quantity: w.Quantity, Records: w.Records, Amount: w.Amount}
+	if _, ok := fields["dimension"]; ok && len(fields) > len(w.fieldsSet())+1 {
+		if err := json.Unmarshal(fields["dimension"], &r.Dimension); err != nil {
+			return fmt.Errorf("summary row dimension: %w", err)
+		}
+		delete(fields, "dimension")
+	}
 	for k, v := range fields {
 		switch k {
 		case "quantity", "records", "amount":

@@ -241,9 +241,12 @@ func TestUsageSummary(t *testing.T) {
 	rows, err = f.c.UsageSummary(f.ctx, UsageQuery{}, "customer")
 	must(t, "UsageSummary", err)
 	want = []SummaryRow{
-		// demo: 4 hours × 2 dimensions of 10..13, priced: 36 + 10.
-		{By: "customer", Group: catalog.DemoCustomer1, Quantity: 2*(10+11+12+13) + 46, Records: 13, Amount: "0.0036"},
-		{By: "customer", Group: catalog.DemoCustomer2, Quantity: 2 * (10 + 11 + 12 + 13), Records: 8},
+		// demo: 4 hours × 2 dimensions of 10..13, priced: 36 (requests) + 10
+		// (storage_gb). One row per customer and dimension: units differ.
+		{By: "customer", Group: catalog.DemoCustomer1, Dimension: "requests", Quantity: 10 + 11 + 12 + 13 + 36, Records: 7, Amount: "0.0036"},
+		{By: "customer", Group: catalog.DemoCustomer1, Dimension: "storage_gb", Quantity: 10 + 11 + 12 + 13 + 10, Records: 6},
+		{By: "customer", Group: catalog.DemoCustomer2, Dimension: "requests", Quantity: 10 + 11 + 12 + 13, Records: 4},
+		{By: "customer", Group: catalog.DemoCustomer2, Dimension: "storage_gb", Quantity: 10 + 11 + 12 + 13, Records: 4},
 	}
 	if !reflect.DeepEqual(rows, want) {
 		t.Errorf("UsageSummary(customer) = %+v, want %+v", rows, want)
@@ -266,9 +269,22 @@ func TestUsageSummary(t *testing.T) {
 	// in order.
 	rows, err = f.c.UsageSummary(f.ctx, UsageQuery{Product: "priced"}, "customer")
 	must(t, "UsageSummary(priced, customer)", err)
-	want = []SummaryRow{{By: "customer", Group: catalog.DemoCustomer1, Quantity: 46, Records: 5, Amount: "0.0036"}}
+	want = []SummaryRow{
+		{By: "customer", Group: catalog.DemoCustomer1, Dimension: "requests", Quantity: 36, Records: 3, Amount: "0.0036"},
+		{By: "customer", Group: catalog.DemoCustomer1, Dimension: "storage_gb", Quantity: 10, Records: 2},
+	}
 	if !reflect.DeepEqual(rows, want) {
 		t.Errorf("UsageSummary(priced, customer) = %+v, want %+v", rows, want)
+	}
+	_, body = f.raw(t, "GET", "/admin/v1/usage/summary?product=priced&by=customer", "Bearer "+testToken, "")
+	wire = nil
+	must(t, "decode summary", json.Unmarshal([]byte(body), &wire))
+	if len(wire) != 2 || wire[0]["customer"] != catalog.DemoCustomer1 || wire[0]["dimension"] != "requests" || wire[1]["dimension"] != "storage_gb" {
+		t.Errorf("summary JSON by customer = %s, want customer and dimension in each row", body)
+	}
+	_, body = f.raw(t, "GET", "/admin/v1/usage/summary?product=priced&by=customer&format=csv", "Bearer "+testToken, "")
+	if !strings.HasPrefix(body, "customer,dimension,quantity,records,amount\n"+catalog.DemoCustomer1+",requests,36,3,0.0036\n") {
+		t.Errorf("summary CSV by customer = %q, want a dimension column", body)
 	}
 
 	rc, err := f.c.ExportUsageSummary(f.ctx, UsageQuery{Product: "priced"}, "dimension")

@@ -198,7 +198,9 @@ func (h *cliHarness) testUsage(t *testing.T) {
 		want string // the summary as JSON
 	}{
 		{"dimension", `[{"dimension":"requests","quantity":14,"records":3,"amount":"0.14"},{"dimension":"storage_gb","quantity":3,"records":1}]`},
-		{"customer", `[{"customer":"cust-a","quantity":2,"records":1,"amount":"0.02"},{"customer":"cust-b","quantity":15,"records":3,"amount":"0.12"}]`},
+		// By customer, one row per customer and dimension: 12 requests and 3
+		// GB-hours of cust-b are not added into one number.
+		{"customer", `[{"customer":"cust-a","dimension":"requests","quantity":2,"records":1,"amount":"0.02"},{"customer":"cust-b","dimension":"requests","quantity":12,"records":2,"amount":"0.12"},{"customer":"cust-b","dimension":"storage_gb","quantity":3,"records":1}]`},
 		{"hour", `[{"hour":"2026-11-23T06:00:00Z","quantity":5,"records":1,"amount":"0.05"},{"hour":"2026-11-23T07:00:00Z","quantity":12,"records":3,"amount":"0.09"}]`},
 	}
 	for _, tt := range tests {
@@ -210,9 +212,13 @@ func (h *cliHarness) testUsage(t *testing.T) {
 		})
 	}
 	rows = h.csv(t, "usage", "summary", "--product", "cli-product", "--by", "customer")
-	want := [][]string{{"customer", "quantity", "records", "amount"}, {"cust-a", "2", "1", "0.02"}, {"cust-b", "15", "3", "0.12"}}
+	want := [][]string{{"customer", "dimension", "quantity", "records", "amount"}, {"cust-a", "requests", "2", "1", "0.02"},
+		{"cust-b", "requests", "12", "2", "0.12"}, {"cust-b", "storage_gb", "3", "1", ""}}
 	if !equalRows(rows, want) {
 		t.Errorf("usage summary --by customer --output csv = %q, want %q", rows, want)
+	}
+	if out := h.ok(t, "usage", "summary", "--product", "cli-product", "--by", "customer"); !strings.HasPrefix(out, "CUSTOMER  DIMENSION") {
+		t.Errorf("usage summary --by customer = %q, want a table with a dimension column", out)
 	}
 	out := h.ok(t, "usage", "summary", "--product", "cli-product")
 	if !strings.HasPrefix(out, "DIMENSION") || !strings.Contains(out, "0.14") {

@@ -127,7 +127,9 @@ func tagsText(allocs []admin.Allocation) string {
 
 func usageSummary(ctx context.Context, c *cli, args []string) error {
 	fs := c.flags("Sums the matching usage by customer, dimension, hour or tag: quantity, number of\n" +
-		"records, and the amount (quantity × price) where the dimensions have prices.")
+		"records, and the amount (quantity × price) where the dimensions have prices. By\n" +
+		"customer there is one row per customer and dimension, with a dimension column, since\n" +
+		"quantities of different dimensions have different units.")
 	query := c.usageFilters(fs)
 	by := fs.String("by", "dimension", "group by customer, dimension, hour or tag")
 	if _, err := c.parse(fs, args, 0); err != nil {
@@ -151,8 +153,15 @@ func usageSummary(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	t := &table{header: []string{*by, "quantity", "records", "amount"}}
+	if *by == "customer" {
+		t.header = []string{*by, "dimension", "quantity", "records", "amount"}
+	}
 	for _, r := range rows {
-		t.add(r.Group, strconv.FormatInt(r.Quantity, 10), strconv.FormatInt(r.Records, 10), r.Amount)
+		if *by == "customer" {
+			t.add(r.Group, r.Dimension, strconv.FormatInt(r.Quantity, 10), strconv.FormatInt(r.Records, 10), r.Amount)
+		} else {
+			t.add(r.Group, strconv.FormatInt(r.Quantity, 10), strconv.FormatInt(r.Records, 10), r.Amount)
+		}
 	}
 	if c.output == "json" {
 		// What print writes, without encoding/json's passes over each row.
