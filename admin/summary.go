@@ -207,7 +207,9 @@ func newRow(by string, row meterd.UsageSummaryRow) SummaryRow {
 // sortRows orders rows by group then dimension, byte-wise; a sorted slice
 // costs one pass.
 func sortRows(rows []SummaryRow) {
-	byGroup := func(a, b SummaryRow) int { return cmp.Or(cmp.Compare(a.Group, b.Group), cmp.Compare(a.Dimension, b.Dimension)) }
+	byGroup := func(a, b SummaryRow) int {
+		return cmp.Or(cmp.Compare(a.Group, b.Group), cmp.Compare(a.Dimension, b.Dimension))
+	}
 	if !slices.IsSortedFunc(rows, byGroup) {
 		slices.SortFunc(rows, byGroup)
 	}

@@ -190,8 +190,8 @@ type SummaryRow struct {
 	Group     string
 	Dimension string // by customer only
 	Quantity  int64
-	Records  int64
-	Amount   string
+	Records   int64
+	Amount    string
 }
 
 // summaryRowWire is SummaryRow without its group.
