@@ -90,8 +90,8 @@ type buildInfo struct {
 	Version, Commit, Go, OS, Arch string
 }
 
-// TestGoInstall installs meterd from this clone, as README says
-// (go install ./cmd/meterd), and runs it.
+// TestGoInstall installs meterd from this clone as README says (go
+// install ./cmd/meterd, and make build), and runs it.
 func TestGoInstall(t *testing.T) {
 	gobin := t.TempDir()
 	install := exec.Command("go", "install", "./cmd/meterd")
@@ -103,6 +103,16 @@ func TestGoInstall(t *testing.T) {
 	out, err := exec.Command(filepath.Join(gobin, "meterd"), "version").Output()
 	if err != nil || !strings.HasPrefix(string(out), "meterd ") {
 		t.Errorf("the installed meterd version: %v: %q", err, out)
+	}
+	// make build, the other way README gives: bin/meterd with the commit.
+	if out, err := exec.Command("make", "-C", "..", "build").CombinedOutput(); err != nil {
+		t.Fatalf("make build: %v\n%s", err, out)
+	}
+	out, err = exec.Command("../bin/meterd", "version", "--output", "json").Output()
+	var v buildInfo
+	head, _ := exec.Command("git", "rev-parse", "--short=12", "HEAD").Output()
+	if err != nil || json.Unmarshal(out, &v) != nil || v.Commit != strings.TrimSpace(string(head)) {
+		t.Errorf("bin/meterd version --output json = %v, %s; want the commit %s", err, out, head)
 	}
 }
 
