@@ -3,7 +3,7 @@ package meterd
 import "time"
 
 // Customer subscription statuses. They follow the SNS subscription actions of
-// the Seller Guide (spec §4.2).
+// the Seller Guide.
 const (
 	StatusSubscribed         = "subscribed"
 	StatusUnsubscribePending = "unsubscribe-pending"

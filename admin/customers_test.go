@@ -91,7 +91,7 @@ func TestSetCustomerStatus(t *testing.T) {
 	wantError(t, "SetCustomerStatus(unknown customer)", err, 404, "NotFound")
 }
 
-// TestUnsubscribeLifecycle follows spec §4.2: unsubscribe-pending, then
+// TestUnsubscribeLifecycle follows the Seller Guide's lifecycle: unsubscribe-pending, then
 // unsubscribed an hour later by the server clock, unless the customer
 // resubscribes first. BatchMeterUsage sees the same statuses.
 func TestUnsubscribeLifecycle(t *testing.T) {

@@ -100,7 +100,7 @@ func encodeResolveCustomer(out *meterd.ResolveCustomerOutput) ([]byte, error) {
 }
 
 // usageRecord echoes a record with the members the client sent; an empty
-// allocation or tag list is omitted (spec §5.9).
+// allocation or tag list is omitted.
 func usageRecord(r *meterd.UsageRecord) wireUsageRecord {
 	w := wireUsageRecord{
 		Timestamp:            timestamp(r.Timestamp),

@@ -9,8 +9,8 @@ import (
 )
 
 // StatusOf returns the HTTP status of an error code: the one table that maps
-// meterd's codes (AWS exception names) to statuses, following spec §1.6 and
-// §3.9. Unknown codes, including ThrottlingException, are client errors
+// meterd's codes (AWS exception names) to statuses, following the AWS API models
+// (README, Differences from AWS: HTTP statuses). Unknown codes, including ThrottlingException, are client errors
 // (400), so only InternalServiceErrorException ever answers 5xx and it never
 // answers 4xx.
 func StatusOf(code string) int {

@@ -51,7 +51,7 @@ func FuzzDecodeBatchMeterUsage(f *testing.F) {
 	})
 }
 
-// normalize drops the empty lists that encoding omits (spec §5.9).
+// normalize drops the empty lists that encoding omits.
 func normalize(records []meterd.UsageRecord) []meterd.UsageRecord {
 	out := make([]meterd.UsageRecord, len(records))
 	for i, r := range records {

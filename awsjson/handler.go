@@ -25,8 +25,8 @@ import (
 	"github.com/meterd/meterd"
 )
 
-// MaxBodySize is the largest request body accepted, in bytes (spec §3.8 and
-// §5.23: bodies over 1,048,576 bytes get ValidationException).
+// MaxBodySize is the largest request body accepted, in bytes (bodies over
+// 1,048,576 bytes get ValidationException, README, Differences from AWS).
 const MaxBodySize = 1 << 20
 
 // Handler serves the AWS APIs of its Services on one listener: awsJson1_0
@@ -99,8 +99,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x.proto.WriteOutput(w, out)
 }
 
-// serve runs the request up to the encoded output, in the order of spec
-// §3.13 (1): framing, size, authentication, then decoding and the operation.
+// serve runs the request up to the encoded output, in the check order of
+// README's Differences from AWS: framing, size, authentication, then decoding and the operation.
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, x *exchange) ([]byte, error) {
 	rt, err := h.route(r)
 	x.proto = rt.protocol

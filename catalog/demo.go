@@ -2,7 +2,7 @@ package catalog
 
 import "github.com/meterd/meterd"
 
-// Demo ids, as DESIGN.md promises them to users.
+// Demo ids, as README promises them to users.
 const (
 	DemoSellerAccount = "111122223333"
 	DemoProduct       = "demo-product"

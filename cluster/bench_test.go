@@ -17,7 +17,7 @@ import (
 	"github.com/meterd/meterd/internal/meterdtest"
 )
 
-// Ingest benchmark shape (DESIGN.md, performance targets): 16 concurrent
+// Ingest benchmark shape (the project's performance targets, README): 16 concurrent
 // Go SDK clients, 25 distinct records per BatchMeterUsage request.
 const (
 	benchClients   = 16

@@ -15,7 +15,7 @@ import (
 )
 
 // DefaultRates returns the request rates of `--quotas aws` in requests per
-// second, per caller account and region (spec §3.13; GetEntitlements: 10).
+// second, per caller account and region (README, Differences from AWS; GetEntitlements: 10).
 func DefaultRates() map[string]float64 {
 	return map[string]float64{
 		meterd.OpBatchMeterUsage: 10,

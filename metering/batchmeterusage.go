@@ -10,7 +10,7 @@ import (
 
 // BatchMeterUsage records up to 25 usage records of one product for its
 // customers, on behalf of the product's seller. The checks run in the order
-// of spec §3.13: shape, product, region, then dimension, identity, license
+// of README's Differences from AWS: shape, product, region, then dimension, identity, license
 // and timestamps over every record; a failure rejects the whole batch. Then
 // each record gets a status: CustomerNotSubscribed for an unknown or
 // unsubscribed customer, Success or DuplicateRecord from the ledger.
@@ -60,7 +60,7 @@ type batch struct {
 }
 
 // resolveProduct determines the one product of the request, from
-// ProductCode or else from the records' LicenseArns (spec §5.13), and checks
+// ProductCode or else from the records' LicenseArns (README, Differences from AWS), and checks
 // that the caller published it and that every LicenseArn belongs to it.
 func (b *batch) resolveProduct(ctx context.Context, code string) error {
 	if code == "" {
@@ -222,7 +222,7 @@ func (b *batch) customer(r meterd.UsageRecord) *meterd.Customer {
 	return cache[id]
 }
 
-// checkRecords applies step 4 of spec §3.13, each rule over every record
+// checkRecords applies the operation's own rules of the check order, each rule over every record
 // before the next rule: dimension, identity, license, timestamps.
 func (b *batch) checkRecords(ctx context.Context) error {
 	for i, r := range b.records {

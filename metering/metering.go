@@ -19,7 +19,7 @@ import (
 	"github.com/meterd/meterd"
 )
 
-// Default time limits of usage timestamps (spec §3.1, §3.3).
+// Default time limits of usage timestamps (README, Differences from AWS).
 const (
 	DefaultPastWindow = 6 * time.Hour
 	DefaultFutureSkew = 5 * time.Minute
@@ -91,7 +91,7 @@ func (s *Service) product(ctx context.Context, code string) (*meterd.Product, er
 // buyerProduct returns the product a buyer operation names and the caller's
 // subscription to it: InvalidProductCodeException when the product does not
 // exist, CustomerNotEntitledException when the caller's account is not one
-// of its customers (spec §3.13).
+// of its customers.
 func (s *Service) buyerProduct(ctx context.Context, code string, c *meterd.Caller) (*meterd.Product, *meterd.Customer, error) {
 	p, err := s.product(ctx, code)
 	if err != nil {

@@ -15,7 +15,7 @@ import (
 // or pod (the caller's access key stands for it). Outside AgentCore the
 // timestamp is bucketed to its hour and one record is kept per product,
 // resource, dimension and hour; an AgentCore caller's records are keyed by
-// ClientToken and the exact timestamp instead (spec §3.2). A ClientToken
+// ClientToken and the exact timestamp instead. A ClientToken
 // reused with other parameters is an IdempotencyConflictException.
 //
 // Errors: ValidationException, InvalidTagException,
@@ -126,7 +126,7 @@ func clientTokenResource(account, token string) string {
 
 // requestHash digests every member of a MeterUsage request but ClientToken
 // (and DryRun, which never reaches the ledger), with the timestamp exact to
-// the millisecond and the allocations in canonical form (spec §3.4).
+// the millisecond and the allocations in canonical form.
 func requestHash(in *meterd.MeterUsageInput) string {
 	var q int64
 	if in.UsageQuantity != nil {

@@ -13,10 +13,10 @@ import (
 
 // RegisterUsage registers the calling buyer's container task or pod and
 // returns a PS256 JWT, signed with the requested version of the product's
-// key, that echoes ProductCode, PublicKeyVersion and Nonce (spec §4.3).
+// key, that echoes ProductCode, PublicKeyVersion and Nonce.
 // The entitlement and platform checks apply only to the first successful
 // call from a task or pod (its access key): later ones succeed even after
-// the buyer unsubscribed (spec §3.12).
+// the buyer unsubscribed.
 //
 // Errors: ValidationException, InvalidProductCodeException,
 // CustomerNotEntitledException, InvalidRegionException,

@@ -10,7 +10,7 @@ import (
 // ResolveCustomer exchanges a registration token, posted by the buyer's
 // browser to the seller's fulfillment URL, for the customer it names. Only
 // the seller of the token's product may resolve it; repeated resolves within
-// the token's lifetime return the same answer (spec §5.18).
+// the token's lifetime return the same answer (README, Differences from AWS).
 //
 // Errors: ValidationException, InvalidTokenException, DisabledApiException,
 // ExpiredTokenException.

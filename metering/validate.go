@@ -13,7 +13,7 @@ import (
 	"github.com/meterd/meterd"
 )
 
-// Model constraints of spec §2.0. The patterns are compiled once and never
+// Constraints of the AWS API model. The patterns are compiled once and never
 // changed.
 var (
 	productCodePattern = regexp.MustCompile(`^[-a-zA-Z0-9/=:_.@]*$`)
@@ -26,11 +26,11 @@ var (
 		return regexp.MustCompile(`^arn:aws[a-zA-Z-]*:[A-Za-z0-9][A-Za-z0-9_/.-]{0,62}:[A-Za-z0-9_/.-]{0,63}:[A-Za-z0-9_/.-]{0,63}:([A-Za-z0-9][A-Za-z0-9:_/+=,@.-]*)$`)
 	})
 	// tagPattern keeps the model's range ' -=' (space to '='), which admits
-	// more than the guide's list of characters (spec §5.7).
+	// more than the guide's list of characters (README, Differences from AWS).
 	tagPattern = regexp.MustCompile(`^[a-zA-Z0-9+ -=._:\/@]+$`)
 )
 
-// Limits of spec §2.0 and §3.7.
+// Limits of the AWS API model and of usage allocations.
 const (
 	maxString          = 255
 	maxInt32           = 2147483647
@@ -98,7 +98,7 @@ func length(s string) int {
 }
 
 // str checks a string member. An empty string stands for an absent member
-// (SDKs omit unset members, and "" is treated as absent, spec §2.0): it is
+// (SDKs omit unset members, and "" is treated as absent): it is
 // "must not be null" when required and fine otherwise.
 func (v *violations) str(path, s string, required bool, minLen, maxLen int, pattern pattern) {
 	if s == "" {
@@ -142,7 +142,7 @@ func (v *violations) allocations(path string, allocs []meterd.UsageAllocation) {
 
 // validateBatchMeterUsage checks the model constraints of a BatchMeterUsage
 // request: ValidationException, then InvalidTagException and
-// InvalidUsageAllocationsException (spec §3.13 step 1).
+// InvalidUsageAllocationsException (the first step of the check order).
 func validateBatchMeterUsage(in *meterd.BatchMeterUsageInput) error {
 	var v violations
 	v.str("productCode", in.ProductCode, false, 0, maxString, productCodePattern)
@@ -212,7 +212,7 @@ func validateResolveCustomer(in *meterd.ResolveCustomerInput) error {
 }
 
 // checkAllocations applies the tag rules (InvalidTagException) and then the
-// allocation rules (InvalidUsageAllocationsException) of spec §3.7 to the
+// allocation rules (InvalidUsageAllocationsException) of allocations to the
 // allocations of a record whose quantity is quantity (absent counts as 0).
 // A nil list means the member was absent and is always fine.
 func checkAllocations(path string, quantity *int64, allocs []meterd.UsageAllocation) error {

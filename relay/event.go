@@ -38,7 +38,7 @@ const (
 	LateRefuse      = "refuse"
 )
 
-// AWS limits of usage allocations (spec §3.7).
+// AWS limits of usage allocations.
 const (
 	maxTagsPerAllocation = wire.MaxTags
 	maxTagKeys           = 5 // distinct keys across one record's allocations

@@ -22,7 +22,7 @@ type Metering interface {
 }
 
 // Config configures a Relay. Zero durations and rates take the defaults
-// of DESIGN.md.
+// of meterd relay serve's flags.
 type Config struct {
 	Store    *Store
 	Upstream Metering
