@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meterd/meterd/admin"
+	"github.com/meterd/meterd/internal/meterdtest"
 	"github.com/meterd/meterd/relay"
 )
 
@@ -121,4 +123,78 @@ func TestRelayOneProcessPerStore(t *testing.T) {
 	if st, err := rc.Status(ctx); err != nil || st.Events != 0 || st.Backlog != 0 {
 		t.Errorf("status after relay reset --yes = %+v, %v, want an empty store", st, err)
 	}
+}
+
+// TestRelayHelp: the verbs and behaviours of issue 19 are in the help.
+func TestRelayHelp(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"relay", "--help"}, []string{"relay requeue", "--outcome Failed|Expired|CustomerNotSubscribed", "relay reset --yes",
+			"identical record", "10,000 events", "InvalidSignature", "meterd_relay_upstream_auth_errors_total"}},
+		{[]string{"relay", "requeue", "--help"}, []string{"-outcome", "-from", "-to"}},
+		{[]string{"relay", "reset", "--help"}, []string{"-yes", "really empty the relay's store"}},
+		{[]string{"relay", "serve", "--help"}, []string{"with its scheme", "0700", "one relay per directory"}},
+	} {
+		var stdout, stderr bytes.Buffer
+		run(context.Background(), tt.args, &stdout, &stderr)
+		out := stdout.String() + stderr.String()
+		for _, w := range tt.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("meterd %s: no %q in\n%s", strings.Join(tt.args, " "), w, out)
+			}
+		}
+	}
+}
+
+// TestRelayAuthErrorStatus runs a relay whose access key meterd does not
+// know: its record stays frozen (not Failed), `relay status` shows the
+// credential error, and once meterd knows the key the record lands and
+// the alert ends, without a restart.
+func TestRelayAuthErrorStatus(t *testing.T) {
+	ctx := context.Background()
+	h0 := time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC)
+	now := h0.Add(70 * time.Minute)
+	up, adm := serveUpstream(t, meterdtest.Build(t), now)
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDRELAYNOTYET")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "relay-secret")
+	url := startRelay(t, "--listen", "127.0.0.1:0", "--data", t.TempDir(), "--token", "tok", "--upstream-endpoint", up.URL,
+		"--clock", now.Format(time.RFC3339), "--retry-base", "1ms", "--retry-max", "5ms")
+	rc := relay.NewClient(url, "tok")
+	q := int64(4)
+	if _, err := rc.Send(ctx, []relay.Event{{ID: "e1", ProductCode: "demo-product", CustomerIdentifier: "demo-customer-1",
+		Dimension: "requests", Quantity: &q, Timestamp: h0.Add(time.Minute)}}); err != nil {
+		t.Fatal(err)
+	}
+	rc.SetClock(ctx, now) // wakes the submitter
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st, err := rc.Status(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.UpstreamAuth != nil {
+			if st.Frozen != 1 || st.Outcomes[relay.OutcomeFailed] != 0 {
+				t.Fatalf("status = %+v, want the record frozen, not Failed", st)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("relay status = %+v, want an upstream auth error within 20s", st)
+		}
+		time.Sleep(20 * time.Millisecond) // waits for the submitter, not for time
+	}
+	out := runRelayCLI(t, "relay", "status", "--server", url, "--token", "tok")
+	if !strings.Contains(out, "upstream_auth_error") || !strings.Contains(out, "UnrecognizedClientException") {
+		t.Errorf("relay status = %q, want the upstream auth error", out)
+	}
+	if _, err := adm.CreateKey(ctx, "111122223333", admin.AccessKeyInput{ID: "AKIDRELAYNOTYET", Secret: "relay-secret"}); err != nil {
+		t.Fatal(err)
+	}
+	st := waitRelayDrained(t, ctx, rc)
+	if st.Outcomes[relay.OutcomeSuccess] != 1 || st.UpstreamAuth != nil {
+		t.Errorf("status after the key was added = %+v (auth %+v), want 1 Success and no auth error", st, st.UpstreamAuth)
+	}
+	checkMeterdQuantities(t, ctx, adm, h0, now, map[string]int64{"demo-customer-1": 4})
 }
