@@ -333,24 +333,35 @@ func relayStatus(ctx context.Context, c *cli, args []string) error {
 	return c.print(st, t)
 }
 
-func relayReport(ctx context.Context, c *cli, args []string) error {
+// relayHoursVerb parses the flags of a relay verb that takes a range of
+// hours (--from, --to, the client's, and those extra adds) and returns its
+// client and the range (zero times where not given).
+func relayHoursVerb(c *cli, args []string, fromDefault, toDefault string, extra func(*flag.FlagSet)) (*relay.Client, time.Time, time.Time, error) {
 	fs := flag.NewFlagSet(c.command, flag.ContinueOnError)
 	var tok, from, to string
 	relayClientFlags(c, fs, &tok)
-	fs.StringVar(&from, "from", "", "first hour (RFC 3339; default: 31 days ago)")
-	fs.StringVar(&to, "to", "", "end, exclusive (RFC 3339; default: the next hour)")
+	fs.StringVar(&from, "from", "", "first hour (RFC 3339; default: "+fromDefault+")")
+	fs.StringVar(&to, "to", "", "end, exclusive (RFC 3339; default: "+toDefault+")")
+	if extra != nil {
+		extra(fs)
+	}
+	var f, tt time.Time
 	if _, err := c.parse(fs, args, 0); err != nil {
-		return err
+		return nil, f, tt, err
 	}
 	f, err := c.parseTime("--from", from)
 	if err != nil {
-		return err
+		return nil, f, tt, err
 	}
-	tt, err := c.parseTime("--to", to)
-	if err != nil {
-		return err
+	if tt, err = c.parseTime("--to", to); err != nil {
+		return nil, f, tt, err
 	}
 	cl, err := relayClient(c, tok)
+	return cl, f, tt, err
+}
+
+func relayReport(ctx context.Context, c *cli, args []string) error {
+	cl, f, tt, err := relayHoursVerb(c, args, "31 days ago", "the next hour", nil)
 	if err != nil {
 		return err
 	}
@@ -367,24 +378,10 @@ func relayReport(ctx context.Context, c *cli, args []string) error {
 }
 
 func relayRequeue(ctx context.Context, c *cli, args []string) error {
-	fs := flag.NewFlagSet(c.command, flag.ContinueOnError)
-	var tok, outcome, from, to string
-	relayClientFlags(c, fs, &tok)
-	fs.StringVar(&outcome, "outcome", relay.OutcomeFailed, "the outcome of the records to send again: Failed, Expired or CustomerNotSubscribed")
-	fs.StringVar(&from, "from", "", "first hour (RFC 3339; default: no bound)")
-	fs.StringVar(&to, "to", "", "end, exclusive (RFC 3339; default: no bound)")
-	if _, err := c.parse(fs, args, 0); err != nil {
-		return err
-	}
-	f, err := c.parseTime("--from", from)
-	if err != nil {
-		return err
-	}
-	tt, err := c.parseTime("--to", to)
-	if err != nil {
-		return err
-	}
-	cl, err := relayClient(c, tok)
+	var outcome string
+	cl, f, tt, err := relayHoursVerb(c, args, "no bound", "no bound", func(fs *flag.FlagSet) {
+		fs.StringVar(&outcome, "outcome", relay.OutcomeFailed, "the outcome of the records to send again: Failed, Expired or CustomerNotSubscribed")
+	})
 	if err != nil {
 		return err
 	}
