@@ -4,7 +4,9 @@ package catalog
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"strings"
@@ -85,7 +87,9 @@ type Fault struct {
 	line         int
 }
 
-// Load reads and validates the catalog file at path.
+// Load reads and validates the catalog file at path. Each problem is one
+// line of the error, as "catalog.yaml:14: products[0].dimensions[0].name:
+// required".
 func Load(path string) (*File, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -93,115 +97,130 @@ func Load(path string) (*File, error) {
 	}
 	f, err := Parse(b)
 	if err != nil {
-		return nil, fmt.Errorf("%s:%w", path, err)
+		return nil, errors.New(path + ":" + strings.ReplaceAll(err.Error(), "\n", "\n"+path+":"))
 	}
 	return f, nil
 }
 
-// Parse decodes and validates a catalog in YAML or JSON. Errors name the
-// line and the field, as "12: products[0].dimensions[1].name: required".
+// Parse decodes and validates a catalog in YAML or JSON. The error lists
+// every problem of the file, one a line, ordered by line, each naming the
+// line of the field at fault and the field, as "12:
+// products[0].dimensions[1].name: required"; a syntax error, after which
+// nothing more can be read, comes alone.
 func Parse(b []byte) (*File, error) {
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(&root); err != nil {
-		return nil, fmt.Errorf("%s", strings.TrimPrefix(err.Error(), "yaml: "))
+	if err := dec.Decode(&root); errors.Is(err, io.EOF) {
+		return nil, fileErrors{{line: 1, msg: "the catalog is empty"}}
+	} else if err != nil {
+		return nil, fileErrors{syntaxError(b, err)}
 	}
-	if err := checkKeys(&root, ""); err != nil {
-		return nil, err
-	}
+	errs := checkKeys(&root, "")
 	var f File
 	if err := root.Decode(&f); err != nil {
-		return nil, fmt.Errorf("%s", strings.TrimPrefix(err.Error(), "yaml: "))
+		errs = append(errs, typeErrors(err)...)
 	}
-	if err := f.Validate(); err != nil {
-		return nil, err
+	errs = append(errs, flatten(f.Validate())...)
+	if len(errs) > 0 {
+		lines := map[string]int{}
+		fieldLines(&root, "", lines)
+		return nil, locate(errs, lines)
 	}
 	return &f, nil
 }
 
-// fieldError is a validation error at a line of the file.
-func fieldError(line int, field, format string, args ...any) error {
-	return fmt.Errorf("%d: %s: %s", line, field, fmt.Sprintf(format, args...))
-}
-
 var pricePattern = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
 
-// Validate checks required fields and values, naming the field and line of
-// the first problem.
+// Validate checks required fields and values. Its error holds every
+// problem found, each naming its field and the line of its element.
 func (f *File) Validate() error {
+	var errs []error
 	accounts := map[string]bool{}
 	for i, a := range f.Accounts {
 		at := fmt.Sprintf("accounts[%d]", i)
 		if !meterd.ValidAccountID(a.ID) {
-			return fieldError(a.line, at+".id", "must be 12 digits, got %q", a.ID)
+			errs = append(errs, fieldError(a.line, at+".id", "must be 12 digits, got %q", a.ID))
 		}
 		accounts[a.ID] = true
 		for j, k := range a.AccessKeys {
 			if k.ID == "" || k.Secret == "" {
-				return fieldError(k.line, fmt.Sprintf("%s.access_keys[%d]", at, j), "id and secret are required")
+				errs = append(errs, fieldError(k.line, fmt.Sprintf("%s.access_keys[%d]", at, j), "id and secret are required"))
 			}
 		}
 	}
 	codes := map[string]bool{}
 	for i := range f.Products {
-		if err := f.Products[i].validate(fmt.Sprintf("products[%d]", i)); err != nil {
-			return err
-		}
+		errs = append(errs, f.Products[i].validate(fmt.Sprintf("products[%d]", i)))
 		p := &f.Products[i]
 		if codes[p.Code] {
-			return fieldError(p.line, fmt.Sprintf("products[%d].code", i), "duplicate product %q", p.Code)
+			errs = append(errs, fieldError(p.line, fmt.Sprintf("products[%d].code", i), "duplicate product %q", p.Code))
 		}
 		codes[p.Code] = true
-		if !accounts[p.Seller] {
-			return fieldError(p.line, fmt.Sprintf("products[%d].seller", i), "account %q is not in accounts", p.Seller)
+		if p.Seller != "" && !accounts[p.Seller] {
+			errs = append(errs, fieldError(p.line, fmt.Sprintf("products[%d].seller", i), "account %q is not in accounts", p.Seller))
 		}
 	}
 	for i, r := range f.Faults {
 		if r.Operation == "" {
-			return fieldError(r.line, fmt.Sprintf("faults[%d].operation", i), "required")
+			errs = append(errs, fieldError(r.line, fmt.Sprintf("faults[%d].operation", i), "required"))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
+// Line is the line of the fault rule in its file, for the errors of the
+// fault rules' own validation.
+func (r *Fault) Line() int { return r.line }
+
 func (p *Product) validate(at string) error {
+	var errs []error
 	if !meterd.ValidProductCode(p.Code) {
-		return fieldError(p.line, at+".code", "required, 1..255 of letters, digits and -/=:_.@, got %q", p.Code)
+		errs = append(errs, fieldError(p.line, at+".code", "required, 1..255 of letters, digits and -/=:_.@, got %q", p.Code))
 	}
 	if p.Seller == "" {
-		return fieldError(p.line, at+".seller", "required")
+		errs = append(errs, fieldError(p.line, at+".seller", "required"))
 	}
 	switch p.Type {
 	case meterd.ProductSaaS, meterd.ProductAMI, meterd.ProductContainer:
 	default:
-		return fieldError(p.line, at+".type", "must be saas, ami or container, got %q", p.Type)
+		errs = append(errs, fieldError(p.line, at+".type", "must be saas, ami or container, got %q", p.Type))
+	}
+	for j, r := range p.Regions {
+		if !meterd.KnownRegion(r) {
+			errs = append(errs, fieldError(p.line, fmt.Sprintf("%s.regions[%d]", at, j), "unknown AWS region %q", r))
+		}
 	}
 	if p.PublicKeyVersions < 0 {
-		return fieldError(p.line, at+".public_key_versions", "must be at least 1")
+		errs = append(errs, fieldError(p.line, at+".public_key_versions", "must be at least 1"))
 	}
 	if len(p.Dimensions) == 0 {
-		return fieldError(p.line, at+".dimensions", "at least one dimension is required")
+		errs = append(errs, fieldError(p.line, at+".dimensions", "at least one dimension is required"))
 	}
+	dimensions := map[string]int{}
 	for j, d := range p.Dimensions {
 		field := fmt.Sprintf("%s.dimensions[%d]", at, j)
 		if d.Name == "" || len(d.Name) > 255 {
-			return fieldError(d.line, field+".name", "required, 1..255 characters")
+			errs = append(errs, fieldError(d.line, field+".name", "required, 1..255 characters"))
+		} else if first, dup := dimensions[d.Name]; dup {
+			errs = append(errs, fieldError(d.line, field+".name", "duplicate dimension %q (also dimensions[%d])", d.Name, first))
+		} else {
+			dimensions[d.Name] = j
 		}
 		if d.Price != "" && !pricePattern.MatchString(d.Price) {
-			return fieldError(d.line, field+".price", "must be a decimal number, got %q", d.Price)
+			errs = append(errs, fieldError(d.line, field+".price", "must be a decimal number, got %q", d.Price))
 		}
 	}
 	for j, c := range p.Customers {
 		field := fmt.Sprintf("%s.customers[%d]", at, j)
 		if c.AWSAccountID != "" && !meterd.ValidAccountID(c.AWSAccountID) {
-			return fieldError(c.line, field+".aws_account_id", "must be 12 digits, got %q", c.AWSAccountID)
+			errs = append(errs, fieldError(c.line, field+".aws_account_id", "must be 12 digits, got %q", c.AWSAccountID))
 		}
 		if c.Status != "" && !meterd.ValidStatus(c.Status) {
-			return fieldError(c.line, field+".status", "unknown status %q", c.Status)
+			errs = append(errs, fieldError(c.line, field+".status", "unknown status %q", c.Status))
 		}
 		if c.Platform != "" && !meterd.ValidPlatform(c.Platform) {
-			return fieldError(c.line, field+".platform", "unknown platform %q", c.Platform)
+			errs = append(errs, fieldError(c.line, field+".platform", "unknown platform %q", c.Platform))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }

@@ -19,20 +19,19 @@ var knownKeys = map[string][]string{
 	"faults[]":                 {"operation", "product", "customer", "dimension", "account", "error", "unprocessed", "latency", "drop_response", "probability", "count"},
 }
 
-// checkKeys walks the document and reports the first unknown key with its line.
-func checkKeys(n *yaml.Node, pattern string) error {
+// checkKeys walks the document and reports every unknown key with its line.
+func checkKeys(n *yaml.Node, pattern string) []*lineError {
 	if n.Kind == yaml.DocumentNode {
 		if len(n.Content) == 0 {
 			return nil
 		}
 		return checkKeys(n.Content[0], pattern)
 	}
+	var errs []*lineError
 	switch n.Kind {
 	case yaml.SequenceNode:
 		for _, c := range n.Content {
-			if err := checkKeys(c, pattern+"[]"); err != nil {
-				return err
-			}
+			errs = append(errs, checkKeys(c, pattern+"[]")...)
 		}
 	case yaml.MappingNode:
 		allowed, ok := knownKeys[pattern]
@@ -42,18 +41,17 @@ func checkKeys(n *yaml.Node, pattern string) error {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k := n.Content[i]
 			if !slices.Contains(allowed, k.Value) {
-				return fmt.Errorf("%d: unknown field %q (known: %v)", k.Line, k.Value, allowed)
+				errs = append(errs, &lineError{line: k.Line, msg: fmt.Sprintf("unknown field %q (known: %v)", k.Value, allowed)})
+				continue
 			}
 			child := k.Value
 			if pattern != "" {
 				child = pattern + "." + k.Value
 			}
-			if err := checkKeys(n.Content[i+1], child); err != nil {
-				return err
-			}
+			errs = append(errs, checkKeys(n.Content[i+1], child)...)
 		}
 	}
-	return nil
+	return errs
 }
 
 // Each catalog element remembers its line, so validation errors can name it.

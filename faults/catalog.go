@@ -1,7 +1,9 @@
 package faults
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/meterd/meterd"
 	"github.com/meterd/meterd/catalog"
@@ -16,11 +18,23 @@ func FromCatalog(f catalog.Fault) Spec {
 	}
 }
 
-// AddCatalog adds the fault rules of a catalog file, in order.
+// AddCatalog adds the fault rules of a catalog file, in order, once every
+// one is valid: otherwise it adds none and its error names each invalid
+// rule with its line in the file, one a line ("19: faults[0]: ...").
 func (rs *Rules) AddCatalog(f *catalog.File) error {
-	for i, cf := range f.Faults {
+	var problems []string
+	for i := range f.Faults {
+		spec := FromCatalog(f.Faults[i])
+		if err := spec.Validate(); err != nil {
+			problems = append(problems, fmt.Sprintf("%d: faults[%d]: %s", f.Faults[i].Line(), i, meterd.ErrorMessage(err)))
+		}
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "\n"))
+	}
+	for _, cf := range f.Faults {
 		if _, err := rs.Add(FromCatalog(cf)); err != nil {
-			return fmt.Errorf("catalog faults[%d]: %s", i, meterd.ErrorMessage(err))
+			return fmt.Errorf("%d: faults: %s", cf.Line(), meterd.ErrorMessage(err))
 		}
 	}
 	return nil

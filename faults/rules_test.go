@@ -201,7 +201,13 @@ faults:
 		t.Errorf("List() = %+v, want the catalog's two rules", got)
 	}
 	f.Faults[0].Error = "Nope"
-	if err := NewRules(1).AddCatalog(f); err == nil || !strings.Contains(err.Error(), "faults[0]") {
-		t.Errorf("AddCatalog(two effects) = %v, want an error naming faults[0]", err)
+	f.Faults[1].Count = -1
+	empty := NewRules(1)
+	err = empty.AddCatalog(f)
+	if err == nil || !strings.HasPrefix(err.Error(), "6: faults[0]: give exactly one effect") || !strings.Contains(err.Error(), "\n7: faults[1]: count") {
+		t.Errorf("AddCatalog(two bad rules) = %v, want both, each with its line", err)
+	}
+	if len(empty.List()) != 0 {
+		t.Errorf("AddCatalog(two bad rules) added %v, want none", empty.List())
 	}
 }

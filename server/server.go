@@ -149,7 +149,7 @@ func (m *Main) setupFaults(file *catalog.File) error {
 	m.Faults = faults.NewRules(seed)
 	if file != nil {
 		if err := m.Faults.AddCatalog(file); err != nil {
-			return err
+			return catalogError(m.Config.Catalog, err)
 		}
 	}
 	if m.Config.Quotas == "aws" {
@@ -160,6 +160,15 @@ func (m *Main) setupFaults(file *catalog.File) error {
 		m.quotas = faults.NewQuotas(rates)
 	}
 	return nil
+}
+
+// catalogError prefixes each line of err, a problem of the catalog's fault
+// rules at a line, with the file's path, as catalog.Load does its own.
+func catalogError(path string, err error) error {
+	if path == "" {
+		path = "catalog"
+	}
+	return errors.New(path + ":" + strings.ReplaceAll(err.Error(), "\n", "\n"+path+":"))
 }
 
 // Close stops accepting requests, lets in-flight requests finish, and closes

@@ -24,6 +24,26 @@ func TestServeBadCatalog(t *testing.T) {
 	}
 }
 
+// TestServeBadFaultRules: fault rules of the catalog that the catalog
+// accepts but the fault rules refuse stop the start too, each named with
+// the file and its line.
+func TestServeBadFaultRules(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "catalog.yaml")
+	os.WriteFile(path, []byte(`accounts: [{id: "111122223333"}]
+products:
+  - {code: p, seller: "111122223333", type: saas, dimensions: [{name: d}]}
+faults:
+  - {operation: BatchMeterUsage, unprocessed: 0.3}
+  - {operation: Frobnicate, error: ThrottlingException}
+  - {operation: MeterUsage, latency: soon}
+`), 0o600)
+	var stderr bytes.Buffer
+	code := run(context.Background(), []string{"serve", "--listen", "127.0.0.1:0", "--data", t.TempDir(), "--catalog", path}, &bytes.Buffer{}, &stderr)
+	if code != exitError || !strings.Contains(stderr.String(), path+":6: faults[1]: operation") || !strings.Contains(stderr.String(), path+":7: faults[2]: latency") {
+		t.Errorf("serve with bad fault rules = exit %d, stderr %q; want exit 1 naming lines 6 and 7", code, stderr.String())
+	}
+}
+
 func TestServeUnknownCommand(t *testing.T) {
 	if code := run(context.Background(), []string{"frobnicate"}, &bytes.Buffer{}, &bytes.Buffer{}); code != exitUsage {
 		t.Errorf("run(frobnicate) = %d, want %d", code, exitUsage)
