@@ -55,8 +55,8 @@ func TestHealthcheck(t *testing.T) {
 		t.Errorf("healthcheck with METERD_SERVER = exit %d, %q; want 0", code, stderr)
 	}
 	srv.Kill()
-	if _, stderr, code := runHere("healthcheck", "--server", srv.URL); code != exitError || !strings.Contains(stderr, "not ready") || !strings.Contains(stderr, srv.Addr) {
-		t.Errorf("healthcheck of a stopped server = exit %d, %q; want 1 naming %s", code, stderr, srv.Addr)
+	if _, stderr, code := runHere("healthcheck", "--server", srv.URL); code != exitError || !strings.Contains(stderr, "no server answers at "+srv.URL) {
+		t.Errorf("healthcheck of a stopped server = exit %d, %q; want 1 naming %s", code, stderr, srv.URL)
 	}
 	// A server whose store is unreachable answers /readyz with 503.
 	unready := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
