@@ -20,7 +20,10 @@ import (
 func TestRelayPostgresShared(t *testing.T) {
 	ctx := context.Background()
 	h0 := time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC)
-	now := h0.Add(time.Hour + 50*time.Minute)
+	// Both hours stay open while the events go in (h0 closes at h0+1h05m,
+	// with the relay's 5m grace): a submission pass during the intake must
+	// not freeze h0 and turn its remaining events late.
+	now := h0.Add(time.Hour + 4*time.Minute)
 	bin := meterdtest.Build(t)
 	up, adm := serveUpstream(t, bin, now)
 	store := pgtest.Start(t).NewDatabase(t)
@@ -47,7 +50,7 @@ func TestRelayPostgresShared(t *testing.T) {
 	for n := range events {
 		k := n % ids
 		q := int64(k%4 + 1)
-		ts := h0.Add(time.Duration(k%110) * time.Minute)
+		ts := h0.Add(time.Duration(k%69) * time.Minute) // up to now + the 5m future skew
 		customer := []string{"demo-customer-1", "demo-customer-2"}[k%2]
 		e := relay.Event{ID: fmt.Sprintf("evt-%d", k), ProductCode: "demo-product", CustomerIdentifier: customer,
 			Dimension: "requests", Quantity: &q, Timestamp: ts, Tags: map[string]string{"team": []string{"a", "b", "c"}[k%3]}}
