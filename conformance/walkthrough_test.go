@@ -18,9 +18,10 @@ import (
 // `<!-- walkthrough -->` line) in README's order, in one shell, against one
 // `meterd serve` started as the quick start says, as a newcomer following
 // the README from top to bottom would. It runs in a network namespace of
-// its own, so that README's literal addresses (127.0.0.1:4579 and :4580)
-// are free, in a directory where a clone's files are (faults/,
-// conformance/) and where ./meterd-data is the server's.
+// its own (unshare, as root or in a user namespace), so that README's
+// literal addresses (127.0.0.1:4579 and :4580) are free, in a directory
+// where a clone's files are (faults/, conformance/) and where ./meterd-data
+// is the server's.
 func TestReadmeWalkthrough(t *testing.T) {
 	readme, err := os.ReadFile("../README.md")
 	if err != nil {
@@ -63,7 +64,7 @@ until meterd healthcheck >/dev/null 2>&1; do sleep 0.1; done
 
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "unshare", "--net", "bash", "walkthrough.sh")
+	cmd := exec.CommandContext(ctx, "unshare", "--map-root-user", "--net", "bash", "walkthrough.sh")
 	cmd.Dir = work
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "PYTHONDONTWRITEBYTECODE=1",
 		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_EC2_METADATA_DISABLED=true"}
