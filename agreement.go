@@ -228,6 +228,7 @@ type MarketChange struct {
 	Events     []*Event
 	Schedule   []Due // created or moved, by (Kind, Ref)
 	Unschedule []Due // must exist (by Kind, Ref): the optimistic check of a time-driven transition
+	Drop       []Due // removed when present (by Kind, Ref)
 }
 
 // AgreementDimension is a contract dimension an agreement entitles its

@@ -121,13 +121,13 @@ type Ledger interface {
 	// ApplyMarketChange writes a marketplace transition in one transaction:
 	// offers (created or replaced by id), agreements inserted and updated,
 	// licenses, customers (as PutCustomer), events (each given the next
-	// Seq; CreatedAt as given) and time-driven transitions scheduled and
-	// unscheduled. EConflict, with nothing written, when an inserted
+	// Seq; CreatedAt as given) and time-driven transitions scheduled,
+	// unscheduled (they must exist) and dropped (if they exist). EConflict, with nothing written, when an inserted
 	// agreement's id or (ProductCode, RequestKey) exists, an updated
 	// agreement's stored Version is not its ExpectVersion (another process
 	// changed it first), an unscheduled transition is gone (another process
-	// applied it), or a customer's AWS account is another customer's of the
-	// product; ENotFound when a product does not exist.
+	// applied it), a license ARN is another customer's, or a customer's
+	// AWS account is another customer's of the product; ENotFound when a product does not exist.
 	ApplyMarketChange(ctx context.Context, ch *MarketChange) error
 	// Offer returns an offer by id. ENotFound.
 	Offer(ctx context.Context, id string) (*Offer, error)

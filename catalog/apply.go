@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/meterd/meterd"
+	"github.com/meterd/meterd/marketplace"
 	"github.com/meterd/meterd/metering"
 )
 
@@ -49,23 +50,29 @@ func applyAccount(ctx context.Context, l meterd.Ledger, a *Account, now time.Tim
 }
 
 func applyProduct(ctx context.Context, l meterd.Ledger, p *Product, now time.Time) error {
-	prod := &meterd.Product{
-		Code: p.Code, SellerAccountID: p.Seller, Type: p.Type, Regions: p.Regions,
-		FulfillmentURL: p.FulfillmentURL, CreatedAt: now,
-	}
+	prod := p.product(now)
 	if old, err := l.Product(ctx, p.Code); err == nil {
 		prod.CreatedAt = old.CreatedAt
-	}
-	for _, d := range p.Dimensions {
-		prod.Dimensions = append(prod.Dimensions, meterd.Dimension{Name: d.Name, Unit: d.Unit, Price: d.Price})
+		if p.ID == "" && old.ID != "" {
+			prod.ID = old.ID
+		}
 	}
 	if err := l.PutProduct(ctx, prod); err != nil {
 		return fmt.Errorf("catalog: product %s: %w", p.Code, err)
 	}
+	cp := &marketplace.CatalogProduct{Product: prod}
+	for i := range p.Offers {
+		cp.Offers = append(cp.Offers, p.Offers[i].spec())
+	}
 	for i, c := range p.Customers {
-		if err := applyCustomer(ctx, l, prod, i, &c, now); err != nil {
-			return fmt.Errorf("catalog: product %s customer %d: %w", p.Code, i, err)
-		}
+		cp.Customers = append(cp.Customers, catalogCustomer(prod, i, &c))
+	}
+	for i := range p.Agreements {
+		cp.Agreements = append(cp.Agreements, p.Agreements[i].input())
+	}
+	market := &marketplace.Service{Ledger: l, Clock: fixedClock(now)}
+	if err := market.ApplyCatalog(ctx, cp); err != nil {
+		return fmt.Errorf("catalog: product %s: %w", p.Code, err)
 	}
 	versions := p.PublicKeyVersions
 	if versions == 0 {
@@ -74,48 +81,26 @@ func applyProduct(ctx context.Context, l meterd.Ledger, p *Product, now time.Tim
 	return EnsurePublicKeys(ctx, l, p.Code, versions, now)
 }
 
-func applyCustomer(ctx context.Context, l meterd.Ledger, p *meterd.Product, i int, c *Customer, now time.Time) error {
-	cust := &meterd.Customer{
-		ProductCode:          p.Code,
-		CustomerIdentifier:   c.CustomerIdentifier,
-		CustomerAWSAccountID: c.AWSAccountID,
-		LicenseArn:           c.LicenseArn,
-		Status:               c.Status,
-		Platform:             c.Platform,
-		StatusChangedAt:      now,
-		CreatedAt:            now,
+// fixedClock is the instant a catalog is applied at.
+type fixedClock time.Time
+
+func (c fixedClock) Now() time.Time { return time.Time(c) }
+
+// catalogCustomer fills in the values a customers: entry leaves out,
+// derived from the product and position so that they are stable.
+func catalogCustomer(p *meterd.Product, i int, c *Customer) marketplace.CatalogCustomer {
+	out := marketplace.CatalogCustomer{AWSAccountID: c.AWSAccountID, CustomerIdentifier: c.CustomerIdentifier,
+		LicenseArn: c.LicenseArn, Status: c.Status, Platform: c.Platform}
+	if out.AWSAccountID == "" {
+		out.AWSAccountID = derivedAccountID(p.Code, i)
 	}
-	if cust.CustomerAWSAccountID == "" {
-		cust.CustomerAWSAccountID = derivedAccountID(p.Code, i)
+	if out.CustomerIdentifier == "" {
+		out.CustomerIdentifier = "cust-" + derive(p.Code, out.AWSAccountID)[:12]
 	}
-	if cust.Status == "" {
-		cust.Status = meterd.StatusSubscribed
+	if out.Platform == "" {
+		out.Platform = meterd.DefaultPlatform(p.Type)
 	}
-	if cust.Platform == "" {
-		cust.Platform = meterd.DefaultPlatform(p.Type)
-	}
-	old, err := l.CustomerByAccount(ctx, p.Code, cust.CustomerAWSAccountID)
-	if err == nil {
-		if cust.CustomerIdentifier == "" {
-			cust.CustomerIdentifier = old.CustomerIdentifier
-		}
-		if cust.LicenseArn == "" {
-			cust.LicenseArn = old.LicenseArn
-		}
-		cust.CreatedAt = old.CreatedAt
-		if old.Status == cust.Status {
-			cust.StatusChangedAt = old.StatusChangedAt
-		}
-	} else if meterd.ErrorCode(err) != meterd.ENotFound {
-		return err
-	}
-	if cust.CustomerIdentifier == "" {
-		cust.CustomerIdentifier = "cust-" + derive(p.Code, cust.CustomerAWSAccountID)[:12]
-	}
-	if cust.LicenseArn == "" {
-		cust.LicenseArn = fmt.Sprintf("arn:aws:license-manager::%s:license:l-%s", p.SellerAccountID, derive(p.Code, cust.CustomerIdentifier)[:32])
-	}
-	return l.PutCustomer(ctx, cust)
+	return out
 }
 
 // EnsurePublicKeys makes sure the product has signing key versions 1..n,

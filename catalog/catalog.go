@@ -10,6 +10,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -42,22 +43,67 @@ type AccessKey struct {
 // Product is a product of the catalog.
 type Product struct {
 	Code              string      `yaml:"code"`
+	ID                string      `yaml:"id"` // prod-...; derived from the code when absent
 	Seller            string      `yaml:"seller"`
 	Type              string      `yaml:"type"`
 	Regions           []string    `yaml:"regions"`
 	FulfillmentURL    string      `yaml:"fulfillment_url"`
 	PublicKeyVersions int64       `yaml:"public_key_versions"`
 	Dimensions        []Dimension `yaml:"dimensions"`
-	Customers         []Customer  `yaml:"customers"`
+	// ConcurrentAgreements: a customer may hold several licenses, and
+	// records must then name theirs.
+	ConcurrentAgreements bool        `yaml:"concurrent_agreements"`
+	Offers               []Offer     `yaml:"offers"`
+	Customers            []Customer  `yaml:"customers"`
+	Agreements           []Agreement `yaml:"agreements"`
+	line                 int
+}
+
+// Offer is an offer of a product; omitted, the product has one public
+// usage offer.
+type Offer struct {
+	ID                string                       `yaml:"id"`
+	Name              string                       `yaml:"name"`
+	Pricing           string                       `yaml:"pricing"`
+	Durations         map[string]map[string]string `yaml:"durations"`
+	AutoRenew         *bool                        `yaml:"auto_renew"`
+	Visibility        string                       `yaml:"visibility"`
+	Buyers            []string                     `yaml:"buyers"`
+	Trial             *Trial                       `yaml:"trial"`
+	EULA              string                       `yaml:"eula_url"`
+	RefundPolicy      string                       `yaml:"refund_policy"`
+	AgreementDuration string                       `yaml:"agreement_duration"`
+	StartDate         *time.Time                   `yaml:"start_date"`
 	line              int
+}
+
+// Trial is a free-trial offer's trial.
+type Trial struct {
+	Duration string           `yaml:"duration"`
+	Grants   map[string]int64 `yaml:"grants"`
+	Converts *bool            `yaml:"converts"`
+}
+
+// Agreement is an agreement accepted when the catalog is applied (once).
+type Agreement struct {
+	Buyer      string           `yaml:"buyer"`
+	Offer      string           `yaml:"offer"`
+	Duration   string           `yaml:"duration"`
+	Quantities map[string]int64 `yaml:"quantities"`
+	AutoRenew  *bool            `yaml:"auto_renew"`
+	Trial      bool             `yaml:"trial"`
+	Start      *time.Time       `yaml:"start"`
+	line       int
 }
 
 // Dimension is a pricing dimension of a product.
 type Dimension struct {
-	Name  string `yaml:"name"`
-	Unit  string `yaml:"unit"`
-	Price string `yaml:"price"`
-	line  int
+	Name      string `yaml:"name"`
+	Unit      string `yaml:"unit"`
+	Price     string `yaml:"price"`
+	Contract  bool   `yaml:"contract"`
+	ValueType string `yaml:"value_type"` // integer (default) or boolean
+	line      int
 }
 
 // Customer is a subscription of a buyer to a product.
@@ -209,6 +255,21 @@ func (p *Product) validate(at string) error {
 		if d.Price != "" && !pricePattern.MatchString(d.Price) {
 			errs = append(errs, fieldError(d.line, field+".price", "must be a decimal number, got %q", d.Price))
 		}
+		switch d.ValueType {
+		case "", meterd.ValueInteger:
+		case meterd.ValueBoolean:
+			if !d.Contract {
+				return fieldError(d.line, field+".value_type", "only a contract dimension (contract: true) has a value type")
+			}
+		default:
+			return fieldError(d.line, field+".value_type", "must be integer or boolean, got %q", d.ValueType)
+		}
+	}
+	if p.ID != "" && !meterd.ValidProductID(p.ID) {
+		return fieldError(p.line, at+".id", "must be prod- followed by 13 lowercase letters or digits, got %q", p.ID)
+	}
+	if err := p.validateMarketplace(at); err != nil {
+		return err
 	}
 	for j, c := range p.Customers {
 		field := fmt.Sprintf("%s.customers[%d]", at, j)

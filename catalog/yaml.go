@@ -13,10 +13,14 @@ var knownKeys = map[string][]string{
 	"":                         {"accounts", "products", "faults"},
 	"accounts[]":               {"id", "name", "access_keys"},
 	"accounts[].access_keys[]": {"id", "secret", "session_token"},
-	"products[]":               {"code", "seller", "type", "regions", "fulfillment_url", "public_key_versions", "dimensions", "customers"},
-	"products[].dimensions[]":  {"name", "unit", "price"},
-	"products[].customers[]":   {"aws_account_id", "customer_identifier", "license_arn", "status", "platform"},
-	"faults[]":                 {"operation", "product", "customer", "dimension", "account", "error", "unprocessed", "latency", "drop_response", "probability", "count"},
+	"products[]": {"code", "id", "seller", "type", "regions", "fulfillment_url", "public_key_versions", "concurrent_agreements",
+		"dimensions", "offers", "customers", "agreements"},
+	"products[].dimensions[]":   {"name", "unit", "price", "contract", "value_type"},
+	"products[].offers[]":       {"id", "name", "pricing", "durations", "auto_renew", "visibility", "buyers", "trial", "eula_url", "refund_policy", "agreement_duration", "start_date"},
+	"products[].offers[].trial": {"duration", "grants", "converts"},
+	"products[].agreements[]":   {"buyer", "offer", "duration", "quantities", "auto_renew", "trial", "start"},
+	"products[].customers[]":    {"aws_account_id", "customer_identifier", "license_arn", "status", "platform"},
+	"faults[]":                  {"operation", "product", "customer", "dimension", "account", "error", "unprocessed", "latency", "drop_response", "probability", "count"},
 }
 
 // checkKeys walks the document and reports every unknown key with its line.
@@ -90,4 +94,16 @@ func (r *Fault) UnmarshalYAML(n *yaml.Node) error {
 	type plain Fault
 	r.line = n.Line
 	return n.Decode((*plain)(r))
+}
+
+func (o *Offer) UnmarshalYAML(n *yaml.Node) error {
+	type plain Offer
+	o.line = n.Line
+	return n.Decode((*plain)(o))
+}
+
+func (a *Agreement) UnmarshalYAML(n *yaml.Node) error {
+	type plain Agreement
+	a.line = n.Line
+	return n.Decode((*plain)(a))
 }

@@ -183,7 +183,8 @@ func testAgreementConflicts(t *testing.T, open Open) {
 	ctx := t.Context()
 	seedCatalog(t, l)
 	a := testAgreement(1, license1, h0)
-	apply(t, l, &meterd.MarketChange{Insert: []*meterd.Agreement{a}})
+	apply(t, l, &meterd.MarketChange{Insert: []*meterd.Agreement{a},
+		Licenses: []*meterd.License{{Arn: license1, ProductCode: product1, CustomerIdentifier: customer1, StartTime: h0}}})
 	event := func(id string) *meterd.Event {
 		return &meterd.Event{ID: id, Channel: meterd.ChannelEventBridge, Type: "x", ProductCode: product1, Payload: "{}", CreatedAt: h0}
 	}
@@ -203,6 +204,7 @@ func testAgreementConflicts(t *testing.T, open Open) {
 		}()}}},
 		{"StaleVersion", &meterd.MarketChange{Update: []meterd.AgreementUpdate{{Agreement: testAgreement(1, license1, h0), ExpectVersion: 7}}}},
 		{"MissingDue", &meterd.MarketChange{Unschedule: []meterd.Due{{Kind: meterd.DueEnd, Ref: a.ID}}}},
+		{"LicenseOfAnotherCustomer", &meterd.MarketChange{Licenses: []*meterd.License{{Arn: license1, ProductCode: product1, CustomerIdentifier: customer2, StartTime: h0}}}},
 		{"CustomerAccountTaken", &meterd.MarketChange{Customers: []*meterd.Customer{{ProductCode: product1, CustomerIdentifier: "cust-new",
 			CustomerAWSAccountID: buyer1, Status: meterd.StatusSubscribed, Platform: meterd.PlatformOther, StatusChangedAt: h0, CreatedAt: h0}}}},
 	}
@@ -428,6 +430,9 @@ func testDue(t *testing.T, open Open) {
 	apply(t, l, &meterd.MarketChange{Schedule: []meterd.Due{{Kind: meterd.DueEnd, Ref: "agmt-b", ProductCode: product1, At: h0}}})
 	apply(t, l, &meterd.MarketChange{Unschedule: []meterd.Due{{Kind: meterd.DueEnd, Ref: "agmt-a"}, {Kind: meterd.DueStart, Ref: "agmt-a"}}})
 	checkCode(t, "Unschedule twice", l.ApplyMarketChange(ctx, &meterd.MarketChange{Unschedule: []meterd.Due{{Kind: meterd.DueEnd, Ref: "agmt-a"}}}), meterd.EConflict)
+	// Dropping removes when present and is no conflict when absent.
+	apply(t, l, &meterd.MarketChange{Schedule: []meterd.Due{{Kind: meterd.DueStart, Ref: "agmt-c", ProductCode: product1, At: h1}}})
+	apply(t, l, &meterd.MarketChange{Drop: []meterd.Due{{Kind: meterd.DueEnd, Ref: "agmt-a"}, {Kind: meterd.DueStart, Ref: "agmt-c"}}})
 	due, err = l.DueTransitions(ctx, h2, 0)
 	must(t, "DueTransitions", err)
 	if len(due) != 1 || due[0].Ref != "agmt-b" {

@@ -61,6 +61,9 @@ func applyMarketChange(ctx context.Context, tx pgx.Tx, ch *meterd.MarketChange) 
 			return nil
 		}, `DELETE FROM market_due WHERE kind = $1 AND ref = $2`, d.Kind, d.Ref)
 	}
+	for _, d := range ch.Drop {
+		queue(nil, `DELETE FROM market_due WHERE kind = $1 AND ref = $2`, d.Kind, d.Ref)
+	}
 	for _, o := range ch.Offers {
 		o.CreatedAt = ms(o.CreatedAt)
 		doc, err := json.Marshal(o)
@@ -103,8 +106,14 @@ func applyMarketChange(ctx context.Context, tx pgx.Tx, ch *meterd.MarketChange) 
 		if err != nil {
 			return err
 		}
-		queue(nil, `INSERT INTO licenses (arn, product_code, customer_identifier, start_time, doc) VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (arn) DO UPDATE SET customer_identifier = excluded.customer_identifier, start_time = excluded.start_time, doc = excluded.doc`,
+		queue(func(n int64) error {
+			if n == 0 {
+				return meterd.Errorf(meterd.EConflict, "license %s is another customer's", l.Arn)
+			}
+			return nil
+		}, `INSERT INTO licenses (arn, product_code, customer_identifier, start_time, doc) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (arn) DO UPDATE SET start_time = excluded.start_time, doc = excluded.doc
+			WHERE licenses.product_code = excluded.product_code AND licenses.customer_identifier = excluded.customer_identifier`,
 			l.Arn, l.ProductCode, l.CustomerIdentifier, l.StartTime, string(doc))
 	}
 	for i, e := range ch.Events {

@@ -44,6 +44,11 @@ func applyMarketChange(ctx context.Context, tx *sql.Tx, ch *meterd.MarketChange)
 			return meterd.Errorf(meterd.EConflict, "transition %s of %s was already applied", d.Kind, d.Ref)
 		}
 	}
+	for _, d := range ch.Drop {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM market_due WHERE kind = ? AND ref = ?`, d.Kind, d.Ref); err != nil {
+			return err
+		}
+	}
 	for _, o := range ch.Offers {
 		o.CreatedAt = o.CreatedAt.UTC().Truncate(time.Millisecond)
 		doc, err := json.Marshal(o)
@@ -83,10 +88,15 @@ func applyMarketChange(ctx context.Context, tx *sql.Tx, ch *meterd.MarketChange)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO licenses (arn, product_code, customer_identifier, start_ms, doc) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (arn) DO UPDATE SET customer_identifier = excluded.customer_identifier, start_ms = excluded.start_ms, doc = excluded.doc`,
-			l.Arn, l.ProductCode, l.CustomerIdentifier, ms(l.StartTime), string(doc)); err != nil {
+		res, err := tx.ExecContext(ctx, `INSERT INTO licenses (arn, product_code, customer_identifier, start_ms, doc) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (arn) DO UPDATE SET start_ms = excluded.start_ms, doc = excluded.doc
+			WHERE licenses.product_code = excluded.product_code AND licenses.customer_identifier = excluded.customer_identifier`,
+			l.Arn, l.ProductCode, l.CustomerIdentifier, ms(l.StartTime), string(doc))
+		if err != nil {
 			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return meterd.Errorf(meterd.EConflict, "license %s is another customer's", l.Arn)
 		}
 	}
 	for _, e := range ch.Events {
