@@ -19,6 +19,7 @@ import (
 
 	"github.com/meterd/meterd"
 	"github.com/meterd/meterd/faults"
+	"github.com/meterd/meterd/marketplace"
 )
 
 // Error codes of the admin API that meterd's domain does not have.
@@ -36,6 +37,7 @@ var statusByCode = map[string]int{
 	meterd.ENotFound:     http.StatusNotFound,
 	meterd.EConflict:     http.StatusConflict,
 	meterd.EInvalid:      http.StatusUnprocessableEntity,
+	meterd.EAccessDenied: http.StatusForbidden,
 	CodeBadRequest:       http.StatusBadRequest,
 	CodeUnauthorized:     http.StatusUnauthorized,
 	CodeForbidden:        http.StatusForbidden,
@@ -54,6 +56,9 @@ type Server struct {
 	// Faults are the fault rules of this process; nil answers NotFound.
 	Faults *faults.Rules
 	Logger *slog.Logger
+	// Market runs the offers' and agreements' transitions; nil makes one
+	// over Ledger and Clock.
+	Market *marketplace.Service
 	// BackupDir is where a backup is copied before it is sent (the data
 	// directory, so that it has the ledger's room); "" is the system's
 	// temporary directory.
@@ -107,6 +112,20 @@ func (s *Server) routes() []route {
 		{"POST", "/admin/v1/admin-tokens", s.createAdminToken},
 		{"DELETE", "/admin/v1/admin-tokens/{name}", s.revokeAdminToken},
 
+		{"GET", "/admin/v1/offers", s.listOffers},
+		{"POST", "/admin/v1/offers", s.createOffer},
+		{"GET", "/admin/v1/offers/{id}", s.getOffer},
+		{"GET", "/admin/v1/agreements", s.listAgreements},
+		{"POST", "/admin/v1/agreements", s.acceptOffer},
+		{"GET", "/admin/v1/agreements/{id}", s.getAgreement},
+		{"GET", "/admin/v1/agreements/{id}/terms", s.agreementTerms},
+		{"POST", "/admin/v1/agreements/{id}/amend", s.amendAgreement},
+		{"POST", "/admin/v1/agreements/{id}/replace", s.replaceAgreement},
+		{"POST", "/admin/v1/agreements/{id}/cancel", s.cancelAgreement},
+		{"POST", "/admin/v1/agreements/{id}/terminate", s.terminateAgreement},
+		{"GET", "/admin/v1/entitlements", s.listEntitlements},
+		{"GET", "/admin/v1/events", s.listEvents},
+
 		{"GET", "/admin/v1/clock", s.getClock},
 		{"POST", "/admin/v1/clock", s.setClock},
 		{"POST", "/admin/v1/reset", s.reset},
@@ -120,6 +139,9 @@ func (s *Server) routes() []route {
 func (s *Server) Handler() http.Handler {
 	if s.Logger == nil {
 		s.Logger = slog.New(slog.DiscardHandler)
+	}
+	if s.Market == nil {
+		s.Market = &marketplace.Service{Ledger: s.Ledger, Clock: s.Clock}
 	}
 	mux := http.NewServeMux()
 	for _, rt := range s.routes() {

@@ -11,8 +11,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/meterd/meterd"
 	"github.com/meterd/meterd/internal/csvsafe"
 	"github.com/meterd/meterd/internal/httpjson"
+	"github.com/meterd/meterd/marketplace"
 )
 
 // Client is a client of the admin API. Its methods return *Error for
@@ -394,4 +396,117 @@ func (c *Client) Backup(ctx context.Context, w io.Writer) (int64, error) {
 		return n, fmt.Errorf("admin API: backup: got %d of %d bytes", n, resp.ContentLength)
 	}
 	return n, nil
+}
+
+// Offers lists the offers of a product ("" for every product).
+func (c *Client) Offers(ctx context.Context, product string) ([]meterd.Offer, error) {
+	var out []meterd.Offer
+	return out, c.call(ctx, "GET", p("offers"), query("product", product), nil, &out)
+}
+
+// Offer returns an offer.
+func (c *Client) Offer(ctx context.Context, id string) (*meterd.Offer, error) {
+	var out meterd.Offer
+	return &out, c.call(ctx, "GET", p("offers", id), nil, nil, &out)
+}
+
+// CreateOffer creates an offer.
+func (c *Client) CreateOffer(ctx context.Context, in OfferInput) (*meterd.Offer, error) {
+	var out meterd.Offer
+	return &out, c.call(ctx, "POST", p("offers"), nil, in, &out)
+}
+
+// AgreementQuery filters Agreements; empty fields match everything.
+type AgreementQuery struct {
+	Product, Buyer, Status, Offer, Customer string
+}
+
+// Agreements lists the agreements matching q.
+func (c *Client) Agreements(ctx context.Context, q AgreementQuery) ([]meterd.Agreement, error) {
+	var out []meterd.Agreement
+	v := query("product", q.Product, "buyer", q.Buyer, "status", q.Status, "offer", q.Offer, "customer", q.Customer)
+	return out, c.call(ctx, "GET", p("agreements"), v, nil, &out)
+}
+
+// Agreement returns an agreement.
+func (c *Client) Agreement(ctx context.Context, id string) (*meterd.Agreement, error) {
+	var out meterd.Agreement
+	return &out, c.call(ctx, "GET", p("agreements", id), nil, nil, &out)
+}
+
+// AgreementTerms returns an agreement's accepted terms with the buyer's
+// configuration.
+func (c *Client) AgreementTerms(ctx context.Context, id string) ([]meterd.Term, error) {
+	var out []meterd.Term
+	return out, c.call(ctx, "GET", p("agreements", id, "terms"), nil, nil, &out)
+}
+
+// Accept accepts an offer as a buyer.
+func (c *Client) Accept(ctx context.Context, in marketplace.AcceptInput) (*AcceptOutput, error) {
+	var out AcceptOutput
+	return &out, c.call(ctx, "POST", p("agreements"), nil, in, &out)
+}
+
+// Amend amends an ACTIVE agreement.
+func (c *Client) Amend(ctx context.Context, id string, in marketplace.AmendInput) (*meterd.Agreement, error) {
+	var out meterd.Agreement
+	return &out, c.call(ctx, "POST", p("agreements", id, "amend"), nil, in, &out)
+}
+
+// Replace replaces an ACTIVE agreement by one on another offer; it returns
+// the new agreement.
+func (c *Client) Replace(ctx context.Context, id string, in marketplace.AcceptInput) (*meterd.Agreement, error) {
+	var out meterd.Agreement
+	return &out, c.call(ctx, "POST", p("agreements", id, "replace"), nil, in, &out)
+}
+
+// CancelAgreement cancels an ACTIVE agreement (as its buyer).
+func (c *Client) CancelAgreement(ctx context.Context, id string) (*meterd.Agreement, error) {
+	var out meterd.Agreement
+	return &out, c.call(ctx, "POST", p("agreements", id, "cancel"), nil, struct{}{}, &out)
+}
+
+// TerminateAgreement terminates an ACTIVE agreement (as the seller or AWS).
+func (c *Client) TerminateAgreement(ctx context.Context, id string) (*meterd.Agreement, error) {
+	var out meterd.Agreement
+	return &out, c.call(ctx, "POST", p("agreements", id, "terminate"), nil, struct{}{}, &out)
+}
+
+// EntitlementQuery filters Entitlements: values are OR'd within a field.
+type EntitlementQuery struct {
+	Product                                        string
+	Customers, AWSAccountIDs, Dimensions, Licenses []string
+}
+
+// Entitlements lists a product's entitlements at the server clock's time.
+func (c *Client) Entitlements(ctx context.Context, q EntitlementQuery) ([]meterd.Entitlement, error) {
+	v := url.Values{"product": {q.Product}}
+	for key, vals := range map[string][]string{"customer": q.Customers, "aws_account_id": q.AWSAccountIDs, "dimension": q.Dimensions, "license": q.Licenses} {
+		for _, x := range vals {
+			v.Add(key, x)
+		}
+	}
+	var out []meterd.Entitlement
+	return out, c.call(ctx, "GET", p("entitlements"), v, nil, &out)
+}
+
+// Events lists the outbox's rows (lifecycle events) in order.
+func (c *Client) Events(ctx context.Context, product, typ string, after int64) ([]meterd.Event, error) {
+	v := query("product", product, "type", typ)
+	if after > 0 {
+		v.Set("after", strconv.FormatInt(after, 10))
+	}
+	var out []meterd.Event
+	return out, c.call(ctx, "GET", p("events"), v, nil, &out)
+}
+
+// query returns the non-empty name/value pairs as url.Values.
+func query(pairs ...string) url.Values {
+	v := url.Values{}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i+1] != "" {
+			v.Set(pairs[i], pairs[i+1])
+		}
+	}
+	return v
 }

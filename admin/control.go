@@ -27,6 +27,11 @@ func (s *Server) setClock(w http.ResponseWriter, r *http.Request) error {
 	if err := s.Clock.Change(in); err != nil {
 		return err
 	}
+	// Every transition that became due is applied, with its events,
+	// before the answer.
+	if _, err := s.Market.ApplyDue(r.Context()); err != nil {
+		return err
+	}
 	state := s.Clock.State()
 	s.Logger.Info("admin: clock changed", "now", state.Now, "frozen", state.Frozen)
 	return writeJSON(w, http.StatusOK, state)

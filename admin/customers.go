@@ -80,10 +80,12 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) error {
 	} else if err := resubscribe(c, &in, now); err != nil {
 		return err
 	}
-	if err := s.Ledger.PutCustomer(ctx, c); err != nil {
+	// The customer is agreement-backed: subscribing accepts the product's
+	// default offer unless an agreement is active.
+	if c, err = s.Market.Subscribe(ctx, c); err != nil {
 		return err
 	}
-	return writeJSON(w, status, customerJSON(c, now))
+	return writeJSON(w, status, customerJSON(c, s.Clock.Now()))
 }
 
 // validateSubscribe checks the values given (EInvalid).
@@ -198,14 +200,12 @@ func (s *Server) patchCustomer(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	now := s.Clock.Now()
-	if c.EffectiveStatus(now) != in.Status {
-		c.Status, c.StatusChangedAt = in.Status, now
-		if err := s.Ledger.PutCustomer(ctx, c); err != nil {
+	if c.EffectiveStatus(s.Clock.Now()) != in.Status {
+		if c, err = s.Market.SetStatus(ctx, c, in.Status); err != nil {
 			return err
 		}
 	}
-	return writeJSON(w, http.StatusOK, customerJSON(c, now))
+	return writeJSON(w, http.StatusOK, customerJSON(c, s.Clock.Now()))
 }
 
 // createToken mints a registration token that ResolveCustomer exchanges

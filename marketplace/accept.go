@@ -43,7 +43,7 @@ type AmendInput struct {
 // allow.
 func (p *plan) newAgreement(cs *custState, o *meterd.Offer, in *AcceptInput) (*meterd.Agreement, error) {
 	if !o.VisibleTo(in.Buyer) {
-		return nil, meterd.Errorf(meterd.EAccessDenied, "offer %s is private and account %s is not among its buyers", o.ID, in.Buyer)
+		return nil, meterd.Errorf(meterd.EAccessDenied, "offer: offer %s is private and account %s is not among its buyers", o.ID, in.Buyer)
 	}
 	trialTerm, hasTrial := o.Term(meterd.TermFreeTrialPricing)
 	trial := in.Trial || o.Pricing == meterd.PricingFreeTrial

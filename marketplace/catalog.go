@@ -231,6 +231,9 @@ func (p *plan) catalogCustomer(st *catalogState, def *meterd.Offer, e *CatalogCu
 	}
 	st.keys[key] = true
 	c := st.byAccount[e.AWSAccountID]
+	if c != nil && e.Status == meterd.StatusSubscribeFailed {
+		return nil // a failed acceptance makes no agreement to find it by: the customer is the mark
+	}
 	if c == nil {
 		if other := st.byID[e.CustomerIdentifier]; other != nil {
 			return meterd.Errorf(meterd.EConflict, "customer %s of product %s has AWS account %s, not %s",

@@ -48,8 +48,13 @@ type Main struct {
 	// Catalog, when set, is the catalog applied at start and after a reset
 	// instead of the file Config.Catalog names.
 	Catalog *catalog.File
+	// Market runs the agreements' transitions; Run starts its loop, which
+	// applies the time-driven ones within a second of becoming due.
+	Market *marketplace.Service
 
 	Ledger     meterd.Ledger
+	stopMarket context.CancelFunc
+	marketDone chan struct{}
 	ln         net.Listener
 	srv        *http.Server
 	served     chan error
@@ -65,6 +70,10 @@ type Main struct {
 	// to profile the server under load; off by default.
 	Profile bool
 }
+
+// marketInterval is how often the server looks for due agreement
+// transitions in the store (by the real clock: within a second).
+const marketInterval = 250 * time.Millisecond
 
 // Served receives the error that stopped the server when it stops serving
 // on its own (not through Close): a failed listener, for example.
@@ -109,6 +118,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.tokenKey, err = marketplace.TokenKey(ctx, m.Ledger); err != nil {
 		return err
 	}
+	m.Market = &marketplace.Service{Ledger: m.Ledger, Clock: m.Clock}
+	// What fell due while no server ran is applied before the first answer.
+	if _, err := m.Market.ApplyDue(ctx); err != nil {
+		return err
+	}
 	if m.ln, err = net.Listen("tcp", m.Config.Listen); err != nil {
 		return err
 	}
@@ -122,6 +136,13 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
 	}
 	m.served = make(chan error, 1)
+	var marketCtx context.Context
+	marketCtx, m.stopMarket = context.WithCancel(context.WithoutCancel(ctx))
+	m.marketDone = make(chan struct{})
+	go func() {
+		defer close(m.marketDone)
+		m.Market.Run(marketCtx, marketInterval, m.Logger)
+	}()
 	go func() {
 		var err error
 		if m.Config.TLSCert != "" {
@@ -181,6 +202,10 @@ func (m *Main) Close() error {
 		err = m.srv.Shutdown(ctx)
 	}
 	m.stopPurger()
+	if m.stopMarket != nil {
+		m.stopMarket()
+		<-m.marketDone
+	}
 	if m.Ledger != nil {
 		err = errors.Join(err, m.Ledger.Close())
 	}
@@ -331,7 +356,7 @@ func (m *Main) handler() http.Handler {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	}
-	mux.Handle("/admin/v1/", (&admin.Server{Ledger: m.Ledger, Clock: m.Clock, Reseed: m.reseed, Faults: m.Faults, Logger: m.Logger, BackupDir: m.Config.Data}).Handler())
+	mux.Handle("/admin/v1/", (&admin.Server{Ledger: m.Ledger, Clock: m.Clock, Market: m.Market, Reseed: m.reseed, Faults: m.Faults, Logger: m.Logger, BackupDir: m.Config.Data}).Handler())
 	mux.Handle("/", met.CountInFlight(api))
 	return mux
 }
