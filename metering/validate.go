@@ -64,28 +64,44 @@ func (licenseArn) String() string {
 }
 
 // violations collects model-constraint violations in the order they are
-// found, to report them all in one Coral-style ValidationException.
-type violations []string
+// found, to report them all in one Coral-style ValidationException. At
+// most maxListed are written out; the others are only counted, so that a
+// 1 MiB body of 350,000 empty records cannot make a 75 MB answer.
+type violations struct {
+	listed []string
+	n      int
+}
+
+// maxListed is how many violations a ValidationException names.
+const maxListed = 100
 
 // add records that value at path failed constraint. A nil value prints as
 // Coral's unquoted null.
 func (v *violations) add(path string, value any, constraint string) {
+	v.n++
+	if len(v.listed) == maxListed {
+		return
+	}
 	val := "null"
 	if value != nil {
 		val = fmt.Sprintf("'%v'", value)
 	}
-	*v = append(*v, fmt.Sprintf("Value %s at '%s' failed to satisfy constraint: %s", val, path, constraint))
+	v.listed = append(v.listed, fmt.Sprintf("Value %s at '%s' failed to satisfy constraint: %s", val, path, constraint))
 }
 
 // err returns the ValidationException for the violations, or nil.
-func (v violations) err() error {
-	switch len(v) {
+func (v *violations) err() error {
+	switch v.n {
 	case 0:
 		return nil
 	case 1:
-		return meterd.Errorf(meterd.EValidation, "1 validation error detected: %s", v[0])
+		return meterd.Errorf(meterd.EValidation, "1 validation error detected: %s", v.listed[0])
 	}
-	return meterd.Errorf(meterd.EValidation, "%d validation errors detected: %s", len(v), strings.Join(v, "; "))
+	msg := strings.Join(v.listed, "; ")
+	if more := v.n - len(v.listed); more > 0 {
+		msg += fmt.Sprintf("; and %d more", more)
+	}
+	return meterd.Errorf(meterd.EValidation, "%d validation errors detected: %s", v.n, msg)
 }
 
 // length is a string's length as the service counts it: UTF-16 code units.

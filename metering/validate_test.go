@@ -296,3 +296,19 @@ func TestNewRegistrationToken(t *testing.T) {
 		t.Errorf("NewRegistrationToken = %+v, want product p, customer c, expiry %v", a, want)
 	}
 }
+
+// TestValidationMessageBounded checks that a batch of 350,000 empty records
+// (what a 1 MiB body holds) gets a ValidationException that counts every
+// violation but names only the first 100: the answer was 75 MB before.
+func TestValidationMessageBounded(t *testing.T) {
+	in := &meterd.BatchMeterUsageInput{ProductCode: "p", UsageRecords: make([]meterd.UsageRecord, 350_000)}
+	err := validateBatchMeterUsage(in)
+	wantError(t, "validateBatchMeterUsage", err, meterd.EValidation)
+	msg := err.Error()
+	if len(msg) > 64<<10 || !strings.Contains(msg, "validation errors detected") || !strings.Contains(msg, "more") {
+		t.Errorf("ValidationException of 350,000 records = %d bytes (%.200s...), want under 64 KiB, counting the rest", len(msg), msg)
+	}
+	if !strings.Contains(msg, "at 'usageRecords' failed to satisfy constraint: Member must have length less than or equal to 25") {
+		t.Errorf("ValidationException = %.300s..., want the length violation first", msg)
+	}
+}
