@@ -53,6 +53,28 @@ const (
 type Error struct {
 	Code    string
 	Message string
+	// Reason and Fields are the Agreement Service's ValidationException
+	// members (the model's reason enum, and the members at fault); empty
+	// for every other error.
+	Reason string
+	Fields []ErrorField
+}
+
+// ErrorField is a member a ValidationException names, with what is wrong
+// with it.
+type ErrorField struct {
+	Name    string
+	Message string
+}
+
+// ErrorDetail returns the Reason and Fields of the first *Error in err's
+// chain.
+func ErrorDetail(err error) (reason string, fields []ErrorField) {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Reason, e.Fields
+	}
+	return "", nil
 }
 
 // Error implements the error interface.

@@ -32,8 +32,25 @@ func StatusOf(code string) int {
 // errorBody is the JSON body of every error response. botocore reads the
 // code only from __type, so it is always present.
 type errorBody struct {
-	Type    string `json:"__type"`
+	Type    string      `json:"__type"`
+	Message string      `json:"message"`
+	Reason  string      `json:"reason,omitempty"`
+	Fields  []fieldBody `json:"fields,omitempty"`
+}
+
+// fieldBody is a ValidationExceptionField of the Agreement Service.
+type fieldBody struct {
+	Name    string `json:"name"`
 	Message string `json:"message"`
+}
+
+// fieldBodies are an error's fields as the wire shape.
+func fieldBodies(fields []meterd.ErrorField) []fieldBody {
+	var out []fieldBody
+	for _, f := range fields {
+		out = append(out, fieldBody{Name: f.Name, Message: f.Message})
+	}
+	return out
 }
 
 // WriteError writes err as an awsJson1_1 error response: status from
@@ -53,7 +70,8 @@ func writeError(w http.ResponseWriter, err error, contentType string) {
 	if err == nil {
 		code, msg = meterd.EInternal, internalMessage
 	}
-	body, jerr := json.Marshal(errorBody{Type: code, Message: msg})
+	reason, fields := meterd.ErrorDetail(err)
+	body, jerr := json.Marshal(errorBody{Type: code, Message: msg, Reason: reason, Fields: fieldBodies(fields)})
 	if jerr != nil {
 		// Unreachable: two strings always marshal.
 		body = []byte(`{"__type":"` + meterd.EInternal + `","message":"` + internalMessage + `"}`)

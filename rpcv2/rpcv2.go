@@ -65,7 +65,15 @@ func (Protocol) WriteOutput(w http.ResponseWriter, body []byte) {
 
 // errorBody is an error answer: __type is the error's absolute shape id.
 type errorBody struct {
-	Type    string `cbor:"__type"`
+	Type    string      `cbor:"__type"`
+	Message string      `cbor:"message"`
+	Reason  string      `cbor:"reason,omitempty"`
+	Fields  []fieldBody `cbor:"fields,omitempty"`
+}
+
+// fieldBody is a ValidationExceptionField of the Agreement Service.
+type fieldBody struct {
+	Name    string `cbor:"name"`
 	Message string `cbor:"message"`
 }
 
@@ -79,7 +87,12 @@ func (p Protocol) WriteError(w http.ResponseWriter, err error) {
 	if err == nil {
 		code, msg = meterd.EInternal, meterd.ErrorMessage(errors.New(""))
 	}
-	body, eerr := encMode.Marshal(errorBody{Type: p.Namespace + "#" + code, Message: msg})
+	reason, fields := meterd.ErrorDetail(err)
+	var fb []fieldBody
+	for _, f := range fields {
+		fb = append(fb, fieldBody{Name: f.Name, Message: f.Message})
+	}
+	body, eerr := encMode.Marshal(errorBody{Type: p.Namespace + "#" + code, Message: msg, Reason: reason, Fields: fb})
 	if eerr != nil {
 		// Unreachable: two strings always encode.
 		code, body = meterd.EInternal, nil

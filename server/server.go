@@ -329,12 +329,15 @@ func (m *Main) handler() http.Handler {
 	entitlements := &marketplace.Entitlements{Store: m.Ledger, Clock: m.Clock, TokenKey: m.tokenKey}
 	getEntitlements := faults.Guard(m.Faults, m.quotas, meterd.OpGetEntitlements,
 		func(in *meterd.GetEntitlementsInput) string { return in.ProductCode }, entitlements.GetEntitlements)
+	agreements := &marketplace.Agreements{Store: m.Ledger, Clock: m.Clock}
 	verifiers := m.verifiers()
 	api := &awsjson.Handler{
 		Services: []*awsjson.Service{
 			awsjson.Metering(meteringAPI),
 			awsjson.Entitlement(getEntitlements),
 			rpcv2.Entitlement(getEntitlements),
+			awsjson.Agreement(agreements),
+			rpcv2.Agreement(agreements),
 		},
 		Authenticate: authenticate(verifiers),
 		Logger:       m.Logger,

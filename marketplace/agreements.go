@@ -1,0 +1,145 @@
+package marketplace
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+	"regexp"
+
+	"github.com/meterd/meterd"
+)
+
+// AgreementRegion is the one region the Agreement Service exists in.
+const AgreementRegion = "us-east-1"
+
+// AgreementStore is what the Agreement Service reads; meterd.Ledger
+// satisfies it.
+type AgreementStore interface {
+	// Product returns a product. ENotFound.
+	Product(ctx context.Context, code string) (*meterd.Product, error)
+	// Agreement returns an agreement by id. ENotFound.
+	Agreement(ctx context.Context, id string) (*meterd.Agreement, error)
+}
+
+// Agreements is the Agreement Service's reads over the store, for the
+// agreement's proposer (the seller) and acceptor (the buyer) only. It
+// implements meterd.AgreementService.
+type Agreements struct {
+	Store AgreementStore
+	Clock meterd.Clock
+}
+
+var _ meterd.AgreementService = (*Agreements)(nil)
+
+// resourceID is the model's ResourceId pattern (1 to 64 characters).
+var resourceID = regexp.MustCompile(`^[A-Za-z0-9_/-]{1,64}$`)
+
+// DescribeAgreement returns an agreement the caller proposed or accepted.
+func (s *Agreements) DescribeAgreement(ctx context.Context, in *meterd.DescribeAgreementInput) (*meterd.DescribeAgreementOutput, error) {
+	caller, err := agreementCaller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.readable(ctx, caller, "agreementId", in.AgreementID)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.Store.Product(ctx, a.ProductCode)
+	if err != nil {
+		return nil, fmt.Errorf("marketplace: product %s of agreement %s: %w", a.ProductCode, a.ID, err)
+	}
+	acceptance, start := a.AcceptanceTime, a.StartTime
+	return &meterd.DescribeAgreementOutput{
+		AgreementID:       a.ID,
+		AcceptorAccountID: a.BuyerAccountID,
+		ProposerAccountID: a.SellerAccountID,
+		AcceptanceTime:    &acceptance,
+		StartTime:         &start,
+		EndTime:           a.EndTime,
+		AgreementType:     meterd.AgreementType,
+		EstimatedCharges:  estimatedCharges(a),
+		OfferID:           a.OfferID,
+		Resources:         []meterd.AgreementResource{{ID: p.ID, Type: ResourceType(p.Type)}},
+		Status:            a.Status,
+	}, nil
+}
+
+// agreementCaller returns the authenticated caller, refusing a region
+// other than us-east-1.
+func agreementCaller(ctx context.Context) (*meterd.Caller, error) {
+	caller := meterd.CallerFromContext(ctx)
+	if caller == nil {
+		return nil, fmt.Errorf("marketplace: an Agreement Service call without a caller")
+	}
+	if caller.Region != AgreementRegion {
+		return nil, meterd.Errorf(meterd.EValidation, "The Agreement Service is available only in %s, not in %s", AgreementRegion, clipEcho(caller.Region))
+	}
+	return caller, nil
+}
+
+// readable returns the agreement id names, when the caller is its proposer
+// or acceptor. member is the request's member holding the id.
+func (s *Agreements) readable(ctx context.Context, caller *meterd.Caller, member, id string) (*meterd.Agreement, error) {
+	if id == "" {
+		return nil, validation("MISSING_AGREEMENT_ID", member, "%s is required", member)
+	}
+	if !resourceID.MatchString(id) {
+		return nil, validation("INVALID_AGREEMENT_ID", member, "%s must be 1 to 64 letters, digits, '_', '/' or '-'", member)
+	}
+	a, err := s.Store.Agreement(ctx, id)
+	if meterd.ErrorCode(err) == meterd.ENotFound {
+		return nil, meterd.Errorf(meterd.EResourceNotFound, "Agreement %s does not exist", id)
+	} else if err != nil {
+		return nil, fmt.Errorf("marketplace: agreement %s: %w", id, err)
+	}
+	if caller.AccountID != a.SellerAccountID && caller.AccountID != a.BuyerAccountID {
+		return nil, meterd.Errorf(meterd.EAccessDenied, "Account %s is neither the proposer nor the acceptor of agreement %s: only they may read it", caller.AccountID, id)
+	}
+	return a, nil
+}
+
+// ResourceType is the Agreement API's resource type of a product type.
+func ResourceType(productType string) string {
+	switch productType {
+	case meterd.ProductAMI:
+		return "AmiProduct"
+	case meterd.ProductContainer:
+		return "ContainerProduct"
+	}
+	return "SaaSProduct"
+}
+
+// estimatedCharges is a contract's price times its quantities for the
+// chosen duration, in the term's currency (USD when unset); nil for an
+// agreement without an upfront contract term.
+func estimatedCharges(a *meterd.Agreement) *meterd.EstimatedCharges {
+	t, ok := a.Term(meterd.TermConfigurableUpfrontPrice)
+	if !ok || t.Configuration == nil {
+		return nil
+	}
+	var card []meterd.RateCardItem
+	for _, rc := range t.RateCards {
+		if rc.Duration == t.Configuration.SelectorValue {
+			card = rc.RateCard
+		}
+	}
+	total := new(big.Rat)
+	for _, d := range t.Configuration.Dimensions {
+		for _, item := range card {
+			price, ok := new(big.Rat).SetString(item.Price)
+			if item.DimensionKey == d.DimensionKey && ok {
+				total.Add(total, price.Mul(price, new(big.Rat).SetInt64(d.DimensionValue)))
+			}
+		}
+	}
+	return &meterd.EstimatedCharges{CurrencyCode: or(t.CurrencyCode, "USD"), AgreementValue: total.FloatString(2)}
+}
+
+// validation is a ValidationException with the model's reason, naming the
+// member at fault.
+func validation(reason, member, format string, args ...any) error {
+	e := meterd.Errorf(meterd.EValidation, format, args...)
+	e.Reason = reason
+	e.Fields = []meterd.ErrorField{{Name: member, Message: e.Message}}
+	return e
+}

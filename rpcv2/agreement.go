@@ -1,0 +1,91 @@
+package rpcv2
+
+import (
+	"time"
+
+	"github.com/meterd/meterd"
+	"github.com/meterd/meterd/awsjson"
+)
+
+// AgreementNamespace is the Agreement Service's Smithy namespace, which
+// prefixes its errors' __type.
+const AgreementNamespace = "com.amazonaws.marketplaceagreement"
+
+// Agreement is the Agreement Service's route table on RPC v2 CBOR
+// (/service/AWSMPCommerceService_v20200301/operation/<Op>), running the
+// same svc as awsjson.Agreement.
+func Agreement(svc meterd.AgreementService) *awsjson.Service {
+	return &awsjson.Service{
+		Name:        awsjson.AgreementTarget,
+		SigningName: "aws-marketplace",
+		Protocol:    Protocol{Namespace: AgreementNamespace},
+		Operations: awsjson.WithUnsupported(map[string]awsjson.Operation{
+			meterd.OpDescribeAgreement: awsjson.Bind(decodeDescribeAgreement, svc.DescribeAgreement, encodeDescribeAgreement),
+		}),
+	}
+}
+
+type wireDescribeAgreementInput struct {
+	AgreementID string `cbor:"agreementId"`
+}
+
+func decodeDescribeAgreement(body []byte) (*meterd.DescribeAgreementInput, error) {
+	var w wireDescribeAgreementInput
+	if err := Decode(body, &w); err != nil {
+		return nil, err
+	}
+	return &meterd.DescribeAgreementInput{AgreementID: w.AgreementID}, nil
+}
+
+type wireAccount struct {
+	AccountID string `cbor:"accountId,omitempty"`
+}
+
+type wireResource struct {
+	ID   string `cbor:"id,omitempty"`
+	Type string `cbor:"type,omitempty"`
+}
+
+type wireProposalSummary struct {
+	Resources []wireResource `cbor:"resources,omitempty"`
+	OfferID   string         `cbor:"offerId,omitempty"`
+}
+
+type wireEstimatedCharges struct {
+	CurrencyCode   string `cbor:"currencyCode,omitempty"`
+	AgreementValue string `cbor:"agreementValue,omitempty"`
+}
+
+type wireDescribeAgreementOutput struct {
+	AgreementID      string                `cbor:"agreementId,omitempty"`
+	Acceptor         *wireAccount          `cbor:"acceptor,omitempty"`
+	Proposer         *wireAccount          `cbor:"proposer,omitempty"`
+	StartTime        *time.Time            `cbor:"startTime,omitempty"`
+	EndTime          *time.Time            `cbor:"endTime,omitempty"`
+	AcceptanceTime   *time.Time            `cbor:"acceptanceTime,omitempty"`
+	AgreementType    string                `cbor:"agreementType,omitempty"`
+	EstimatedCharges *wireEstimatedCharges `cbor:"estimatedCharges,omitempty"`
+	ProposalSummary  *wireProposalSummary  `cbor:"proposalSummary,omitempty"`
+	Status           string                `cbor:"status,omitempty"`
+}
+
+func encodeDescribeAgreement(out *meterd.DescribeAgreementOutput) ([]byte, error) {
+	w := wireDescribeAgreementOutput{
+		AgreementID:     out.AgreementID,
+		Acceptor:        &wireAccount{AccountID: out.AcceptorAccountID},
+		Proposer:        &wireAccount{AccountID: out.ProposerAccountID},
+		StartTime:       millis(out.StartTime),
+		EndTime:         millis(out.EndTime),
+		AcceptanceTime:  millis(out.AcceptanceTime),
+		AgreementType:   out.AgreementType,
+		ProposalSummary: &wireProposalSummary{OfferID: out.OfferID},
+		Status:          out.Status,
+	}
+	for _, r := range out.Resources {
+		w.ProposalSummary.Resources = append(w.ProposalSummary.Resources, wireResource{ID: r.ID, Type: r.Type})
+	}
+	if c := out.EstimatedCharges; c != nil {
+		w.EstimatedCharges = &wireEstimatedCharges{CurrencyCode: c.CurrencyCode, AgreementValue: c.AgreementValue}
+	}
+	return Encode(w)
+}

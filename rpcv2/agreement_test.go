@@ -1,0 +1,145 @@
+package rpcv2
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fxamacker/cbor/v2"
+
+	"github.com/meterd/meterd"
+	"github.com/meterd/meterd/awsjson"
+)
+
+// agreementStub answers DescribeAgreement with out or err, recording the
+// input.
+type agreementStub struct {
+	out *meterd.DescribeAgreementOutput
+	err error
+	in  *meterd.DescribeAgreementInput
+}
+
+func (s *agreementStub) DescribeAgreement(ctx context.Context, in *meterd.DescribeAgreementInput) (*meterd.DescribeAgreementOutput, error) {
+	s.in = in
+	return s.out, s.err
+}
+
+// agreementHandler serves the Agreement Service's two tables over svc.
+func agreementHandler(svc meterd.AgreementService) *awsjson.Handler {
+	return &awsjson.Handler{
+		Services: []*awsjson.Service{awsjson.Agreement(svc), Agreement(svc)},
+		Authenticate: func(r *http.Request, body []byte, signingName string) (*meterd.Caller, error) {
+			if signingName != "aws-marketplace" {
+				return nil, meterd.Errorf(meterd.EInvalidSignature, "signing name %s", signingName)
+			}
+			return &meterd.Caller{AccountID: "111122223333", Region: "us-east-1"}, nil
+		},
+	}
+}
+
+// callAgreement sends op with body in awsJson1_0 (cbor false) or RPC v2.
+func callAgreement(h http.Handler, op string, cborBody bool, body []byte) *httptest.ResponseRecorder {
+	var r *http.Request
+	if cborBody {
+		r = httptest.NewRequest(http.MethodPost, "/service/AWSMPCommerceService_v20200301/operation/"+op, strings.NewReader(string(body)))
+		r.Header.Set("Content-Type", ContentType)
+		r.Header.Set("Smithy-Protocol", "rpc-v2-cbor")
+	} else {
+		r = httptest.NewRequest(http.MethodPost, "/", strings.NewReader(string(body)))
+		r.Header.Set("Content-Type", "application/x-amz-json-1.0")
+		r.Header.Set("X-Amz-Target", "AWSMPCommerceService_v20200301."+op)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+func TestDescribeAgreementWire(t *testing.T) {
+	start := time.UnixMilli(1798761600250).UTC()
+	end := start.AddDate(1, 0, 0)
+	stub := &agreementStub{out: &meterd.DescribeAgreementOutput{
+		AgreementID: "agmt-1", AcceptorAccountID: "123456789012", ProposerAccountID: "111122223333",
+		AcceptanceTime: &start, StartTime: &start, EndTime: &end, AgreementType: "PurchaseAgreement",
+		EstimatedCharges: &meterd.EstimatedCharges{CurrencyCode: "USD", AgreementValue: "1600.00"},
+		OfferID:          "offer-1", Resources: []meterd.AgreementResource{{ID: "prod-1", Type: "SaaSProduct"}}, Status: "ACTIVE",
+	}}
+	h := agreementHandler(stub)
+
+	w := callAgreement(h, "DescribeAgreement", false, []byte(`{"agreementId":"agmt-1"}`))
+	want := `{"agreementId":"agmt-1","acceptor":{"accountId":"123456789012"},"proposer":{"accountId":"111122223333"},` +
+		`"startTime":1798761600.25,"endTime":1830297600.25,"acceptanceTime":1798761600.25,"agreementType":"PurchaseAgreement",` +
+		`"estimatedCharges":{"currencyCode":"USD","agreementValue":"1600.00"},"proposalSummary":{"resources":[{"id":"prod-1","type":"SaaSProduct"}],"offerId":"offer-1"},"status":"ACTIVE"}`
+	if w.Code != 200 || w.Body.String() != want || w.Header().Get("Content-Type") != "application/x-amz-json-1.0" {
+		t.Errorf("awsJson1_0: %d %s %s\nwant 200 %s", w.Code, w.Header().Get("Content-Type"), w.Body, want)
+	}
+	if stub.in.AgreementID != "agmt-1" {
+		t.Errorf("awsJson1_0 input = %+v", stub.in)
+	}
+
+	body, _ := cbor.Marshal(map[string]string{"agreementId": "agmt-2"})
+	w = callAgreement(h, "DescribeAgreement", true, body)
+	var got map[string]any
+	if err := cbor.Unmarshal(w.Body.Bytes(), &got); w.Code != 200 || err != nil {
+		t.Fatalf("RPC v2: %d %x %v", w.Code, w.Body.Bytes(), err)
+	}
+	if stub.in.AgreementID != "agmt-2" {
+		t.Errorf("RPC v2 input = %+v", stub.in)
+	}
+	if got["agreementId"] != "agmt-1" || got["status"] != "ACTIVE" ||
+		!reflect.DeepEqual(got["acceptor"], map[any]any{"accountId": "123456789012"}) ||
+		!reflect.DeepEqual(got["estimatedCharges"], map[any]any{"currencyCode": "USD", "agreementValue": "1600.00"}) {
+		t.Errorf("RPC v2 answer = %v", got)
+	}
+	if ts, ok := got["startTime"].(time.Time); !ok || !ts.Equal(start) {
+		t.Errorf("RPC v2 startTime = %#v, want tag 1 %v", got["startTime"], start)
+	}
+}
+
+func TestAgreementErrorsWire(t *testing.T) {
+	verr := meterd.Errorf(meterd.EValidation, "agreementId is required")
+	verr.Reason, verr.Fields = "MISSING_AGREEMENT_ID", []meterd.ErrorField{{Name: "agreementId", Message: "agreementId is required"}}
+	tests := []struct {
+		name     string
+		op       string
+		err      error
+		status   int
+		json     string // the awsJson1_0 body
+		cborType string
+		reason   string
+	}{
+		{"Validation", "DescribeAgreement", verr, 400,
+			`{"__type":"ValidationException","message":"agreementId is required","reason":"MISSING_AGREEMENT_ID","fields":[{"name":"agreementId","message":"agreementId is required"}]}`,
+			"com.amazonaws.marketplaceagreement#ValidationException", "MISSING_AGREEMENT_ID"},
+		{"AccessDenied", "DescribeAgreement", meterd.Errorf(meterd.EAccessDenied, "not yours"), 403,
+			`{"__type":"AccessDeniedException","message":"not yours"}`, "com.amazonaws.marketplaceagreement#AccessDeniedException", ""},
+		{"NotFound", "DescribeAgreement", meterd.Errorf(meterd.EResourceNotFound, "none"), 400,
+			`{"__type":"ResourceNotFoundException","message":"none"}`, "com.amazonaws.marketplaceagreement#ResourceNotFoundException", ""},
+		{"Unsupported", "ListAgreementInvoiceLineItems", nil, 400,
+			`{"__type":"ValidationException","message":"ListAgreementInvoiceLineItems is not supported by meterd","reason":"UNSUPPORTED_ACTION"}`,
+			"com.amazonaws.marketplaceagreement#ValidationException", "UNSUPPORTED_ACTION"},
+		{"Unknown", "Nope", nil, 400,
+			`{"__type":"UnknownOperationException","message":"Unknown operation \"AWSMPCommerceService_v20200301.Nope\""}`,
+			"com.amazonaws.marketplaceagreement#UnknownOperationException", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := agreementHandler(&agreementStub{err: tt.err})
+			w := callAgreement(h, tt.op, false, []byte(`{}`))
+			if w.Code != tt.status || w.Body.String() != tt.json {
+				t.Errorf("awsJson1_0: %d %s\nwant %d %s", w.Code, w.Body, tt.status, tt.json)
+			}
+			w = callAgreement(h, tt.op, true, []byte{0xa0})
+			var got struct {
+				Type   string `cbor:"__type"`
+				Reason string `cbor:"reason"`
+			}
+			if err := cbor.Unmarshal(w.Body.Bytes(), &got); err != nil || w.Code != tt.status || got.Type != tt.cborType || got.Reason != tt.reason {
+				t.Errorf("RPC v2: %d %+v %v, want %d %s reason %q", w.Code, got, err, tt.status, tt.cborType, tt.reason)
+			}
+		})
+	}
+}
