@@ -1,0 +1,117 @@
+package conformance
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	ma "github.com/aws/aws-sdk-go-v2/service/marketplaceagreement"
+	matypes "github.com/aws/aws-sdk-go-v2/service/marketplaceagreement/types"
+
+	"github.com/meterd/meterd"
+	"github.com/meterd/meterd/catalog"
+	"github.com/meterd/meterd/internal/meterdtest"
+	"github.com/meterd/meterd/sqlite"
+)
+
+// The Agreement Service's Go SDK scenarios: service/marketplaceagreement
+// v1.30.8 speaks RPC v2 CBOR, so these run the CBOR path with the client a
+// seller's Go code uses. The server runs the demo catalog, whose second
+// buyer holds a twelve-month contract agreement.
+
+// demoContractAgreement returns the demo catalog's contract agreement,
+// read from the stopped server's store.
+func demoContractAgreement(t *testing.T, srv *meterdtest.Server) *meterd.Agreement {
+	t.Helper()
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(srv.Data, "meterd.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	as, err := store.Agreements(ctx, meterd.AgreementFilter{ProductCode: catalog.DemoProduct, OfferID: catalog.DemoContractOffer})
+	if err != nil || len(as) != 1 {
+		t.Fatalf("the demo's contract agreements = %d, %v; want 1", len(as), err)
+	}
+	return as[0]
+}
+
+func agreementClient(url, region string, cr creds) *ma.Client {
+	return ma.New(ma.Options{
+		Region:       region,
+		BaseEndpoint: aws.String(url),
+		Credentials:  credentials.NewStaticCredentialsProvider(cr.Key, cr.Secret, ""),
+	})
+}
+
+func TestAgreementGoSDK(t *testing.T) {
+	t.Parallel()
+	srv := meterdtest.Serve(t, meterdtest.Build(t))
+	srv.Stop()
+	a := demoContractAgreement(t, srv)
+	srv.Restart()
+	seller := creds{Key: "test", Secret: "test"}         // the demo seller
+	otherBuyer := creds{Key: "buyer", Secret: "buyer"} // demo buyer 1, not this agreement's acceptor
+	ctx := context.Background()
+
+	t.Run("DescribeAgreement", func(t *testing.T) {
+		out, err := agreementClient(srv.URL, "us-east-1", seller).DescribeAgreement(ctx, &ma.DescribeAgreementInput{AgreementId: aws.String(a.ID)})
+		if err != nil {
+			t.Fatalf("DescribeAgreement() = %v", err)
+		}
+		if aws.ToString(out.AgreementId) != a.ID || out.Status != "ACTIVE" || aws.ToString(out.AgreementType) != "PurchaseAgreement" ||
+			aws.ToString(out.Acceptor.AccountId) != catalog.DemoBuyerAccount2 || aws.ToString(out.Proposer.AccountId) != catalog.DemoSellerAccount {
+			t.Errorf("DescribeAgreement() = id %s status %s type %s acceptor %s proposer %s", aws.ToString(out.AgreementId), out.Status,
+				aws.ToString(out.AgreementType), aws.ToString(out.Acceptor.AccountId), aws.ToString(out.Proposer.AccountId))
+		}
+		// 10 seats × 120 + premium 1000, the demo's twelve-month prices.
+		if c := out.EstimatedCharges; c == nil || aws.ToString(c.AgreementValue) != "2200.00" || aws.ToString(c.CurrencyCode) != "USD" {
+			t.Errorf("estimatedCharges = %+v, want USD 2200.00", c)
+		}
+		if !out.StartTime.Equal(a.StartTime) || out.EndTime == nil || !out.EndTime.Equal(*a.EndTime) || !out.AcceptanceTime.Equal(a.AcceptanceTime) {
+			t.Errorf("times = %v %v %v, want %v %v %v", out.StartTime, out.EndTime, out.AcceptanceTime, a.StartTime, a.EndTime, a.AcceptanceTime)
+		}
+		ps := out.ProposalSummary
+		if ps == nil || aws.ToString(ps.OfferId) != catalog.DemoContractOffer || len(ps.Resources) != 1 ||
+			aws.ToString(ps.Resources[0].Id) != catalog.DemoProductID || aws.ToString(ps.Resources[0].Type) != "SaaSProduct" {
+			t.Errorf("proposalSummary = %+v", ps)
+		}
+	})
+	t.Run("DescribeAgreement not a party AccessDeniedException", func(t *testing.T) {
+		_, err := agreementClient(srv.URL, "us-east-1", otherBuyer).DescribeAgreement(ctx, &ma.DescribeAgreementInput{AgreementId: aws.String(a.ID)})
+		if e := (*matypes.AccessDeniedException)(nil); !errors.As(err, &e) {
+			t.Errorf("DescribeAgreement by another buyer = %v, want *types.AccessDeniedException", err)
+		}
+	})
+	t.Run("DescribeAgreement unknown ResourceNotFoundException", func(t *testing.T) {
+		_, err := agreementClient(srv.URL, "us-east-1", seller).DescribeAgreement(ctx, &ma.DescribeAgreementInput{AgreementId: aws.String("agmt-0000000000000000000000000")})
+		if e := (*matypes.ResourceNotFoundException)(nil); !errors.As(err, &e) {
+			t.Errorf("DescribeAgreement of none = %v, want *types.ResourceNotFoundException", err)
+		}
+	})
+	t.Run("DescribeAgreement bad id ValidationException with reason and fields", func(t *testing.T) {
+		_, err := agreementClient(srv.URL, "us-east-1", seller).DescribeAgreement(ctx, &ma.DescribeAgreementInput{AgreementId: aws.String("agmt 1")})
+		e := (*matypes.ValidationException)(nil)
+		if !errors.As(err, &e) || e.Reason != matypes.ValidationExceptionReasonInvalidAgreementId ||
+			len(e.Fields) != 1 || aws.ToString(e.Fields[0].Name) != "agreementId" {
+			t.Errorf("DescribeAgreement(\"agmt 1\") = %v (%+v), want ValidationException INVALID_AGREEMENT_ID on agreementId", err, e)
+		}
+	})
+	t.Run("DescribeAgreement eu-west-1 ValidationException", func(t *testing.T) {
+		_, err := agreementClient(srv.URL, "eu-west-1", seller).DescribeAgreement(ctx, &ma.DescribeAgreementInput{AgreementId: aws.String(a.ID)})
+		if e := (*matypes.ValidationException)(nil); !errors.As(err, &e) || aws.ToString(e.Message) != "The Agreement Service is available only in us-east-1, not in eu-west-1" {
+			t.Errorf("DescribeAgreement in eu-west-1 = %v, want ValidationException", err)
+		}
+	})
+	t.Run("ListAgreementInvoiceLineItems not supported ValidationException", func(t *testing.T) {
+		_, err := agreementClient(srv.URL, "us-east-1", seller).ListAgreementInvoiceLineItems(ctx, &ma.ListAgreementInvoiceLineItemsInput{
+			AgreementId: aws.String(a.ID), GroupBy: matypes.LineItemGroupByInvoiceId})
+		e := (*matypes.ValidationException)(nil)
+		if !errors.As(err, &e) || aws.ToString(e.Message) != "ListAgreementInvoiceLineItems is not supported by meterd" || e.Reason != "UNSUPPORTED_ACTION" {
+			t.Errorf("ListAgreementInvoiceLineItems = %v, want ValidationException UNSUPPORTED_ACTION", err)
+		}
+	})
+}
