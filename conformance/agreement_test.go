@@ -53,7 +53,7 @@ func TestAgreementGoSDK(t *testing.T) {
 	srv.Stop()
 	a := demoContractAgreement(t, srv)
 	srv.Restart()
-	seller := creds{Key: "test", Secret: "test"}         // the demo seller
+	seller := creds{Key: "test", Secret: "test"}       // the demo seller
 	otherBuyer := creds{Key: "buyer", Secret: "buyer"} // demo buyer 1, not this agreement's acceptor
 	ctx := context.Background()
 
