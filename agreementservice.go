@@ -7,7 +7,21 @@ import (
 
 // The Agreement Service's operations meterd serves.
 const (
-	OpDescribeAgreement = "DescribeAgreement"
+	OpDescribeAgreement        = "DescribeAgreement"
+	OpGetAgreementEntitlements = "GetAgreementEntitlements"
+)
+
+// Agreement entitlement statuses and reason codes meterd answers.
+const (
+	AgreementEntitlementProvisioned   = "PROVISIONED"
+	AgreementEntitlementScheduled     = "SCHEDULED"
+	AgreementEntitlementFailed        = "FAILED"
+	AgreementEntitlementDeprovisioned = "DEPROVISIONED"
+
+	ReasonAgreementActive   = "AGREEMENT_ACTIVE"
+	ReasonFutureStartDate   = "FUTURE_START_DATE"
+	ReasonAccountSuspended  = "ACCOUNT_SUSPENDED"
+	ReasonAgreementInactive = "AGREEMENT_INACTIVE"
 )
 
 // AgreementUnsupportedOperations are the Agreement Service model's
@@ -68,9 +82,36 @@ type DescribeAgreementOutput struct {
 	Status            string
 }
 
+// GetAgreementEntitlementsInput is the request of GetAgreementEntitlements.
+type GetAgreementEntitlementsInput struct {
+	AgreementID string
+	MaxResults  *int64
+	NextToken   string
+}
+
+// AgreementEntitlement is an agreement's license as the acceptor's account
+// is provisioned with it. RegistrationToken is set for the acceptor of a
+// provisioned purchase only.
+type AgreementEntitlement struct {
+	Resource          AgreementResource
+	Type              string
+	RegistrationToken string
+	Status            string
+	StatusReasonCode  string
+	LicenseArn        string
+}
+
+// GetAgreementEntitlementsOutput is the response of
+// GetAgreementEntitlements. AgreementEntitlements is never nil.
+type GetAgreementEntitlementsOutput struct {
+	AgreementEntitlements []AgreementEntitlement
+	NextToken             string
+}
+
 // AgreementService is the Agreement Service, reading the authenticated
 // caller from the context. Errors are *Error values: EValidation,
 // EAccessDenied, EResourceNotFound, EThrottling, or internal.
 type AgreementService interface {
 	DescribeAgreement(ctx context.Context, in *DescribeAgreementInput) (*DescribeAgreementOutput, error)
+	GetAgreementEntitlements(ctx context.Context, in *GetAgreementEntitlementsInput) (*GetAgreementEntitlementsOutput, error)
 }

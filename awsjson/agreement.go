@@ -17,7 +17,8 @@ func Agreement(svc meterd.AgreementService) *Service {
 		SigningName: "aws-marketplace",
 		Protocol:    JSON10,
 		Operations: WithUnsupported(map[string]Operation{
-			meterd.OpDescribeAgreement: Bind(decodeDescribeAgreement, svc.DescribeAgreement, encodeDescribeAgreement),
+			meterd.OpDescribeAgreement:        Bind(decodeDescribeAgreement, svc.DescribeAgreement, encodeDescribeAgreement),
+			meterd.OpGetAgreementEntitlements: Bind(decodeGetAgreementEntitlements, svc.GetAgreementEntitlements, encodeGetAgreementEntitlements),
 		}),
 	}
 }
@@ -101,6 +102,47 @@ func encodeDescribeAgreement(out *meterd.DescribeAgreementOutput) ([]byte, error
 	}
 	if c := out.EstimatedCharges; c != nil {
 		w.EstimatedCharges = &wireEstimatedCharges{CurrencyCode: c.CurrencyCode, AgreementValue: c.AgreementValue}
+	}
+	return marshal(w)
+}
+
+var getAgreementEntitlementsShape = shape{"agreementId": nil, "maxResults": nil, "nextToken": nil}
+
+func decodeGetAgreementEntitlements(body []byte) (*meterd.GetAgreementEntitlementsInput, error) {
+	var d reader
+	f := d.body(body, getAgreementEntitlementsShape)
+	in := &meterd.GetAgreementEntitlementsInput{
+		AgreementID: d.str(f, "agreementId"),
+		MaxResults:  d.integer(f, "maxResults"),
+		NextToken:   d.str(f, "nextToken"),
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	return in, nil
+}
+
+type wireAgreementEntitlement struct {
+	Resource          *wireResource `json:"resource,omitempty"`
+	Type              string        `json:"type,omitempty"`
+	RegistrationToken string        `json:"registrationToken,omitempty"`
+	Status            string        `json:"status,omitempty"`
+	StatusReasonCode  string        `json:"statusReasonCode,omitempty"`
+	LicenseArn        string        `json:"licenseArn,omitempty"`
+}
+
+type wireGetAgreementEntitlementsOutput struct {
+	AgreementEntitlements []wireAgreementEntitlement `json:"agreementEntitlements"` // always present
+	NextToken             string                     `json:"nextToken,omitempty"`
+}
+
+func encodeGetAgreementEntitlements(out *meterd.GetAgreementEntitlementsOutput) ([]byte, error) {
+	w := wireGetAgreementEntitlementsOutput{AgreementEntitlements: []wireAgreementEntitlement{}, NextToken: out.NextToken}
+	for _, e := range out.AgreementEntitlements {
+		w.AgreementEntitlements = append(w.AgreementEntitlements, wireAgreementEntitlement{
+			Resource: &wireResource{ID: e.Resource.ID, Type: e.Resource.Type}, Type: e.Type, RegistrationToken: e.RegistrationToken,
+			Status: e.Status, StatusReasonCode: e.StatusReasonCode, LicenseArn: e.LicenseArn,
+		})
 	}
 	return marshal(w)
 }

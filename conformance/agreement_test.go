@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	ma "github.com/aws/aws-sdk-go-v2/service/marketplaceagreement"
 	matypes "github.com/aws/aws-sdk-go-v2/service/marketplaceagreement/types"
+	mm "github.com/aws/aws-sdk-go-v2/service/marketplacemetering"
 
 	"github.com/meterd/meterd"
 	"github.com/meterd/meterd/catalog"
@@ -22,9 +23,9 @@ import (
 // seller's Go code uses. The server runs the demo catalog, whose second
 // buyer holds a twelve-month contract agreement.
 
-// demoContractAgreement returns the demo catalog's contract agreement,
-// read from the stopped server's store.
-func demoContractAgreement(t *testing.T, srv *meterdtest.Server) *meterd.Agreement {
+// demoAgreement returns the demo catalog's agreement on an offer by a
+// buyer, read from the stopped server's store.
+func demoAgreement(t *testing.T, srv *meterdtest.Server, offer, buyer string) *meterd.Agreement {
 	t.Helper()
 	ctx := context.Background()
 	store, err := sqlite.Open(ctx, filepath.Join(srv.Data, "meterd.db"))
@@ -32,9 +33,9 @@ func demoContractAgreement(t *testing.T, srv *meterdtest.Server) *meterd.Agreeme
 		t.Fatal(err)
 	}
 	defer store.Close()
-	as, err := store.Agreements(ctx, meterd.AgreementFilter{ProductCode: catalog.DemoProduct, OfferID: catalog.DemoContractOffer})
+	as, err := store.Agreements(ctx, meterd.AgreementFilter{ProductCode: catalog.DemoProduct, OfferID: offer, BuyerAccountID: buyer})
 	if err != nil || len(as) != 1 {
-		t.Fatalf("the demo's contract agreements = %d, %v; want 1", len(as), err)
+		t.Fatalf("the demo's agreements on %s by %s = %d, %v; want 1", offer, buyer, len(as), err)
 	}
 	return as[0]
 }
@@ -51,7 +52,8 @@ func TestAgreementGoSDK(t *testing.T) {
 	t.Parallel()
 	srv := meterdtest.Serve(t, meterdtest.Build(t))
 	srv.Stop()
-	a := demoContractAgreement(t, srv)
+	a := demoAgreement(t, srv, catalog.DemoContractOffer, catalog.DemoBuyerAccount2)
+	usage := demoAgreement(t, srv, catalog.DemoUsageOffer, catalog.DemoBuyerAccount1) // the demo's customer entry
 	srv.Restart()
 	seller := creds{Key: "test", Secret: "test"}       // the demo seller
 	otherBuyer := creds{Key: "buyer", Secret: "buyer"} // demo buyer 1, not this agreement's acceptor
@@ -104,6 +106,26 @@ func TestAgreementGoSDK(t *testing.T) {
 		_, err := agreementClient(srv.URL, "eu-west-1", seller).DescribeAgreement(ctx, &ma.DescribeAgreementInput{AgreementId: aws.String(a.ID)})
 		if e := (*matypes.ValidationException)(nil); !errors.As(err, &e) || aws.ToString(e.Message) != "The Agreement Service is available only in us-east-1, not in eu-west-1" {
 			t.Errorf("DescribeAgreement in eu-west-1 = %v, want ValidationException", err)
+		}
+	})
+	t.Run("GetAgreementEntitlements registration token ResolveCustomer", func(t *testing.T) {
+		out, err := agreementClient(srv.URL, "us-east-1", otherBuyer).GetAgreementEntitlements(ctx, &ma.GetAgreementEntitlementsInput{AgreementId: aws.String(usage.ID)})
+		if err != nil || len(out.AgreementEntitlements) != 1 {
+			t.Fatalf("GetAgreementEntitlements() = %+v, %v; want one", out, err)
+		}
+		e := out.AgreementEntitlements[0]
+		if e.Status != matypes.AgreementEntitlementStatusProvisioned || e.StatusReasonCode != matypes.AgreementEntitlementStatusReasonCodeAgreementActive ||
+			aws.ToString(e.LicenseArn) != usage.LicenseArn || aws.ToString(e.Resource.Id) != catalog.DemoProductID || aws.ToString(e.RegistrationToken) == "" {
+			t.Fatalf("entitlement = %+v", e)
+		}
+		fx := fixture{url: srv.URL}
+		res, err := goClient(fx, seller, &counter{}).ResolveCustomer(ctx, &mm.ResolveCustomerInput{RegistrationToken: e.RegistrationToken})
+		if err != nil || aws.ToString(res.CustomerIdentifier) != catalog.DemoCustomer1 || aws.ToString(res.CustomerAWSAccountId) != catalog.DemoBuyerAccount1 {
+			t.Errorf("ResolveCustomer(the agreement's token) = %+v, %v; want %s", res, err, catalog.DemoCustomer1)
+		}
+		out, err = agreementClient(srv.URL, "us-east-1", seller).GetAgreementEntitlements(ctx, &ma.GetAgreementEntitlementsInput{AgreementId: aws.String(usage.ID)})
+		if err != nil || len(out.AgreementEntitlements) != 1 || out.AgreementEntitlements[0].RegistrationToken != nil {
+			t.Errorf("the proposer's GetAgreementEntitlements = %+v, %v; want one without a token", out, err)
 		}
 	})
 	t.Run("ListAgreementInvoiceLineItems not supported ValidationException", func(t *testing.T) {

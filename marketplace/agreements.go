@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"math/big"
 	"regexp"
+	"time"
 
 	"github.com/meterd/meterd"
+	"github.com/meterd/meterd/metering"
 )
 
 // AgreementRegion is the one region the Agreement Service exists in.
@@ -19,7 +21,19 @@ type AgreementStore interface {
 	Product(ctx context.Context, code string) (*meterd.Product, error)
 	// Agreement returns an agreement by id. ENotFound.
 	Agreement(ctx context.Context, id string) (*meterd.Agreement, error)
+	// CustomerByAccount returns a product's customer by AWS account id. ENotFound.
+	CustomerByAccount(ctx context.Context, productCode, awsAccountID string) (*meterd.Customer, error)
+	// PutRegistrationToken stores a new registration token.
+	PutRegistrationToken(ctx context.Context, t *meterd.RegistrationToken) error
 }
+
+// RegistrationTokenTTL is how long a registration token that
+// GetAgreementEntitlements hands the acceptor stays valid, as AWS documents.
+const RegistrationTokenTTL = 30 * time.Minute
+
+// EntitlementType is the type of an agreement's entitlements: each is the
+// agreement's license.
+const EntitlementType = "License"
 
 // Agreements is the Agreement Service's reads over the store, for the
 // agreement's proposer (the seller) and acceptor (the buyer) only. It
@@ -63,6 +77,65 @@ func (s *Agreements) DescribeAgreement(ctx context.Context, in *meterd.DescribeA
 		Status:            a.Status,
 	}, nil
 }
+
+// GetAgreementEntitlements returns the agreement's license as the
+// acceptor is provisioned with it: PROVISIONED while the agreement is active
+// and started (FAILED, ACCOUNT_SUSPENDED, for a suspended customer),
+// SCHEDULED before its start, DEPROVISIONED once it ended. The acceptor of a
+// provisioned agreement gets a fresh registration token, valid 30 minutes,
+// that ResolveCustomer accepts. An agreement has one license, so there is
+// never a second page: any nextToken is refused.
+func (s *Agreements) GetAgreementEntitlements(ctx context.Context, in *meterd.GetAgreementEntitlementsInput) (*meterd.GetAgreementEntitlementsOutput, error) {
+	caller, err := agreementCaller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if in.MaxResults != nil && (*in.MaxResults < 1 || *in.MaxResults > maxAgreementResults) {
+		return nil, validation("INVALID_MAX_RESULTS", "maxResults", "maxResults must be between 1 and %d, got %d", maxAgreementResults, *in.MaxResults)
+	}
+	a, err := s.readable(ctx, caller, "agreementId", in.AgreementID)
+	if err != nil {
+		return nil, err
+	}
+	if in.NextToken != "" {
+		return nil, validation("INVALID_NEXT_TOKEN", "nextToken", "The nextToken is not valid: agreement %s has no further entitlements", a.ID)
+	}
+	p, err := s.Store.Product(ctx, a.ProductCode)
+	if err != nil {
+		return nil, fmt.Errorf("marketplace: product %s of agreement %s: %w", a.ProductCode, a.ID, err)
+	}
+	now := s.Clock.Now()
+	e := meterd.AgreementEntitlement{
+		Resource:   meterd.AgreementResource{ID: p.ID, Type: ResourceType(p.Type)},
+		Type:       EntitlementType,
+		LicenseArn: a.LicenseArn,
+	}
+	switch {
+	case a.Status != meterd.AgreementActive:
+		e.Status, e.StatusReasonCode = meterd.AgreementEntitlementDeprovisioned, meterd.ReasonAgreementInactive
+	case !a.Started(now):
+		e.Status, e.StatusReasonCode = meterd.AgreementEntitlementScheduled, meterd.ReasonFutureStartDate
+	default:
+		e.Status, e.StatusReasonCode = meterd.AgreementEntitlementProvisioned, meterd.ReasonAgreementActive
+		c, err := s.Store.CustomerByAccount(ctx, a.ProductCode, a.BuyerAccountID)
+		if err != nil {
+			return nil, fmt.Errorf("marketplace: customer of agreement %s: %w", a.ID, err)
+		}
+		if c.Status == meterd.StatusSuspended {
+			e.Status, e.StatusReasonCode = meterd.AgreementEntitlementFailed, meterd.ReasonAccountSuspended
+		} else if caller.AccountID == a.BuyerAccountID {
+			tok := metering.NewRegistrationToken(a.ProductCode, a.CustomerIdentifier, now, RegistrationTokenTTL)
+			if err := s.Store.PutRegistrationToken(ctx, tok); err != nil {
+				return nil, fmt.Errorf("marketplace: registration token of agreement %s: %w", a.ID, err)
+			}
+			e.RegistrationToken = tok.Token
+		}
+	}
+	return &meterd.GetAgreementEntitlementsOutput{AgreementEntitlements: []meterd.AgreementEntitlement{e}}, nil
+}
+
+// maxAgreementResults is the model's MaxResults bound.
+const maxAgreementResults = 50
 
 // agreementCaller returns the authenticated caller, refusing a region
 // other than us-east-1.

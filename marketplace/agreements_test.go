@@ -4,10 +4,12 @@ import (
 	"context"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/meterd/meterd"
 	"github.com/meterd/meterd/catalog"
 	"github.com/meterd/meterd/marketplace"
+	"github.com/meterd/meterd/metering"
 )
 
 // as is a context of a caller of account signing for region.
@@ -66,3 +68,79 @@ func TestDescribeAgreement(t *testing.T) {
 		}
 	})
 }
+
+func TestGetAgreementEntitlements(t *testing.T) {
+	stores(t, func(t *testing.T, e *env) {
+		api := &marketplace.Agreements{Store: e.l, Clock: e.clock}
+		a := e.accept(contract(newBuyer))
+		future := contract("210987654321")
+		start := t0.Add(48 * time.Hour)
+		future.Start = &start
+		f := e.accept(future)
+		get := func(account, id string) meterd.AgreementEntitlement {
+			t.Helper()
+			out, err := api.GetAgreementEntitlements(as(t.Context(), account, "us-east-1"), &meterd.GetAgreementEntitlementsInput{AgreementID: id})
+			if err != nil || len(out.AgreementEntitlements) != 1 {
+				t.Fatalf("GetAgreementEntitlements(%s) as %s = %+v, %v; want one", id, account, out, err)
+			}
+			return out.AgreementEntitlements[0]
+		}
+
+		got := get(newBuyer, a.ID)
+		if got.Status != "PROVISIONED" || got.StatusReasonCode != "AGREEMENT_ACTIVE" || got.LicenseArn != a.LicenseArn ||
+			got.Resource != (meterd.AgreementResource{ID: catalog.DemoProductID, Type: "SaaSProduct"}) || got.Type != "License" {
+			t.Errorf("acceptor's entitlement = %+v", got)
+		}
+		// The token is the acceptor's, valid 30 minutes, and ResolveCustomer
+		// (the seller's call) resolves it to the agreement's customer.
+		tok, err := e.l.RegistrationToken(t.Context(), got.RegistrationToken)
+		if err != nil || tok.CustomerIdentifier != a.CustomerIdentifier || tok.ProductCode != catalog.DemoProduct ||
+			!tok.ExpiresAt.Equal(e.clock.Now().Add(30*time.Minute)) {
+			t.Errorf("registration token %q = %+v, %v; want the agreement's customer for 30 minutes", got.RegistrationToken, tok, err)
+		}
+		res, err := (&metering.Service{Ledger: e.l, Clock: e.clock}).ResolveCustomer(as(t.Context(), catalog.DemoSellerAccount, "us-east-1"),
+			&meterd.ResolveCustomerInput{RegistrationToken: got.RegistrationToken})
+		if err != nil || res.CustomerIdentifier != a.CustomerIdentifier || res.CustomerAWSAccountID != newBuyer {
+			t.Errorf("ResolveCustomer(token) = %+v, %v; want customer %s", res, err, a.CustomerIdentifier)
+		}
+		if again := get(newBuyer, a.ID); again.RegistrationToken == got.RegistrationToken {
+			t.Errorf("a second call answered the same token: each must be fresh")
+		}
+		if s := get(catalog.DemoSellerAccount, a.ID); s.Status != "PROVISIONED" || s.RegistrationToken != "" {
+			t.Errorf("proposer's view = %+v, want PROVISIONED without a token", s)
+		}
+		if s := get("210987654321", f.ID); s.Status != "SCHEDULED" || s.StatusReasonCode != "FUTURE_START_DATE" || s.RegistrationToken != "" {
+			t.Errorf("future-dated = %+v, want SCHEDULED FUTURE_START_DATE without a token", s)
+		}
+		if _, err := e.market.SetStatus(t.Context(), e.customer(newBuyer), meterd.StatusSuspended); err != nil {
+			t.Fatal(err)
+		}
+		if s := get(newBuyer, a.ID); s.Status != "FAILED" || s.StatusReasonCode != "ACCOUNT_SUSPENDED" || s.RegistrationToken != "" {
+			t.Errorf("suspended = %+v, want FAILED ACCOUNT_SUSPENDED without a token", s)
+		}
+		if _, err := e.market.Cancel(t.Context(), f.ID); err != nil {
+			t.Fatal(err)
+		}
+		if s := get("210987654321", f.ID); s.Status != "DEPROVISIONED" || s.StatusReasonCode != "AGREEMENT_INACTIVE" {
+			t.Errorf("cancelled = %+v, want DEPROVISIONED AGREEMENT_INACTIVE", s)
+		}
+
+		for _, tt := range []struct {
+			name, account string
+			in            meterd.GetAgreementEntitlementsInput
+			code, reason  string
+		}{
+			{"NotAParty", catalog.DemoBuyerAccount1, meterd.GetAgreementEntitlementsInput{AgreementID: a.ID}, meterd.EAccessDenied, ""},
+			{"MaxResults", newBuyer, meterd.GetAgreementEntitlementsInput{AgreementID: a.ID, MaxResults: int64p(51)}, meterd.EValidation, "INVALID_MAX_RESULTS"},
+			{"NextToken", newBuyer, meterd.GetAgreementEntitlementsInput{AgreementID: a.ID, NextToken: "x"}, meterd.EValidation, "INVALID_NEXT_TOKEN"},
+			{"Missing", newBuyer, meterd.GetAgreementEntitlementsInput{}, meterd.EValidation, "MISSING_AGREEMENT_ID"},
+		} {
+			_, err := api.GetAgreementEntitlements(as(t.Context(), tt.account, "us-east-1"), &tt.in)
+			if reason, _ := meterd.ErrorDetail(err); meterd.ErrorCode(err) != tt.code || reason != tt.reason {
+				t.Errorf("%s: GetAgreementEntitlements = %v (reason %q), want %s %q", tt.name, err, reason, tt.code, tt.reason)
+			}
+		}
+	})
+}
+
+func int64p(v int64) *int64 { return &v }

@@ -20,7 +20,8 @@ func Agreement(svc meterd.AgreementService) *awsjson.Service {
 		SigningName: "aws-marketplace",
 		Protocol:    Protocol{Namespace: AgreementNamespace},
 		Operations: awsjson.WithUnsupported(map[string]awsjson.Operation{
-			meterd.OpDescribeAgreement: awsjson.Bind(decodeDescribeAgreement, svc.DescribeAgreement, encodeDescribeAgreement),
+			meterd.OpDescribeAgreement:        awsjson.Bind(decodeDescribeAgreement, svc.DescribeAgreement, encodeDescribeAgreement),
+			meterd.OpGetAgreementEntitlements: awsjson.Bind(decodeGetAgreementEntitlements, svc.GetAgreementEntitlements, encodeGetAgreementEntitlements),
 		}),
 	}
 }
@@ -86,6 +87,45 @@ func encodeDescribeAgreement(out *meterd.DescribeAgreementOutput) ([]byte, error
 	}
 	if c := out.EstimatedCharges; c != nil {
 		w.EstimatedCharges = &wireEstimatedCharges{CurrencyCode: c.CurrencyCode, AgreementValue: c.AgreementValue}
+	}
+	return Encode(w)
+}
+
+type wireGetAgreementEntitlementsInput struct {
+	AgreementID string `cbor:"agreementId"`
+	MaxResults  *int64 `cbor:"maxResults"`
+	NextToken   string `cbor:"nextToken"`
+}
+
+func decodeGetAgreementEntitlements(body []byte) (*meterd.GetAgreementEntitlementsInput, error) {
+	var w wireGetAgreementEntitlementsInput
+	if err := Decode(body, &w); err != nil {
+		return nil, err
+	}
+	return &meterd.GetAgreementEntitlementsInput{AgreementID: w.AgreementID, MaxResults: w.MaxResults, NextToken: w.NextToken}, nil
+}
+
+type wireAgreementEntitlement struct {
+	Resource          *wireResource `cbor:"resource,omitempty"`
+	Type              string        `cbor:"type,omitempty"`
+	RegistrationToken string        `cbor:"registrationToken,omitempty"`
+	Status            string        `cbor:"status,omitempty"`
+	StatusReasonCode  string        `cbor:"statusReasonCode,omitempty"`
+	LicenseArn        string        `cbor:"licenseArn,omitempty"`
+}
+
+type wireGetAgreementEntitlementsOutput struct {
+	AgreementEntitlements []wireAgreementEntitlement `cbor:"agreementEntitlements"` // always present
+	NextToken             string                     `cbor:"nextToken,omitempty"`
+}
+
+func encodeGetAgreementEntitlements(out *meterd.GetAgreementEntitlementsOutput) ([]byte, error) {
+	w := wireGetAgreementEntitlementsOutput{AgreementEntitlements: []wireAgreementEntitlement{}, NextToken: out.NextToken}
+	for _, e := range out.AgreementEntitlements {
+		w.AgreementEntitlements = append(w.AgreementEntitlements, wireAgreementEntitlement{
+			Resource: &wireResource{ID: e.Resource.ID, Type: e.Resource.Type}, Type: e.Type, RegistrationToken: e.RegistrationToken,
+			Status: e.Status, StatusReasonCode: e.StatusReasonCode, LicenseArn: e.LicenseArn,
+		})
 	}
 	return Encode(w)
 }

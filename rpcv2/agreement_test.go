@@ -28,6 +28,12 @@ func (s *agreementStub) DescribeAgreement(ctx context.Context, in *meterd.Descri
 	return s.out, s.err
 }
 
+func (s *agreementStub) GetAgreementEntitlements(ctx context.Context, in *meterd.GetAgreementEntitlementsInput) (*meterd.GetAgreementEntitlementsOutput, error) {
+	return &meterd.GetAgreementEntitlementsOutput{AgreementEntitlements: []meterd.AgreementEntitlement{{
+		Resource: meterd.AgreementResource{ID: "prod-1", Type: "SaaSProduct"}, Type: "License", RegistrationToken: "tok",
+		Status: "PROVISIONED", StatusReasonCode: "AGREEMENT_ACTIVE", LicenseArn: "arn:l"}}}, s.err
+}
+
 // agreementHandler serves the Agreement Service's two tables over svc.
 func agreementHandler(svc meterd.AgreementService) *awsjson.Handler {
 	return &awsjson.Handler{
@@ -141,5 +147,22 @@ func TestAgreementErrorsWire(t *testing.T) {
 				t.Errorf("RPC v2: %d %+v %v, want %d %s reason %q", w.Code, got, err, tt.status, tt.cborType, tt.reason)
 			}
 		})
+	}
+}
+
+func TestGetAgreementEntitlementsWire(t *testing.T) {
+	h := agreementHandler(&agreementStub{})
+	w := callAgreement(h, "GetAgreementEntitlements", false, []byte(`{"agreementId":"agmt-1","maxResults":5}`))
+	want := `{"agreementEntitlements":[{"resource":{"id":"prod-1","type":"SaaSProduct"},"type":"License","registrationToken":"tok",` +
+		`"status":"PROVISIONED","statusReasonCode":"AGREEMENT_ACTIVE","licenseArn":"arn:l"}]}`
+	if w.Code != 200 || w.Body.String() != want {
+		t.Errorf("awsJson1_0: %d %s\nwant 200 %s", w.Code, w.Body, want)
+	}
+	body, _ := cbor.Marshal(map[string]any{"agreementId": "agmt-1", "maxResults": 5})
+	w = callAgreement(h, "GetAgreementEntitlements", true, body)
+	var got wireGetAgreementEntitlementsOutput
+	if err := cbor.Unmarshal(w.Body.Bytes(), &got); err != nil || w.Code != 200 || len(got.AgreementEntitlements) != 1 ||
+		got.AgreementEntitlements[0].RegistrationToken != "tok" || got.AgreementEntitlements[0].Resource.ID != "prod-1" {
+		t.Errorf("RPC v2: %d %+v %v", w.Code, got, err)
 	}
 }
