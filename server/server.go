@@ -23,6 +23,7 @@ import (
 	"github.com/meterd/meterd/admin"
 	"github.com/meterd/meterd/awsjson"
 	"github.com/meterd/meterd/catalog"
+	"github.com/meterd/meterd/console"
 	"github.com/meterd/meterd/faults"
 	"github.com/meterd/meterd/internal/fileperm"
 	"github.com/meterd/meterd/marketplace"
@@ -66,6 +67,9 @@ type Main struct {
 	// purgeStop stops the background retention purge; purgeDone is closed
 	// once it has (retention.go).
 	purgeStop, purgeDone chan struct{}
+	// Console is the web console under /console/; Run makes one when nil
+	// (tests set one to control its session clock).
+	Console *console.Console
 	// Profile serves net/http/pprof under /debug/pprof/ (METERD_PPROF=1),
 	// to profile the server under load; off by default.
 	Profile bool
@@ -359,7 +363,15 @@ func (m *Main) handler() http.Handler {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	}
-	mux.Handle("/admin/v1/", (&admin.Server{Ledger: m.Ledger, Clock: m.Clock, Market: m.Market, Reseed: m.reseed, Faults: m.Faults, Logger: m.Logger, BackupDir: m.Config.Data}).Handler())
+	adminAPI := (&admin.Server{Ledger: m.Ledger, Clock: m.Clock, Market: m.Market, Reseed: m.reseed, Faults: m.Faults, Logger: m.Logger, BackupDir: m.Config.Data}).Handler()
+	mux.Handle("/admin/v1/", adminAPI)
+	if m.Console == nil {
+		m.Console = &console.Console{}
+	}
+	m.Console.Admin, m.Console.Secure, m.Console.Logger = adminAPI, m.Config.TLSCert != "", m.Logger
+	consoleUI := m.Console.Handler()
+	mux.Handle("/console/", consoleUI)
+	mux.Handle("/console", consoleUI)
 	mux.Handle("/", met.CountInFlight(api))
 	return mux
 }

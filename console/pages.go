@@ -1,0 +1,332 @@
+package console
+
+import (
+	"cmp"
+	"encoding/json"
+	"html/template"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/meterd/meterd/admin"
+)
+
+// chart is one uPlot chart's data: hour starts (Unix seconds) and the
+// records of each hour.
+type chart struct {
+	Product string    `json:"product"`
+	Span    string    `json:"span"` // "24 h" or "7 d"
+	Hours   []int64   `json:"hours"`
+	Records []float64 `json:"records"`
+	Total   int64     `json:"total"`
+}
+
+// topCustomer is a customer with its records over the last 7 days.
+type topCustomer struct {
+	Customer string
+	Records  int64
+	Quantity int64
+}
+
+type dashboardData struct {
+	Now       time.Time
+	Charts    []chart
+	ChartJSON template.JS // the charts for the chart script, as JSON
+	Top       []topCustomer
+}
+
+// dashboard shows records per hour per product for 24 h and 7 d, from the
+// usage summary by hour (read from the rollups), and the top customers.
+func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, s *session) error {
+	ctx := r.Context()
+	cl := c.client(s)
+	now, err := serverNow(ctx, cl)
+	if err != nil {
+		return err
+	}
+	products, err := cl.Products(ctx)
+	if err != nil {
+		return err
+	}
+	hour := now.Truncate(time.Hour)
+	to := hour.Add(time.Hour)
+	d := dashboardData{Now: now}
+	for _, p := range products {
+		for _, span := range []struct {
+			name  string
+			hours int
+		}{{"24 h", 24}, {"7 d", 7 * 24}} {
+			from := to.Add(-time.Duration(span.hours) * time.Hour)
+			rows, err := cl.UsageSummary(ctx, admin.UsageQuery{Product: p.Code, From: from, To: to}, "hour")
+			if err != nil {
+				return err
+			}
+			d.Charts = append(d.Charts, hourly(p.Code, span.name, from, span.hours, rows))
+		}
+	}
+	rows, err := cl.UsageSummary(ctx, admin.UsageQuery{From: to.Add(-7 * 24 * time.Hour), To: to}, "customer")
+	if err != nil {
+		return err
+	}
+	d.Top = topCustomers(rows, 10)
+	b, err := json.Marshal(d.Charts)
+	if err != nil {
+		return err
+	}
+	d.ChartJSON = template.JS(b)
+	c.render(w, http.StatusOK, "dashboard", page{Title: "Dashboard", Nav: "dashboard", CSRF: s.csrf, ReadOnly: s.readOnly, Data: d})
+	return nil
+}
+
+// hourly lays rows of a summary by hour on n hours from from, with a zero
+// for each hour without usage.
+func hourly(product, span string, from time.Time, n int, rows []admin.SummaryRow) chart {
+	ch := chart{Product: product, Span: span, Hours: make([]int64, n), Records: make([]float64, n)}
+	for i := range n {
+		ch.Hours[i] = from.Add(time.Duration(i) * time.Hour).Unix()
+	}
+	for _, row := range rows {
+		t, err := time.Parse(time.RFC3339, row.Group)
+		if err != nil {
+			continue
+		}
+		if i := int(t.Sub(from) / time.Hour); i >= 0 && i < n {
+			ch.Records[i] += float64(row.Records)
+			ch.Total += row.Records
+		}
+	}
+	return ch
+}
+
+// topCustomers sums a summary by customer (a row per customer and
+// dimension) per customer and returns the n with the most records.
+func topCustomers(rows []admin.SummaryRow, n int) []topCustomer {
+	by := map[string]*topCustomer{}
+	var out []*topCustomer
+	for _, row := range rows {
+		t := by[row.Group]
+		if t == nil {
+			t = &topCustomer{Customer: row.Group}
+			by[row.Group] = t
+			out = append(out, t)
+		}
+		t.Records += row.Records
+		t.Quantity += row.Quantity
+	}
+	slices.SortFunc(out, func(a, b *topCustomer) int {
+		return cmp.Or(cmp.Compare(b.Records, a.Records), cmp.Compare(a.Customer, b.Customer))
+	})
+	var top []topCustomer
+	for _, t := range out[:min(n, len(out))] {
+		top = append(top, *t)
+	}
+	return top
+}
+
+// usageFilters are the explorer's filters as the form has them.
+type usageFilters struct {
+	Product, Customer, Dimension, Tag, From, To string
+}
+
+type usageData struct {
+	Filters  usageFilters
+	Products []admin.Product
+	Records  []admin.UsageRecord
+	Next     string // the query of the next page, or ""
+	CSV      string // the query of the CSV export
+}
+
+// pageSize is how many records a page of the explorer shows.
+const pageSize = 50
+
+// usage is the usage explorer: filters, a page of records, the next
+// page's link and the CSV export's.
+func (c *Console) usage(w http.ResponseWriter, r *http.Request, s *session) error {
+	ctx := r.Context()
+	cl := c.client(s)
+	qv := r.URL.Query()
+	f := usageFilters{Product: qv.Get("product"), Customer: qv.Get("customer"), Dimension: qv.Get("dimension"), Tag: qv.Get("tag"), From: qv.Get("from"), To: qv.Get("to")}
+	q, err := f.query()
+	if err != nil {
+		c.render(w, http.StatusBadRequest, "error", page{Title: "Usage", CSRF: s.csrf, ReadOnly: s.readOnly, Error: err.Error()})
+		return nil
+	}
+	q.After, q.Limit = qv.Get("after"), pageSize
+	products, err := cl.Products(ctx)
+	if err != nil {
+		return err
+	}
+	res, err := cl.Usage(ctx, q)
+	if err != nil {
+		return err
+	}
+	d := usageData{Filters: f, Products: products, Records: res.Records, CSV: f.values().Encode()}
+	if res.NextCursor != "" {
+		next := f.values()
+		next.Set("after", res.NextCursor)
+		d.Next = next.Encode()
+	}
+	c.render(w, http.StatusOK, "usage", page{Title: "Usage", Nav: "usage", CSRF: s.csrf, ReadOnly: s.readOnly, Data: d})
+	return nil
+}
+
+// query is the admin client's query of the filters. From and To are
+// datetime-local values (UTC) or RFC 3339 times.
+func (f usageFilters) query() (admin.UsageQuery, error) {
+	q := admin.UsageQuery{Product: f.Product, Customer: f.Customer, Dimension: f.Dimension, Tag: f.Tag}
+	for _, p := range []struct {
+		name, v string
+		t       *time.Time
+	}{{"from", f.From, &q.From}, {"to", f.To, &q.To}} {
+		if p.v == "" {
+			continue
+		}
+		t, err := parseTime(p.v)
+		if err != nil {
+			return q, err
+		}
+		*p.t = t
+	}
+	return q, nil
+}
+
+// parseTime reads an RFC 3339 time or a datetime-local value taken as UTC.
+func parseTime(v string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04", "2006-01-02T15:04:05"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, &formError{"the time " + strconv.Quote(v) + " is not of the form 2026-11-23T07:00 (UTC)"}
+}
+
+type formError struct{ msg string }
+
+func (e *formError) Error() string { return e.msg }
+
+// values is the filters' query string, empty ones left out.
+func (f usageFilters) values() url.Values {
+	v := url.Values{}
+	for k, s := range map[string]string{"product": f.Product, "customer": f.Customer, "dimension": f.Dimension, "tag": f.Tag, "from": f.From, "to": f.To} {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	return v
+}
+
+// usageCSV streams the admin API's CSV export of the filtered usage,
+// served by the admin handler itself with the session's token.
+func (c *Console) usageCSV(w http.ResponseWriter, r *http.Request, s *session) error {
+	qv := r.URL.Query()
+	f := usageFilters{Product: qv.Get("product"), Customer: qv.Get("customer"), Dimension: qv.Get("dimension"), Tag: qv.Get("tag"), From: qv.Get("from"), To: qv.Get("to")}
+	q, err := f.query()
+	if err != nil {
+		c.render(w, http.StatusBadRequest, "error", page{Title: "Usage", CSRF: s.csrf, ReadOnly: s.readOnly, Error: err.Error()})
+		return nil
+	}
+	v := url.Values{"format": {"csv"}}
+	for k, vs := range map[string]string{"product": q.Product, "customer": q.Customer, "dimension": q.Dimension, "tag": q.Tag} {
+		if vs != "" {
+			v.Set(k, vs)
+		}
+	}
+	if !q.From.IsZero() {
+		v.Set("from", q.From.Format(time.RFC3339))
+	}
+	if !q.To.IsZero() {
+		v.Set("to", q.To.Format(time.RFC3339))
+	}
+	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, "/admin/v1/usage?"+v.Encode(), nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	w.Header().Set("Content-Disposition", `attachment; filename="usage.csv"`)
+	c.Admin.ServeHTTP(w, req)
+	return nil
+}
+
+type faultsData struct {
+	Rules []admin.FaultRule
+}
+
+func (c *Console) faults(w http.ResponseWriter, r *http.Request, s *session) error {
+	rules, err := c.client(s).Faults(r.Context())
+	if err != nil {
+		return err
+	}
+	c.render(w, http.StatusOK, "faults", page{Title: "Faults", Nav: "faults", CSRF: s.csrf, ReadOnly: s.readOnly, Flash: r.URL.Query().Get("done"), Data: faultsData{Rules: rules}})
+	return nil
+}
+
+func (c *Console) addFault(w http.ResponseWriter, r *http.Request, s *session) error {
+	spec := admin.FaultSpec{
+		Operation: r.PostFormValue("operation"), Product: r.PostFormValue("product"),
+		Customer: r.PostFormValue("customer"), Dimension: r.PostFormValue("dimension"),
+		Account: r.PostFormValue("account"), Error: r.PostFormValue("error"),
+	}
+	if v := r.PostFormValue("unprocessed"); v != "" {
+		p, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return &formError{"unprocessed: " + strconv.Quote(v) + " is not a probability between 0 and 1"}
+		}
+		spec.Unprocessed = p
+	}
+	rule, err := c.client(s).AddFault(r.Context(), spec)
+	if err != nil {
+		return err
+	}
+	redirectFlash(w, r, "/console/faults", "added rule "+rule.ID)
+	return nil
+}
+
+func (c *Console) deleteFault(w http.ResponseWriter, r *http.Request, s *session) error {
+	id := r.PostFormValue("id")
+	if err := c.client(s).DeleteFault(r.Context(), id); err != nil {
+		return err
+	}
+	redirectFlash(w, r, "/console/faults", "deleted rule "+id)
+	return nil
+}
+
+func (c *Console) clearFaults(w http.ResponseWriter, r *http.Request, s *session) error {
+	if err := c.client(s).ClearFaults(r.Context()); err != nil {
+		return err
+	}
+	redirectFlash(w, r, "/console/faults", "cleared every rule")
+	return nil
+}
+
+func (c *Console) clock(w http.ResponseWriter, r *http.Request, s *session) error {
+	st, err := c.client(s).Clock(r.Context())
+	if err != nil {
+		return err
+	}
+	c.render(w, http.StatusOK, "clock", page{Title: "Server clock", Nav: "clock", CSRF: s.csrf, ReadOnly: s.readOnly, Flash: r.URL.Query().Get("done"), Data: st})
+	return nil
+}
+
+// moveClock advances the server clock by a duration, or resets it to
+// real time.
+func (c *Console) moveClock(w http.ResponseWriter, r *http.Request, s *session) error {
+	cl := c.client(s)
+	var st *admin.ClockState
+	var err error
+	if r.PostFormValue("action") == "reset" {
+		st, err = cl.ResetClock(r.Context())
+	} else {
+		d, perr := time.ParseDuration(r.PostFormValue("advance"))
+		if perr != nil {
+			return &formError{"advance: " + strconv.Quote(r.PostFormValue("advance")) + " is not a duration such as 1h or 30m"}
+		}
+		st, err = cl.AdvanceClock(r.Context(), d)
+	}
+	if err != nil {
+		return err
+	}
+	redirectFlash(w, r, "/console/clock", "the server clock is now "+st.Now.UTC().Format(time.RFC3339))
+	return nil
+}
