@@ -9,6 +9,7 @@ import (
 const (
 	OpDescribeAgreement        = "DescribeAgreement"
 	OpGetAgreementEntitlements = "GetAgreementEntitlements"
+	OpCancelAgreement          = "CancelAgreement"
 )
 
 // Agreement entitlement statuses and reason codes meterd answers.
@@ -108,10 +109,19 @@ type GetAgreementEntitlementsOutput struct {
 	NextToken             string
 }
 
+// CancelAgreementInput is the request of CancelAgreement.
+type CancelAgreementInput struct {
+	AgreementID string
+}
+
+// CancelAgreementOutput is the (empty) response of CancelAgreement.
+type CancelAgreementOutput struct{}
+
 // AgreementService is the Agreement Service, reading the authenticated
 // caller from the context. Errors are *Error values: EValidation,
 // EAccessDenied, EResourceNotFound, EThrottling, or internal.
 type AgreementService interface {
 	DescribeAgreement(ctx context.Context, in *DescribeAgreementInput) (*DescribeAgreementOutput, error)
 	GetAgreementEntitlements(ctx context.Context, in *GetAgreementEntitlementsInput) (*GetAgreementEntitlementsOutput, error)
+	CancelAgreement(ctx context.Context, in *CancelAgreementInput) (*CancelAgreementOutput, error)
 }

@@ -19,6 +19,7 @@ func Agreement(svc meterd.AgreementService) *Service {
 		Operations: WithUnsupported(map[string]Operation{
 			meterd.OpDescribeAgreement:        Bind(decodeDescribeAgreement, svc.DescribeAgreement, encodeDescribeAgreement),
 			meterd.OpGetAgreementEntitlements: Bind(decodeGetAgreementEntitlements, svc.GetAgreementEntitlements, encodeGetAgreementEntitlements),
+			meterd.OpCancelAgreement:          Bind(decodeCancelAgreement, svc.CancelAgreement, encodeEmpty[meterd.CancelAgreementOutput]),
 		}),
 	}
 }
@@ -146,3 +147,14 @@ func encodeGetAgreementEntitlements(out *meterd.GetAgreementEntitlementsOutput) 
 	}
 	return marshal(w)
 }
+
+func decodeCancelAgreement(body []byte) (*meterd.CancelAgreementInput, error) {
+	in, err := decodeDescribeAgreement(body) // the same one member
+	if err != nil {
+		return nil, err
+	}
+	return &meterd.CancelAgreementInput{AgreementID: in.AgreementID}, nil
+}
+
+// encodeEmpty encodes an output without members.
+func encodeEmpty[O any](*O) ([]byte, error) { return []byte("{}"), nil }

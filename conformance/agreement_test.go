@@ -136,4 +136,22 @@ func TestAgreementGoSDK(t *testing.T) {
 			t.Errorf("ListAgreementInvoiceLineItems = %v, want ValidationException UNSUPPORTED_ACTION", err)
 		}
 	})
+	t.Run("CancelAgreement", func(t *testing.T) {
+		_, err := agreementClient(srv.URL, "us-east-1", seller).CancelAgreement(ctx, &ma.CancelAgreementInput{AgreementId: aws.String(usage.ID)})
+		if e := (*matypes.AccessDeniedException)(nil); !errors.As(err, &e) {
+			t.Errorf("the proposer's CancelAgreement = %v, want *types.AccessDeniedException", err)
+		}
+		buyer := agreementClient(srv.URL, "us-east-1", otherBuyer)
+		if _, err := buyer.CancelAgreement(ctx, &ma.CancelAgreementInput{AgreementId: aws.String(usage.ID)}); err != nil {
+			t.Fatalf("CancelAgreement() = %v", err)
+		}
+		out, err := buyer.DescribeAgreement(ctx, &ma.DescribeAgreementInput{AgreementId: aws.String(usage.ID)})
+		if err != nil || out.Status != matypes.AgreementStatusCancelled {
+			t.Errorf("after CancelAgreement: %+v, %v; want CANCELLED", out, err)
+		}
+		_, err = buyer.CancelAgreement(ctx, &ma.CancelAgreementInput{AgreementId: aws.String(usage.ID)})
+		if e := (*matypes.ConflictException)(nil); !errors.As(err, &e) {
+			t.Errorf("a second CancelAgreement = %v, want *types.ConflictException", err)
+		}
+	})
 }

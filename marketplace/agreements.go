@@ -41,6 +41,8 @@ const EntitlementType = "License"
 type Agreements struct {
 	Store AgreementStore
 	Clock meterd.Clock
+	// Market runs the transitions the buyer asks for (CancelAgreement).
+	Market *Service
 }
 
 var _ meterd.AgreementService = (*Agreements)(nil)
@@ -132,6 +134,29 @@ func (s *Agreements) GetAgreementEntitlements(ctx context.Context, in *meterd.Ge
 		}
 	}
 	return &meterd.GetAgreementEntitlementsOutput{AgreementEntitlements: []meterd.AgreementEntitlement{e}}, nil
+}
+
+// CancelAgreement cancels an ACTIVE agreement for its acceptor, the buyer
+// (the transition the CLI and the admin API run: CANCELLED, with its events
+// in the outbox). ConflictException when it is not ACTIVE.
+func (s *Agreements) CancelAgreement(ctx context.Context, in *meterd.CancelAgreementInput) (*meterd.CancelAgreementOutput, error) {
+	caller, err := agreementCaller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.readable(ctx, caller, "agreementId", in.AgreementID)
+	if err != nil {
+		return nil, err
+	}
+	if caller.AccountID != a.BuyerAccountID {
+		return nil, meterd.Errorf(meterd.EAccessDenied, "Account %s is the proposer of agreement %s: only its acceptor (%s) may cancel it", caller.AccountID, a.ID, a.BuyerAccountID)
+	}
+	if _, err := s.Market.Cancel(ctx, a.ID); meterd.ErrorCode(err) == meterd.EConflict {
+		return nil, meterd.Errorf(meterd.EConflictAPI, "Agreement %s is not ACTIVE: only an active agreement can be cancelled", a.ID)
+	} else if err != nil {
+		return nil, fmt.Errorf("marketplace: cancel agreement %s: %w", a.ID, err)
+	}
+	return &meterd.CancelAgreementOutput{}, nil
 }
 
 // maxAgreementResults is the model's MaxResults bound.

@@ -144,3 +144,35 @@ func TestGetAgreementEntitlements(t *testing.T) {
 }
 
 func int64p(v int64) *int64 { return &v }
+
+func TestCancelAgreement(t *testing.T) {
+	stores(t, func(t *testing.T, e *env) {
+		api := &marketplace.Agreements{Store: e.l, Clock: e.clock, Market: e.market}
+		a := e.accept(contract(newBuyer))
+		cancel := func(account string) error {
+			_, err := api.CancelAgreement(as(t.Context(), account, "us-east-1"), &meterd.CancelAgreementInput{AgreementID: a.ID})
+			return err
+		}
+		err := cancel(catalog.DemoSellerAccount)
+		if meterd.ErrorCode(err) != meterd.EAccessDenied || meterd.ErrorMessage(err) != "Account 111122223333 is the proposer of agreement "+a.ID+": only its acceptor (123456789012) may cancel it" {
+			t.Errorf("the proposer's CancelAgreement = %v, want AccessDeniedException", err)
+		}
+		if err := cancel(catalog.DemoBuyerAccount1); meterd.ErrorCode(err) != meterd.EAccessDenied {
+			t.Errorf("another buyer's CancelAgreement = %v, want AccessDeniedException", err)
+		}
+		seq := e.lastSeq()
+		if err := cancel(newBuyer); err != nil {
+			t.Fatalf("CancelAgreement() = %v", err)
+		}
+		if got := e.agreement(a.ID); got.Status != meterd.AgreementCancelled {
+			t.Errorf("status after CancelAgreement = %s, want CANCELLED", got.Status)
+		}
+		if _, types := e.events(seq); len(types) == 0 {
+			t.Errorf("CancelAgreement wrote no events")
+		}
+		err = cancel(newBuyer)
+		if meterd.ErrorCode(err) != meterd.EConflictAPI || meterd.ErrorMessage(err) != "Agreement "+a.ID+" is not ACTIVE: only an active agreement can be cancelled" {
+			t.Errorf("a second CancelAgreement = %v, want ConflictException", err)
+		}
+	})
+}

@@ -22,6 +22,7 @@ func Agreement(svc meterd.AgreementService) *awsjson.Service {
 		Operations: awsjson.WithUnsupported(map[string]awsjson.Operation{
 			meterd.OpDescribeAgreement:        awsjson.Bind(decodeDescribeAgreement, svc.DescribeAgreement, encodeDescribeAgreement),
 			meterd.OpGetAgreementEntitlements: awsjson.Bind(decodeGetAgreementEntitlements, svc.GetAgreementEntitlements, encodeGetAgreementEntitlements),
+			meterd.OpCancelAgreement:          awsjson.Bind(decodeCancelAgreement, svc.CancelAgreement, encodeEmpty[meterd.CancelAgreementOutput]),
 		}),
 	}
 }
@@ -129,3 +130,14 @@ func encodeGetAgreementEntitlements(out *meterd.GetAgreementEntitlementsOutput) 
 	}
 	return Encode(w)
 }
+
+func decodeCancelAgreement(body []byte) (*meterd.CancelAgreementInput, error) {
+	in, err := decodeDescribeAgreement(body) // the same one member
+	if err != nil {
+		return nil, err
+	}
+	return &meterd.CancelAgreementInput{AgreementID: in.AgreementID}, nil
+}
+
+// encodeEmpty encodes an output without members: an empty CBOR map.
+func encodeEmpty[O any](*O) ([]byte, error) { return []byte{0xa0}, nil }

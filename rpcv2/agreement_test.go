@@ -34,6 +34,10 @@ func (s *agreementStub) GetAgreementEntitlements(ctx context.Context, in *meterd
 		Status: "PROVISIONED", StatusReasonCode: "AGREEMENT_ACTIVE", LicenseArn: "arn:l"}}}, s.err
 }
 
+func (s *agreementStub) CancelAgreement(ctx context.Context, in *meterd.CancelAgreementInput) (*meterd.CancelAgreementOutput, error) {
+	return &meterd.CancelAgreementOutput{}, s.err
+}
+
 // agreementHandler serves the Agreement Service's two tables over svc.
 func agreementHandler(svc meterd.AgreementService) *awsjson.Handler {
 	return &awsjson.Handler{
