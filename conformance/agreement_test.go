@@ -2,8 +2,11 @@ package conformance
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -154,4 +157,58 @@ func TestAgreementGoSDK(t *testing.T) {
 			t.Errorf("a second CancelAgreement = %v, want *types.ConflictException", err)
 		}
 	})
+}
+
+// TestAgreementBoto3 runs the Agreement Service's scenarios with boto3,
+// which speaks awsJson1_0 (python/agreement_boto3.py checks each answer).
+func TestAgreementBoto3(t *testing.T) {
+	t.Parallel()
+	srv := meterdtest.Serve(t, meterdtest.Build(t))
+	srv.Stop()
+	contract := demoAgreement(t, srv, catalog.DemoContractOffer, catalog.DemoBuyerAccount2)
+	usage := demoAgreement(t, srv, catalog.DemoUsageOffer, catalog.DemoBuyerAccount1)
+	srv.Restart()
+	// The demo's keys have their id as their secret: test/test, buyer/buyer.
+	cmd := exec.Command("python3", filepath.Join("python", "agreement_boto3.py"), contract.ID, usage.ID, "test", "buyer")
+	cmd.Env = append(srv.Env("unused", "unused"), "AWS_ENDPOINT_URL_MARKETPLACE_AGREEMENT="+srv.URL)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("agreement_boto3.py: %v\n%s", err, out)
+	}
+}
+
+// TestAgreementCLIv1 reads an agreement and its entitlements with the AWS
+// CLI v1 (awscli's entry point in the image Python), which speaks
+// awsJson1_0, and checks an error's exit status and message.
+func TestAgreementCLIv1(t *testing.T) {
+	t.Parallel()
+	srv := meterdtest.Serve(t, meterdtest.Build(t))
+	srv.Stop()
+	contract := demoAgreement(t, srv, catalog.DemoContractOffer, catalog.DemoBuyerAccount2)
+	srv.Restart()
+	aws := func(args ...string) (string, error) {
+		cmd := exec.Command("python3", append([]string{"-c", "import sys; from awscli.clidriver import main; sys.exit(main())"}, args...)...)
+		cmd.Env = append(srv.Env("test", "test"), "AWS_ENDPOINT_URL_MARKETPLACE_AGREEMENT="+srv.URL)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := aws("marketplace-agreement", "describe-agreement", "--agreement-id", contract.ID, "--output", "json")
+	var got struct {
+		AgreementID string `json:"agreementId"`
+		Status      string `json:"status"`
+		Acceptor    struct {
+			AccountID string `json:"accountId"`
+		} `json:"acceptor"`
+	}
+	if err != nil || json.Unmarshal([]byte(out), &got) != nil || got.AgreementID != contract.ID || got.Status != "ACTIVE" ||
+		got.Acceptor.AccountID != catalog.DemoBuyerAccount2 {
+		t.Errorf("aws marketplace-agreement describe-agreement: %v\n%s", err, out)
+	}
+	out, err = aws("marketplace-agreement", "get-agreement-entitlements", "--agreement-id", contract.ID, "--output", "json")
+	if err != nil || !strings.Contains(out, `"status": "PROVISIONED"`) || strings.Contains(out, "registrationToken") {
+		t.Errorf("aws marketplace-agreement get-agreement-entitlements (the proposer: no token): %v\n%s", err, out)
+	}
+	out, err = aws("marketplace-agreement", "describe-agreement", "--agreement-id", "agmt-0000000000000000000000000")
+	if err == nil || !strings.Contains(out, "(ResourceNotFoundException)") || !strings.Contains(out, "does not exist") {
+		t.Errorf("describe-agreement of none: %v\n%s; want ResourceNotFoundException", err, out)
+	}
 }
