@@ -66,6 +66,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeMatchesGeneric$$' -fuzztime $(FUZZTIME) ./awsjson
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeGetEntitlements$$' -fuzztime $(FUZZTIME) ./awsjson
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeGetEntitlements$$' -fuzztime $(FUZZTIME) ./rpcv2
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeAgreement$$' -fuzztime $(FUZZTIME) ./awsjson
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeAgreement$$' -fuzztime $(FUZZTIME) ./rpcv2
 	$(GO) test -run '^$$' -fuzz '^FuzzHandler$$' -fuzztime $(FUZZTIME) ./rpcv2
 	$(GO) test -run '^$$' -fuzz '^FuzzParseAuthorization$$' -fuzztime $(FUZZTIME) ./sigv4
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./catalog

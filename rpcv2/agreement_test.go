@@ -170,3 +170,21 @@ func TestGetAgreementEntitlementsWire(t *testing.T) {
 		t.Errorf("RPC v2: %d %+v %v", w.Code, got, err)
 	}
 }
+
+// FuzzDecodeAgreement checks that the Agreement Service's CBOR decoders
+// never panic and fail only with SerializationException.
+func FuzzDecodeAgreement(f *testing.F) {
+	for _, s := range append(getEntitlementsSeeds, "a1 6b 6167726565656d656e744964 6161", "a1 6a 6d6178526573756c7473 05") {
+		f.Add(h(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		_, err1 := decodeDescribeAgreement(body)
+		_, err2 := decodeGetAgreementEntitlements(body)
+		_, err3 := decodeCancelAgreement(body)
+		for _, err := range []error{err1, err2, err3} {
+			if err != nil && (meterd.ErrorCode(err) != meterd.ESerialization || meterd.ErrorMessage(err) == "") {
+				t.Fatalf("decode(%x) = %v, want SerializationException with a message", body, err)
+			}
+		}
+	})
+}

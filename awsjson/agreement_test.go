@@ -1,0 +1,40 @@
+package awsjson
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/meterd/meterd"
+)
+
+func TestDecodeGetAgreementEntitlements(t *testing.T) {
+	five := int64(5)
+	got, err := decodeGetAgreementEntitlements([]byte(`{"agreementId":"agmt-1","maxResults":5,"nextToken":"n","new":1}`))
+	if want := (&meterd.GetAgreementEntitlementsInput{AgreementID: "agmt-1", MaxResults: &five, NextToken: "n"}); err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("decode = %+v, %v; want %+v", got, err, want)
+	}
+	_, err = decodeGetAgreementEntitlements([]byte(`{"maxResults":"5"}`))
+	if meterd.ErrorCode(err) != meterd.ESerialization || meterd.ErrorMessage(err) != "Member maxResults: STRING_VALUE can not be converted to an Integer" {
+		t.Errorf("decode of a text maxResults = %v, want SerializationException", err)
+	}
+}
+
+// FuzzDecodeAgreement checks that the Agreement Service's decoders never
+// panic and fail only with SerializationException.
+func FuzzDecodeAgreement(f *testing.F) {
+	for _, s := range []string{``, `{}`, `null`, `[]`, `{"agreementId":"agmt-1"}`, `{"agreementId":1}`,
+		`{"agreementId":"a","maxResults":50,"nextToken":"t"}`, `{"maxResults":1e3}`, `{"agreementId":"\ud800"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if _, err := decodeDescribeAgreement(body); err != nil {
+			assertSerializationError(t, err)
+		}
+		if _, err := decodeGetAgreementEntitlements(body); err != nil {
+			assertSerializationError(t, err)
+		}
+		if _, err := decodeCancelAgreement(body); err != nil {
+			assertSerializationError(t, err)
+		}
+	})
+}
