@@ -28,6 +28,9 @@ type Config struct {
 	AdminTokenFile string
 	TLSCert        string
 	TLSKey         string
+	// AllowUnsignedPayload accepts X-Amz-Content-Sha256: UNSIGNED-PAYLOAD over
+	// plain HTTP too (HTTPS always accepts it, as AWS does).
+	AllowUnsignedPayload bool
 	// Quotas is "off" or "aws" (per-account, per-region token buckets).
 	Quotas string
 	// QuotaRate overrides quota rates: "BatchMeterUsage=20,MeterUsage=5".
@@ -114,6 +117,8 @@ func (c *Config) FlagSet() *flag.FlagSet {
 	fs.StringVar(&c.AdminTokenFile, "admin-token-file", c.AdminTokenFile, "a file whose first line is the admin token named default, as --admin-token gives it")
 	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "TLS certificate file (serve HTTPS)")
 	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "TLS key file (serve HTTPS)")
+	fs.BoolVar(&c.AllowUnsignedPayload, "allow-unsigned-payload", c.AllowUnsignedPayload,
+		"accept x-amz-content-sha256: UNSIGNED-PAYLOAD over plain HTTP too, e.g. behind a TLS-terminating proxy (HTTPS always accepts it)")
 	fs.StringVar(&c.Quotas, "quotas", c.Quotas, "off, or aws: AWS-like per-account, per-region request quotas (ThrottlingException beyond them)")
 	fs.Func("quota-rate", "with --quotas aws, requests per second of an operation, as OPERATION=RATE[,...] (repeatable; defaults BatchMeterUsage=10,MeterUsage=10,RegisterUsage=5,ResolveCustomer=10,GetEntitlements=10)", func(v string) error {
 		if err := faults.ParseRates(v, faults.DefaultRates()); err != nil {

@@ -386,6 +386,8 @@ func (m *Main) verifiers() map[string]*sigv4.Verifier {
 			Service:          name,
 			Insecure:         m.Config.Auth == "none",
 			DefaultAccountID: catalog.DemoSellerAccount,
+
+			AllowUnsignedPayload: m.Config.AllowUnsignedPayload,
 		}
 	}
 	return verifiers

@@ -87,7 +87,7 @@ func signedWithKeyOf(secret string, keyDate, at time.Time) func(t *testing.T) (*
 		if err != nil {
 			t.Fatal(err)
 		}
-		hash, err := payloadHash(r, body)
+		hash, err := payloadHash(r, body, false)
 		if err != nil {
 			t.Fatal(err)
 		}

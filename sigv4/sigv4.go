@@ -2,8 +2,10 @@
 //
 // The canonical request is rebuilt from the headers the client lists in
 // SignedHeaders, because the SDKs sign different sets (the Go SDK signs
-// content-length, botocore does not). The payload hash is always computed
-// from the body.
+// content-length, botocore does not). The payload hash is computed from the
+// body, except that X-Amz-Content-Sha256: UNSIGNED-PAYLOAD (what recent SDKs
+// send over HTTPS) is signed as that literal, as AWS does, over TLS or when
+// AllowUnsignedPayload is set.
 package sigv4
 
 import (
@@ -57,6 +59,10 @@ type Verifier struct {
 	Insecure         bool
 	DefaultAccountID string
 
+	// AllowUnsignedPayload (--allow-unsigned-payload) accepts UNSIGNED-PAYLOAD
+	// over plain HTTP too, for a server behind a TLS-terminating proxy.
+	AllowUnsignedPayload bool
+
 	keys signingKeys // derived signing keys, by secret and scope
 }
 
@@ -86,7 +92,7 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (*meterd.Caller, error) 
 	if err != nil {
 		return nil, err
 	}
-	payloadHash, err := payloadHash(r, body)
+	payloadHash, err := payloadHash(r, body, v.AllowUnsignedPayload)
 	if err != nil {
 		return nil, err
 	}
@@ -163,12 +169,26 @@ func checkSkew(t, now time.Time, max time.Duration) error {
 	return nil
 }
 
+// unsignedPayload is the X-Amz-Content-Sha256 value of a request whose body
+// is not part of the signature; the canonical request then ends with it.
+const unsignedPayload = "UNSIGNED-PAYLOAD"
+
 // payloadHash returns the hex SHA-256 of body, which X-Amz-Content-Sha256
-// must equal when the client sent it.
-func payloadHash(r *http.Request, body []byte) (string, error) {
+// must equal when the client sent it, or UNSIGNED-PAYLOAD when the client
+// sent that over TLS (or over HTTP with allowUnsigned): TLS protects the body.
+func payloadHash(r *http.Request, body []byte, allowUnsigned bool) (string, error) {
+	got := r.Header.Get("X-Amz-Content-Sha256")
+	if got == unsignedPayload {
+		if r.TLS == nil && !allowUnsigned {
+			return "", meterd.Errorf(meterd.EInvalidSignature,
+				"The provided 'x-amz-content-sha256' header UNSIGNED-PAYLOAD is accepted only over HTTPS "+
+					"(or when meterd serve runs with --allow-unsigned-payload).")
+		}
+		return unsignedPayload, nil
+	}
 	sum := sha256.Sum256(body)
 	h := hex.EncodeToString(sum[:])
-	if got := r.Header.Get("X-Amz-Content-Sha256"); got != "" && got != h {
+	if got != "" && got != h {
 		return "", meterd.Errorf(meterd.EInvalidSignature,
 			"The provided 'x-amz-content-sha256' header does not match what was computed.")
 	}
