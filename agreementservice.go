@@ -10,6 +10,7 @@ const (
 	OpDescribeAgreement        = "DescribeAgreement"
 	OpGetAgreementEntitlements = "GetAgreementEntitlements"
 	OpCancelAgreement          = "CancelAgreement"
+	OpGetAgreementTerms        = "GetAgreementTerms"
 )
 
 // Agreement entitlement statuses and reason codes meterd answers.
@@ -117,6 +118,21 @@ type CancelAgreementInput struct {
 // CancelAgreementOutput is the (empty) response of CancelAgreement.
 type CancelAgreementOutput struct{}
 
+// GetAgreementTermsInput is the request of GetAgreementTerms.
+type GetAgreementTermsInput struct {
+	AgreementID string
+	MaxResults  *int64
+	NextToken   string
+}
+
+// GetAgreementTermsOutput is the response of GetAgreementTerms: the
+// agreement's accepted terms with the buyer's configuration. AcceptedTerms
+// is never nil; NextToken is set only when more follow.
+type GetAgreementTermsOutput struct {
+	AcceptedTerms []Term
+	NextToken     string
+}
+
 // AgreementService is the Agreement Service, reading the authenticated
 // caller from the context. Errors are *Error values: EValidation,
 // EAccessDenied, EResourceNotFound, EThrottling, or internal.
@@ -124,4 +140,5 @@ type AgreementService interface {
 	DescribeAgreement(ctx context.Context, in *DescribeAgreementInput) (*DescribeAgreementOutput, error)
 	GetAgreementEntitlements(ctx context.Context, in *GetAgreementEntitlementsInput) (*GetAgreementEntitlementsOutput, error)
 	CancelAgreement(ctx context.Context, in *CancelAgreementInput) (*CancelAgreementOutput, error)
+	GetAgreementTerms(ctx context.Context, in *GetAgreementTermsInput) (*GetAgreementTermsOutput, error)
 }

@@ -2,6 +2,7 @@ package awsjson
 
 import (
 	"context"
+	"time"
 
 	"github.com/meterd/meterd"
 )
@@ -20,6 +21,7 @@ func Agreement(svc meterd.AgreementService) *Service {
 			meterd.OpDescribeAgreement:        Bind(decodeDescribeAgreement, svc.DescribeAgreement, encodeDescribeAgreement),
 			meterd.OpGetAgreementEntitlements: Bind(decodeGetAgreementEntitlements, svc.GetAgreementEntitlements, encodeGetAgreementEntitlements),
 			meterd.OpCancelAgreement:          Bind(decodeCancelAgreement, svc.CancelAgreement, encodeEmpty[meterd.CancelAgreementOutput]),
+			meterd.OpGetAgreementTerms:        Bind(decodeGetAgreementTerms, svc.GetAgreementTerms, encodeGetAgreementTerms),
 		}),
 	}
 }
@@ -158,3 +160,106 @@ func decodeCancelAgreement(body []byte) (*meterd.CancelAgreementInput, error) {
 
 // encodeEmpty encodes an output without members.
 func encodeEmpty[O any](*O) ([]byte, error) { return []byte("{}"), nil }
+
+func decodeGetAgreementTerms(body []byte) (*meterd.GetAgreementTermsInput, error) {
+	in, err := decodeGetAgreementEntitlements(body) // the same members
+	if err != nil {
+		return nil, err
+	}
+	return &meterd.GetAgreementTermsInput{AgreementID: in.AgreementID, MaxResults: in.MaxResults, NextToken: in.NextToken}, nil
+}
+
+func encodeGetAgreementTerms(out *meterd.GetAgreementTermsOutput) ([]byte, error) {
+	w := map[string]any{"acceptedTerms": AcceptedTerms(out.AcceptedTerms, func(t time.Time) any { return timestamp(&t) })}
+	if out.NextToken != "" {
+		w["nextToken"] = out.NextToken
+	}
+	return marshal(w)
+}
+
+// AcceptedTerms are terms as the model's AcceptedTerm union: one member
+// named after the term's type (legalTerm, usageBasedPricingTerm, ...)
+// holding its members, absent ones left out. Both protocols encode them;
+// ts writes a timestamp in the protocol's form.
+func AcceptedTerms(terms []meterd.Term, ts func(time.Time) any) []map[string]any {
+	out := make([]map[string]any, 0, len(terms))
+	for _, t := range terms {
+		m := map[string]any{"type": t.Type, "id": t.ID}
+		set := func(k string, v any, present bool) {
+			if present {
+				m[k] = v
+			}
+		}
+		set("currencyCode", t.CurrencyCode, t.CurrencyCode != "")
+		switch t.Type {
+		case meterd.TermUsageBasedPricing:
+			m["rateCards"] = []map[string]any{{"rateCard": rateCard(t.RateCard)}}
+		case meterd.TermConfigurableUpfrontPrice:
+			var cards []map[string]any
+			for _, rc := range t.RateCards {
+				cards = append(cards, map[string]any{
+					"selector":    map[string]any{"type": "Duration", "value": rc.Duration},
+					"constraints": map[string]any{"multipleDimensionSelection": "Allowed", "quantityConfiguration": "Allowed"},
+					"rateCard":    rateCard(rc.RateCard),
+				})
+			}
+			m["rateCards"] = cards
+			if c := t.Configuration; c != nil {
+				dims := []map[string]any{}
+				for _, d := range c.Dimensions {
+					dims = append(dims, map[string]any{"dimensionKey": d.DimensionKey, "dimensionValue": d.DimensionValue})
+				}
+				m["configuration"] = map[string]any{"selectorValue": c.SelectorValue, "dimensions": dims}
+			}
+		case meterd.TermFreeTrialPricing:
+			set("duration", t.Duration, t.Duration != "")
+			var grants []map[string]any
+			for _, g := range t.Grants {
+				grant := map[string]any{"dimensionKey": g.DimensionKey}
+				if g.MaxQuantity > 0 {
+					grant["maxQuantity"] = g.MaxQuantity
+				}
+				grants = append(grants, grant)
+			}
+			set("grants", grants, grants != nil)
+		case meterd.TermLegal:
+			var docs []map[string]any
+			for _, d := range t.Documents {
+				docs = append(docs, map[string]any{"type": d.Type, "url": d.URL})
+			}
+			set("documents", docs, docs != nil)
+		case meterd.TermSupport:
+			set("refundPolicy", t.RefundPolicy, t.RefundPolicy != "")
+		case meterd.TermRenewal:
+			auto := t.AutoRenew
+			if t.Configuration != nil && t.Configuration.EnableAutoRenew != nil {
+				auto = t.Configuration.EnableAutoRenew
+			}
+			set("configuration", map[string]any{"enableAutoRenew": auto != nil && *auto}, auto != nil)
+		case meterd.TermValidity:
+			set("agreementDuration", t.AgreementDuration, t.AgreementDuration != "")
+			if t.AgreementStartDate != nil {
+				m["agreementStartDate"] = ts(*t.AgreementStartDate)
+			}
+		}
+		out = append(out, map[string]any{unionMember(t.Type): m})
+	}
+	return out
+}
+
+func rateCard(items []meterd.RateCardItem) []map[string]any {
+	out := []map[string]any{}
+	for _, it := range items {
+		out = append(out, map[string]any{"dimensionKey": it.DimensionKey, "price": it.Price})
+	}
+	return out
+}
+
+// unionMember is AcceptedTerm's member of a term type: the type's name with
+// a lowercase first letter.
+func unionMember(typ string) string {
+	if typ == "" {
+		return typ
+	}
+	return string(typ[0]|0x20) + typ[1:]
+}

@@ -111,6 +111,34 @@ func TestAgreementGoSDK(t *testing.T) {
 			t.Errorf("DescribeAgreement in eu-west-1 = %v, want ValidationException", err)
 		}
 	})
+	t.Run("GetAgreementTerms", func(t *testing.T) {
+		c := agreementClient(srv.URL, "us-east-1", seller)
+		var terms []matypes.AcceptedTerm
+		p := ma.NewGetAgreementTermsPaginator(c, &ma.GetAgreementTermsInput{AgreementId: aws.String(a.ID), MaxResults: aws.Int32(2)})
+		for p.HasMorePages() {
+			out, err := p.NextPage(ctx)
+			if err != nil {
+				t.Fatalf("GetAgreementTerms() = %v", err)
+			}
+			terms = append(terms, out.AcceptedTerms...)
+		}
+		if len(terms) != len(a.Terms) {
+			t.Fatalf("GetAgreementTerms pages of 2 = %d terms, want %d", len(terms), len(a.Terms))
+		}
+		found := false
+		for _, term := range terms {
+			if up, ok := term.(*matypes.AcceptedTermMemberConfigurableUpfrontPricingTerm); ok {
+				found = true
+				cfg := up.Value.Configuration
+				if cfg == nil || aws.ToString(cfg.SelectorValue) != "P12M" || len(cfg.Dimensions) != 2 {
+					t.Errorf("configurableUpfrontPricingTerm = %+v, configuration %+v", up.Value, cfg)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no configurableUpfrontPricingTerm among %d terms", len(terms))
+		}
+	})
 	t.Run("GetAgreementEntitlements registration token ResolveCustomer", func(t *testing.T) {
 		out, err := agreementClient(srv.URL, "us-east-1", otherBuyer).GetAgreementEntitlements(ctx, &ma.GetAgreementEntitlementsInput{AgreementId: aws.String(usage.ID)})
 		if err != nil || len(out.AgreementEntitlements) != 1 {

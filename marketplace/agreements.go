@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/big"
 	"regexp"
+	"strconv"
 	"time"
 
 	"github.com/meterd/meterd"
@@ -43,6 +44,8 @@ type Agreements struct {
 	Clock meterd.Clock
 	// Market runs the transitions the buyer asks for (CancelAgreement).
 	Market *Service
+	// TokenKey signs the nextTokens it issues, as Entitlements.TokenKey.
+	TokenKey []byte
 }
 
 var _ meterd.AgreementService = (*Agreements)(nil)
@@ -157,6 +160,50 @@ func (s *Agreements) CancelAgreement(ctx context.Context, in *meterd.CancelAgree
 		return nil, fmt.Errorf("marketplace: cancel agreement %s: %w", a.ID, err)
 	}
 	return &meterd.CancelAgreementOutput{}, nil
+}
+
+// GetAgreementTerms returns the agreement's accepted terms, each with its
+// id (the offer's term id) and the buyer's configuration, in the offer's
+// order, paginated (maxResults 1 to 50, default 50). A nextToken is bound
+// to the caller and the agreement, and signed by the server.
+func (s *Agreements) GetAgreementTerms(ctx context.Context, in *meterd.GetAgreementTermsInput) (*meterd.GetAgreementTermsOutput, error) {
+	caller, err := agreementCaller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	limit := maxAgreementResults
+	if in.MaxResults != nil {
+		if *in.MaxResults < 1 || *in.MaxResults > maxAgreementResults {
+			return nil, validation("INVALID_MAX_RESULTS", "maxResults", "maxResults must be between 1 and %d, got %d", maxAgreementResults, *in.MaxResults)
+		}
+		limit = int(*in.MaxResults)
+	}
+	a, err := s.readable(ctx, caller, "agreementId", in.AgreementID)
+	if err != nil {
+		return nil, err
+	}
+	// The page cursor is the index of the next term, sealed as
+	// GetEntitlements' tokens are, scoped to the caller and the agreement.
+	tokens := &Entitlements{TokenKey: s.TokenKey}
+	scope := tokenScope(caller.AccountID, "terms "+a.ID, nil)
+	from := 0
+	if in.NextToken != "" {
+		after, ok := tokens.openToken(in.NextToken, scope)
+		n := -1
+		if ok {
+			n, err = strconv.Atoi(after.Dimension)
+		}
+		if !ok || err != nil || n < 0 || n > len(a.Terms) {
+			return nil, validation("INVALID_NEXT_TOKEN", "nextToken", "The nextToken is not valid: pass the nextToken of the previous GetAgreementTerms call for agreement %s", a.ID)
+		}
+		from = n
+	}
+	to := min(from+limit, len(a.Terms))
+	out := &meterd.GetAgreementTermsOutput{AcceptedTerms: append([]meterd.Term{}, a.Terms[from:to]...)}
+	if to < len(a.Terms) {
+		out.NextToken = tokens.sealToken(scope, meterd.EntitlementKey{Dimension: strconv.Itoa(to)})
+	}
+	return out, nil
 }
 
 // maxAgreementResults is the model's MaxResults bound.

@@ -176,3 +176,53 @@ func TestCancelAgreement(t *testing.T) {
 		}
 	})
 }
+
+func TestGetAgreementTerms(t *testing.T) {
+	stores(t, func(t *testing.T, e *env) {
+		api := &marketplace.Agreements{Store: e.l, Clock: e.clock, TokenKey: []byte("agreement terms test key, 32 b..")}
+		a := e.accept(contract(newBuyer))
+		b := e.accept(contract("210987654321"))
+		ctx := as(t.Context(), newBuyer, "us-east-1")
+		all, err := api.GetAgreementTerms(ctx, &meterd.GetAgreementTermsInput{AgreementID: a.ID})
+		if err != nil || !reflect.DeepEqual(all.AcceptedTerms, a.Terms) || all.NextToken != "" {
+			t.Fatalf("GetAgreementTerms() = %+v, %v; want the agreement's %d terms on one page", all, err, len(a.Terms))
+		}
+		up, ok := a.Term(meterd.TermConfigurableUpfrontPrice)
+		if !ok || up.Configuration == nil || up.Configuration.SelectorValue != "P12M" {
+			t.Fatalf("the contract's upfront term = %+v, want the buyer's P12M configuration", up)
+		}
+		var paged []meterd.Term
+		in := &meterd.GetAgreementTermsInput{AgreementID: a.ID, MaxResults: int64p(2)}
+		for pages := 0; ; pages++ {
+			out, err := api.GetAgreementTerms(ctx, in)
+			if err != nil || pages > len(a.Terms) {
+				t.Fatalf("page %d: %v", pages, err)
+			}
+			paged = append(paged, out.AcceptedTerms...)
+			if out.NextToken == "" {
+				break
+			}
+			in.NextToken = out.NextToken
+			// A token is the caller's and the agreement's only.
+			_, err = api.GetAgreementTerms(as(t.Context(), "210987654321", "us-east-1"), &meterd.GetAgreementTermsInput{AgreementID: b.ID, NextToken: out.NextToken})
+			if reason, _ := meterd.ErrorDetail(err); reason != "INVALID_NEXT_TOKEN" {
+				t.Errorf("a token of another agreement = %v, want INVALID_NEXT_TOKEN", err)
+			}
+		}
+		if !reflect.DeepEqual(paged, a.Terms) {
+			t.Errorf("pages of 2 = %d terms, want the %d terms in order", len(paged), len(a.Terms))
+		}
+		for _, tok := range []string{"forged", "e30.AAAA"} {
+			_, err := api.GetAgreementTerms(ctx, &meterd.GetAgreementTermsInput{AgreementID: a.ID, NextToken: tok})
+			if reason, _ := meterd.ErrorDetail(err); meterd.ErrorCode(err) != meterd.EValidation || reason != "INVALID_NEXT_TOKEN" {
+				t.Errorf("nextToken %q = %v, want ValidationException INVALID_NEXT_TOKEN", tok, err)
+			}
+		}
+		if _, err := api.GetAgreementTerms(as(t.Context(), catalog.DemoBuyerAccount1, "us-east-1"), &meterd.GetAgreementTermsInput{AgreementID: a.ID}); meterd.ErrorCode(err) != meterd.EAccessDenied {
+			t.Errorf("another buyer's GetAgreementTerms = %v, want AccessDeniedException", err)
+		}
+		if _, err := api.GetAgreementTerms(ctx, &meterd.GetAgreementTermsInput{AgreementID: a.ID, MaxResults: int64p(0)}); meterd.ErrorCode(err) != meterd.EValidation {
+			t.Errorf("maxResults 0 = %v, want ValidationException", err)
+		}
+	})
+}

@@ -23,6 +23,7 @@ func Agreement(svc meterd.AgreementService) *awsjson.Service {
 			meterd.OpDescribeAgreement:        awsjson.Bind(decodeDescribeAgreement, svc.DescribeAgreement, encodeDescribeAgreement),
 			meterd.OpGetAgreementEntitlements: awsjson.Bind(decodeGetAgreementEntitlements, svc.GetAgreementEntitlements, encodeGetAgreementEntitlements),
 			meterd.OpCancelAgreement:          awsjson.Bind(decodeCancelAgreement, svc.CancelAgreement, encodeEmpty[meterd.CancelAgreementOutput]),
+			meterd.OpGetAgreementTerms:        awsjson.Bind(decodeGetAgreementTerms, svc.GetAgreementTerms, encodeGetAgreementTerms),
 		}),
 	}
 }
@@ -141,3 +142,19 @@ func decodeCancelAgreement(body []byte) (*meterd.CancelAgreementInput, error) {
 
 // encodeEmpty encodes an output without members: an empty CBOR map.
 func encodeEmpty[O any](*O) ([]byte, error) { return []byte{0xa0}, nil }
+
+func decodeGetAgreementTerms(body []byte) (*meterd.GetAgreementTermsInput, error) {
+	in, err := decodeGetAgreementEntitlements(body) // the same members
+	if err != nil {
+		return nil, err
+	}
+	return &meterd.GetAgreementTermsInput{AgreementID: in.AgreementID, MaxResults: in.MaxResults, NextToken: in.NextToken}, nil
+}
+
+func encodeGetAgreementTerms(out *meterd.GetAgreementTermsOutput) ([]byte, error) {
+	w := map[string]any{"acceptedTerms": awsjson.AcceptedTerms(out.AcceptedTerms, func(t time.Time) any { return millis(&t) })}
+	if out.NextToken != "" {
+		w["nextToken"] = out.NextToken
+	}
+	return Encode(w)
+}

@@ -38,6 +38,10 @@ func (s *agreementStub) CancelAgreement(ctx context.Context, in *meterd.CancelAg
 	return &meterd.CancelAgreementOutput{}, s.err
 }
 
+func (s *agreementStub) GetAgreementTerms(ctx context.Context, in *meterd.GetAgreementTermsInput) (*meterd.GetAgreementTermsOutput, error) {
+	return &meterd.GetAgreementTermsOutput{AcceptedTerms: []meterd.Term{}}, s.err
+}
+
 // agreementHandler serves the Agreement Service's two tables over svc.
 func agreementHandler(svc meterd.AgreementService) *awsjson.Handler {
 	return &awsjson.Handler{

@@ -333,7 +333,7 @@ func (m *Main) handler() http.Handler {
 	entitlements := &marketplace.Entitlements{Store: m.Ledger, Clock: m.Clock, TokenKey: m.tokenKey}
 	getEntitlements := faults.Guard(m.Faults, m.quotas, meterd.OpGetEntitlements,
 		func(in *meterd.GetEntitlementsInput) string { return in.ProductCode }, entitlements.GetEntitlements)
-	agreements := &marketplace.Agreements{Store: m.Ledger, Clock: m.Clock, Market: m.Market}
+	agreements := &marketplace.Agreements{Store: m.Ledger, Clock: m.Clock, Market: m.Market, TokenKey: m.tokenKey}
 	verifiers := m.verifiers()
 	api := &awsjson.Handler{
 		Services: []*awsjson.Service{

@@ -54,6 +54,16 @@ check("DescribeAgreement bad id", e and e["Error"]["Code"] == "ValidationExcepti
 e = error_of(client(seller_key, "eu-west-1").describe_agreement, agreementId=contract)
 check("DescribeAgreement eu-west-1", e and e["Error"]["Code"] == "ValidationException", e)
 
+terms = []
+for page in seller.get_paginator("get_agreement_terms").paginate(agreementId=contract, PaginationConfig={"PageSize": 2}):
+    terms += page["acceptedTerms"]
+upfront = [t["configurableUpfrontPricingTerm"] for t in terms if "configurableUpfrontPricingTerm" in t]
+check("GetAgreementTerms", len(terms) > 2 and len(upfront) == 1
+      and upfront[0]["configuration"]["selectorValue"] == "P12M"
+      and {d["dimensionKey"]: d["dimensionValue"] for d in upfront[0]["configuration"]["dimensions"]} == {"seats": 10, "premium": 1}, terms)
+e = error_of(seller.get_agreement_terms, agreementId=contract, nextToken="forged")
+check("GetAgreementTerms forged nextToken", e and e.get("reason") == "INVALID_NEXT_TOKEN", e)
+
 out = buyer.get_agreement_entitlements(agreementId=usage)
 ents = out["agreementEntitlements"]
 check("GetAgreementEntitlements", len(ents) == 1 and ents[0]["status"] == "PROVISIONED"
