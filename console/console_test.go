@@ -7,6 +7,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -47,7 +48,7 @@ type testServer struct {
 	Clock   *meterd.ServerClock
 }
 
-func startServer(t *testing.T) *testServer {
+func startServer(t testing.TB) *testServer {
 	t.Helper()
 	cfg := server.DefaultConfig()
 	cfg.Listen, cfg.Data, cfg.Store, cfg.AdminToken = "127.0.0.1:0", t.TempDir(), "sqlite", adminToken
@@ -63,7 +64,7 @@ func startServer(t *testing.T) *testServer {
 
 // meter sends n BatchMeterUsage records of the demo product for
 // customer, one an hour back from ts, with the demo seller's key.
-func (s *testServer) meter(t *testing.T, customer string, n int, ts time.Time) {
+func (s *testServer) meter(t testing.TB, customer string, n int, ts time.Time) {
 	t.Helper()
 	client := mm.New(mm.Options{Region: "us-east-1", BaseEndpoint: aws.String(s.URL), Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), RetryMaxAttempts: 1})
 	var recs []types.UsageRecord
@@ -82,7 +83,7 @@ func (s *testServer) meter(t *testing.T, customer string, n int, ts time.Time) {
 }
 
 // browser is an HTTP client with cookies that does not follow redirects.
-func browser(t *testing.T) *http.Client {
+func browser(t testing.TB) *http.Client {
 	jar, _ := cookiejar.New(nil)
 	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
@@ -90,7 +91,7 @@ func browser(t *testing.T) *http.Client {
 var csrfField = regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`)
 
 // get fetches a page and returns its status, body and CSRF token.
-func get(t *testing.T, c *http.Client, u string) (int, string, string) {
+func get(t testing.TB, c *http.Client, u string) (int, string, string) {
 	t.Helper()
 	resp, err := c.Get(u)
 	if err != nil {
@@ -105,7 +106,7 @@ func get(t *testing.T, c *http.Client, u string) (int, string, string) {
 	return resp.StatusCode, string(b), csrf
 }
 
-func post(t *testing.T, c *http.Client, u string, form url.Values) (*http.Response, string) {
+func post(t testing.TB, c *http.Client, u string, form url.Values) (*http.Response, string) {
 	t.Helper()
 	resp, err := c.PostForm(u, form)
 	if err != nil {
@@ -285,5 +286,30 @@ func TestPages(t *testing.T) {
 	post(t, c, s.URL+"/console/clock", url.Values{"csrf": {csrf}, "action": {"reset"}})
 	if st, _ := s.Admin.Clock(context.Background()); st.Frozen {
 		t.Errorf("clock after reset = %+v, want following real time", st)
+	}
+}
+
+// BenchmarkPages measures each page's render at the server (the HTTP
+// round trip on loopback included) with 1,200 records of 200 customers.
+func BenchmarkPages(b *testing.B) {
+	s := startServer(b)
+	now := s.Clock.Now()
+	for c := range 200 {
+		if _, err := s.Admin.Subscribe(context.Background(), "demo-product", admin.SubscribeInput{AWSAccountID: strconv.Itoa(100000000000 + c), CustomerIdentifier: "bench-customer-" + strconv.Itoa(c)}); err != nil {
+			b.Fatal(err)
+		}
+		s.meter(b, "bench-customer-"+strconv.Itoa(c), 6, now)
+	}
+	c := browser(nil)
+	_, _, csrf := get(b, c, s.URL+"/console/login")
+	post(b, c, s.URL+"/console/login", url.Values{"csrf": {csrf}, "token": {adminToken}})
+	for _, p := range []string{"/console/", "/console/usage", "/console/faults", "/console/clock"} {
+		b.Run(strings.Trim(p, "/"), func(b *testing.B) {
+			for b.Loop() {
+				if code, body, _ := get(b, c, s.URL+p); code != http.StatusOK {
+					b.Fatalf("%s = %d: %s", p, code, body)
+				}
+			}
+		})
 	}
 }
