@@ -170,6 +170,11 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.URL+"/console/products"), chromedp.WaitVisible(chromedp.ID("p-demo-product"))); err != nil {
+		t.Fatal(err)
+	}
+	screenshot(t, ctx, "console-products.png")
+
 	// The clock page advances the clock; a forged CSRF token is refused.
 	before := s.Clock.Now()
 	if err := chromedp.Do(ctx,

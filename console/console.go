@@ -182,7 +182,7 @@ func parsePages() map[string]*template.Template {
 		"rfc3339": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	}
 	out := map[string]*template.Template{}
-	for _, name := range []string{"login", "dashboard", "usage", "faults", "clock", "error"} {
+	for _, name := range []string{"login", "dashboard", "products", "usage", "faults", "clock", "error"} {
 		out[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/"+name+".html"))
 	}
 	return out

@@ -250,6 +250,20 @@ func TestPages(t *testing.T) {
 		}
 	}
 
+	code, body, _ = get(t, c, s.URL+"/console/products")
+	agreements, err := s.Admin.Agreements(context.Background(), admin.AgreementQuery{Product: "demo-product"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code != http.StatusOK || !strings.Contains(body, `<h2 id="p-demo-product">demo-product</h2>`) || !strings.Contains(body, ">demo-customer-1</a>") {
+		t.Errorf("products page = %d, want demo-product with its customers: %s", code, body)
+	}
+	for _, a := range agreements {
+		if !strings.Contains(body, "<td>"+a.ID+"</td>") {
+			t.Errorf("products page lacks agreement %s", a.ID)
+		}
+	}
+
 	code, body, _ = get(t, c, s.URL+"/console/usage?customer=demo-customer-1")
 	if code != http.StatusOK || strings.Count(body, "<td>demo-customer-1</td>") != 3 || strings.Contains(body, "<td>demo-customer-2</td>") {
 		t.Errorf("usage of demo-customer-1 = %d, want its 3 records alone", code)
@@ -303,7 +317,7 @@ func BenchmarkPages(b *testing.B) {
 	c := browser(nil)
 	_, _, csrf := get(b, c, s.URL+"/console/login")
 	post(b, c, s.URL+"/console/login", url.Values{"csrf": {csrf}, "token": {adminToken}})
-	for _, p := range []string{"/console/", "/console/usage", "/console/faults", "/console/clock"} {
+	for _, p := range []string{"/console/", "/console/products", "/console/usage", "/console/faults", "/console/clock"} {
 		b.Run(strings.Trim(p, "/"), func(b *testing.B) {
 			for b.Loop() {
 				if code, body, _ := get(b, c, s.URL+p); code != http.StatusOK {

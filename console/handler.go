@@ -24,6 +24,7 @@ func (c *Console) Handler() http.Handler {
 	mux.HandleFunc("POST /console/login", c.login)
 	mux.Handle("POST /console/logout", c.authed(c.logout))
 	mux.Handle("GET /console/{$}", c.authed(c.dashboard))
+	mux.Handle("GET /console/products", c.authed(c.products))
 	mux.Handle("GET /console/usage", c.authed(c.usage))
 	mux.Handle("GET /console/usage.csv", c.authed(c.usageCSV))
 	mux.Handle("GET /console/faults", c.authed(c.faults))
