@@ -110,7 +110,7 @@ func TestParseAllErrors(t *testing.T) {
 	}
 	want := []string{
 		`10: products[0].type: must be saas, ami or container, got "lambda"`,
-		`12: unknown field "colour" (known: [code seller type regions fulfillment_url public_key_versions dimensions customers])`,
+		`12: unknown field "colour" (known: [code id seller type regions fulfillment_url public_key_versions concurrent_agreements dimensions offers customers agreements])`,
 		`15: products[0].dimensions[0].price: must be a decimal number, got "cheap"`,
 		`18: products[0].customers[0].status: unknown status "gone"`,
 		`20: faults[0].operation: required`,
