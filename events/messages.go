@@ -85,7 +85,7 @@ type Message struct {
 	ReceiptHandle string
 	MD5OfBody     string
 	Body          string
-	Attributes    map[string]string
+	Attributes    map[string]string `json:",omitempty"`
 }
 
 // ReceiveMessageOutput is SQS's ReceiveMessage answer.

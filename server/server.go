@@ -24,6 +24,7 @@ import (
 	"github.com/meterd/meterd/awsjson"
 	"github.com/meterd/meterd/catalog"
 	"github.com/meterd/meterd/console"
+	"github.com/meterd/meterd/events"
 	"github.com/meterd/meterd/faults"
 	"github.com/meterd/meterd/internal/fileperm"
 	"github.com/meterd/meterd/marketplace"
@@ -335,14 +336,18 @@ func (m *Main) handler() http.Handler {
 		func(in *meterd.GetEntitlementsInput) string { return in.ProductCode }, entitlements.GetEntitlements)
 	agreements := &marketplace.Agreements{Store: m.Ledger, Clock: m.Clock, Market: m.Market, TokenKey: m.tokenKey}
 	verifiers := m.verifiers()
+	services := []*awsjson.Service{}
+	if qs, ok := m.Ledger.(meterd.QueueStore); ok {
+		services = append(services, events.SQS(&events.Queues{Store: qs}))
+	}
 	api := &awsjson.Handler{
-		Services: []*awsjson.Service{
+		Services: append(services,
 			awsjson.Metering(meteringAPI),
 			awsjson.Entitlement(getEntitlements),
 			rpcv2.Entitlement(getEntitlements),
 			awsjson.Agreement(agreements),
 			rpcv2.Agreement(agreements),
-		},
+		),
 		Authenticate: authenticate(verifiers),
 		Logger:       m.Logger,
 		Observe:      met.Observe,
@@ -372,7 +377,7 @@ func (m *Main) handler() http.Handler {
 	consoleUI := m.Console.Handler()
 	mux.Handle("/console/", consoleUI)
 	mux.Handle("/console", consoleUI)
-	mux.Handle("/", met.CountInFlight(api))
+	mux.Handle("/", met.CountInFlight(events.WithEndpoint(api)))
 	return mux
 }
 
