@@ -66,6 +66,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeMatchesGeneric$$' -fuzztime $(FUZZTIME) ./awsjson
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeGetEntitlements$$' -fuzztime $(FUZZTIME) ./awsjson
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeGetEntitlements$$' -fuzztime $(FUZZTIME) ./rpcv2
+	$(GO) test -run '^$$' -fuzz '^FuzzSQSOperations$$' -fuzztime $(FUZZTIME) ./events
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeAgreement$$' -fuzztime $(FUZZTIME) ./awsjson
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeAgreement$$' -fuzztime $(FUZZTIME) ./rpcv2
 	$(GO) test -run '^$$' -fuzz '^FuzzHandler$$' -fuzztime $(FUZZTIME) ./rpcv2

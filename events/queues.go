@@ -104,8 +104,11 @@ func resolve(ctx context.Context, queueURL string) (account, name string, err er
 		return "", "", err
 	}
 	u, err := url.Parse(queueURL)
+	if err != nil || queueURL == "" {
+		return "", "", meterd.Errorf(EQueueDoesNotExist, "The specified queue does not exist.")
+	}
 	parts := strings.Split(strings.Trim(u.EscapedPath(), "/"), "/")
-	if err != nil || queueURL == "" || len(parts) != 2 || parts[0] == "" || parts[1] == "" {
+	if len(parts) != 2 || parts[0] == "" || parts[1] == "" {
 		return "", "", meterd.Errorf(EQueueDoesNotExist, "The specified queue does not exist.")
 	}
 	if parts[0] != me {

@@ -15,7 +15,7 @@ import (
 
 const endpoint = "http://127.0.0.1:4579"
 
-func newQueues(t *testing.T) (*events.Queues, *time.Time) {
+func newQueues(t testing.TB) (*events.Queues, *time.Time) {
 	t.Helper()
 	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "meterd.db"))
 	if err != nil {
@@ -94,6 +94,8 @@ func TestQueueOperations(t *testing.T) {
 	code(t, "PurgeQueue by another account", err, meterd.EAccessDenied)
 	_, err = q.DeleteQueue(seller, &events.QueueUrlInput{QueueUrl: endpoint + "/111122223333/nope"})
 	code(t, "DeleteQueue missing", err, events.EQueueDoesNotExist)
+	_, err = q.PurgeQueue(seller, &events.QueueUrlInput{QueueUrl: "http://h/%zz/q"})
+	code(t, "PurgeQueue of a URL that does not parse", err, events.EQueueDoesNotExist)
 
 	if _, err := q.DeleteQueue(seller, &events.QueueUrlInput{QueueUrl: url}); err != nil {
 		t.Fatal(err)
