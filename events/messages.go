@@ -198,15 +198,11 @@ type DeleteMessageInput struct {
 // DeleteMessage deletes the message of the latest receipt; a stale
 // receipt succeeds and changes nothing, as in SQS.
 func (q *Queues) DeleteMessage(ctx context.Context, in *DeleteMessageInput) (*EmptyOutput, error) {
-	account, name, err := resolve(ctx, in.QueueUrl)
+	r, err := resolveReceipt(ctx, in.QueueUrl, in.ReceiptHandle)
 	if err != nil {
 		return nil, err
 	}
-	id, count, err := parseReceipt(account, name, in.ReceiptHandle)
-	if err != nil {
-		return nil, err
-	}
-	if err := q.Store.DeleteMessage(ctx, account, name, id, count); err != nil {
+	if err := q.Store.DeleteMessage(ctx, r.account, r.name, r.messageID, r.count); err != nil {
 		return nil, storeErr(err)
 	}
 	return &EmptyOutput{}, nil
@@ -222,11 +218,7 @@ type ChangeMessageVisibilityInput struct {
 // ChangeMessageVisibility makes an in-flight message visible again after
 // VisibilityTimeout seconds from now.
 func (q *Queues) ChangeMessageVisibility(ctx context.Context, in *ChangeMessageVisibilityInput) (*EmptyOutput, error) {
-	account, name, err := resolve(ctx, in.QueueUrl)
-	if err != nil {
-		return nil, err
-	}
-	id, count, err := parseReceipt(account, name, in.ReceiptHandle)
+	r, err := resolveReceipt(ctx, in.QueueUrl, in.ReceiptHandle)
 	if err != nil {
 		return nil, err
 	}
@@ -234,17 +226,17 @@ func (q *Queues) ChangeMessageVisibility(ctx context.Context, in *ChangeMessageV
 		return nil, meterd.Errorf(EInvalidParameterValue, "Value %d for parameter VisibilityTimeout is invalid. Reason: Must be between 0 and 43200.", in.VisibilityTimeout)
 	}
 	now := q.now()
-	err = q.Store.ChangeMessageVisibility(ctx, account, name, id, count, now, now.Add(time.Duration(in.VisibilityTimeout)*time.Second))
+	err = q.Store.ChangeMessageVisibility(ctx, r.account, r.name, r.messageID, r.count, now, now.Add(time.Duration(in.VisibilityTimeout)*time.Second))
 	switch meterd.ErrorCode(err) {
 	case "":
 		if in.VisibilityTimeout == 0 {
-			q.Notify(account, name)
+			q.Notify(r.account, r.name)
 		}
 		return &EmptyOutput{}, nil
 	case meterd.EConflict:
 		return nil, meterd.Errorf(EMessageNotInflight, "The message referred to isn't in flight.")
 	case meterd.ENotFound:
-		if _, qerr := q.Store.Queue(ctx, account, name); qerr != nil {
+		if _, qerr := q.Store.Queue(ctx, r.account, r.name); qerr != nil {
 			return nil, storeErr(qerr)
 		}
 		return nil, meterd.Errorf(EReceiptHandleIsInvalid, "The input receipt handle %q is not a valid receipt handle.", in.ReceiptHandle)

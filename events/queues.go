@@ -164,6 +164,25 @@ func parseReceipt(account, name, handle string) (string, int, error) {
 	return parts[2], n, nil
 }
 
+// receiptOf resolves a queue URL and one of its receipt handles: the
+// queue, the message and the receive count the handle was issued for.
+type receiptOf struct {
+	account, name, messageID string
+	count                    int
+}
+
+func resolveReceipt(ctx context.Context, queueURL, handle string) (receiptOf, error) {
+	account, name, err := resolve(ctx, queueURL)
+	if err != nil {
+		return receiptOf{}, err
+	}
+	id, count, err := parseReceipt(account, name, handle)
+	if err != nil {
+		return receiptOf{}, err
+	}
+	return receiptOf{account, name, id, count}, nil
+}
+
 // newMessageID returns an SQS-style message id (a UUID's text form).
 func newMessageID() string {
 	var b [16]byte
