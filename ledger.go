@@ -71,6 +71,10 @@ type Ledger interface {
 	Setting(ctx context.Context, name string) (string, error)
 	// PutSetting creates or replaces a server setting.
 	PutSetting(ctx context.Context, name, value string) error
+	// InitSetting stores value under name unless the setting exists, and
+	// returns the value stored: of processes sharing a store that race to
+	// initialize a setting, all read back the one that won.
+	InitSetting(ctx context.Context, name, value string) (string, error)
 
 	// Commit stores records durably, in order, in one transaction that many
 	// concurrent callers may share (group commit), and returns one result per

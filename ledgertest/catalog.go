@@ -450,4 +450,14 @@ func testSettings(t *testing.T, open Open) {
 	if got != "" {
 		t.Errorf("Setting(other) = %q, want empty", got)
 	}
+	first, err := l.InitSetting(ctx, "init", "a")
+	must(t, "InitSetting(new)", err)
+	second, err := l.InitSetting(ctx, "init", "b")
+	must(t, "InitSetting(existing)", err)
+	if first != "a" || second != "a" {
+		t.Errorf("InitSetting = %q then %q, want the first value both times", first, second)
+	}
+	if got, _ := l.Setting(ctx, "init"); got != "a" {
+		t.Errorf("Setting(init) after InitSetting = %q, want %q", got, "a")
+	}
 }

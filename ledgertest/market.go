@@ -37,6 +37,35 @@ func testMarket(t *testing.T, open Open) {
 // process may open can pass the same store twice.
 func RunShared(t *testing.T, open func(t *testing.T) (meterd.Ledger, meterd.Ledger)) {
 	t.Run("ConcurrentAcceptance", func(t *testing.T) { testConcurrentAcceptance(t, open) })
+	t.Run("ConcurrentInitSetting", func(t *testing.T) { testConcurrentInitSetting(t, open) })
+}
+
+// testConcurrentInitSetting: nodes that initialize one setting at once
+// (such as the pagination token key on a new shared store) all get the value
+// that was stored.
+func testConcurrentInitSetting(t *testing.T, open func(t *testing.T) (meterd.Ledger, meterd.Ledger)) {
+	a, b := open(t)
+	const n = 8
+	got := make([]string, 2*n)
+	errs := make([]error, 2*n)
+	var wg sync.WaitGroup
+	for i := range got {
+		l := a
+		if i%2 == 1 {
+			l = b
+		}
+		wg.Go(func() { got[i], errs[i] = l.InitSetting(t.Context(), "race", fmt.Sprintf("value-%d", i)) })
+	}
+	wg.Wait()
+	for i := range got {
+		must(t, "InitSetting", errs[i])
+		if got[i] != got[0] {
+			t.Fatalf("InitSetting answers differ: %q and %q", got[0], got[i])
+		}
+	}
+	if stored, _ := a.Setting(t.Context(), "race"); stored != got[0] {
+		t.Errorf("Setting(race) = %q, InitSetting answered %q", stored, got[0])
+	}
 }
 
 func apply(t *testing.T, l meterd.Ledger, ch *meterd.MarketChange) {

@@ -202,29 +202,21 @@ func (s *Entitlements) mac(payload []byte) []byte {
 // tokens (hex), so that every node sharing a store accepts the others'.
 const TokenSetting = "pagination_token_key"
 
-// SettingStore reads and writes server settings; meterd.Ledger satisfies it.
+// SettingStore initializes server settings; meterd.Ledger satisfies it.
 type SettingStore interface {
-	Setting(ctx context.Context, name string) (string, error)
-	PutSetting(ctx context.Context, name, value string) error
+	InitSetting(ctx context.Context, name, value string) (string, error)
 }
 
 // TokenKey returns the store's pagination token key, creating a random one
 // on first use (meterd serve calls it at start). Nodes of a shared store
-// started for the first time at the same instant may each store their own;
-// the one read back wins on each, so restart them once if their tokens are
-// refused by one another.
+// started for the first time at the same instant all read back the one key
+// that was stored first.
 func TokenKey(ctx context.Context, st SettingStore) ([]byte, error) {
-	v, err := st.Setting(ctx, TokenSetting)
-	if meterd.ErrorCode(err) == meterd.ENotFound {
-		key := make([]byte, 32)
-		rand.Read(key)
-		if err := st.PutSetting(ctx, TokenSetting, hex.EncodeToString(key)); err != nil {
-			return nil, fmt.Errorf("marketplace: store the token key: %w", err)
-		}
-		v, err = st.Setting(ctx, TokenSetting)
-	}
+	fresh := make([]byte, 32)
+	rand.Read(fresh)
+	v, err := st.InitSetting(ctx, TokenSetting, hex.EncodeToString(fresh))
 	if err != nil {
-		return nil, fmt.Errorf("marketplace: read the token key: %w", err)
+		return nil, fmt.Errorf("marketplace: store the token key: %w", err)
 	}
 	key, err := hex.DecodeString(v)
 	if err != nil || len(key) < 16 {

@@ -138,6 +138,15 @@ func (s *Store) PutSetting(ctx context.Context, name, value string) error {
 		ON CONFLICT (name) DO UPDATE SET value = excluded.value`, name, value)
 }
 
+// InitSetting stores value unless the setting exists, and returns the
+// stored value, in one statement.
+func (s *Store) InitSetting(ctx context.Context, name, value string) (string, error) {
+	// DO UPDATE with an unchanged value (not DO NOTHING) so that RETURNING
+	// yields the row that won, whoever inserted it.
+	return one(ctx, s, "init setting "+name, `INSERT INTO settings (name, value) VALUES ($1, $2)
+		ON CONFLICT (name) DO UPDATE SET value = settings.value RETURNING value`, []any{name, value}, pgx.RowTo[string])
+}
+
 // Reset deletes the catalog and the ledger; settings are kept, and so is
 // ledger_sequence, so seq never goes back.
 func (s *Store) Reset(ctx context.Context) error {

@@ -237,6 +237,18 @@ func (s *Store) PutSetting(ctx context.Context, name, value string) error {
 	return nil
 }
 
+// InitSetting stores value unless the setting exists, and returns the
+// stored value.
+func (s *Store) InitSetting(ctx context.Context, name, value string) (string, error) {
+	var v string
+	err := s.write.QueryRowContext(ctx, `INSERT INTO settings (name, value) VALUES (?, ?)
+		ON CONFLICT (name) DO UPDATE SET value = settings.value RETURNING value`, name, value).Scan(&v)
+	if err != nil {
+		return "", fmt.Errorf("sqlite: init setting: %w", err)
+	}
+	return v, nil
+}
+
 // Reset deletes the catalog and the ledger in one transaction; settings are
 // kept. Sequence numbers are not reused afterwards.
 func (s *Store) Reset(ctx context.Context) error {
