@@ -10,18 +10,19 @@ import (
 	"github.com/meterd/meterd"
 )
 
-// SendMessageInput is SQS's SendMessage request (user message attributes
-// are not kept yet).
+// SendMessageInput is SQS's SendMessage request.
 type SendMessageInput struct {
-	QueueUrl     string
-	MessageBody  string
-	DelaySeconds *int
+	QueueUrl          string
+	MessageBody       string
+	DelaySeconds      *int
+	MessageAttributes map[string]MessageAttributeValue
 }
 
 // SendMessageOutput is SQS's SendMessage answer.
 type SendMessageOutput struct {
-	MessageId        string
-	MD5OfMessageBody string
+	MessageId              string
+	MD5OfMessageBody       string
+	MD5OfMessageAttributes string `json:",omitempty"`
 }
 
 // SendMessage stores one message and wakes the queue's long polls.
@@ -30,7 +31,7 @@ func (q *Queues) SendMessage(ctx context.Context, in *SendMessageInput) (*SendMe
 	if err != nil {
 		return nil, err
 	}
-	m, err := q.message(ctx, account, name, in.MessageBody, in.DelaySeconds)
+	m, err := q.message(ctx, account, name, in.MessageBody, in.DelaySeconds, in.MessageAttributes)
 	if err != nil {
 		return nil, err
 	}
@@ -38,17 +39,25 @@ func (q *Queues) SendMessage(ctx context.Context, in *SendMessageInput) (*SendMe
 		return nil, storeErr(err)
 	}
 	q.Notify(account, name)
-	sum := md5.Sum([]byte(in.MessageBody))
-	return &SendMessageOutput{MessageId: m.MessageID, MD5OfMessageBody: hex.EncodeToString(sum[:])}, nil
+	return &SendMessageOutput{MessageId: m.MessageID, MD5OfMessageBody: md5Hex(in.MessageBody),
+		MD5OfMessageAttributes: md5OfAttributes(in.MessageAttributes)}, nil
+}
+
+func md5Hex(s string) string {
+	sum := md5.Sum([]byte(s))
+	return hex.EncodeToString(sum[:])
 }
 
 // message builds a message for the queue, with the queue's delay unless
 // the request gives one.
-func (q *Queues) message(ctx context.Context, account, name, body string, delay *int) (*meterd.QueueMessage, error) {
+func (q *Queues) message(ctx context.Context, account, name, body string, delay *int, attrs map[string]MessageAttributeValue) (*meterd.QueueMessage, error) {
 	if body == "" {
 		return nil, meterd.Errorf(EInvalidParameterValue, "The request must contain the parameter MessageBody.")
 	}
-	if len(body) > 262144 {
+	if err := checkMessageAttributes(attrs); err != nil {
+		return nil, err
+	}
+	if len(body)+attributesSize(attrs) > 262144 {
 		return nil, meterd.Errorf(EInvalidParameterValue, "One or more parameters are invalid. Reason: Message must be shorter than 262144 bytes.")
 	}
 	d := 0
@@ -65,7 +74,7 @@ func (q *Queues) message(ctx context.Context, account, name, body string, delay 
 		d, _ = strconv.Atoi(qu.Attributes["DelaySeconds"])
 	}
 	now := q.now()
-	return &meterd.QueueMessage{MessageID: newMessageID(), Body: body, MessageAttributes: "{}", SentAt: now,
+	return &meterd.QueueMessage{MessageID: newMessageID(), Body: body, MessageAttributes: encodeAttributes(attrs), SentAt: now,
 		VisibleAt: now.Add(time.Duration(d) * time.Second)}, nil
 }
 
@@ -77,6 +86,7 @@ type ReceiveMessageInput struct {
 	WaitTimeSeconds             *int
 	AttributeNames              []string
 	MessageSystemAttributeNames []string
+	MessageAttributeNames       []string
 }
 
 // Message is one received message as SQS answers it.
@@ -86,6 +96,11 @@ type Message struct {
 	MD5OfBody     string
 	Body          string
 	Attributes    map[string]string `json:",omitempty"`
+	// MessageAttributes are the user attributes the receiver asked for by
+	// MessageAttributeNames; MD5OfMessageAttributes is SQS's digest of
+	// them, which SDKs check.
+	MessageAttributes      map[string]MessageAttributeValue `json:",omitempty"`
+	MD5OfMessageAttributes string                           `json:",omitempty"`
 }
 
 // ReceiveMessageOutput is SQS's ReceiveMessage answer.
@@ -126,7 +141,7 @@ func (q *Queues) ReceiveMessage(ctx context.Context, in *ReceiveMessageInput) (*
 		}
 		left := time.Until(deadline)
 		if len(got) > 0 || left <= 0 {
-			return q.answer(account, name, got, append(in.AttributeNames, in.MessageSystemAttributeNames...)), nil
+			return q.answer(account, name, got, append(in.AttributeNames, in.MessageSystemAttributeNames...), in.MessageAttributeNames), nil
 		}
 		// A bounded re-check catches messages sent by another process
 		// sharing a PostgreSQL store, which this process is not told of.
@@ -142,7 +157,7 @@ func (q *Queues) ReceiveMessage(ctx context.Context, in *ReceiveMessageInput) (*
 	}
 }
 
-func (q *Queues) answer(account, name string, got []*meterd.QueueMessage, names []string) *ReceiveMessageOutput {
+func (q *Queues) answer(account, name string, got []*meterd.QueueMessage, names, userNames []string) *ReceiveMessageOutput {
 	want := map[string]bool{}
 	for _, n := range names {
 		want[n] = true
@@ -150,9 +165,10 @@ func (q *Queues) answer(account, name string, got []*meterd.QueueMessage, names 
 	all := want["All"]
 	out := &ReceiveMessageOutput{Messages: []Message{}}
 	for _, m := range got {
-		sum := md5.Sum([]byte(m.Body))
 		msg := Message{MessageId: m.MessageID, ReceiptHandle: receipt(account, name, m.MessageID, m.ReceiveCount),
-			MD5OfBody: hex.EncodeToString(sum[:]), Body: m.Body}
+			MD5OfBody: md5Hex(m.Body), Body: m.Body}
+		msg.MessageAttributes = selectAttributes(m.MessageAttributes, userNames)
+		msg.MD5OfMessageAttributes = md5OfAttributes(msg.MessageAttributes)
 		attrs := map[string]string{}
 		for k, v := range map[string]string{
 			"ApproximateReceiveCount":          strconv.Itoa(m.ReceiveCount),
