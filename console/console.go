@@ -185,5 +185,8 @@ func parsePages() map[string]*template.Template {
 	for _, name := range []string{"login", "dashboard", "products", "usage", "faults", "clock", "error"} {
 		out[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/"+name+".html"))
 	}
+	for _, name := range buyerPageNames {
+		out[name] = template.Must(template.New("buyer_layout.html").Funcs(funcs).ParseFS(files, "templates/buyer_layout.html", "templates/"+name+".html"))
+	}
 	return out
 }

@@ -33,6 +33,7 @@ func (c *Console) Handler() http.Handler {
 	mux.Handle("POST /console/faults/delete", c.authed(c.deleteFault))
 	mux.Handle("GET /console/clock", c.authed(c.clock))
 	mux.Handle("POST /console/clock", c.authed(c.moveClock))
+	c.buyerRoutes(mux)
 	mux.HandleFunc("GET /console", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/console/", http.StatusSeeOther)
 	})
@@ -160,9 +161,10 @@ func (c *Console) renderLogin(w http.ResponseWriter, r *http.Request, status int
 	c.render(w, status, "login", page{Title: "Log in", CSRF: csrf, Error: msg, Data: safeNext(r.FormValue("next"))})
 }
 
-// safeNext is a console path to go to after login, or the dashboard.
+// safeNext is a console or buyer page's path to go to after login, or
+// the dashboard.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/console/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+	if !strings.HasPrefix(next, "/console/") && !strings.HasPrefix(next, "/marketplace/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
 		return "/console/"
 	}
 	return path.Clean(next)

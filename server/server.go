@@ -377,6 +377,8 @@ func (m *Main) handler() http.Handler {
 	consoleUI := m.Console.Handler()
 	mux.Handle("/console/", consoleUI)
 	mux.Handle("/console", consoleUI)
+	mux.Handle("/marketplace/", consoleUI)
+	mux.Handle("/marketplace", consoleUI)
 	mux.Handle("/", met.CountInFlight(events.WithEndpoint(api)))
 	return mux
 }
