@@ -1,0 +1,175 @@
+package conformance
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/meterd/meterd/internal/meterdtest"
+)
+
+// sqsClient is the Go SDK's SQS client as a consumer makes it, only the
+// endpoint pointed at meterd.
+func sqsClient(url string, cr creds) *sqs.Client {
+	return sqs.New(sqs.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(url),
+		Credentials:  credentials.NewStaticCredentialsProvider(cr.Key, cr.Secret, ""),
+	})
+}
+
+// TestSQSGoSDK runs an unmodified long-polling consumer written with the Go
+// SDK v2's service/sqs (awsJson1_0): the message sent while its receive
+// waits is received and deleted, and the errors come back as the SDK's
+// types.
+func TestSQSGoSDK(t *testing.T) {
+	t.Parallel()
+	srv := meterdtest.Serve(t, meterdtest.Build(t))
+	ctx := context.Background()
+	seller := sqsClient(srv.URL, creds{Key: "test", Secret: "test"})
+	created, err := seller.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("go-consumer")})
+	if err != nil {
+		t.Fatalf("CreateQueue() = %v", err)
+	}
+	url := aws.ToString(created.QueueUrl)
+	if want := srv.URL + "/111122223333/go-consumer"; url != want {
+		t.Errorf("QueueUrl = %s, want %s", url, want)
+	}
+
+	t.Run("LongPollReceiveDelete", func(t *testing.T) {
+		received := make(chan *sqs.ReceiveMessageOutput, 1)
+		go func() {
+			out, err := seller.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+				QueueUrl: aws.String(url), WaitTimeSeconds: 20, MaxNumberOfMessages: 10,
+				MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameApproximateReceiveCount},
+			})
+			if err != nil {
+				t.Errorf("ReceiveMessage() = %v", err)
+			}
+			received <- out
+		}()
+		sent, err := seller.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String(`{"action":"subscribe-success"}`)})
+		if err != nil {
+			t.Fatalf("SendMessage() = %v", err)
+		}
+		out := <-received
+		if out == nil || len(out.Messages) != 1 {
+			t.Fatalf("ReceiveMessage() = %+v, want the one message sent", out)
+		}
+		m := out.Messages[0]
+		// The SDK itself checks MD5OfBody against the body it read.
+		if aws.ToString(m.MessageId) != aws.ToString(sent.MessageId) || aws.ToString(m.Body) != `{"action":"subscribe-success"}` ||
+			m.Attributes["ApproximateReceiveCount"] != "1" {
+			t.Errorf("message = %+v, want id %s, the body sent, receive count 1", m, aws.ToString(sent.MessageId))
+		}
+		if _, err := seller.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(url), ReceiptHandle: m.ReceiptHandle}); err != nil {
+			t.Fatalf("DeleteMessage() = %v", err)
+		}
+		after, err := seller.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), VisibilityTimeout: 0})
+		if err != nil || len(after.Messages) != 0 {
+			t.Errorf("ReceiveMessage() after the delete = %+v, %v; want no message", after, err)
+		}
+	})
+
+	t.Run("QueueDoesNotExist", func(t *testing.T) {
+		_, err := seller.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String("no-such-queue")})
+		if _, ok := errors.AsType[*sqstypes.QueueDoesNotExist](err); !ok {
+			t.Errorf("GetQueueUrl(no-such-queue) = %v, want *types.QueueDoesNotExist", err)
+		}
+	})
+
+	t.Run("ReceiptHandleIsInvalid", func(t *testing.T) {
+		_, err := seller.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(url), ReceiptHandle: aws.String("garbage")})
+		if _, ok := errors.AsType[*sqstypes.ReceiptHandleIsInvalid](err); !ok {
+			t.Errorf("DeleteMessage(garbage) = %v, want *types.ReceiptHandleIsInvalid", err)
+		}
+	})
+
+	t.Run("BatchErrors", func(t *testing.T) {
+		out, err := seller.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(url), Entries: []sqstypes.SendMessageBatchRequestEntry{
+			{Id: aws.String("ok"), MessageBody: aws.String("one")},
+			{Id: aws.String("bad"), MessageBody: aws.String("two"), MessageAttributes: map[string]sqstypes.MessageAttributeValue{
+				"AWS.reserved": {DataType: aws.String("String"), StringValue: aws.String("v")}}},
+		}})
+		if err != nil || len(out.Successful) != 1 || len(out.Failed) != 1 || aws.ToString(out.Failed[0].Id) != "bad" ||
+			aws.ToString(out.Failed[0].Code) != "InvalidParameterValue" || !out.Failed[0].SenderFault {
+			t.Errorf("SendMessageBatch() = %+v, %v; want ok sent and bad failed with InvalidParameterValue", out, err)
+		}
+		_, err = seller.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(url), Entries: []sqstypes.SendMessageBatchRequestEntry{
+			{Id: aws.String("x"), MessageBody: aws.String("1")}, {Id: aws.String("x"), MessageBody: aws.String("2")},
+		}})
+		if _, ok := errors.AsType[*sqstypes.BatchEntryIdsNotDistinct](err); !ok {
+			t.Errorf("SendMessageBatch(same ids) = %v, want *types.BatchEntryIdsNotDistinct", err)
+		}
+	})
+
+	t.Run("AnotherAccount", func(t *testing.T) {
+		// buyer/buyer is the demo's buyer account 444455556666, which does
+		// not own the seller's queue.
+		buyer := sqsClient(srv.URL, creds{Key: "buyer", Secret: "buyer"})
+		_, err := buyer.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url)})
+		var apiErr smithy.APIError
+		if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "AccessDeniedException" {
+			t.Errorf("ReceiveMessage() with another account's key = %v, want AccessDeniedException", err)
+		}
+	})
+}
+
+// TestSQSCLIv1 runs the AWS CLI v1 (awscli's entry point in the image
+// Python, awsJson1_0) as a shell consumer would: a long-polling
+// receive-message gets the message sent, which delete-message removes; a
+// missing queue is the CLI's QueueDoesNotExist. The CLI v1 sets its own
+// SQS endpoint (queue.amazonaws.com and its regional names) over
+// AWS_ENDPOINT_URL_SQS in every region, so it needs --endpoint-url, as
+// README says.
+func TestSQSCLIv1(t *testing.T) {
+	t.Parallel()
+	srv := meterdtest.Serve(t, meterdtest.Build(t))
+	cli := func(args ...string) (string, error) {
+		args = append([]string{"-c", "import sys; from awscli.clidriver import main; sys.exit(main())", "--endpoint-url", srv.URL}, args...)
+		cmd := exec.Command("python3", args...)
+		cmd.Env = srv.Env("test", "test")
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := cli("sqs", "create-queue", "--queue-name", "cli-consumer", "--output", "text", "--query", "QueueUrl")
+	url := strings.TrimSpace(out)
+	if err != nil || url != srv.URL+"/111122223333/cli-consumer" {
+		t.Fatalf("aws sqs create-queue: %v\n%s", err, out)
+	}
+	if out, err := cli("sqs", "send-message", "--queue-url", url, "--message-body", "from the CLI"); err != nil {
+		t.Fatalf("aws sqs send-message: %v\n%s", err, out)
+	}
+	out, err = cli("sqs", "receive-message", "--queue-url", url, "--wait-time-seconds", "20", "--attribute-names", "All", "--output", "json")
+	var got struct {
+		Messages []struct {
+			Body          string
+			ReceiptHandle string
+			Attributes    map[string]string
+		}
+	}
+	if err != nil || json.Unmarshal([]byte(out), &got) != nil || len(got.Messages) != 1 || got.Messages[0].Body != "from the CLI" ||
+		got.Messages[0].Attributes["ApproximateReceiveCount"] != "1" {
+		t.Fatalf("aws sqs receive-message: %v\n%s", err, out)
+	}
+	if out, err := cli("sqs", "delete-message", "--queue-url", url, "--receipt-handle", got.Messages[0].ReceiptHandle); err != nil {
+		t.Errorf("aws sqs delete-message: %v\n%s", err, out)
+	}
+	out, err = cli("sqs", "get-queue-attributes", "--queue-url", url, "--attribute-names", "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "--output", "json")
+	if err != nil || !strings.Contains(out, `"ApproximateNumberOfMessages": "0"`) || !strings.Contains(out, `"ApproximateNumberOfMessagesNotVisible": "0"`) {
+		t.Errorf("aws sqs get-queue-attributes after the delete: %v\n%s; want no message left", err, out)
+	}
+	out, err = cli("sqs", "get-queue-url", "--queue-name", "no-such-queue")
+	if err == nil || !strings.Contains(out, "(QueueDoesNotExist)") {
+		t.Errorf("aws sqs get-queue-url no-such-queue: %v\n%s; want QueueDoesNotExist", err, out)
+	}
+}
