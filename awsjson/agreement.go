@@ -17,20 +17,27 @@ func Agreement(svc meterd.AgreementService) *Service {
 		Name:        AgreementTarget,
 		SigningName: "aws-marketplace",
 		Protocol:    JSON10,
-		Operations: WithUnsupported(map[string]Operation{
-			meterd.OpDescribeAgreement:        Bind(decodeDescribeAgreement, svc.DescribeAgreement, encodeDescribeAgreement),
-			meterd.OpGetAgreementEntitlements: Bind(decodeGetAgreementEntitlements, svc.GetAgreementEntitlements, encodeGetAgreementEntitlements),
-			meterd.OpCancelAgreement:          Bind(decodeCancelAgreement, svc.CancelAgreement, encodeEmpty[meterd.CancelAgreementOutput]),
-			meterd.OpGetAgreementTerms:        Bind(decodeGetAgreementTerms, svc.GetAgreementTerms, encodeGetAgreementTerms),
-		}),
+		Operations:  AgreementOperations(svc, JSON10),
 	}
 }
 
-// WithUnsupported adds to an Agreement Service table the model's
+// AgreementOperations are the Agreement Service's operations over svc in
+// codec c: the one set of readers and wire structs that both awsJson1_0 and
+// RPC v2 CBOR serve, plus the model's operations meterd does not serve.
+func AgreementOperations(svc meterd.AgreementService, c Codec) map[string]Operation {
+	return withUnsupported(map[string]Operation{
+		meterd.OpDescribeAgreement:        bindCodec(c, readAgreementID, svc.DescribeAgreement, writeDescribeAgreement),
+		meterd.OpGetAgreementEntitlements: bindCodec(c, readGetAgreementEntitlements, svc.GetAgreementEntitlements, writeGetAgreementEntitlements),
+		meterd.OpCancelAgreement:          bindCodec(c, readCancelAgreement, svc.CancelAgreement, writeEmpty[meterd.CancelAgreementOutput]),
+		meterd.OpGetAgreementTerms:        bindCodec(c, readGetAgreementTerms, svc.GetAgreementTerms, writeGetAgreementTerms),
+	})
+}
+
+// withUnsupported adds to an Agreement Service table the model's
 // operations meterd does not serve, each answering ValidationException
 // (reason UNSUPPORTED_ACTION) without reading its body, so that a client
 // learns it is meterd's limit and not a mistake of its own.
-func WithUnsupported(ops map[string]Operation) map[string]Operation {
+func withUnsupported(ops map[string]Operation) map[string]Operation {
 	for _, name := range meterd.AgreementUnsupportedOperations() {
 		ops[name] = func(context.Context, []byte) ([]byte, error) {
 			e := meterd.Errorf(meterd.EValidation, "%s is not supported by meterd", name)
@@ -41,20 +48,32 @@ func WithUnsupported(ops map[string]Operation) map[string]Operation {
 	return ops
 }
 
-var describeAgreementShape = shape{"agreementId": nil}
+func readAgreementID(d *reader, f fields) *meterd.DescribeAgreementInput {
+	return &meterd.DescribeAgreementInput{AgreementID: d.str(f, "agreementId")}
+}
 
-func decodeDescribeAgreement(body []byte) (*meterd.DescribeAgreementInput, error) {
-	var d reader
-	f := d.body(body, describeAgreementShape)
-	in := &meterd.DescribeAgreementInput{AgreementID: d.str(f, "agreementId")}
-	if d.err != nil {
-		return nil, d.err
+func readCancelAgreement(d *reader, f fields) *meterd.CancelAgreementInput {
+	return &meterd.CancelAgreementInput{AgreementID: d.str(f, "agreementId")}
+}
+
+func readGetAgreementEntitlements(d *reader, f fields) *meterd.GetAgreementEntitlementsInput {
+	return &meterd.GetAgreementEntitlementsInput{
+		AgreementID: d.str(f, "agreementId"),
+		MaxResults:  d.integer(f, "maxResults"),
+		NextToken:   d.str(f, "nextToken"),
 	}
-	return in, nil
+}
+
+func readGetAgreementTerms(d *reader, f fields) *meterd.GetAgreementTermsInput {
+	return &meterd.GetAgreementTermsInput{
+		AgreementID: d.str(f, "agreementId"),
+		MaxResults:  d.integer(f, "maxResults"),
+		NextToken:   d.str(f, "nextToken"),
+	}
 }
 
 // The wire shapes of the Agreement Service's outputs, members as in the
-// model.
+// model, for every Codec. Timestamps are the codec's Time values.
 
 type wireAccount struct {
 	AccountID string `json:"accountId,omitempty"`
@@ -79,23 +98,31 @@ type wireDescribeAgreementOutput struct {
 	AgreementID      string                `json:"agreementId,omitempty"`
 	Acceptor         *wireAccount          `json:"acceptor,omitempty"`
 	Proposer         *wireAccount          `json:"proposer,omitempty"`
-	StartTime        *epochSeconds         `json:"startTime,omitempty"`
-	EndTime          *epochSeconds         `json:"endTime,omitempty"`
-	AcceptanceTime   *epochSeconds         `json:"acceptanceTime,omitempty"`
+	StartTime        any                   `json:"startTime,omitempty"`
+	EndTime          any                   `json:"endTime,omitempty"`
+	AcceptanceTime   any                   `json:"acceptanceTime,omitempty"`
 	AgreementType    string                `json:"agreementType,omitempty"`
 	EstimatedCharges *wireEstimatedCharges `json:"estimatedCharges,omitempty"`
 	ProposalSummary  *wireProposalSummary  `json:"proposalSummary,omitempty"`
 	Status           string                `json:"status,omitempty"`
 }
 
-func encodeDescribeAgreement(out *meterd.DescribeAgreementOutput) ([]byte, error) {
+// timeOf is t in c's form, nil (absent) when t is.
+func timeOf(c Codec, t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return c.Time(*t)
+}
+
+func writeDescribeAgreement(c Codec, out *meterd.DescribeAgreementOutput) any {
 	w := wireDescribeAgreementOutput{
 		AgreementID:     out.AgreementID,
 		Acceptor:        &wireAccount{AccountID: out.AcceptorAccountID},
 		Proposer:        &wireAccount{AccountID: out.ProposerAccountID},
-		StartTime:       timestamp(out.StartTime),
-		EndTime:         timestamp(out.EndTime),
-		AcceptanceTime:  timestamp(out.AcceptanceTime),
+		StartTime:       timeOf(c, out.StartTime),
+		EndTime:         timeOf(c, out.EndTime),
+		AcceptanceTime:  timeOf(c, out.AcceptanceTime),
 		AgreementType:   out.AgreementType,
 		ProposalSummary: &wireProposalSummary{OfferID: out.OfferID},
 		Status:          out.Status,
@@ -106,23 +133,7 @@ func encodeDescribeAgreement(out *meterd.DescribeAgreementOutput) ([]byte, error
 	if c := out.EstimatedCharges; c != nil {
 		w.EstimatedCharges = &wireEstimatedCharges{CurrencyCode: c.CurrencyCode, AgreementValue: c.AgreementValue}
 	}
-	return marshal(w)
-}
-
-var getAgreementEntitlementsShape = shape{"agreementId": nil, "maxResults": nil, "nextToken": nil}
-
-func decodeGetAgreementEntitlements(body []byte) (*meterd.GetAgreementEntitlementsInput, error) {
-	var d reader
-	f := d.body(body, getAgreementEntitlementsShape)
-	in := &meterd.GetAgreementEntitlementsInput{
-		AgreementID: d.str(f, "agreementId"),
-		MaxResults:  d.integer(f, "maxResults"),
-		NextToken:   d.str(f, "nextToken"),
-	}
-	if d.err != nil {
-		return nil, d.err
-	}
-	return in, nil
+	return w
 }
 
 type wireAgreementEntitlement struct {
@@ -139,7 +150,7 @@ type wireGetAgreementEntitlementsOutput struct {
 	NextToken             string                     `json:"nextToken,omitempty"`
 }
 
-func encodeGetAgreementEntitlements(out *meterd.GetAgreementEntitlementsOutput) ([]byte, error) {
+func writeGetAgreementEntitlements(_ Codec, out *meterd.GetAgreementEntitlementsOutput) any {
 	w := wireGetAgreementEntitlementsOutput{AgreementEntitlements: []wireAgreementEntitlement{}, NextToken: out.NextToken}
 	for _, e := range out.AgreementEntitlements {
 		w.AgreementEntitlements = append(w.AgreementEntitlements, wireAgreementEntitlement{
@@ -147,41 +158,25 @@ func encodeGetAgreementEntitlements(out *meterd.GetAgreementEntitlementsOutput) 
 			Status: e.Status, StatusReasonCode: e.StatusReasonCode, LicenseArn: e.LicenseArn,
 		})
 	}
-	return marshal(w)
+	return w
 }
 
-func decodeCancelAgreement(body []byte) (*meterd.CancelAgreementInput, error) {
-	in, err := decodeDescribeAgreement(body) // the same one member
-	if err != nil {
-		return nil, err
-	}
-	return &meterd.CancelAgreementInput{AgreementID: in.AgreementID}, nil
-}
+// writeEmpty writes an output without members.
+func writeEmpty[O any](Codec, *O) any { return struct{}{} }
 
-// encodeEmpty encodes an output without members.
-func encodeEmpty[O any](*O) ([]byte, error) { return []byte("{}"), nil }
-
-func decodeGetAgreementTerms(body []byte) (*meterd.GetAgreementTermsInput, error) {
-	in, err := decodeGetAgreementEntitlements(body) // the same members
-	if err != nil {
-		return nil, err
-	}
-	return &meterd.GetAgreementTermsInput{AgreementID: in.AgreementID, MaxResults: in.MaxResults, NextToken: in.NextToken}, nil
-}
-
-func encodeGetAgreementTerms(out *meterd.GetAgreementTermsOutput) ([]byte, error) {
-	w := map[string]any{"acceptedTerms": AcceptedTerms(out.AcceptedTerms, func(t time.Time) any { return timestamp(&t) })}
+func writeGetAgreementTerms(c Codec, out *meterd.GetAgreementTermsOutput) any {
+	w := map[string]any{"acceptedTerms": acceptedTerms(out.AcceptedTerms, c.Time)}
 	if out.NextToken != "" {
 		w["nextToken"] = out.NextToken
 	}
-	return marshal(w)
+	return w
 }
 
-// AcceptedTerms are terms as the model's AcceptedTerm union: one member
+// acceptedTerms are terms as the model's AcceptedTerm union: one member
 // named after the term's type (legalTerm, usageBasedPricingTerm, ...)
 // holding its members, absent ones left out. Both protocols encode them;
 // ts writes a timestamp in the protocol's form.
-func AcceptedTerms(terms []meterd.Term, ts func(time.Time) any) []map[string]any {
+func acceptedTerms(terms []meterd.Term, ts func(time.Time) any) []map[string]any {
 	out := make([]map[string]any, 0, len(terms))
 	for _, t := range terms {
 		m := map[string]any{"type": t.Type, "id": t.ID}

@@ -9,11 +9,11 @@ import (
 
 func TestDecodeGetAgreementEntitlements(t *testing.T) {
 	five := int64(5)
-	got, err := decodeGetAgreementEntitlements([]byte(`{"agreementId":"agmt-1","maxResults":5,"nextToken":"n","new":1}`))
+	got, err := decodeWith(JSON10, readGetAgreementEntitlements, []byte(`{"agreementId":"agmt-1","maxResults":5,"nextToken":"n","new":1}`))
 	if want := (&meterd.GetAgreementEntitlementsInput{AgreementID: "agmt-1", MaxResults: &five, NextToken: "n"}); err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("decode = %+v, %v; want %+v", got, err, want)
 	}
-	_, err = decodeGetAgreementEntitlements([]byte(`{"maxResults":"5"}`))
+	_, err = decodeWith(JSON10, readGetAgreementEntitlements, []byte(`{"maxResults":"5"}`))
 	if meterd.ErrorCode(err) != meterd.ESerialization || meterd.ErrorMessage(err) != "Member maxResults: STRING_VALUE can not be converted to an Integer" {
 		t.Errorf("decode of a text maxResults = %v, want SerializationException", err)
 	}
@@ -27,13 +27,13 @@ func FuzzDecodeAgreement(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		if _, err := decodeDescribeAgreement(body); err != nil {
+		if _, err := decodeWith(JSON10, readAgreementID, body); err != nil {
 			assertSerializationError(t, err)
 		}
-		if _, err := decodeGetAgreementEntitlements(body); err != nil {
+		if _, err := decodeWith(JSON10, readGetAgreementEntitlements, body); err != nil {
 			assertSerializationError(t, err)
 		}
-		if _, err := decodeCancelAgreement(body); err != nil {
+		if _, err := decodeWith(JSON10, readCancelAgreement, body); err != nil {
 			assertSerializationError(t, err)
 		}
 	})

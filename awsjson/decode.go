@@ -433,14 +433,24 @@ func (d *reader) boolean(f fields, name string) bool {
 }
 
 // integer accepts only an integer literal that fits int64: no fraction and
-// no exponent, not even 3.0 (no SDK sends one).
+// no exponent, not even 3.0 (no SDK sends one); from CBOR, an integer.
 func (d *reader) integer(f fields, name string) *int64 {
 	v := d.value(f, name)
 	if v == nil {
 		return nil
 	}
-	n, ok := v.(json.Number)
-	if !ok {
+	var n json.Number
+	switch v := v.(type) {
+	case json.Number:
+		n = v
+	case int64: // CBOR (Codec)
+		return &v
+	case uint64:
+		n = json.Number(strconv.FormatUint(v, 10))
+	case float64:
+		d.fail("Member %s: a floating-point NUMBER_VALUE can not be converted to an Integer", f.member(name))
+		return nil
+	default:
 		d.typeError(f.member(name), v, "an Integer")
 		return nil
 	}
@@ -456,14 +466,20 @@ func (d *reader) integer(f fields, name string) *int64 {
 }
 
 // timestamp accepts epoch seconds as a JSON number, integer or fractional,
-// rounded to the nearest millisecond.
+// or from CBOR a tag 1 time, rounded to the nearest millisecond.
 func (d *reader) timestamp(f fields, name string) *time.Time {
 	v := d.value(f, name)
 	if v == nil {
 		return nil
 	}
-	n, ok := v.(json.Number)
-	if !ok {
+	var n json.Number
+	switch v := v.(type) {
+	case json.Number:
+		n = v
+	case time.Time: // CBOR's tag 1 (Codec)
+		t := v.Round(time.Millisecond).UTC()
+		return &t
+	default:
 		d.typeError(f.member(name), v, "a Timestamp")
 		return nil
 	}
@@ -556,8 +572,12 @@ func kind(v any) string {
 		return "VALUE_NULL"
 	case string:
 		return "STRING_VALUE"
-	case json.Number:
+	case json.Number, int64, uint64, float64:
 		return "NUMBER_VALUE"
+	case time.Time:
+		return "TIMESTAMP_VALUE"
+	case []byte:
+		return "BLOB_VALUE"
 	case bool:
 		return "BOOLEAN_VALUE"
 	case []any:

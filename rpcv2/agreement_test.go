@@ -168,27 +168,63 @@ func TestGetAgreementEntitlementsWire(t *testing.T) {
 	}
 	body, _ := cbor.Marshal(map[string]any{"agreementId": "agmt-1", "maxResults": 5})
 	w = callAgreement(h, "GetAgreementEntitlements", true, body)
-	var got wireGetAgreementEntitlementsOutput
+	var got struct {
+		AgreementEntitlements []struct {
+			Resource struct {
+				ID string `cbor:"id"`
+			} `cbor:"resource"`
+			RegistrationToken string `cbor:"registrationToken"`
+		} `cbor:"agreementEntitlements"`
+	}
 	if err := cbor.Unmarshal(w.Body.Bytes(), &got); err != nil || w.Code != 200 || len(got.AgreementEntitlements) != 1 ||
 		got.AgreementEntitlements[0].RegistrationToken != "tok" || got.AgreementEntitlements[0].Resource.ID != "prod-1" {
 		t.Errorf("RPC v2: %d %+v %v", w.Code, got, err)
 	}
 }
 
-// FuzzDecodeAgreement checks that the Agreement Service's CBOR decoders
-// never panic and fail only with SerializationException.
+// FuzzDecodeAgreement checks that the Agreement Service's operations read
+// any CBOR body without a panic, failing only with SerializationException.
 func FuzzDecodeAgreement(f *testing.F) {
 	for _, s := range append(getEntitlementsSeeds, "a1 6b 6167726565656d656e744964 6161", "a1 6a 6d6178526573756c7473 05") {
 		f.Add(h(s))
 	}
+	ops := Agreement(&agreementStub{out: &meterd.DescribeAgreementOutput{}}).Operations
+	ctx := context.Background()
 	f.Fuzz(func(t *testing.T, body []byte) {
-		_, err1 := decodeDescribeAgreement(body)
-		_, err2 := decodeGetAgreementEntitlements(body)
-		_, err3 := decodeCancelAgreement(body)
-		for _, err := range []error{err1, err2, err3} {
-			if err != nil && (meterd.ErrorCode(err) != meterd.ESerialization || meterd.ErrorMessage(err) == "") {
-				t.Fatalf("decode(%x) = %v, want SerializationException with a message", body, err)
+		for _, op := range []string{meterd.OpDescribeAgreement, meterd.OpGetAgreementEntitlements, meterd.OpCancelAgreement, meterd.OpGetAgreementTerms} {
+			if _, err := ops[op](ctx, body); err != nil && (meterd.ErrorCode(err) != meterd.ESerialization || meterd.ErrorMessage(err) == "") {
+				t.Fatalf("%s(%x) = %v, want SerializationException with a message", op, body, err)
 			}
 		}
 	})
+}
+
+// TestAgreementCBORMemberTypes checks the CBOR reading of the members the
+// Agreement Service shares with awsJson: integers, text, a map body.
+func TestAgreementCBORMemberTypes(t *testing.T) {
+	ops := Agreement(&agreementStub{}).Operations
+	tests := []struct {
+		name string
+		body any
+		want string // the SerializationException's message; "" for none
+	}{
+		{"OK", map[string]any{"agreementId": "agmt-1", "maxResults": 5, "new": []int{1}}, ""},
+		{"TextInteger", map[string]any{"maxResults": "5"}, "Member maxResults: STRING_VALUE can not be converted to an Integer"},
+		{"FloatInteger", map[string]any{"maxResults": 5.5}, "Member maxResults: a floating-point NUMBER_VALUE can not be converted to an Integer"},
+		{"HugeInteger", map[string]any{"maxResults": uint64(1) << 63}, "Member maxResults: NUMBER_VALUE is out of range for a Long"},
+		{"BytesID", map[string]any{"agreementId": []byte("agmt-1")}, "Member agreementId: BLOB_VALUE can not be converted to a String"},
+		{"Array", []int{1}, "The request body must be a CBOR map, not a CBOR array"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body, err := cbor.Marshal(tt.body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = ops[meterd.OpGetAgreementEntitlements](context.Background(), body)
+			if got := meterd.ErrorMessage(err); (tt.want == "" && err != nil) || (tt.want != "" && (got != tt.want || meterd.ErrorCode(err) != meterd.ESerialization)) {
+				t.Errorf("GetAgreementEntitlements(%x) = %v, want %q", body, err, tt.want)
+			}
+		})
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/fxamacker/cbor/v2"
 
@@ -171,7 +172,7 @@ func Decode(body []byte, v any) error {
 			member := te.StructFieldName[strings.LastIndexByte(te.StructFieldName, '.')+1:]
 			return meterd.Errorf(meterd.ESerialization, "Member %s: a CBOR %s can not be converted to %s", member, te.CBORType, te.GoType)
 		}
-		return meterd.Errorf(meterd.ESerialization, "The request body must be a CBOR map, not a %s", te.CBORType)
+		return meterd.Errorf(meterd.ESerialization, "The request body must be a CBOR map, not a CBOR %s", te.CBORType)
 	}
 	return meterd.Errorf(meterd.ESerialization, "Could not parse the request body as CBOR: %s", strings.TrimPrefix(err.Error(), "cbor: "))
 }
@@ -194,3 +195,24 @@ func clip(s string) string {
 	}
 	return s
 }
+
+var _ awsjson.Codec = Protocol{}
+
+// Members implements awsjson.Codec: the body must be one CBOR map with
+// text keys, read within the decode limits.
+func (Protocol) Members(body []byte) (map[string]any, error) {
+	m := map[string]any{}
+	if err := Decode(body, &m); err != nil {
+		return nil, err
+	}
+	if m == nil { // a CBOR null reads as an empty input
+		m = map[string]any{}
+	}
+	return m, nil
+}
+
+// Time implements awsjson.Codec: tag 1, rounded to the millisecond.
+func (Protocol) Time(t time.Time) any { return *millis(&t) }
+
+// Marshal implements awsjson.Codec.
+func (Protocol) Marshal(v any) ([]byte, error) { return Encode(v) }
