@@ -50,9 +50,9 @@ type Handler struct {
 	// a signature or a body), internal errors and recovered panics; nil
 	// discards.
 	Logger *slog.Logger
-	// Observe, when set, is called once per request with the operation name
-	// ("" if unknown), the error code ("" on success) and the duration.
-	Observe func(op, code string, d time.Duration)
+	// Observe, when set, is called once per request with its outcome
+	// (metrics, the console's live tail); it must not block.
+	Observe func(Outcome)
 	// Admission bounds the requests taken on at once (admit.go); nil takes
 	// on every request.
 	Admission *Admission
@@ -61,14 +61,29 @@ type Handler struct {
 	routes routes
 }
 
+// Outcome is one answered request, as the log line and Observe have it:
+// never a secret, a signature or a body.
+type Outcome struct {
+	RequestID   string
+	Service     string // the service's Name; "" when the route is unknown
+	Operation   string // "" when unknown
+	Code        string // the error code; "" on success
+	Status      int
+	AccountID   string // the authenticated caller's; "" when not authenticated
+	AccessKeyID string
+	Start       time.Time
+	Duration    time.Duration
+}
+
 // exchange is the state of one request, for logging and Observe.
 type exchange struct {
-	id     string
-	op     string
-	code   string
-	start  time.Time
-	caller *meterd.Caller
-	proto  Protocol // writes the answer; awsJson1_1 until the route is known
+	id      string
+	service string
+	op      string
+	code    string
+	start   time.Time
+	caller  *meterd.Caller
+	proto   Protocol // writes the answer; awsJson1_1 until the route is known
 }
 
 // ServeHTTP implements http.Handler.
@@ -85,11 +100,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			x.code = meterd.EInternal
 			x.proto.WriteError(w, errors.New("panic"))
 		}
-		d := time.Since(x.start)
+		o := x.outcome(time.Since(x.start))
 		if h.Observe != nil {
-			h.Observe(x.op, x.code, d)
+			h.Observe(o)
 		}
-		h.logRequest(r, x, d)
+		h.logRequest(r, o)
 	}()
 	out, err := h.serve(w, r, x)
 	if err != nil {
@@ -111,7 +126,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, x *exchange) ([]
 	if err != nil {
 		return nil, err
 	}
-	x.op = rt.name
+	x.service, x.op = rt.service.Name, rt.name
 	if err := rt.protocol.CheckRequest(r); err != nil {
 		return nil, err
 	}
@@ -162,28 +177,34 @@ func (h *Handler) fail(w http.ResponseWriter, x *exchange, err error) {
 	x.proto.WriteError(w, err)
 }
 
-// logRequest writes the request's log line. The caller is logged only once
-// authenticated, by account and access key id (which is not a secret).
-func (h *Handler) logRequest(r *http.Request, x *exchange, d time.Duration) {
+// outcome is the exchange as answered after d. The caller is known only
+// once authenticated, by account and access key id (which is not a secret).
+func (x *exchange) outcome(d time.Duration) Outcome {
+	o := Outcome{RequestID: x.id, Service: x.service, Operation: x.op, Code: x.code, Status: statusOfOutcome(x.code), Start: x.start, Duration: d}
+	if x.caller != nil {
+		o.AccountID, o.AccessKeyID = x.caller.AccountID, x.caller.AccessKeyID
+	}
+	return o
+}
+
+// logRequest writes the request's log line.
+func (h *Handler) logRequest(r *http.Request, o Outcome) {
 	l := h.logger()
 	if !l.Enabled(r.Context(), slog.LevelInfo) {
 		return
 	}
-	outcome, account, key := "ok", "", ""
-	if x.code != "" {
-		outcome = x.code
-	}
-	if x.caller != nil {
-		account, key = x.caller.AccountID, x.caller.AccessKeyID
+	outcome := "ok"
+	if o.Code != "" {
+		outcome = o.Code
 	}
 	l.LogAttrs(r.Context(), slog.LevelInfo, "request",
-		slog.String("request_id", x.id),
-		slog.String("operation", x.op),
-		slog.String("account", account),
-		slog.String("access_key_id", key),
+		slog.String("request_id", o.RequestID),
+		slog.String("operation", o.Operation),
+		slog.String("account", o.AccountID),
+		slog.String("access_key_id", o.AccessKeyID),
 		slog.String("outcome", outcome),
-		slog.Int("status", statusOfOutcome(x.code)),
-		slog.Float64("duration_ms", float64(d.Microseconds())/1000),
+		slog.Int("status", o.Status),
+		slog.Float64("duration_ms", float64(o.Duration.Microseconds())/1000),
 		slog.String("remote", r.RemoteAddr),
 	)
 }

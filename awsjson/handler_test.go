@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/meterd/meterd"
 )
@@ -38,7 +37,8 @@ func TestServeHTTPTargets(t *testing.T) {
 			svc := okService()
 			h, _ := newTestHandler(svc)
 			var gotOp, gotCode string
-			h.Observe = func(op, code string, d time.Duration) { gotOp, gotCode = op, code }
+			var got Outcome
+			h.Observe = func(o Outcome) { gotOp, gotCode, got = o.Operation, o.Code, o }
 			r := newRequest("", "{}")
 			for _, v := range tt.targets {
 				r.Header.Add("X-Amz-Target", v)
@@ -69,6 +69,9 @@ func TestServeHTTPTargets(t *testing.T) {
 			}
 			if gotOp != tt.wantOp || gotCode != "" {
 				t.Errorf("Observe(%q, %q), want (%q, \"\")", gotOp, gotCode, tt.wantOp)
+			}
+			if got.Service != "AWSMPMeteringService" || got.Status != 200 || got.RequestID != w.Header().Get("x-amzn-RequestId") || got.AccountID == "" {
+				t.Errorf("Observe got %+v, want the service, status 200, the answered request id and the caller's account", got)
 			}
 		})
 	}
@@ -291,7 +294,7 @@ func TestServeHTTPOperationErrors(t *testing.T) {
 			svc.err = tt.err
 			h, log := newTestHandler(svc)
 			var gotCode string
-			h.Observe = func(op, code string, d time.Duration) { gotCode = code }
+			h.Observe = func(o Outcome) { gotCode = o.Code }
 			w := serve(h, newRequest(meterd.OpMeterUsage, "{}"))
 			assertError(t, w, StatusOf(tt.code), tt.code)
 			if got := decodeErrorBody(t, w.Body.Bytes()).Message; got != tt.message {
@@ -328,7 +331,7 @@ func TestServeHTTPPanic(t *testing.T) {
 	svc.panicV = "index out of range"
 	h, log := newTestHandler(svc)
 	var gotOp, gotCode string
-	h.Observe = func(op, code string, d time.Duration) { gotOp, gotCode = op, code }
+	h.Observe = func(o Outcome) { gotOp, gotCode = o.Operation, o.Code }
 	w := serve(h, newRequest(meterd.OpBatchMeterUsage, `{"UsageRecords":[]}`))
 	assertError(t, w, 500, meterd.EInternal)
 	if !strings.Contains(log.String(), "index out of range") {

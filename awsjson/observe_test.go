@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/meterd/meterd"
 )
@@ -76,7 +75,7 @@ func TestServeHTTPRequestLog(t *testing.T) {
 func TestServeHTTPObserve(t *testing.T) {
 	h, _ := newTestHandler(okService())
 	var got []string
-	h.Observe = func(op, code string, d time.Duration) { got = append(got, op+"/"+code) }
+	h.Observe = func(o Outcome) { got = append(got, o.Operation+"/"+o.Code) }
 	serve(h, newRequest(meterd.OpMeterUsage, `{"ProductCode":"p","Timestamp":1767323045,"UsageDimension":"d"}`))
 	serve(h, newRequest("Nope", `{}`))
 	want := []string{meterd.OpMeterUsage + "/", "/" + meterd.EUnknownOperation}

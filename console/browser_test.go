@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"fmt"
 	"flag"
 	"os"
 	"os/exec"
@@ -158,8 +159,8 @@ func TestBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if canvases < 2 {
-		t.Errorf("%d charts drawn, want at least 2", canvases)
+	if canvases < 3 {
+		t.Errorf("%d charts drawn, want at least 3 (records 24 h and 7 d, errors)", canvases)
 	}
 	screenshot(t, ctx, "console-dashboard.png")
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 800)); err != nil {
@@ -174,6 +175,26 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	screenshot(t, ctx, "console-products.png")
+
+	// The live tail adds each request as it is answered.
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.URL+"/console/tail"), chromedp.WaitVisible(chromedp.ID("tail"))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById("tail-status").textContent.startsWith("Live")`)); err != nil {
+		t.Fatal(err)
+	}
+	shown, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#tail tbody tr").length`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.meter(t, "demo-customer-1", 1, now)
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](fmt.Sprintf(`document.querySelectorAll("#tail tbody tr").length > %d`, shown))); err != nil {
+		t.Fatal(err)
+	}
+	if op := text(t, ctx, "#tail tbody tr:first-child td:nth-child(2)"); op != "BatchMeterUsage" {
+		t.Errorf("the newest row of the live tail is %q, want BatchMeterUsage", op)
+	}
+	screenshot(t, ctx, "console-tail.png")
 
 	// The clock page advances the clock; a forged CSRF token is refused.
 	before := s.Clock.Now()

@@ -56,6 +56,7 @@ type Console struct {
 
 	mu       sync.Mutex
 	sessions map[string]*session
+	requests requestLog // the AWS API requests answered, for the live tail and the dashboard
 }
 
 // session is a logged-in browser. The admin token stays on the server;
@@ -182,7 +183,7 @@ func parsePages() map[string]*template.Template {
 		"rfc3339": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	}
 	out := map[string]*template.Template{}
-	for _, name := range []string{"login", "dashboard", "products", "usage", "faults", "clock", "error"} {
+	for _, name := range []string{"login", "dashboard", "products", "usage", "faults", "clock", "tail", "error"} {
 		out[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/"+name+".html"))
 	}
 	for _, name := range buyerPageNames {

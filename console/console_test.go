@@ -66,7 +66,7 @@ func startServer(t testing.TB) *testServer {
 // customer, one an hour back from ts, with the demo seller's key.
 func (s *testServer) meter(t testing.TB, customer string, n int, ts time.Time) {
 	t.Helper()
-	client := mm.New(mm.Options{Region: "us-east-1", BaseEndpoint: aws.String(s.URL), Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), RetryMaxAttempts: 1})
+	client := s.meteringClient()
 	var recs []types.UsageRecord
 	for i := range n {
 		recs = append(recs, types.UsageRecord{CustomerIdentifier: aws.String(customer), Dimension: aws.String("requests"), Quantity: aws.Int32(int32(i + 1)), Timestamp: aws.Time(ts.Add(-time.Duration(i) * time.Hour))})
@@ -80,6 +80,11 @@ func (s *testServer) meter(t testing.TB, customer string, n int, ts time.Time) {
 			t.Fatalf("record %v: %s", r.UsageRecord, r.Status)
 		}
 	}
+}
+
+// meteringClient is a Go SDK Metering client with the demo seller's key.
+func (s *testServer) meteringClient() *mm.Client {
+	return mm.New(mm.Options{Region: "us-east-1", BaseEndpoint: aws.String(s.URL), Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), RetryMaxAttempts: 1})
 }
 
 // browser is an HTTP client with cookies that does not follow redirects.

@@ -34,6 +34,8 @@ func (c *Console) Handler() http.Handler {
 	mux.Handle("GET /console/clock", c.authed(c.clock))
 	mux.Handle("POST /console/clock", c.authed(c.moveClock))
 	c.buyerRoutes(mux)
+	mux.Handle("GET /console/tail", c.authed(c.tail))
+	mux.Handle("GET /console/tail/events", c.authed(c.tailEvents))
 	mux.HandleFunc("GET /console", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/console/", http.StatusSeeOther)
 	})

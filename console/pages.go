@@ -36,6 +36,8 @@ type dashboardData struct {
 	Charts    []chart
 	ChartJSON template.JS // the charts for the chart script, as JSON
 	Top       []topCustomer
+	Errors    errorSeries // API errors per hour, last 24 h, counted by this process
+	ErrorJSON template.JS
 }
 
 // dashboard shows records per hour per product for 24 h and 7 d, from the
@@ -77,6 +79,11 @@ func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, s *session) 
 		return err
 	}
 	d.ChartJSON = template.JS(b)
+	d.Errors = c.requests.errorsPerHour(c.now(), 24)
+	if b, err = json.Marshal(d.Errors); err != nil {
+		return err
+	}
+	d.ErrorJSON = template.JS(b)
 	c.render(w, http.StatusOK, "dashboard", page{Title: "Dashboard", Nav: "dashboard", CSRF: s.csrf, ReadOnly: s.readOnly, Data: d})
 	return nil
 }

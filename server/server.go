@@ -340,6 +340,9 @@ func (m *Main) handler() http.Handler {
 	if qs, ok := m.Ledger.(meterd.QueueStore); ok {
 		services = append(services, events.SQS(&events.Queues{Store: qs}))
 	}
+	if m.Console == nil {
+		m.Console = &console.Console{}
+	}
 	api := &awsjson.Handler{
 		Services: append(services,
 			awsjson.Metering(meteringAPI),
@@ -350,7 +353,10 @@ func (m *Main) handler() http.Handler {
 		),
 		Authenticate: authenticate(verifiers),
 		Logger:       m.Logger,
-		Observe:      met.Observe,
+		Observe: func(o awsjson.Outcome) {
+			met.Observe(o.Operation, o.Code, o.Duration)
+			m.Console.Observe(o)
+		},
 	}
 	// Any verifier tells known keys apart: they share the credential store.
 	knownKey := verifiers["aws-marketplace"].KnownKey
@@ -370,9 +376,6 @@ func (m *Main) handler() http.Handler {
 	}
 	adminAPI := (&admin.Server{Ledger: m.Ledger, Clock: m.Clock, Market: m.Market, Reseed: m.reseed, Faults: m.Faults, Logger: m.Logger, BackupDir: m.Config.Data}).Handler()
 	mux.Handle("/admin/v1/", adminAPI)
-	if m.Console == nil {
-		m.Console = &console.Console{}
-	}
 	m.Console.Admin, m.Console.Secure, m.Console.Logger = adminAPI, m.Config.TLSCert != "", m.Logger
 	consoleUI := m.Console.Handler()
 	mux.Handle("/console/", consoleUI)
