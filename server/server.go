@@ -54,7 +54,13 @@ type Main struct {
 	// applies the time-driven ones within a second of becoming due.
 	Market *marketplace.Service
 
-	Ledger     meterd.Ledger
+	Ledger meterd.Ledger
+	// Notify delivers the outbox's events to subscriptions and rules; Run
+	// starts it when the store keeps them (notify.go).
+	Notify     *events.Dispatcher
+	queues     *events.Queues
+	stopNotify context.CancelFunc
+	notifyDone chan struct{}
 	stopMarket context.CancelFunc
 	marketDone chan struct{}
 	ln         net.Listener
@@ -131,6 +137,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if m.ln, err = net.Listen("tcp", m.Config.Listen); err != nil {
 		return err
 	}
+	if err := m.setupNotify(ctx); err != nil {
+		m.ln.Close()
+		return err
+	}
 	m.srv = &http.Server{
 		Handler:           m.handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -159,6 +169,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			m.served <- err
 		}
 	}()
+	m.startNotify(ctx)
 	m.printBanner(ctx)
 	m.startPurger()
 	return nil
@@ -207,6 +218,7 @@ func (m *Main) Close() error {
 		err = m.srv.Shutdown(ctx)
 	}
 	m.stopPurger()
+	m.stopNotifier()
 	if m.stopMarket != nil {
 		m.stopMarket()
 		<-m.marketDone
@@ -337,8 +349,8 @@ func (m *Main) handler() http.Handler {
 	agreements := &marketplace.Agreements{Store: m.Ledger, Clock: m.Clock, Market: m.Market, TokenKey: m.tokenKey}
 	verifiers := m.verifiers()
 	services := []*awsjson.Service{}
-	if qs, ok := m.Ledger.(meterd.QueueStore); ok {
-		services = append(services, events.SQS(&events.Queues{Store: qs}))
+	if m.queues != nil {
+		services = append(services, events.SQS(m.queues))
 	}
 	if m.Console == nil {
 		m.Console = &console.Console{}
@@ -376,6 +388,7 @@ func (m *Main) handler() http.Handler {
 	}
 	adminAPI := (&admin.Server{Ledger: m.Ledger, Clock: m.Clock, Market: m.Market, Reseed: m.reseed, Faults: m.Faults, Logger: m.Logger, BackupDir: m.Config.Data}).Handler()
 	mux.Handle("/admin/v1/", adminAPI)
+	m.notifyRoutes(mux)
 	m.Console.Admin, m.Console.Secure, m.Console.Logger = adminAPI, m.Config.TLSCert != "", m.Logger
 	consoleUI := m.Console.Handler()
 	mux.Handle("/console/", consoleUI)

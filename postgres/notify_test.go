@@ -1,0 +1,11 @@
+package postgres_test
+
+import (
+	"testing"
+
+	"github.com/meterd/meterd/ledgertest"
+)
+
+func TestNotifyStore(t *testing.T) {
+	ledgertest.RunNotify(t, func(t *testing.T) ledgertest.NotifyStore { return open(t, cluster.NewDatabase(t)) })
+}
