@@ -490,11 +490,23 @@ func (c *Client) Entitlements(ctx context.Context, q EntitlementQuery) ([]meterd
 	return out, c.call(ctx, "GET", p("entitlements"), v, nil, &out)
 }
 
+// EventQuery filters Events: the outbox's rows of a product and a type
+// (empty: every one) after the sequence number After, at most Limit of them
+// (0: every one).
+type EventQuery struct {
+	Product, Type string
+	After         int64
+	Limit         int
+}
+
 // Events lists the outbox's rows (lifecycle events) in order.
-func (c *Client) Events(ctx context.Context, product, typ string, after int64) ([]meterd.Event, error) {
-	v := query("product", product, "type", typ)
-	if after > 0 {
-		v.Set("after", strconv.FormatInt(after, 10))
+func (c *Client) Events(ctx context.Context, q EventQuery) ([]meterd.Event, error) {
+	v := query("product", q.Product, "type", q.Type)
+	if q.After > 0 {
+		v.Set("after", strconv.FormatInt(q.After, 10))
+	}
+	if q.Limit > 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
 	}
 	var out []meterd.Event
 	return out, c.call(ctx, "GET", p("events"), v, nil, &out)

@@ -306,6 +306,17 @@ func (c *cli) connect(fs *flag.FlagSet, args []string, required ...string) (*adm
 	return c.client()
 }
 
+// connectID is connect for a verb whose one argument is an id: it returns
+// the client and the id.
+func (c *cli) connectID(fs *flag.FlagSet, args []string) (*admin.Client, string, error) {
+	pos, err := c.parse(fs, args, 1)
+	if err != nil {
+		return nil, "", err
+	}
+	client, err := c.client()
+	return client, pos[0], err
+}
+
 // client returns the admin client of --server with the admin token: the
 // flag's, else --admin-token-file's, else METERD_ADMIN_TOKEN, else the file
 // METERD_ADMIN_TOKEN_FILE names, else the one in <--data>/admin-token.

@@ -50,6 +50,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runUsage(ctx, args[1:], stdout, stderr)
 	case "clock":
 		return runClock(ctx, args[1:], stdout, stderr)
+	case "offers":
+		return runOffers(ctx, args[1:], stdout, stderr)
+	case "agreements":
+		return runAgreements(ctx, args[1:], stdout, stderr)
+	case "buyers":
+		return runBuyers(ctx, args[1:], stdout, stderr)
+	case "entitlements":
+		return runEntitlements(ctx, args[1:], stdout, stderr)
+	case "events":
+		return runEvents(ctx, args[1:], stdout, stderr)
 	case "reset":
 		return runReset(ctx, args[1:], stdout, stderr)
 	case "faults":
@@ -100,6 +110,13 @@ Nouns of the CLI:
   faults       list | clear | delete ID | add --operation OP [match flags] (--error CODE |
                --unprocessed F | --latency D | --drop-response) [--probability P] [--count N]
   clock        show | set TIME | advance DURATION | reset
+  offers       list [--product C] | show ID | create --product C --pricing P [--duration P12M=DIM:PRICE,...] ...
+  agreements   list [--product C] [--buyer A] [--status S] | show ID | terms ID | accept --buyer A --offer O
+               [--duration P12M] [--quantity DIM=N]... [--no-auto-renew] [--start T] [--trial] [--fail]
+               | amend ID [--quantity DIM=N]... [--auto-renew=B] | replace ID --offer O ... | cancel ID | terminate ID
+  buyers       purchase --buyer A --offer O [...same as agreements accept]   (prints the registration form)
+  entitlements list --product C [--customer X | --aws-account-id N] [--license ARN]
+  events       list [--product C] [--type T] | tail         (the outbox; tail prints JSON lines until Ctrl-C)
   reset        --yes                                        (delete all usage, accounts, products, customers; re-apply the catalog)
   backup       --to FILE                                    (online copy of a SQLite store, through the server)
   restore      --from FILE [--data DIR]                     (server stopped: put a backup in place)
