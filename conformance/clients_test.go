@@ -18,6 +18,9 @@ type client struct {
 	// AWS_ENDPOINT_URL_MARKETPLACE_METERING; otherwise the client predates
 	// that variable and is given --endpoint-url / endpoint_url.
 	EnvEndpoint bool
+	// EndpointFrom names how the client is given the endpoint in the
+	// README tables when it is neither of the above.
+	EndpointFrom string
 	// version returns the installed version, or "" and why it is missing.
 	version func() (string, string)
 	// command returns the process that runs the client's scenarios, phases
@@ -43,6 +46,8 @@ func clients() []client {
 			version: pyModuleVersion("/usr/bin/python3", "awscli"), command: python("python3", "cli_scenarios.py")},
 		{ID: "boto3-debian", Name: "boto3 (Debian python3-boto3)", Version: "1.26.27",
 			version: pyModuleVersion("/usr/bin/python3", "boto3"), command: python("/usr/bin/python3", "boto3_scenarios.py")},
+		{ID: "java-v1", Name: "Java SDK v1 (aws-java-sdk-marketplacemeteringservice)", Version: "1.12.780", EndpointFrom: "`withEndpointConfiguration`",
+			version: javaVersion("aws-java-sdk-marketplacemeteringservice"), command: javaDriver("v1-metering")},
 	}
 }
 

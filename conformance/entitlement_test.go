@@ -88,6 +88,8 @@ func entitlementClients() []entitlementClient {
 			version: pyModuleVersion("/usr/bin/python3", "awscli"), command: py("/usr/bin/python3", "cli")}, Protocol: "awsJson1_1"},
 		{client: client{ID: "boto3-debian", Name: "boto3 (Debian python3-boto3)", Version: "1.26.27",
 			version: pyModuleVersion("/usr/bin/python3", "boto3"), command: py("/usr/bin/python3", "boto3")}, Protocol: "awsJson1_1"},
+		{client: client{ID: "java-v1", Name: "Java SDK v1 (aws-java-sdk-marketplaceentitlement)", Version: "1.12.780", EndpointFrom: "`withEndpointConfiguration`",
+			version: javaVersion("aws-java-sdk-marketplaceentitlement"), command: javaDriver("v1-entitlement")}, Protocol: "awsJson1_1"},
 	}
 }
 
@@ -285,6 +287,8 @@ func entitlementTable(results []result) string {
 		switch {
 		case c.Unavailable:
 			endpoint = "—"
+		case c.EndpointFrom != "":
+			endpoint = c.EndpointFrom
 		case !c.EnvEndpoint && strings.Contains(c.ID, "cli"):
 			endpoint = "`--endpoint-url`"
 		case !c.EnvEndpoint:

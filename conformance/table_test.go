@@ -69,6 +69,8 @@ func table(results []result) string {
 		switch {
 		case c.command == nil:
 			endpoint = "`BaseEndpoint`"
+		case c.EndpointFrom != "":
+			endpoint = c.EndpointFrom
 		case !c.EnvEndpoint && strings.Contains(c.ID, "cli"):
 			endpoint = "`--endpoint-url`"
 		case !c.EnvEndpoint:
