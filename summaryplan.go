@@ -118,11 +118,42 @@ func SummaryWindow(f UsageFilter) (from, to int64) {
 // dimension, bytewise.
 func FinishCustomerSummary(rows []UsageSummaryRow) []UsageSummaryRow {
 	rows = slices.DeleteFunc(rows, func(r UsageSummaryRow) bool { return r.Records <= 0 })
+	sortSummaryRows(rows)
+	return rows
+}
+
+func sortSummaryRows(rows []UsageSummaryRow) {
 	slices.SortFunc(rows, func(a, b UsageSummaryRow) int {
 		if c := strings.Compare(a.Group, b.Group); c != 0 {
 			return c
 		}
 		return strings.Compare(a.Dimension, b.Dimension)
 	})
+}
+
+// AddSummaryRows returns the rows of a summary (sorted by group and
+// dimension, bytewise) with the rows of tail added: the sums of the same
+// group and dimension added up, new ones in their place. Stores whose
+// rollups trail the ledger behind a watermark add the summary of the
+// records after it (the tail) to what the rollups give.
+func AddSummaryRows(rows, tail []UsageSummaryRow) []UsageSummaryRow {
+	if len(tail) == 0 {
+		return rows
+	}
+	type key struct{ group, dimension string }
+	at := make(map[key]int, len(rows))
+	for i, r := range rows {
+		at[key{r.Group, r.Dimension}] = i
+	}
+	for _, t := range tail {
+		if i, ok := at[key{t.Group, t.Dimension}]; ok {
+			rows[i].Quantity += t.Quantity
+			rows[i].Records += t.Records
+			continue
+		}
+		at[key{t.Group, t.Dimension}] = len(rows)
+		rows = append(rows, t)
+	}
+	sortSummaryRows(rows)
 	return rows
 }

@@ -27,6 +27,10 @@ type StoreStats struct {
 	// WALFrames is the SQLite WAL's length in frames at the last
 	// checkpoint; -1 for a store without one.
 	WALFrames int64
+	// RollupLag is how many records (in sequence numbers) the rollups'
+	// watermark trails the last record committed; -1 for a store that
+	// keeps its rollups in the commit.
+	RollupLag int64
 }
 
 // Metrics holds the collectors of one server.
@@ -170,6 +174,8 @@ var (
 		"Records given to Commit.", nil, nil)
 	descWALFrames = prometheus.NewDesc("meterd_sqlite_wal_frames",
 		"Length of the SQLite WAL in 4 KiB frames at the last checkpoint (every 250 ms); it starts over once past 4096.", nil, nil)
+	descRollupLag = prometheus.NewDesc("meterd_store_rollup_lag_records",
+		"Records committed after the rollups' watermark, not yet folded into the rollups by the roller (summaries add them from the ledger).", nil, nil)
 )
 
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -177,6 +183,7 @@ func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descBatches
 	ch <- descRecords
 	ch <- descWALFrames
+	ch <- descRollupLag
 }
 
 func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
@@ -186,6 +193,9 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descRecords, prometheus.CounterValue, float64(s.Records))
 	if s.WALFrames >= 0 {
 		ch <- prometheus.MustNewConstMetric(descWALFrames, prometheus.GaugeValue, float64(s.WALFrames))
+	}
+	if s.RollupLag >= 0 {
+		ch <- prometheus.MustNewConstMetric(descRollupLag, prometheus.GaugeValue, float64(s.RollupLag))
 	}
 }
 

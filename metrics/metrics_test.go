@@ -95,17 +95,21 @@ func TestLedgerCountsStoreErrors(t *testing.T) {
 }
 
 func TestStoreStats(t *testing.T) {
-	m := New(func() StoreStats { return StoreStats{Transactions: 4, Batches: 10, Records: 250, WALFrames: 120} })
+	m := New(func() StoreStats {
+		return StoreStats{Transactions: 4, Batches: 10, Records: 250, WALFrames: 120, RollupLag: 37}
+	})
 	assertLines(t, scrape(t, m),
 		`meterd_store_transactions_total 4`,
 		`meterd_store_commit_calls_total 10`,
 		`meterd_store_records_total 250`,
 		`meterd_sqlite_wal_frames 120`,
+		`meterd_store_rollup_lag_records 37`,
 	)
-	// A store without a WAL (PostgreSQL) has no such gauge.
-	m = New(func() StoreStats { return StoreStats{Transactions: 4, WALFrames: -1} })
-	if text := scrape(t, m); strings.Contains(text, "meterd_sqlite_wal_frames ") {
-		t.Errorf("WALFrames -1 is shown as a gauge:\n%s", text)
+	// A store without a WAL (PostgreSQL) has no such gauge, nor one
+	// without a roller.
+	m = New(func() StoreStats { return StoreStats{Transactions: 4, WALFrames: -1, RollupLag: -1} })
+	if text := scrape(t, m); strings.Contains(text, "meterd_sqlite_wal_frames ") || strings.Contains(text, "meterd_store_rollup_lag_records ") {
+		t.Errorf("WALFrames -1 or RollupLag -1 is shown as a gauge:\n%s", text)
 	}
 }
 

@@ -435,12 +435,13 @@ func storeStats(l meterd.Ledger) func() metrics.StoreStats {
 	case *sqlite.Store:
 		return func() metrics.StoreStats {
 			st := s.Stats()
-			return metrics.StoreStats{Transactions: st.Transactions, Batches: st.Batches, Records: st.Records, WALFrames: st.WALFrames}
+			return metrics.StoreStats{Transactions: st.Transactions, Batches: st.Batches, Records: st.Records, WALFrames: st.WALFrames,
+				RollupLag: st.RollupLag}
 		}
 	case *postgres.Store:
 		return func() metrics.StoreStats {
 			st := s.Stats()
-			return metrics.StoreStats{Transactions: st.Transactions, Batches: st.Batches, Records: st.Records, WALFrames: -1}
+			return metrics.StoreStats{Transactions: st.Transactions, Batches: st.Batches, Records: st.Records, WALFrames: -1, RollupLag: -1}
 		}
 	}
 	return nil

@@ -137,8 +137,10 @@ func (s *Store) commitTx(group []*batch) ([][]meterd.CommitResult, error) {
 	ctx := context.Background()
 	out := make([][]meterd.CommitResult, len(group))
 	records := 0
+	var lastSeq int64
 	err := transact(ctx, s.write, func(tx *sql.Tx) error {
 		w := newRecordWriter(ctx, tx, s.stmts)
+		defer func() { lastSeq = w.lastSeq }()
 		for i, b := range group {
 			out[i] = make([]meterd.CommitResult, len(b.records))
 			for j, r := range b.records {
@@ -152,6 +154,9 @@ func (s *Store) commitTx(group []*batch) ([][]meterd.CommitResult, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: commit: %w", err)
+	}
+	if lastSeq > s.lastSeq.Load() {
+		s.lastSeq.Store(lastSeq) // only the writer stores it
 	}
 	s.transactions.Add(1)
 	s.batches.Add(int64(len(group)))

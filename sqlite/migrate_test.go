@@ -48,8 +48,14 @@ func TestBackfillRollups(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Open = %v, want nil", err)
 			}
+			s.StopRoller()
 			if _, err := s.Commit(ctx, recs); err != nil {
 				t.Fatalf("Commit = %v, want nil", err)
+			}
+			// Rolled up as the commit of that version did, before its
+			// rollups' watermark (migration 0070) existed.
+			if n, err := s.RollUp(ctx, 100); n != len(recs) || err != nil {
+				t.Fatalf("RollUp = %d, %v; want %d, nil", n, err, len(recs))
 			}
 			if err := s.Close(); err != nil {
 				t.Fatalf("Close = %v, want nil", err)
@@ -59,7 +65,8 @@ func TestBackfillRollups(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, q := range []string{`DROP TABLE ` + tt.table, fmt.Sprintf(`DELETE FROM schema_migrations WHERE version = %d`, tt.version)} {
+			for _, q := range []string{`DROP TABLE ` + tt.table, fmt.Sprintf(`DELETE FROM schema_migrations WHERE version = %d`, tt.version),
+				`DROP TABLE rollup_watermark`, `DELETE FROM schema_migrations WHERE version = 70`} {
 				if _, err := db.ExecContext(ctx, q); err != nil {
 					t.Fatalf("%s: %v", q, err)
 				}

@@ -29,7 +29,8 @@ var recordQueries = struct {
 
 // Multi-row statements (multirow.go): head, one row's placeholders, tail.
 // The records' INSERT returns the rows it stored; one that hit the
-// duplicate key is left out.
+// duplicate key is left out. The rollups' upserts are the roller's
+// (roll.go); the commit path writes only the records, their key and tags.
 var multiQueries = [...]struct{ head, row, tail string }{
 	multiInsert: {`INSERT INTO metering_records (id, operation, product_code, customer_identifier, customer_aws_account_id,
 			license_arn, resource, dimension, hour, timestamp_ms, quantity, allocations, caller_account_id,
@@ -88,32 +89,6 @@ func (st *recordStmts) close() {
 	}
 }
 
-// rollupKey is the key of a rollup row: t is the hour, day or month start
-// (customer is empty for usage_dimension_hourly).
-type rollupKey struct {
-	product, customer, dimension string
-	t                            int64
-}
-
-// rollupSum is what a commit adds to one rollup row.
-type rollupSum struct{ quantity, records int64 }
-
-// rollupSums are a commit's additions to one rollup, in first-seen order:
-// a group commit's records often share rows (the hour and dimension of
-// usage_dimension_hourly, a customer's month), so each row is written once.
-type rollupSums struct {
-	sums  map[rollupKey]rollupSum
-	order []rollupKey
-}
-
-func (r *rollupSums) add(k rollupKey, q int64) {
-	s, ok := r.sums[k]
-	if !ok {
-		r.order = append(r.order, k)
-	}
-	r.sums[k] = rollupSum{s.quantity + q, s.records + 1}
-}
-
 // pendingRecord is a record waiting for the next multi-row INSERT, with
 // where its result goes.
 type pendingRecord struct {
@@ -136,17 +111,14 @@ type recordWriter struct {
 
 	pending    []pendingRecord
 	pendingIDs map[string]bool
-	rollups    [numRollups]rollupSums
 	args       []any // reused for each multi-row statement
+	lastSeq    int64 // the highest seq stored so far
 }
 
 func newRecordWriter(ctx context.Context, tx *sql.Tx, st *recordStmts) *recordWriter {
 	w := &recordWriter{ctx: ctx, st: st, tx: tx, bound: map[*sql.Stmt]*sql.Stmt{}, pendingIDs: map[string]bool{}}
 	for i, m := range st.multi {
 		w.multi[i] = m.inTx(w.stmt)
-	}
-	for i := range w.rollups {
-		w.rollups[i].sums = map[rollupKey]rollupSum{}
 	}
 	return w
 }
@@ -223,7 +195,7 @@ func (w *recordWriter) insertPending() error {
 	for _, p := range w.pending {
 		r := p.r
 		if seq, ok := stored[r.ID]; ok {
-			if err := w.index(r, seq, r.Hour.Unix()); err != nil {
+			if err := w.index(r, seq); err != nil {
 				return err
 			}
 			*p.result = meterd.CommitResult{Status: meterd.Committed, ID: r.ID}
@@ -246,34 +218,10 @@ func (w *recordWriter) insertPending() error {
 	return nil
 }
 
-// flush stores the pending records and adds the sums of the records stored
-// to the rollups; it must run before the transaction commits.
+// flush stores the pending records; it must run before the transaction
+// commits.
 func (w *recordWriter) flush() error {
-	if err := w.insertPending(); err != nil {
-		return err
-	}
-	for i := range w.rollups {
-		r := &w.rollups[i]
-		args := w.args[:0]
-		for _, k := range r.order {
-			s := r.sums[k]
-			switch i {
-			case rollupHourly:
-				args = append(args, k.product, k.t, k.customer, k.dimension, s.quantity, s.records)
-			case rollupDimensionHourly:
-				args = append(args, k.product, k.dimension, k.t, s.quantity, s.records)
-			default:
-				args = append(args, k.product, k.customer, k.dimension, k.t, s.quantity, s.records)
-			}
-		}
-		w.args = args
-		if err := w.multi[i].exec(w.ctx, args); err != nil {
-			return err
-		}
-		clear(r.sums)
-		r.order = r.order[:0]
-	}
-	return nil
+	return w.insertPending()
 }
 
 // putOne stores a record with a ClientToken unless its token or key is
@@ -308,7 +256,7 @@ func (w *recordWriter) putOne(r *meterd.MeteringRecord) (meterd.CommitResult, er
 		if err != nil {
 			return meterd.CommitResult{}, err
 		}
-		if err := w.index(r, seq, hour); err != nil {
+		if err := w.index(r, seq); err != nil {
 			return meterd.CommitResult{}, err
 		}
 	} else {
@@ -327,36 +275,33 @@ func (w *recordWriter) putOne(r *meterd.MeteringRecord) (meterd.CommitResult, er
 	return meterd.CommitResult{Status: meterd.Committed, ID: id}, nil
 }
 
-// index adds a new record to usage_tags, and to the rollup sums that flush
-// writes.
-func (w *recordWriter) index(r *meterd.MeteringRecord, seq, hour int64) error {
-	if len(r.Allocations) > 0 {
-		// One row per tag key=value: two allocations of a record may share a
-		// tag (team=a with env=x, team=a with env=y).
-		sums := map[meterd.Tag]int64{}
-		var order []meterd.Tag
-		for _, a := range r.Allocations {
-			var q int64
-			if a.AllocatedUsageQuantity != nil {
-				q = *a.AllocatedUsageQuantity
-			}
-			for _, t := range a.Tags {
-				if _, ok := sums[t]; !ok {
-					order = append(order, t)
-				}
-				sums[t] += q
-			}
+// index adds a new record's tags to usage_tags. The rollups follow the
+// records behind a watermark (roll.go), off the commit path.
+func (w *recordWriter) index(r *meterd.MeteringRecord, seq int64) error {
+	w.lastSeq = max(w.lastSeq, seq)
+	if len(r.Allocations) == 0 {
+		return nil
+	}
+	// One row per tag key=value: two allocations of a record may share a
+	// tag (team=a with env=x, team=a with env=y).
+	sums := map[meterd.Tag]int64{}
+	var order []meterd.Tag
+	for _, a := range r.Allocations {
+		var q int64
+		if a.AllocatedUsageQuantity != nil {
+			q = *a.AllocatedUsageQuantity
 		}
-		for _, t := range order {
-			if _, err := w.stmt(w.st.tag).ExecContext(w.ctx, seq, t.Key, t.Value, sums[t]); err != nil {
-				return err
+		for _, t := range a.Tags {
+			if _, ok := sums[t]; !ok {
+				order = append(order, t)
 			}
+			sums[t] += q
 		}
 	}
-	hour -= hour % 3600
-	w.rollups[rollupHourly].add(rollupKey{r.ProductCode, r.CustomerIdentifier, r.Dimension, hour}, r.Quantity)
-	w.rollups[rollupDimensionHourly].add(rollupKey{r.ProductCode, "", r.Dimension, hour}, r.Quantity)
-	w.rollups[rollupCustomerDaily].add(rollupKey{r.ProductCode, r.CustomerIdentifier, r.Dimension, meterd.GrainDay.Start(hour)}, r.Quantity)
-	w.rollups[rollupCustomerMonthly].add(rollupKey{r.ProductCode, r.CustomerIdentifier, r.Dimension, meterd.GrainMonth.Start(hour)}, r.Quantity)
+	for _, t := range order {
+		if _, err := w.stmt(w.st.tag).ExecContext(w.ctx, seq, t.Key, t.Value, sums[t]); err != nil {
+			return err
+		}
+	}
 	return nil
 }

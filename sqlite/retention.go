@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"time"
-
-	"github.com/meterd/meterd"
 )
 
 // PurgeClientTokens deletes up to limit ClientTokens stored before before,
@@ -65,14 +63,20 @@ func (s *Store) PurgeUsage(ctx context.Context, before time.Time, limit int) (in
 	var deleted int
 	err := transact(ctx, s.write, func(tx *sql.Tx) error {
 		deleted = 0
-		products, err := queryStrings(ctx, tx, `SELECT DISTINCT product_code FROM usage_dimension_hourly WHERE hour < ?`, cut)
+		// The products with old usage: in the rollups, or among the
+		// records not rolled up yet.
+		products, err := queryStrings(ctx, tx, `SELECT product_code FROM usage_dimension_hourly WHERE hour < ?
+			UNION SELECT product_code FROM metering_records NOT INDEXED WHERE seq > (SELECT seq FROM rollup_watermark) AND hour < ?`, cut, cut)
 		if err != nil {
 			return err
 		}
-		var rollups [numRollups]map[rollupKey]rollupSum
-		for i := range rollups {
-			rollups[i] = map[rollupKey]rollupSum{}
+		watermark, err := rollupWatermark(ctx, tx)
+		if err != nil {
+			return err
 		}
+		// Taken out of the rollups: the records they hold, those up to
+		// the watermark. The roller never sees the others.
+		rolled := newRollupSums()
 		var seqs []int64
 		for _, product := range products {
 			if len(seqs) >= limit {
@@ -91,15 +95,8 @@ func (s *Store) PurgeUsage(ctx context.Context, before time.Time, limit int) (in
 					return err
 				}
 				seqs = append(seqs, seq)
-				hour -= hour % 3600
-				for i, k := range [numRollups]rollupKey{
-					rollupHourly:          {product, customer, dimension, hour},
-					rollupDimensionHourly: {product, "", dimension, hour},
-					rollupCustomerDaily:   {product, customer, dimension, meterd.GrainDay.Start(hour)},
-					rollupCustomerMonthly: {product, customer, dimension, meterd.GrainMonth.Start(hour)},
-				} {
-					sum := rollups[i][k]
-					rollups[i][k] = rollupSum{sum.quantity + q, sum.records + 1}
+				if seq <= watermark {
+					rolled.add(product, customer, dimension, hour, q, 1)
 				}
 			}
 			if err := rows.Close(); err != nil {
@@ -114,7 +111,7 @@ func (s *Store) PurgeUsage(ctx context.Context, before time.Time, limit int) (in
 				return err
 			}
 		}
-		for i, sums := range rollups {
+		for i, sums := range rolled {
 			t := rollupTables[i]
 			for k, sum := range sums {
 				key := rollupKeyArgs(i, k)

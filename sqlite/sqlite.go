@@ -77,7 +77,13 @@ type Store struct {
 	stopCkpt chan struct{} // closed to stop the checkpointer
 	ckptDone chan struct{} // closed when the checkpointer has exited
 
-	transactions, batches, records atomic.Int64
+	stopRoll     chan struct{} // closed to stop the roller (roll.go)
+	stopRollOnce sync.Once
+	rollDone     chan struct{} // closed when the roller has exited
+	lastSeq      atomic.Int64  // the highest seq committed, for the roller's lag
+	watermark    atomic.Int64  // the rollups' watermark at the last roll
+
+	transactions, batches, records, rolled, rollErrors atomic.Int64
 }
 
 var _ meterd.Ledger = (*Store)(nil)
@@ -88,6 +94,12 @@ type Stats struct {
 	Batches      int64 // Commit calls served
 	Records      int64 // records given to those calls
 	WALFrames    int64 // the WAL's length in frames at the last checkpoint
+	// RollupLag is how far the rollups' watermark trails the last record
+	// committed, in sequence numbers (about records); summaries add those
+	// records from the ledger itself.
+	RollupLag  int64
+	Rolled     int64 // records folded into the rollups
+	RollErrors int64 // rolls that failed (and were retried)
 }
 
 // Open opens (creating it and its directory when missing) the SQLite
@@ -216,10 +228,24 @@ func open(ctx context.Context, path string) (*Store, error) {
 		done:     make(chan struct{}),
 		stopCkpt: make(chan struct{}),
 		ckptDone: make(chan struct{}),
+		stopRoll: make(chan struct{}),
+		rollDone: make(chan struct{}),
 	}
+	var last, watermark int64
+	if err := write.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0), (SELECT seq FROM rollup_watermark) FROM metering_records`).Scan(&last, &watermark); err != nil {
+		stmts.close()
+		reads.close()
+		write.Close()
+		read.Close()
+		ckpt.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	s.lastSeq.Store(last)
+	s.watermark.Store(watermark)
 	s.walRestartFrames.Store(walRestartFrames)
 	go s.run()
 	go s.checkpointer()
+	go s.roller()
 	return s, nil
 }
 
@@ -235,6 +261,7 @@ func (s *Store) Close() error {
 	close(s.queue)
 	s.closeMu.Unlock()
 	<-s.done
+	s.StopRoller()
 	close(s.stopCkpt)
 	<-s.ckptDone
 	s.stmts.close()
@@ -255,6 +282,9 @@ func (s *Store) Stats() Stats {
 		Batches:      s.batches.Load(),
 		Records:      s.records.Load(),
 		WALFrames:    s.walFrames.Load(),
+		RollupLag:    max(0, s.lastSeq.Load()-s.watermark.Load()),
+		Rolled:       s.rolled.Load(),
+		RollErrors:   s.rollErrors.Load(),
 	}
 }
 

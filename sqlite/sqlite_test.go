@@ -107,6 +107,17 @@ func BenchmarkCommit25(b *testing.B) {
 			}
 		}
 	})
+	// The rollups are part of the work: the roller folds what it has not
+	// yet before the clock stops.
+	for {
+		n, err := s.RollUp(b.Context(), 20000)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
 	b.ReportMetric(float64(b.N*25)/b.Elapsed().Seconds(), "records/s")
 	st := s.Stats()
 	b.ReportMetric(float64(st.Records)/float64(max(st.Transactions, 1)), "records/tx")
@@ -156,4 +167,56 @@ func BenchmarkEntitlements10k(b *testing.B) {
 	}
 	defer s.Close()
 	ledgertest.BenchmarkEntitlements(b, s, 10000)
+}
+
+func TestRollups(t *testing.T) {
+	ledgertest.RunRollups(t, func(t *testing.T) ledgertest.Roller { return open(t) })
+}
+
+// TestRollupLag checks the roller's lag in Stats: the records committed
+// after the watermark, none once they are rolled up, and the background
+// roller catching up by itself.
+func TestRollupLag(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "meterd.db")
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open = %v, want nil", err)
+	}
+	s.StopRoller()
+	if _, err := s.Commit(ctx, []*meterd.MeteringRecord{record(1, "cust-1", 1), record(2, "cust-2", 1), record(3, "cust-3", 1)}); err != nil {
+		t.Fatalf("Commit = %v, want nil", err)
+	}
+	if st := s.Stats(); st.RollupLag != 3 || st.Rolled != 0 {
+		t.Errorf("Stats() with the roller stopped = lag %d, rolled %d; want 3, 0", st.RollupLag, st.Rolled)
+	}
+	if n, err := s.RollUp(ctx, 2); n != 2 || err != nil {
+		t.Fatalf("RollUp(2) = %d, %v; want 2, nil", n, err)
+	}
+	if st := s.Stats(); st.RollupLag != 1 || st.Rolled != 2 {
+		t.Errorf("Stats() after rolling 2 = lag %d, rolled %d; want 1, 2", st.RollupLag, st.Rolled)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close = %v, want nil", err)
+	}
+	// Reopened, the lag is what the stored watermark leaves, and the
+	// background roller folds it.
+	s = open1(t, path)
+	for deadline := time.Now().Add(10 * time.Second); s.Stats().Rolled != 1 || s.Stats().RollupLag != 0; {
+		if time.Now().After(deadline) {
+			t.Fatalf("Stats() 10 s after reopening = %+v, want the background roller to fold the 1 record left", s.Stats())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// open1 opens the store at path, closed when the test ends.
+func open1(t *testing.T, path string) *sqlite.Store {
+	t.Helper()
+	s, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatalf("Open = %v, want nil", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }

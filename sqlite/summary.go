@@ -24,10 +24,23 @@ func (s *Store) summarizeByCustomer(ctx context.Context, f meterd.UsageFilter) (
 	var out []meterd.UsageSummaryRow
 	var at map[key]int
 	err := s.readTx(ctx, func(tx *sql.Tx) error {
+		watermark, err := rollupWatermark(ctx, tx)
+		if err != nil {
+			return err
+		}
+		tail, err := summarizeTail(ctx, tx, f, "r.customer_identifier", watermark, scanSummaryRow)
+		if err != nil {
+			return err
+		}
+		// The records after the watermark, which the rollups do not hold
+		// yet, are added as one more range.
+		plan := append(plan, meterd.SummaryRange{Grain: grainTail, Sign: 1})
 		for _, r := range plan {
-			rows, err := sumByCustomer(ctx, tx, r.Grain, f, r.From, r.To)
-			if err != nil {
-				return err
+			rows := tail
+			if r.Grain != grainTail {
+				if rows, err = sumByCustomer(ctx, tx, r.Grain, f, r.From, r.To); err != nil {
+					return err
+				}
 			}
 			if at == nil {
 				// Sized by the first range, the coarsest grain's, which
@@ -97,8 +110,17 @@ func sumByCustomer(ctx context.Context, tx *sql.Tx, grain meterd.Grain, f meterd
 		return nil, err
 	}
 	return collect(rows, func(rows *sql.Rows) (meterd.UsageSummaryRow, error) {
-		var r meterd.UsageSummaryRow
-		err := rows.Scan(&r.Group, &r.Dimension, &r.Quantity, &r.Records)
-		return r, err
+		return scanSummaryRow(rows)
 	})
+}
+
+// grainTail stands for the records after the rollups' watermark in a
+// summary's plan.
+const grainTail meterd.Grain = -1
+
+// scanSummaryRow scans a row of group, dimension, quantity and records.
+func scanSummaryRow(rows *sql.Rows) (meterd.UsageSummaryRow, error) {
+	var r meterd.UsageSummaryRow
+	err := rows.Scan(&r.Group, &r.Dimension, &r.Quantity, &r.Records)
+	return r, err
 }

@@ -137,12 +137,25 @@ func (s *Store) SummarizeUsage(ctx context.Context, f meterd.UsageFilter, by str
 		}
 		return out, nil
 	}
+	scan := func(rows *sql.Rows) (meterd.UsageSummaryRow, error) {
+		var row meterd.UsageSummaryRow
+		if by == "hour" {
+			var h int64
+			err := rows.Scan(&h, &row.Dimension, &row.Quantity, &row.Records)
+			row.Group = time.Unix(h, 0).UTC().Format(time.RFC3339)
+			return row, err
+		}
+		err := rows.Scan(&row.Group, &row.Dimension, &row.Quantity, &row.Records)
+		return row, err
+	}
 	where, args := recordWhere(f)
 	var q string
+	rollup := true
 	switch {
 	case by == "tag":
 		q = `SELECT ` + group + ` AS g, r.dimension, SUM(tg.quantity), COUNT(*)
 			FROM usage_tags tg JOIN metering_records r ON r.seq = tg.seq`
+		rollup = false
 	case by != "customer" && f.CustomerIdentifier == "" && f.Tag == nil && f.AfterSeq == 0 &&
 		hourAligned(f.From) && hourAligned(f.To):
 		// usage_dimension_hourly has one row per product, dimension and
@@ -155,25 +168,52 @@ func (s *Store) SummarizeUsage(ctx context.Context, f meterd.UsageFilter, by str
 		q = `SELECT ` + rollupGroup + ` AS g, r.dimension, SUM(r.quantity), SUM(r.records) FROM usage_hourly r`
 	default:
 		q = `SELECT ` + group + ` AS g, r.dimension, SUM(r.quantity), COUNT(*) FROM metering_records r`
+		rollup = false
 	}
 	q += where + ` GROUP BY g, r.dimension ORDER BY g, r.dimension`
-	rows, err := s.read.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: summarize usage: %w", err)
-	}
-	out, err := collect(rows, func(rows *sql.Rows) (meterd.UsageSummaryRow, error) {
-		var row meterd.UsageSummaryRow
-		if by == "hour" {
-			var h int64
-			err := rows.Scan(&h, &row.Dimension, &row.Quantity, &row.Records)
-			row.Group = time.Unix(h, 0).UTC().Format(time.RFC3339)
-			return row, err
+	var out []meterd.UsageSummaryRow
+	err := s.readTx(ctx, func(tx *sql.Tx) error {
+		var watermark int64
+		if rollup {
+			var err error
+			if watermark, err = rollupWatermark(ctx, tx); err != nil {
+				return err
+			}
 		}
-		err := rows.Scan(&row.Group, &row.Dimension, &row.Quantity, &row.Records)
-		return row, err
+		rows, err := tx.QueryContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		if out, err = collect(rows, scan); err != nil || !rollup {
+			return err
+		}
+		tail, err := summarizeTail(ctx, tx, f, group, watermark, scan)
+		out = meterd.AddSummaryRows(out, tail)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: summarize usage: %w", err)
 	}
 	return out, nil
+}
+
+// summarizeTail sums the records matching f after the rollups' watermark,
+// grouped by group (an expression over metering_records r) and dimension:
+// what the rollups do not hold yet. NOT INDEXED keeps SQLite from walking
+// the duplicate key's index for f's product and hours: the tail is the end
+// of the table's seq order, a range of its rowid, which stays allowed.
+func summarizeTail(ctx context.Context, tx *sql.Tx, f meterd.UsageFilter, group string, watermark int64,
+	scan func(*sql.Rows) (meterd.UsageSummaryRow, error)) ([]meterd.UsageSummaryRow, error) {
+	where, args := recordWhere(f)
+	if where == "" {
+		where = ` WHERE r.seq > ?`
+	} else {
+		where = ` WHERE r.seq > ? AND` + strings.TrimPrefix(where, " WHERE")
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT `+group+` AS g, r.dimension, SUM(r.quantity), COUNT(*)
+		FROM metering_records r NOT INDEXED`+where+` GROUP BY g, r.dimension`, append([]any{watermark}, args...)...)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scan)
 }

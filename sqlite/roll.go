@@ -1,0 +1,202 @@
+package sqlite
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/meterd/meterd"
+)
+
+const (
+	// rollInterval is how often the roller folds the records committed
+	// since its last roll into the rollups. Longer rolls fewer, larger
+	// batches (a month's or a day's row of a customer is written once per
+	// roll, not once per record); shorter keeps the tail that summaries
+	// add from the ledger short.
+	rollInterval = 100 * time.Millisecond
+	// rollBatch bounds the records of one roll's transaction, which holds
+	// the writer off while it runs.
+	rollBatch = 20000
+)
+
+// rollupKey is the key of a rollup row: t is the hour, day or month start
+// (customer is empty for usage_dimension_hourly).
+type rollupKey struct {
+	product, customer, dimension string
+	t                            int64
+}
+
+// rollupSum is what a roll adds to one rollup row.
+type rollupSum struct{ quantity, records int64 }
+
+// rollupSums are a roll's additions to the four rollups, each row once.
+type rollupSums [numRollups]map[rollupKey]rollupSum
+
+func newRollupSums() *rollupSums {
+	var r rollupSums
+	for i := range r {
+		r[i] = map[rollupKey]rollupSum{}
+	}
+	return &r
+}
+
+// add adds a record of product, customer, dimension and hour (unix seconds,
+// not truncated: an AgentCore record's Hour is its timestamp) to every
+// rollup's sums, with sign 1, or takes it out with sign -1.
+func (r *rollupSums) add(product, customer, dimension string, hour, quantity, sign int64) {
+	hour -= hour % 3600
+	for i, k := range [numRollups]rollupKey{
+		rollupHourly:          {product, customer, dimension, hour},
+		rollupDimensionHourly: {product, "", dimension, hour},
+		rollupCustomerDaily:   {product, customer, dimension, meterd.GrainDay.Start(hour)},
+		rollupCustomerMonthly: {product, customer, dimension, meterd.GrainMonth.Start(hour)},
+	} {
+		s := r[i][k]
+		r[i][k] = rollupSum{s.quantity + sign*quantity, s.records + sign}
+	}
+}
+
+// sortedKeys returns the keys of rollup i in the order of its table's
+// primary key, so that the upserts walk its b-tree once, left to right.
+func (r *rollupSums) sortedKeys(i int) []rollupKey {
+	keys := make([]rollupKey, 0, len(r[i]))
+	for k := range r[i] {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b rollupKey) int {
+		if i == rollupDimensionHourly { // (product_code, dimension, hour)
+			return cmp.Or(strings.Compare(a.product, b.product), strings.Compare(a.dimension, b.dimension), cmp.Compare(a.t, b.t))
+		}
+		return cmp.Or(strings.Compare(a.product, b.product), cmp.Compare(a.t, b.t),
+			strings.Compare(a.customer, b.customer), strings.Compare(a.dimension, b.dimension))
+	})
+	return keys
+}
+
+// roller rolls up every rollInterval until s.stopRoll is closed, then
+// closes s.rollDone. A failed roll changes nothing (its transaction rolls
+// back) and the next tick tries again from the same watermark.
+func (s *Store) roller() {
+	defer close(s.rollDone)
+	t := time.NewTicker(rollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopRoll:
+			return
+		case <-t.C:
+		}
+		for {
+			n, err := s.RollUp(context.Background(), rollBatch)
+			if err != nil {
+				s.rollErrors.Add(1)
+			}
+			if err != nil || n < rollBatch {
+				break
+			}
+			select {
+			case <-s.stopRoll:
+				return
+			default:
+			}
+		}
+	}
+}
+
+// StopRoller stops the background roller and waits for it; the rollups
+// then move only when RollUp is called. Summaries stay exact: they add the
+// records past the watermark. For tests of a roller that lags or stops.
+func (s *Store) StopRoller() {
+	s.stopRollOnce.Do(func() { close(s.stopRoll) })
+	<-s.rollDone
+}
+
+// RollUp folds up to limit records committed after the rollups' watermark
+// into the rollups, in seq order, and moves the watermark past them in the
+// same transaction, so a crash leaves either both or neither. It returns
+// how many records it folded.
+func (s *Store) RollUp(ctx context.Context, limit int) (int, error) {
+	// Held like the writer's transactions: the checkpointer holds both off
+	// to start the WAL over (checkpoint.go).
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	var n int
+	var watermark int64
+	err := transact(ctx, s.write, func(tx *sql.Tx) error {
+		n = 0
+		var err error
+		if watermark, err = rollupWatermark(ctx, tx); err != nil {
+			return err
+		}
+		sums := newRollupSums()
+		rows, err := tx.QueryContext(ctx, `SELECT seq, product_code, customer_identifier, dimension, hour, quantity
+			FROM metering_records WHERE seq > ? ORDER BY seq LIMIT ?`, watermark, limit)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var product, customer, dimension string
+			var hour, quantity int64
+			if err := rows.Scan(&watermark, &product, &customer, &dimension, &hour, &quantity); err != nil {
+				rows.Close()
+				return err
+			}
+			sums.add(product, customer, dimension, hour, quantity, 1)
+			n++
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil
+		}
+		if err := s.writeRollups(ctx, tx, sums); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE rollup_watermark SET seq = ?`, watermark)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: roll up: %w", err)
+	}
+	s.watermark.Store(watermark)
+	s.rolled.Add(int64(n))
+	return n, nil
+}
+
+// writeRollups adds sums to the rollups' rows with the multi-row upserts.
+func (s *Store) writeRollups(ctx context.Context, tx *sql.Tx, sums *rollupSums) error {
+	var args []any
+	for i := range numRollups {
+		args = args[:0]
+		for _, k := range sums.sortedKeys(i) {
+			v := sums[i][k]
+			switch i {
+			case rollupHourly:
+				args = append(args, k.product, k.t, k.customer, k.dimension, v.quantity, v.records)
+			case rollupDimensionHourly:
+				args = append(args, k.product, k.dimension, k.t, v.quantity, v.records)
+			default:
+				args = append(args, k.product, k.customer, k.dimension, k.t, v.quantity, v.records)
+			}
+		}
+		m := s.stmts.multi[i].inTx(func(st *sql.Stmt) *sql.Stmt { return tx.StmtContext(ctx, st) })
+		if err := m.exec(ctx, args); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rollupWatermark returns the rollups' watermark as tx sees it: the
+// rollups hold exactly the records with seq up to it.
+func rollupWatermark(ctx context.Context, tx *sql.Tx) (int64, error) {
+	var seq int64
+	err := tx.QueryRowContext(ctx, `SELECT seq FROM rollup_watermark`).Scan(&seq)
+	return seq, err
+}
