@@ -11,6 +11,7 @@ const (
 	OpGetAgreementEntitlements = "GetAgreementEntitlements"
 	OpCancelAgreement          = "CancelAgreement"
 	OpGetAgreementTerms        = "GetAgreementTerms"
+	OpSearchAgreements         = "SearchAgreements"
 )
 
 // Agreement entitlement statuses and reason codes meterd answers.
@@ -133,6 +134,41 @@ type GetAgreementTermsOutput struct {
 	NextToken     string
 }
 
+// SearchAgreementsInput is the request of SearchAgreements.
+type SearchAgreementsInput struct {
+	Catalog    string
+	Filters    []AgreementSearchFilter
+	Sort       *AgreementSort
+	MaxResults *int64
+	NextToken  string
+}
+
+// AgreementSearchFilter is one of SearchAgreements' filters: a name (such as
+// PartyType, Status, BeforeEndTime) and its values (the model allows one).
+type AgreementSearchFilter struct {
+	Name   string
+	Values []string
+}
+
+// AgreementSort is SearchAgreements' order: SortBy EndTime (the only one
+// served), SortOrder ASCENDING or DESCENDING.
+type AgreementSort struct {
+	SortBy    string
+	SortOrder string
+}
+
+// AgreementViewSummary is an agreement as SearchAgreements lists it:
+// DescribeAgreement's members but EstimatedCharges, which stays nil.
+type AgreementViewSummary = DescribeAgreementOutput
+
+// SearchAgreementsOutput is the response of SearchAgreements.
+// AgreementViewSummaries is never nil; NextToken is set only when more
+// follow.
+type SearchAgreementsOutput struct {
+	AgreementViewSummaries []AgreementViewSummary
+	NextToken              string
+}
+
 // AgreementService is the Agreement Service, reading the authenticated
 // caller from the context. Errors are *Error values: EValidation,
 // EAccessDenied, EResourceNotFound, EThrottling, or internal.
@@ -141,4 +177,5 @@ type AgreementService interface {
 	GetAgreementEntitlements(ctx context.Context, in *GetAgreementEntitlementsInput) (*GetAgreementEntitlementsOutput, error)
 	CancelAgreement(ctx context.Context, in *CancelAgreementInput) (*CancelAgreementOutput, error)
 	GetAgreementTerms(ctx context.Context, in *GetAgreementTermsInput) (*GetAgreementTermsOutput, error)
+	SearchAgreements(ctx context.Context, in *SearchAgreementsInput) (*SearchAgreementsOutput, error)
 }

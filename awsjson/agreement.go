@@ -30,6 +30,7 @@ func AgreementOperations(svc meterd.AgreementService, c Codec) map[string]Operat
 		meterd.OpGetAgreementEntitlements: bindCodec(c, readGetAgreementEntitlements, svc.GetAgreementEntitlements, writeGetAgreementEntitlements),
 		meterd.OpCancelAgreement:          bindCodec(c, readCancelAgreement, svc.CancelAgreement, writeEmpty[meterd.CancelAgreementOutput]),
 		meterd.OpGetAgreementTerms:        bindCodec(c, readGetAgreementTerms, svc.GetAgreementTerms, writeGetAgreementTerms),
+		meterd.OpSearchAgreements:         bindCodec(c, readSearchAgreements, svc.SearchAgreements, writeSearchAgreements),
 	})
 }
 
@@ -70,6 +71,23 @@ func readGetAgreementTerms(d *reader, f fields) *meterd.GetAgreementTermsInput {
 		MaxResults:  d.integer(f, "maxResults"),
 		NextToken:   d.str(f, "nextToken"),
 	}
+}
+
+func readSearchAgreements(d *reader, f fields) *meterd.SearchAgreementsInput {
+	in := &meterd.SearchAgreementsInput{
+		Catalog:    d.str(f, "catalog"),
+		MaxResults: d.integer(f, "maxResults"),
+		NextToken:  d.str(f, "nextToken"),
+	}
+	items, path, _ := d.list(f, "filters")
+	for i, item := range items {
+		g := d.element(item, path, i)
+		in.Filters = append(in.Filters, meterd.AgreementSearchFilter{Name: d.str(g, "name"), Values: d.strings(g, "values")})
+	}
+	if sort := d.structure(f, "sort"); sort.m != nil {
+		in.Sort = &meterd.AgreementSort{SortBy: d.str(sort, "sortBy"), SortOrder: d.str(sort, "sortOrder")}
+	}
+	return in
 }
 
 // The wire shapes of the Agreement Service's outputs, members as in the
@@ -116,6 +134,12 @@ func timeOf(c Codec, t *time.Time) any {
 }
 
 func writeDescribeAgreement(c Codec, out *meterd.DescribeAgreementOutput) any {
+	return wireAgreement(c, out)
+}
+
+// wireAgreement is an agreement as DescribeAgreement and SearchAgreements
+// answer it.
+func wireAgreement(c Codec, out *meterd.DescribeAgreementOutput) wireDescribeAgreementOutput {
 	w := wireDescribeAgreementOutput{
 		AgreementID:     out.AgreementID,
 		Acceptor:        &wireAccount{AccountID: out.AcceptorAccountID},
@@ -157,6 +181,19 @@ func writeGetAgreementEntitlements(_ Codec, out *meterd.GetAgreementEntitlements
 			Resource: &wireResource{ID: e.Resource.ID, Type: e.Resource.Type}, Type: e.Type, RegistrationToken: e.RegistrationToken,
 			Status: e.Status, StatusReasonCode: e.StatusReasonCode, LicenseArn: e.LicenseArn,
 		})
+	}
+	return w
+}
+
+type wireSearchAgreementsOutput struct {
+	AgreementViewSummaries []wireDescribeAgreementOutput `json:"agreementViewSummaries"` // always present
+	NextToken              string                        `json:"nextToken,omitempty"`
+}
+
+func writeSearchAgreements(c Codec, out *meterd.SearchAgreementsOutput) any {
+	w := wireSearchAgreementsOutput{AgreementViewSummaries: []wireDescribeAgreementOutput{}, NextToken: out.NextToken}
+	for i := range out.AgreementViewSummaries {
+		w.AgreementViewSummaries = append(w.AgreementViewSummaries, wireAgreement(c, &out.AgreementViewSummaries[i]))
 	}
 	return w
 }

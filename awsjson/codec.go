@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"strconv"
 	"time"
 )
 
@@ -80,4 +81,38 @@ func decodeWith[I any](c Codec, read func(*reader, fields) *I, body []byte) (*I,
 		return nil, d.err
 	}
 	return in, nil
+}
+
+// structure returns a member that must be a structure; its m is nil when
+// absent.
+func (d *reader) structure(f fields, name string) fields {
+	v := d.value(f, name)
+	if v == nil {
+		return fields{}
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		d.typeError(f.member(name), v, "a Structure")
+		return fields{}
+	}
+	return fields{m: m, path: f.member(name)}
+}
+
+// strings returns a member that must be a list of strings; nil when absent,
+// empty and non-nil when present but empty.
+func (d *reader) strings(f fields, name string) []string {
+	items, path, ok := d.list(f, name)
+	if !ok {
+		return nil
+	}
+	out := make([]string, 0, len(items))
+	for i, item := range items {
+		s, ok := item.(string)
+		if !ok {
+			d.typeError(path+"["+strconv.Itoa(i)+"]", item, "a String")
+			return nil
+		}
+		out = append(out, s)
+	}
+	return out
 }

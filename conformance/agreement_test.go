@@ -167,6 +167,48 @@ func TestAgreementGoSDK(t *testing.T) {
 			t.Errorf("ListAgreementInvoiceLineItems = %v, want ValidationException UNSUPPORTED_ACTION", err)
 		}
 	})
+	t.Run("SearchAgreements", func(t *testing.T) {
+		filters := func(party string, more ...matypes.Filter) []matypes.Filter {
+			return append([]matypes.Filter{{Name: aws.String("PartyType"), Values: []string{party}},
+				{Name: aws.String("AgreementType"), Values: []string{"PurchaseAgreement"}}}, more...)
+		}
+		var ids []string
+		p := ma.NewSearchAgreementsPaginator(agreementClient(srv.URL, "us-east-1", seller), &ma.SearchAgreementsInput{
+			Catalog: aws.String("AWSMarketplace"), Filters: filters("Proposer"), MaxResults: aws.Int32(1),
+			Sort: &matypes.Sort{SortBy: aws.String("EndTime"), SortOrder: matypes.SortOrderAscending}})
+		for p.HasMorePages() {
+			out, err := p.NextPage(ctx)
+			if err != nil {
+				t.Fatalf("SearchAgreements() = %v", err)
+			}
+			for _, v := range out.AgreementViewSummaries {
+				ids = append(ids, aws.ToString(v.AgreementId))
+				if v.Proposer == nil || aws.ToString(v.Proposer.AccountId) != catalog.DemoSellerAccount || v.ProposalSummary == nil ||
+					len(v.ProposalSummary.Resources) != 1 || aws.ToString(v.ProposalSummary.Resources[0].Id) != catalog.DemoProductID {
+					t.Errorf("summary %+v: want the demo seller's, on the demo product", v)
+				}
+			}
+		}
+		// The contract ends; the two pay-as-you-go agreements do not, and
+		// sort after it.
+		if len(ids) != 3 || ids[0] != a.ID {
+			t.Errorf("the seller's agreements by end time ascending, one a page = %q, want 3 starting with %s", ids, a.ID)
+		}
+		out, err := agreementClient(srv.URL, "us-east-1", otherBuyer).SearchAgreements(ctx, &ma.SearchAgreementsInput{
+			Catalog: aws.String("AWSMarketplace"), Filters: filters("Acceptor", matypes.Filter{Name: aws.String("Status"), Values: []string{"ACTIVE"}})})
+		if err != nil || len(out.AgreementViewSummaries) != 1 || aws.ToString(out.AgreementViewSummaries[0].AgreementId) != usage.ID {
+			t.Errorf("the buyer's active agreements = %+v, %v; want only %s", out, err, usage.ID)
+		}
+	})
+	t.Run("SearchAgreements unsupported combination ValidationException", func(t *testing.T) {
+		_, err := agreementClient(srv.URL, "us-east-1", otherBuyer).SearchAgreements(ctx, &ma.SearchAgreementsInput{Filters: []matypes.Filter{
+			{Name: aws.String("PartyType"), Values: []string{"Acceptor"}}, {Name: aws.String("AgreementType"), Values: []string{"PurchaseAgreement"}},
+			{Name: aws.String("AcceptorAccountId"), Values: []string{catalog.DemoBuyerAccount2}}}})
+		e := (*matypes.ValidationException)(nil)
+		if !errors.As(err, &e) || e.Reason != matypes.ValidationExceptionReasonUnsupportedFilters || !strings.Contains(aws.ToString(e.Message), "AcceptorAccountId") {
+			t.Errorf("an acceptor filtering by AcceptorAccountId = %v, want ValidationException UNSUPPORTED_FILTERS naming it", err)
+		}
+	})
 	t.Run("CancelAgreement", func(t *testing.T) {
 		_, err := agreementClient(srv.URL, "us-east-1", seller).CancelAgreement(ctx, &ma.CancelAgreementInput{AgreementId: aws.String(usage.ID)})
 		if e := (*matypes.AccessDeniedException)(nil); !errors.As(err, &e) {

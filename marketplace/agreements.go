@@ -22,6 +22,9 @@ type AgreementStore interface {
 	Product(ctx context.Context, code string) (*meterd.Product, error)
 	// Agreement returns an agreement by id. ENotFound.
 	Agreement(ctx context.Context, id string) (*meterd.Agreement, error)
+	// Agreements lists the agreements matching f ordered by acceptance
+	// time, then id.
+	Agreements(ctx context.Context, f meterd.AgreementFilter) ([]*meterd.Agreement, error)
 	// CustomerByAccount returns a product's customer by AWS account id. ENotFound.
 	CustomerByAccount(ctx context.Context, productCode, awsAccountID string) (*meterd.Customer, error)
 	// PutRegistrationToken stores a new registration token.
@@ -67,6 +70,14 @@ func (s *Agreements) DescribeAgreement(ctx context.Context, in *meterd.DescribeA
 	if err != nil {
 		return nil, fmt.Errorf("marketplace: product %s of agreement %s: %w", a.ProductCode, a.ID, err)
 	}
+	out := view(a, p)
+	out.EstimatedCharges = estimatedCharges(a)
+	return out, nil
+}
+
+// view is an agreement of product p as the Agreement Service shows it,
+// without its estimated charges.
+func view(a *meterd.Agreement, p *meterd.Product) *meterd.DescribeAgreementOutput {
 	acceptance, start := a.AcceptanceTime, a.StartTime
 	return &meterd.DescribeAgreementOutput{
 		AgreementID:       a.ID,
@@ -76,11 +87,10 @@ func (s *Agreements) DescribeAgreement(ctx context.Context, in *meterd.DescribeA
 		StartTime:         &start,
 		EndTime:           a.EndTime,
 		AgreementType:     meterd.AgreementType,
-		EstimatedCharges:  estimatedCharges(a),
 		OfferID:           a.OfferID,
 		Resources:         []meterd.AgreementResource{{ID: p.ID, Type: ResourceType(p.Type)}},
 		Status:            a.Status,
-	}, nil
+	}
 }
 
 // GetAgreementEntitlements returns the agreement's license as the

@@ -164,19 +164,24 @@ type pageToken struct {
 	L     string `json:"l"`
 }
 
+// tokenSeparator parts a token's payload from its MAC: '=' is never in
+// unpadded base64url, and the Agreement Service's NextToken pattern
+// ([a-zA-Z0-9+/=_-]+) allows it where it does not allow '.'.
+const tokenSeparator = "="
+
 // sealToken returns the NextToken after last: the JSON of a pageToken and
 // its HMAC-SHA256 under TokenKey, each base64url.
 func (s *Entitlements) sealToken(scope string, last meterd.EntitlementKey) string {
 	payload, _ := json.Marshal(pageToken{Scope: scope, C: last.CustomerIdentifier, D: last.Dimension, L: last.LicenseArn}) // strings always marshal
 	enc := base64.RawURLEncoding
-	return enc.EncodeToString(payload) + "." + enc.EncodeToString(s.mac(payload))
+	return enc.EncodeToString(payload) + tokenSeparator + enc.EncodeToString(s.mac(payload))
 }
 
 // openToken verifies a NextToken and returns its cursor; ok is false for a
 // token that is malformed, not signed with TokenKey, or of another scope.
 func (s *Entitlements) openToken(tok, scope string) (after *meterd.EntitlementKey, ok bool) {
 	enc := base64.RawURLEncoding
-	p, m, found := strings.Cut(tok, ".")
+	p, m, found := strings.Cut(tok, tokenSeparator)
 	if !found {
 		return nil, false
 	}

@@ -229,7 +229,7 @@ func TestGetEntitlementsErrors(t *testing.T) {
 		t.Fatalf("first page = %v, %v; want a NextToken", first, err)
 	}
 	tok := first.NextToken
-	payload, sig, _ := strings.Cut(tok, ".")
+	payload, sig, _ := strings.Cut(tok, "=")
 	other := &Entitlements{Store: s.Store, Clock: s.Clock, TokenKey: []byte("another server's key, 32 bytes..")}
 	foreign, err := other.GetEntitlements(sellerCtx, &meterd.GetEntitlementsInput{ProductCode: product, MaxResults: int64p(1),
 		Filter: map[string][]string{"CUSTOMER_IDENTIFIER": {"cust-000000", "cust-000001"}}})
@@ -260,7 +260,7 @@ func TestGetEntitlementsErrors(t *testing.T) {
 		{"TokenWithoutFilter", sellerCtx, meterd.GetEntitlementsInput{ProductCode: product, NextToken: tok}, "NextToken is not valid"},
 		{"TokenOfOtherProduct", sellerCtx, meterd.GetEntitlementsInput{ProductCode: product2, NextToken: tok, Filter: sameFilter}, "NextToken is not valid"},
 		{"TokenOfOtherServer", sellerCtx, meterd.GetEntitlementsInput{ProductCode: product, NextToken: foreign.NextToken, Filter: sameFilter}, "NextToken is not valid"},
-		{"TokenAltered", sellerCtx, meterd.GetEntitlementsInput{ProductCode: product, NextToken: "f" + payload[1:] + "." + sig, Filter: sameFilter}, "NextToken is not valid"},
+		{"TokenAltered", sellerCtx, meterd.GetEntitlementsInput{ProductCode: product, NextToken: "f" + payload[1:] + "=" + sig, Filter: sameFilter}, "NextToken is not valid"},
 		{"TokenUnsigned", sellerCtx, meterd.GetEntitlementsInput{ProductCode: product, NextToken: payload, Filter: sameFilter}, "NextToken is not valid"},
 		{"TokenForged", sellerCtx, meterd.GetEntitlementsInput{ProductCode: product, NextToken: "eyJzIjoiIn0.AAAA", Filter: sameFilter}, "NextToken is not valid"},
 	}

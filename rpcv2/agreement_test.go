@@ -2,6 +2,7 @@ package rpcv2
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -21,6 +22,8 @@ type agreementStub struct {
 	out *meterd.DescribeAgreementOutput
 	err error
 	in  *meterd.DescribeAgreementInput
+
+	search *meterd.SearchAgreementsInput
 }
 
 func (s *agreementStub) DescribeAgreement(ctx context.Context, in *meterd.DescribeAgreementInput) (*meterd.DescribeAgreementOutput, error) {
@@ -191,7 +194,7 @@ func FuzzDecodeAgreement(f *testing.F) {
 	ops := Agreement(&agreementStub{out: &meterd.DescribeAgreementOutput{}}).Operations
 	ctx := context.Background()
 	f.Fuzz(func(t *testing.T, body []byte) {
-		for _, op := range []string{meterd.OpDescribeAgreement, meterd.OpGetAgreementEntitlements, meterd.OpCancelAgreement, meterd.OpGetAgreementTerms} {
+		for _, op := range []string{meterd.OpDescribeAgreement, meterd.OpGetAgreementEntitlements, meterd.OpCancelAgreement, meterd.OpGetAgreementTerms, meterd.OpSearchAgreements} {
 			if _, err := ops[op](ctx, body); err != nil && (meterd.ErrorCode(err) != meterd.ESerialization || meterd.ErrorMessage(err) == "") {
 				t.Fatalf("%s(%x) = %v, want SerializationException with a message", op, body, err)
 			}
@@ -226,5 +229,71 @@ func TestAgreementCBORMemberTypes(t *testing.T) {
 				t.Errorf("GetAgreementEntitlements(%x) = %v, want %q", body, err, tt.want)
 			}
 		})
+	}
+}
+
+func (s *agreementStub) SearchAgreements(ctx context.Context, in *meterd.SearchAgreementsInput) (*meterd.SearchAgreementsOutput, error) {
+	s.search = in
+	out := &meterd.SearchAgreementsOutput{AgreementViewSummaries: []meterd.AgreementViewSummary{}, NextToken: "next"}
+	if s.out != nil {
+		out.AgreementViewSummaries = append(out.AgreementViewSummaries, *s.out)
+	}
+	return out, s.err
+}
+
+// TestSearchAgreementsWire reads the same request from JSON and CBOR and
+// answers the agreement views in both.
+func TestSearchAgreementsWire(t *testing.T) {
+	end := time.Unix(1830297600, 0).UTC()
+	stub := &agreementStub{out: &meterd.DescribeAgreementOutput{AgreementID: "agmt-1", AcceptorAccountID: "123456789012",
+		ProposerAccountID: "111122223333", EndTime: &end, AgreementType: "PurchaseAgreement", OfferID: "offer-1", Status: "ACTIVE"}}
+	h := agreementHandler(stub)
+	two := int64(2)
+	want := &meterd.SearchAgreementsInput{Catalog: "AWSMarketplace", MaxResults: &two, NextToken: "t",
+		Filters: []meterd.AgreementSearchFilter{{Name: "PartyType", Values: []string{"Proposer"}}, {Name: "Status", Values: []string{}}},
+		Sort:    &meterd.AgreementSort{SortBy: "EndTime", SortOrder: "ASCENDING"}}
+	request := map[string]any{"catalog": "AWSMarketplace", "maxResults": 2, "nextToken": "t",
+		"filters": []any{map[string]any{"name": "PartyType", "values": []string{"Proposer"}}, map[string]any{"name": "Status", "values": []string{}}},
+		"sort":    map[string]any{"sortBy": "EndTime", "sortOrder": "ASCENDING"}}
+
+	jsonBody, _ := json.Marshal(request)
+	w := callAgreement(h, "SearchAgreements", false, jsonBody)
+	wantJSON := `{"agreementViewSummaries":[{"agreementId":"agmt-1","acceptor":{"accountId":"123456789012"},"proposer":{"accountId":"111122223333"},` +
+		`"endTime":1830297600,"agreementType":"PurchaseAgreement","proposalSummary":{"offerId":"offer-1"},"status":"ACTIVE"}],"nextToken":"next"}`
+	if w.Code != 200 || w.Body.String() != wantJSON {
+		t.Errorf("awsJson1_0: %d %s\nwant 200 %s", w.Code, w.Body, wantJSON)
+	}
+	if !reflect.DeepEqual(stub.search, want) {
+		t.Errorf("awsJson1_0 input = %+v, want %+v", stub.search, want)
+	}
+
+	stub.search = nil
+	cborBody, _ := cbor.Marshal(request)
+	w = callAgreement(h, "SearchAgreements", true, cborBody)
+	var got struct {
+		Summaries []struct {
+			ID  string    `cbor:"agreementId"`
+			End time.Time `cbor:"endTime"`
+		} `cbor:"agreementViewSummaries"`
+		NextToken string `cbor:"nextToken"`
+	}
+	if err := cbor.Unmarshal(w.Body.Bytes(), &got); err != nil || w.Code != 200 || len(got.Summaries) != 1 ||
+		got.Summaries[0].ID != "agmt-1" || !got.Summaries[0].End.Equal(end) || got.NextToken != "next" {
+		t.Errorf("RPC v2: %d %+v %v", w.Code, got, err)
+	}
+	if !reflect.DeepEqual(stub.search, want) {
+		t.Errorf("RPC v2 input = %+v, want %+v", stub.search, want)
+	}
+
+	for name, body := range map[string]string{
+		`{"filters":{"name":"PartyType"}}`:    "Member filters: START_OBJECT can not be converted to a List",
+		`{"filters":[{"values":"Proposer"}]}`: "Member filters[0].values: STRING_VALUE can not be converted to a List",
+		`{"filters":[{"values":[1]}]}`:        "Member filters[0].values[0]: NUMBER_VALUE can not be converted to a String",
+		`{"sort":"EndTime"}`:                  "Member sort: STRING_VALUE can not be converted to a Structure",
+	} {
+		w := callAgreement(h, "SearchAgreements", false, []byte(name))
+		if w.Code != 400 || !strings.Contains(w.Body.String(), body) || !strings.Contains(w.Body.String(), "SerializationException") {
+			t.Errorf("%s: %d %s, want SerializationException %q", name, w.Code, w.Body, body)
+		}
 	}
 }

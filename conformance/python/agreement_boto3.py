@@ -78,6 +78,32 @@ e = error_of(seller.list_agreement_invoice_line_items, agreementId=contract, gro
 check("ListAgreementInvoiceLineItems", e and e["Error"]["Code"] == "ValidationException"
       and e["Error"]["Message"] == "ListAgreementInvoiceLineItems is not supported by meterd", e)
 
+def filters(party, **more):
+    fs = [{"name": "PartyType", "values": [party]}, {"name": "AgreementType", "values": ["PurchaseAgreement"]}]
+    return fs + [{"name": k, "values": [v]} for k, v in more.items()]
+
+
+pages = seller.get_paginator("search_agreements").paginate(
+    catalog="AWSMarketplace", filters=filters("Proposer"), sort={"sortBy": "EndTime", "sortOrder": "ASCENDING"},
+    PaginationConfig={"PageSize": 1})
+found = [v["agreementId"] for page in pages for v in page["agreementViewSummaries"]]
+check("SearchAgreements as the proposer, one a page", len(found) == 3 and found[0] == contract and usage in found, found)
+out = seller.search_agreements(catalog="AWSMarketplace", filters=filters("Proposer", AcceptorAccountId="777788889999"))
+# Demo buyer 2 holds the contract and a pay-as-you-go agreement, which has
+# no end: it sorts first in the default order, end time descending.
+check("SearchAgreements by acceptor", [v["agreementId"] for v in out["agreementViewSummaries"]][1:] == [contract]
+      and {v["acceptor"]["accountId"] for v in out["agreementViewSummaries"]} == {"777788889999"}
+      and "endTime" not in out["agreementViewSummaries"][0] and "nextToken" not in out, out)
+out = buyer.search_agreements(catalog="AWSMarketplace", filters=filters("Acceptor"))
+check("SearchAgreements as the acceptor", [v["agreementId"] for v in out["agreementViewSummaries"]] == [usage], out)
+e = error_of(buyer.search_agreements, filters=filters("Acceptor", ResourceType="SaaSProduct", Status="ACTIVE"))
+check("SearchAgreements unsupported combination", e and e["Error"]["Code"] == "ValidationException"
+      and e.get("reason") == "UNSUPPORTED_FILTERS" and "ResourceType+Status" in e["Error"]["Message"], e)
+e = error_of(seller.search_agreements, filters=filters("Proposer", Colour="red"))
+check("SearchAgreements unknown filter", e and e.get("reason") == "INVALID_FILTER_NAME" and "Colour" in e["Error"]["Message"], e)
+e = error_of(seller.search_agreements, filters=filters("Proposer"), nextToken="forged")
+check("SearchAgreements forged nextToken", e and e.get("reason") == "INVALID_NEXT_TOKEN", e)
+
 e = error_of(seller.cancel_agreement, agreementId=usage)
 check("CancelAgreement by the proposer", e and e["Error"]["Code"] == "AccessDeniedException", e)
 buyer.cancel_agreement(agreementId=usage)
