@@ -281,7 +281,7 @@ func TestBuyerPurchase(t *testing.T) {
 	if a.Status != meterd.AgreementActive || a.Duration != "P12M" || !a.AutoRenew || a.OfferID != contractOffer || len(a.Dimensions) != 2 {
 		t.Errorf("agreement = %+v, want ACTIVE P12M auto-renewing with seats and premium", a)
 	}
-	events, err := s.Admin.Events(ctx, buyerProduct, "", 0)
+	events, err := s.Admin.Events(ctx, admin.EventQuery{Product: buyerProduct})
 	if err != nil {
 		t.Fatal(err)
 	}
