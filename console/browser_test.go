@@ -64,10 +64,35 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	}
 }
 
+// narrow saves a screenshot of the page in a 390 px wide window, then
+// sets the window back to 1280×800. Nothing on the page may be wider than
+// the window: wide tables scroll inside their box.
+func narrow(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 800)); err != nil {
+		t.Fatal(err)
+	}
+	width, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if width > 390 {
+		wide, _ := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("body *")].filter(e => (!e.parentElement.closest(".scroll")) && e.getBoundingClientRect().right > 400).slice(0, 8).map(e => e.tagName + "." + e.className + " " + Math.round(e.getBoundingClientRect().right))`))
+		t.Logf("wide: %q", wide)
+		t.Errorf("%s: the page is %d px wide in a 390 px window", name, width)
+	}
+	screenshot(t, ctx, name)
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // text returns the text of the first element matching sel.
 func text(t *testing.T, ctx context.Context, sel string) string {
 	t.Helper()
-	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+	// Read in one evaluation: a node id from a query can go stale when
+	// the page is replaced between the query and the read.
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`(document.querySelector(%q) || {}).innerText || ""`, sel)))
 	if err != nil {
 		t.Fatalf("text of %s: %v", sel, err)
 	}
@@ -163,18 +188,29 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("%d charts drawn, want at least 3 (records 24 h and 7 d, errors)", canvases)
 	}
 	screenshot(t, ctx, "console-dashboard.png")
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 800)); err != nil {
-		t.Fatal(err)
-	}
-	screenshot(t, ctx, "console-dashboard-narrow.png")
-	if err := chromedp.Do(ctx, chromedp.ResetViewport()); err != nil {
-		t.Fatal(err)
-	}
+	narrow(t, ctx, "console-dashboard-narrow.png")
 
 	if err := chromedp.Do(ctx, chromedp.Navigate(s.URL+"/console/products"), chromedp.WaitVisible(chromedp.ID("p-demo-product"))); err != nil {
 		t.Fatal(err)
 	}
 	screenshot(t, ctx, "console-products.png")
+	narrow(t, ctx, "console-products-narrow.png")
+
+	// A registration token minted from the products page, with its copy button.
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`button[aria-label="Mint a registration token for demo-customer-1"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#copy-token[data-ready]")),
+		chromedp.Click(chromedp.ID("copy-token")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById("copy-status").textContent !== ""`)); err != nil {
+		t.Fatal(err)
+	}
+	if tok, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("token-value").value`)); err != nil || len(tok) < 20 {
+		t.Errorf("the token page shows %q, %v; want a registration token", tok, err)
+	}
+	screenshot(t, ctx, "console-token.png")
 
 	// The live tail adds each request as it is answered.
 	if err := chromedp.Do(ctx, chromedp.Navigate(s.URL+"/console/tail"), chromedp.WaitVisible(chromedp.ID("tail"))); err != nil {
@@ -195,6 +231,7 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("the newest row of the live tail is %q, want BatchMeterUsage", op)
 	}
 	screenshot(t, ctx, "console-tail.png")
+	narrow(t, ctx, "console-tail-narrow.png")
 
 	// The clock page advances the clock; a forged CSRF token is refused.
 	before := s.Clock.Now()

@@ -220,6 +220,19 @@ func (v *offerPage) readForm(r *http.Request, buyer string) (in marketplace.Acce
 	// The token is the buyer's own: another account's form never returns
 	// this buyer's agreement.
 	in = marketplace.AcceptInput{Buyer: buyer, OfferID: v.Offer.ID, ClientToken: "page-" + buyer + "-" + tok}
+	if problem := v.readChoices(r, &in); problem != "" {
+		return in, problem
+	}
+	if len(missing) > 0 {
+		return in, "to subscribe, accept " + strings.Join(missing, ", ")
+	}
+	return in, ""
+}
+
+// readChoices reads the offer's choices (contract duration and
+// quantities, auto-renew, trial) into the page and into in; the console's
+// products page asks for the same fields.
+func (v *offerPage) readChoices(r *http.Request, in *marketplace.AcceptInput) (problem string) {
 	if len(v.Durations) > 0 {
 		v.Duration = r.PostFormValue("duration")
 		in.Duration = v.Duration
@@ -231,7 +244,7 @@ func (v *offerPage) readForm(r *http.Request, buyer string) (in marketplace.Acce
 			}
 			n, err := strconv.ParseInt(raw, 10, 64)
 			if err != nil || n < 0 {
-				return in, "quantity of " + d.Name + ": " + quoted(raw) + " is not a whole number of 0 or more"
+				return "quantity of " + d.Name + ": " + quoted(raw) + " is not a whole number of 0 or more"
 			}
 			v.Quantities[d.Name] = n
 			if n > 0 {
@@ -247,8 +260,5 @@ func (v *offerPage) readForm(r *http.Request, buyer string) (in marketplace.Acce
 		v.StartTrial = r.PostFormValue("trial") != ""
 	}
 	in.Trial = v.StartTrial
-	if len(missing) > 0 {
-		return in, "to subscribe, accept " + strings.Join(missing, ", ")
-	}
-	return in, ""
+	return ""
 }

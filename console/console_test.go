@@ -220,6 +220,9 @@ func TestReadOnlyToken(t *testing.T) {
 	if code != http.StatusOK || !strings.Contains(body, "read-only") || strings.Contains(body, "Add rule") {
 		t.Errorf("faults page of a read-only token = %d, want it marked read-only without the add form", code)
 	}
+	if code, body, _ := get(t, c, s.URL+"/console/products"); code != http.StatusOK || strings.Contains(body, "Accept the offer") || strings.Contains(body, "Registration token") || strings.Contains(body, ">Cancel<") {
+		t.Errorf("products page of a read-only token = %d, want it without the accept, token and cancel forms", code)
+	}
 	resp, body := post(t, c, s.URL+"/console/faults", url.Values{"csrf": {csrf}, "operation": {"BatchMeterUsage"}, "error": {"ThrottlingException"}})
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "read-only") {
 		t.Errorf("adding a fault with a read-only token = %d, want 403 saying read-only", resp.StatusCode)

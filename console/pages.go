@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/meterd/meterd"
 	"github.com/meterd/meterd/admin"
 )
 
@@ -336,40 +335,5 @@ func (c *Console) moveClock(w http.ResponseWriter, r *http.Request, s *session) 
 		return err
 	}
 	redirectFlash(w, r, "/console/clock", "the server clock is now "+st.Now.UTC().Format(time.RFC3339))
-	return nil
-}
-
-// productView is a product with what hangs off it.
-type productView struct {
-	admin.Product
-	Customers  []admin.Customer
-	Offers     []meterd.Offer
-	Agreements []meterd.Agreement
-}
-
-// products lists each product with its dimensions, customers, offers and
-// agreements (with their licenses).
-func (c *Console) products(w http.ResponseWriter, r *http.Request, s *session) error {
-	ctx := r.Context()
-	cl := c.client(s)
-	products, err := cl.Products(ctx)
-	if err != nil {
-		return err
-	}
-	var views []productView
-	for _, p := range products {
-		v := productView{Product: p}
-		if v.Customers, err = cl.Customers(ctx, p.Code); err != nil {
-			return err
-		}
-		if v.Offers, err = cl.Offers(ctx, p.Code); err != nil {
-			return err
-		}
-		if v.Agreements, err = cl.Agreements(ctx, admin.AgreementQuery{Product: p.Code}); err != nil {
-			return err
-		}
-		views = append(views, v)
-	}
-	c.render(w, http.StatusOK, "products", page{Title: "Products", Nav: "products", CSRF: s.csrf, ReadOnly: s.readOnly, Data: views})
 	return nil
 }
