@@ -93,7 +93,7 @@ func TestProductActions(t *testing.T) {
 	if a, err := s.Admin.Agreement(ctx, made[0].ID); err != nil || a.Status != meterd.AgreementCancelled {
 		t.Errorf("agreement after cancel = %+v, %v; want CANCELLED", a, err)
 	}
-	events, err := s.Admin.Events(ctx, "demo-product", "", 0)
+	events, err := s.Admin.Events(ctx, admin.EventQuery{Product: "demo-product"})
 	if err != nil {
 		t.Fatal(err)
 	}
