@@ -67,6 +67,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeGetEntitlements$$' -fuzztime $(FUZZTIME) ./awsjson
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeGetEntitlements$$' -fuzztime $(FUZZTIME) ./rpcv2
 	$(GO) test -run '^$$' -fuzz '^FuzzSQSOperations$$' -fuzztime $(FUZZTIME) ./events
+	$(GO) test -run '^$$' -fuzz '^FuzzCatalogAPI$$' -fuzztime $(FUZZTIME) ./catalogapi
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeAgreement$$' -fuzztime $(FUZZTIME) ./awsjson
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeAgreement$$' -fuzztime $(FUZZTIME) ./rpcv2
 	$(GO) test -run '^$$' -fuzz '^FuzzHandler$$' -fuzztime $(FUZZTIME) ./rpcv2

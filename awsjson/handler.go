@@ -10,6 +10,7 @@
 package awsjson
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -119,7 +120,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, x *exchange) ([]byte, error) {
 	rt, err := h.route(r)
 	x.proto = rt.protocol
-	if r.Method != http.MethodPost {
+	if r.Method != http.MethodPost && !rt.rest {
 		w.Header().Set("Allow", http.MethodPost)
 		return nil, meterd.Errorf(meterd.EUnknownOperation, "Only POST requests are supported, not %s", clip(r.Method))
 	}
@@ -159,7 +160,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, x *exchange) ([]
 		return nil, err
 	}
 	defer done()
-	return rt.call(meterd.NewContextWithCaller(r.Context(), caller), body)
+	ctx := meterd.NewContextWithCaller(r.Context(), caller)
+	if rt.rest {
+		ctx = context.WithValue(ctx, queryKey{}, r.URL.Query())
+	}
+	return rt.call(ctx, body)
 }
 
 // fail records and writes an error; internal errors are logged with their

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/meterd/meterd"
@@ -27,6 +28,20 @@ type Service struct {
 	Protocol Protocol
 	// Operations by operation name. Never modified once served.
 	Operations map[string]Operation
+	// Routes, set for a REST service (rest-json), are its operations' HTTP
+	// method and path by operation name ("GET /DescribeEntity"): the
+	// service is routed by them, not by X-Amz-Target or RPC v2 path, and
+	// its operations read their query string with Query.
+	Routes map[string]string
+}
+
+type queryKey struct{}
+
+// Query returns the query string of the REST request whose operation runs
+// with ctx (nil for others): REST inputs bind members to it.
+func Query(ctx context.Context) url.Values {
+	q, _ := ctx.Value(queryKey{}).(url.Values)
+	return q
 }
 
 // Operation decodes a request body in its service's protocol, runs the
@@ -79,6 +94,7 @@ type route struct {
 	service  *Service
 	name     string
 	call     Operation
+	rest     bool // routed by method and path: any method, the query string in ctx
 }
 
 // routes are a Handler's dispatch tables, built once from its Services.
@@ -87,12 +103,23 @@ type routes struct {
 	prefix  map[string]Protocol // X-Amz-Target service part → its protocol
 	paths   map[string]*Service // RPC v2 service name → service
 	rpc     Protocol            // for errors of unroutable RPC v2 paths
+	rest    map[string]route    // REST "METHOD /path" → operation
+	restOf  map[string]Protocol // REST path → its service's protocol, for a wrong method
 }
 
 func (h *Handler) table() *routes {
 	h.once.Do(func() {
-		t := routes{targets: map[string]route{}, prefix: map[string]Protocol{}, paths: map[string]*Service{}}
+		t := routes{targets: map[string]route{}, prefix: map[string]Protocol{}, paths: map[string]*Service{},
+			rest: map[string]route{}, restOf: map[string]Protocol{}}
 		for _, s := range h.Services {
+			if s.Routes != nil {
+				for name, mp := range s.Routes {
+					t.rest[mp] = route{protocol: s.Protocol, service: s, name: name, call: s.Operations[name], rest: true}
+					_, path, _ := strings.Cut(mp, " ")
+					t.restOf[path] = s.Protocol
+				}
+				continue
+			}
 			if s.Protocol.ByPath() {
 				t.paths[s.Name] = s
 				if t.rpc == nil {
@@ -117,6 +144,12 @@ func (h *Handler) table() *routes {
 // protocol is set even with an error, to write that error.
 func (h *Handler) route(r *http.Request) (route, error) {
 	t := h.table()
+	if rt, ok := t.rest[r.Method+" "+r.URL.Path]; ok {
+		return rt, nil
+	}
+	if p := t.restOf[r.URL.Path]; p != nil && len(r.Header.Values("X-Amz-Target")) == 0 {
+		return route{protocol: p, rest: true}, meterd.Errorf(meterd.EUnknownOperation, "No operation is %s %s", clip(r.Method), clip(r.URL.Path))
+	}
 	if service, op, ok := rpcPath(r.URL.Path); ok {
 		s := t.paths[service]
 		if s == nil && t.rpc != nil && len(r.Header.Values("X-Amz-Target")) == 0 {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/big"
 	"regexp"
-	"strconv"
 	"time"
 
 	"github.com/meterd/meterd"
@@ -198,12 +197,8 @@ func (s *Agreements) GetAgreementTerms(ctx context.Context, in *meterd.GetAgreem
 	scope := tokenScope(caller.AccountID, "terms "+a.ID, nil)
 	from := 0
 	if in.NextToken != "" {
-		after, ok := tokens.openToken(in.NextToken, scope)
-		n := -1
-		if ok {
-			n, err = strconv.Atoi(after.Dimension)
-		}
-		if !ok || err != nil || n < 0 || n > len(a.Terms) {
+		n, ok := tokens.openIndex(in.NextToken, scope, len(a.Terms))
+		if !ok {
 			return nil, validation("INVALID_NEXT_TOKEN", "nextToken", "The nextToken is not valid: pass the nextToken of the previous GetAgreementTerms call for agreement %s", a.ID)
 		}
 		from = n
@@ -211,7 +206,7 @@ func (s *Agreements) GetAgreementTerms(ctx context.Context, in *meterd.GetAgreem
 	to := min(from+limit, len(a.Terms))
 	out := &meterd.GetAgreementTermsOutput{AcceptedTerms: append([]meterd.Term{}, a.Terms[from:to]...)}
 	if to < len(a.Terms) {
-		out.NextToken = tokens.sealToken(scope, meterd.EntitlementKey{Dimension: strconv.Itoa(to)})
+		out.NextToken = tokens.sealIndex(scope, to)
 	}
 	return out, nil
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/meterd/meterd"
@@ -195,6 +196,27 @@ func (s *Entitlements) openToken(tok, scope string) (after *meterd.EntitlementKe
 		return nil, false
 	}
 	return &meterd.EntitlementKey{CustomerIdentifier: t.C, Dimension: t.D, LicenseArn: t.L}, true
+}
+
+// sealIndex returns a NextToken whose cursor is the index of the next
+// item of a list computed whole (an agreement's terms, a seller's
+// entities).
+func (s *Entitlements) sealIndex(scope string, next int) string {
+	return s.sealToken(scope, meterd.EntitlementKey{Dimension: strconv.Itoa(next)})
+}
+
+// openIndex verifies a token of sealIndex; ok is false for a token that is
+// malformed, forged, of another scope, or past n items.
+func (s *Entitlements) openIndex(tok, scope string, n int) (next int, ok bool) {
+	after, ok := s.openToken(tok, scope)
+	if !ok {
+		return 0, false
+	}
+	next, err := strconv.Atoi(after.Dimension)
+	if err != nil || next < 0 || next > n {
+		return 0, false
+	}
+	return next, true
 }
 
 func (s *Entitlements) mac(payload []byte) []byte {

@@ -23,6 +23,7 @@ import (
 	"github.com/meterd/meterd/admin"
 	"github.com/meterd/meterd/awsjson"
 	"github.com/meterd/meterd/catalog"
+	"github.com/meterd/meterd/catalogapi"
 	"github.com/meterd/meterd/console"
 	"github.com/meterd/meterd/events"
 	"github.com/meterd/meterd/faults"
@@ -362,6 +363,7 @@ func (m *Main) handler() http.Handler {
 			rpcv2.Entitlement(getEntitlements),
 			awsjson.Agreement(agreements),
 			rpcv2.Agreement(agreements),
+			catalogapi.Service(&marketplace.Entities{Store: m.Ledger, TokenKey: m.tokenKey}),
 		),
 		Authenticate: authenticate(verifiers),
 		Logger:       m.Logger,
