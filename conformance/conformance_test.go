@@ -252,7 +252,8 @@ func (s *suite) startScript(t *testing.T, c client, fx any) *script {
 	t.Helper()
 	b, _ := json.Marshal(fx)
 	p := &script{id: c.ID, cmd: c.command(), stderr: &bytes.Buffer{}}
-	p.cmd.Env = append(s.srv.Env(seller.Key, seller.Secret), "CONFORMANCE_FIXTURE="+string(b), "PYTHONDONTWRITEBYTECODE=1")
+	// The command's own variables, if any, come after (and so over) the server's.
+	p.cmd.Env = append(append(s.srv.Env(seller.Key, seller.Secret), p.cmd.Env...), "CONFORMANCE_FIXTURE="+string(b), "PYTHONDONTWRITEBYTECODE=1")
 	p.cmd.Stderr = p.stderr
 	var err error
 	if p.stdin, err = p.cmd.StdinPipe(); err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"github.com/meterd/meterd/internal/meterdtest"
 	"github.com/meterd/meterd/server"
 )
 
@@ -45,7 +46,7 @@ func TestServeUnsignedPayload(t *testing.T) {
 			httpClient := http.DefaultClient
 			if tt.tls {
 				var pool *x509.CertPool
-				cfg.TLSCert, cfg.TLSKey, pool = selfSigned(t, t.TempDir())
+				cfg.TLSCert, cfg.TLSKey, pool = meterdtest.SelfSigned(t, t.TempDir())
 				httpClient = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 			}
 			m := &server.Main{Config: cfg}

@@ -46,7 +46,8 @@ public final class Main {
         Map<String, List<Scenario>> phases = switch (args.length == 1 ? args[0] : "") {
             case "v1-metering" -> new V1Metering(fx).phases();
             case "v1-entitlement" -> new V1Entitlement(fx).phases();
-            default -> throw new IllegalArgumentException("usage: Main v1-metering|v1-entitlement");
+            case "v2-sqs" -> new V2Sqs(fx).phases();
+            default -> throw new IllegalArgumentException("usage: Main v1-metering|v1-entitlement|v2-sqs");
         };
         String client = fx.get("client").asText();
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
