@@ -106,3 +106,59 @@ func CheckSummaries(t *testing.T, l meterd.Ledger) {
 	t.Helper()
 	checkSummariesAcrossDays(t, l, usage(t, l, meterd.UsageFilter{}))
 }
+
+// RunRollupsShared checks two Rollers on one shared store (two processes'
+// stores on one database): their rollers run at once, beside commits of
+// both, and each record must be rolled up exactly once, so that summaries
+// equal the sums of the records while the rolls go on and after both have
+// caught up.
+func RunRollupsShared(t *testing.T, open func(t *testing.T) (Roller, Roller)) {
+	a, b := open(t)
+	// The test's goroutines are the two rollers, so that it can count
+	// what each folds.
+	a.StopRoller()
+	b.StopRoller()
+	records := acrossDaysRecords()
+	done := make(chan struct{})
+	rolled := make(chan int, 2)
+	for _, l := range []Roller{a, b} {
+		go func() {
+			n := 0
+			defer func() { rolled <- n }()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				k, err := l.RollUp(context.Background(), 5)
+				if err != nil {
+					t.Errorf("RollUp during commits = %v", err)
+					return
+				}
+				n += k
+			}
+		}()
+	}
+	for i := 0; i < len(records); i += 10 {
+		commit(t, []Roller{a, b}[i/10%2], records[i:min(i+10, len(records))]...)
+	}
+	CheckSummaries(t, a)
+	close(done)
+	total := <-rolled + <-rolled
+	for _, l := range []Roller{a, b, a} {
+		for {
+			n, err := l.RollUp(t.Context(), len(records))
+			must(t, "RollUp", err)
+			if n == 0 {
+				break
+			}
+			total += n
+		}
+	}
+	if total != len(records) {
+		t.Errorf("the two rollers folded %d records in all, want each of the %d once", total, len(records))
+	}
+	CheckSummaries(t, a)
+	CheckSummaries(t, b)
+}

@@ -11,6 +11,19 @@ import (
 	"github.com/meterd/meterd/postgres"
 )
 
+// beforeWatermark are the statements that take a database back to before
+// the rollups' watermark (migration 0070), when Commit kept the rollups;
+// rollUpAll first makes the rollups what that Commit wrote.
+var beforeWatermark = []string{`DROP TABLE rollup_watermark`, `DELETE FROM schema_migrations WHERE version = 70`}
+
+// rollUpAll folds the n records committed into the rollups.
+func rollUpAll(t *testing.T, s *postgres.Store, n int) {
+	t.Helper()
+	if got, err := s.RollUp(t.Context(), 1000); got != n || err != nil {
+		t.Fatalf("RollUp = %d, %v; want %d, nil", got, err, n)
+	}
+}
+
 // TestBackfillDimensionHourly checks that migration 0002 fills
 // usage_dimension_hourly from the records of a ledger written before it:
 // the table and its migration row are removed, as in a database of the
@@ -19,14 +32,16 @@ func TestBackfillDimensionHourly(t *testing.T) {
 	ctx := t.Context()
 	url := cluster.NewDatabase(t)
 	s := open(t, url)
+	s.StopRoller()
 	if _, err := s.Commit(ctx, []*meterd.MeteringRecord{record(1, 1, 5), record(2, 2, 7), record(3, 3, 11)}); err != nil {
 		t.Fatalf("Commit = %v, want nil", err)
 	}
+	rollUpAll(t, s, 3)
 	err := s.Transact(ctx, func(tx pgx.Tx) error {
-		for _, q := range []string{
+		for _, q := range append([]string{
 			`DROP TABLE usage_dimension_hourly`,
 			`DELETE FROM schema_migrations WHERE version = 2`,
-		} {
+		}, beforeWatermark...) {
 			if _, err := tx.Exec(ctx, q); err != nil {
 				return fmt.Errorf("%s: %w", q, err)
 			}
@@ -144,18 +159,20 @@ func TestBackfillCustomerRollups(t *testing.T) {
 			ctx := t.Context()
 			url := cluster.NewDatabase(t)
 			s := open(t, url)
+			s.StopRoller()
 			if _, err := s.Commit(ctx, recs); err != nil {
 				t.Fatalf("Commit = %v, want nil", err)
 			}
+			rollUpAll(t, s, len(recs))
 			written := rollupRows(t, s, tt.table, tt.column)
 			if len(written) != tt.rows {
 				t.Fatalf("%s after Commit = %v, want %d rows", tt.table, written, tt.rows)
 			}
 			err := s.Transact(ctx, func(tx pgx.Tx) error {
-				for _, q := range []string{
+				for _, q := range append([]string{
 					`DROP TABLE ` + tt.table,
 					fmt.Sprintf(`DELETE FROM schema_migrations WHERE version = %d`, tt.version),
-				} {
+				}, beforeWatermark...) {
 					if _, err := tx.Exec(ctx, q); err != nil {
 						return fmt.Errorf("%s: %w", q, err)
 					}

@@ -52,7 +52,6 @@ type commitPlan struct {
 	allocs    []string // canonical allocations of inserts
 	newTokens []*meterd.MeteringRecord
 	tokenIDs  []string // the record id each new token answers with
-	hourly    map[hourlyKey]hourlySum
 }
 
 // readExisting locks the row of ledger_sequence and reads the stored
@@ -64,7 +63,7 @@ type commitPlan struct {
 // rows they write afterwards. The unique key, not the lock, is what keeps
 // two processes from both storing a key (see write).
 func readExisting(ctx context.Context, tx pgx.Tx, reqs []*commitRequest) (*commitPlan, error) {
-	p := &commitPlan{keys: map[recordKey]storedUsage{}, tokens: map[tokenKey]storedToken{}, hourly: map[hourlyKey]hourlySum{}}
+	p := &commitPlan{keys: map[recordKey]storedUsage{}, tokens: map[tokenKey]storedToken{}}
 	var products, resources, dimensions, accounts, tokens []string
 	var hours []time.Time
 	for _, req := range reqs {
@@ -150,9 +149,6 @@ func (p *commitPlan) planRecord(r *meterd.MeteringRecord) meterd.CommitResult {
 		p.seqs = append(p.seqs, p.next+int64(len(p.inserts)))
 		p.inserts = append(p.inserts, r)
 		p.allocs = append(p.allocs, allocs)
-		hk := hourlyKey{r.ProductCode, r.CustomerIdentifier, r.Dimension, meterd.Hour(r.Hour).Unix()}
-		h := p.hourly[hk]
-		p.hourly[hk] = hourlySum{h.quantity + r.Quantity, h.records + 1}
 	}
 	// A token is kept only for a record that was committed.
 	if r.ClientToken != "" {
@@ -182,7 +178,7 @@ func (p *commitPlan) write(ctx context.Context, tx pgx.Tx) error {
 			return nil
 		})
 		queueInsertTags(b, p.inserts, p.seqs)
-		queueHourly(b, p.hourly)
+		// The rollups follow behind a watermark (roll.go).
 	}
 	if len(p.newTokens) > 0 {
 		queueInsertTokens(b, p.newTokens, p.tokenIDs).Exec(func(tag pgconn.CommandTag) error {

@@ -63,6 +63,13 @@ type Store struct {
 	transactions atomic.Int64
 	batches      atomic.Int64
 	records      atomic.Int64
+
+	stopRoll     chan struct{} // closed to stop the roller (roll.go)
+	stopRollOnce sync.Once
+	rollDone     chan struct{} // closed when the roller has exited
+	rollupLag    atomic.Int64  // records after the watermark, at the roller's last tick
+	rolled       atomic.Int64
+	rollErrors   atomic.Int64
 }
 
 var _ meterd.Ledger = (*Store)(nil)
@@ -91,12 +98,16 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		queue: make(chan *commitRequest, 1024),
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
+
+		stopRoll: make(chan struct{}),
+		rollDone: make(chan struct{}),
 	}
 	if err := migrate(ctx, s); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: migrate: %w", err)
 	}
 	go s.writer()
+	go s.roller()
 	return s, nil
 }
 
@@ -108,6 +119,7 @@ func (s *Store) Close() error {
 		s.closeMu.Unlock()
 		close(s.stop)
 		<-s.done
+		s.StopRoller()
 		s.pool.Close()
 	})
 	return nil
@@ -127,12 +139,18 @@ type Stats struct {
 	Transactions int64 // committed write transactions holding records
 	Batches      int64 // Commit calls served
 	Records      int64 // records given to those calls
+	// RollupLag is how many records (in sequence numbers) of any process
+	// the rollups' watermark trailed at the roller's last tick.
+	RollupLag  int64
+	Rolled     int64 // records this process folded into the rollups
+	RollErrors int64 // this process's rolls that failed (and were retried)
 }
 
 // Stats returns the writer's counters; Batches/Transactions is the mean
 // number of callers sharing a commit.
 func (s *Store) Stats() Stats {
-	return Stats{Transactions: s.transactions.Load(), Batches: s.batches.Load(), Records: s.records.Load()}
+	return Stats{Transactions: s.transactions.Load(), Batches: s.batches.Load(), Records: s.records.Load(),
+		RollupLag: s.rollupLag.Load(), Rolled: s.rolled.Load(), RollErrors: s.rollErrors.Load()}
 }
 
 // errRetry asks Transact to run the transaction again: another process

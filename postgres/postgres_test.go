@@ -34,3 +34,16 @@ func TestLedger(t *testing.T) {
 		return open(t, cluster.NewDatabase(t))
 	})
 }
+
+func TestRollups(t *testing.T) {
+	ledgertest.RunRollups(t, func(t *testing.T) ledgertest.Roller {
+		return open(t, cluster.NewDatabase(t))
+	})
+}
+
+func TestRollupsShared(t *testing.T) {
+	ledgertest.RunRollupsShared(t, func(t *testing.T) (ledgertest.Roller, ledgertest.Roller) {
+		a, b := openTwo(t)
+		return a, b
+	})
+}

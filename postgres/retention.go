@@ -44,17 +44,21 @@ func (s *Store) purge(ctx context.Context, what, sql string, args ...any) (int, 
 // PurgeUsage deletes up to limit records whose hour is before before, with
 // their tags, and subtracts them from the rollups in the same transaction
 // (the upserts of a commit, with negative sums), deleting rollup rows left
-// with no record. It first takes the ledger_sequence lock, as every commit
-// does, so that its rollup updates never interleave with a commit's.
+// with no record. Only the records up to the rollups' watermark are in
+// the rollups; the others are only deleted. It first locks the
+// watermark's row, as a roll does, so that its rollup updates never
+// interleave with a roll's.
 func (s *Store) PurgeUsage(ctx context.Context, before time.Time, limit int) (int, error) {
 	cut := ms(before)
 	var deleted int
 	err := s.Transact(ctx, func(tx pgx.Tx) error {
 		deleted = 0
-		if _, err := tx.Exec(ctx, "SELECT next FROM ledger_sequence WHERE id = 1 FOR UPDATE"); err != nil {
+		var watermark int64
+		if err := tx.QueryRow(ctx, "SELECT seq FROM rollup_watermark WHERE id = 1 FOR UPDATE").Scan(&watermark); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT DISTINCT product_code FROM usage_dimension_hourly WHERE hour < $1`, cut)
+		rows, err := tx.Query(ctx, `SELECT product_code FROM usage_dimension_hourly WHERE hour < $1
+			UNION SELECT product_code FROM metering_records WHERE seq > $2 AND hour < $1`, cut, watermark)
 		if err != nil {
 			return err
 		}
@@ -79,6 +83,9 @@ func (s *Store) PurgeUsage(ctx context.Context, before time.Time, limit int) (in
 			var hour time.Time
 			_, err = pgx.ForEachRow(rows, []any{&seq, &customer, &dimension, &hour, &q}, func() error {
 				seqs = append(seqs, seq)
+				if seq > watermark {
+					return nil
+				}
 				h := hour.Unix()
 				k := hourlyKey{product, customer, dimension, h - h%3600}
 				sum := hourly[k]
@@ -94,7 +101,9 @@ func (s *Store) PurgeUsage(ctx context.Context, before time.Time, limit int) (in
 		}
 		b := &pgx.Batch{}
 		b.Queue(`DELETE FROM usage_tags WHERE seq = ANY($1)`, seqs)
-		queueHourly(b, hourly)
+		if len(hourly) > 0 {
+			queueHourly(b, hourly)
+		}
 		for _, t := range []struct{ table, column string }{
 			{"usage_hourly", "hour"}, {"usage_dimension_hourly", "hour"},
 			grainTables[meterd.GrainDay], grainTables[meterd.GrainMonth],

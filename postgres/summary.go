@@ -30,32 +30,46 @@ var grainTables = [...]struct{ table, column string }{
 // rows of a month of 10,000 customers on the 2-core test machine).
 func (s *Store) summarizeByCustomer(ctx context.Context, f meterd.UsageFilter) ([]meterd.UsageSummaryRow, error) {
 	plan := meterd.PlanSummaryRanges(meterd.SummaryWindow(f))
-	if len(plan) == 0 {
-		return nil, nil
-	}
-	sql, args := byCustomerSQL(plan, f)
 	type key struct{ customer, dimension string }
 	var out []meterd.UsageSummaryRow
-	err := s.Transact(ctx, func(tx pgx.Tx) error {
+	err := s.readSnapshot(ctx, func(tx pgx.Tx) error {
 		out = nil
 		at := map[key]int{}
-		rows, err := tx.Query(ctx, sql, args...)
-		if err != nil {
-			return err
-		}
-		var row meterd.UsageSummaryRow
-		_, err = pgx.ForEachRow(rows, []any{&row.Group, &row.Dimension, &row.Quantity, &row.Records}, func() error {
+		add := func(row meterd.UsageSummaryRow) {
 			k := key{row.Group, row.Dimension}
 			i, ok := at[k]
 			if !ok {
 				at[k] = len(out)
 				out = append(out, row)
-				return nil
+				return
 			}
 			out[i].Quantity += row.Quantity
 			out[i].Records += row.Records
-			return nil
-		})
+		}
+		watermark, err := rollupWatermark(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if len(plan) > 0 {
+			sql, args := byCustomerSQL(plan, f)
+			rows, err := tx.Query(ctx, sql, args...)
+			if err != nil {
+				return err
+			}
+			var row meterd.UsageSummaryRow
+			if _, err = pgx.ForEachRow(rows, []any{&row.Group, &row.Dimension, &row.Quantity, &row.Records}, func() error {
+				add(row)
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		// The records after the watermark, which the rollups do not hold
+		// yet.
+		tail, err := summarizeTail(ctx, tx, f, "m.customer_identifier", watermark, false)
+		for _, row := range tail {
+			add(row)
+		}
 		return err
 	})
 	if err != nil {

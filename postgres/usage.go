@@ -121,10 +121,17 @@ func (s *Store) SummarizeUsage(ctx context.Context, f meterd.UsageFilter, by str
 	}
 	var args []any
 	var sql string
+	// tailGroup is group over the records, for the records after the
+	// rollups' watermark when a rollup answers; "" when none does.
+	tailGroup := "m." + group
+	if by == "hour" {
+		tailGroup = "date_trunc('hour', m.hour)"
+	}
 	switch {
 	case by == "tag":
 		sql = `SELECT t.key || '=' || t.value, m.dimension, sum(t.quantity)::bigint, count(*)
 			FROM metering_records m JOIN usage_tags t ON t.seq = m.seq` + usageWhere(f, &args)
+		tailGroup = ""
 	case rollupServes(f) && by != "customer" && f.CustomerIdentifier == "":
 		// usage_dimension_hourly has one row per product, dimension and
 		// hour, so a month is a few thousand rows whatever the number of
@@ -139,34 +146,28 @@ func (s *Store) SummarizeUsage(ctx context.Context, f meterd.UsageFilter, by str
 		sql = "SELECT m." + group + ", m.dimension, sum(m.quantity)::bigint, sum(m.records)::bigint FROM usage_hourly m" +
 			usageWhere(f, &args)
 	default:
-		if by == "hour" {
-			group = "date_trunc('hour', m.hour)"
-		} else {
-			group = "m." + group
-		}
-		sql = "SELECT " + group + ", m.dimension, sum(m.quantity)::bigint, count(*) FROM metering_records m" + usageWhere(f, &args)
+		sql = "SELECT " + tailGroup + ", m.dimension, sum(m.quantity)::bigint, count(*) FROM metering_records m" + usageWhere(f, &args)
+		tailGroup = ""
 	}
 	sql += " GROUP BY 1, 2 ORDER BY 1, 2"
 	var out []meterd.UsageSummaryRow
-	err := s.Transact(ctx, func(tx pgx.Tx) error {
-		out = nil
+	err := s.readSnapshot(ctx, func(tx pgx.Tx) error {
+		var watermark int64
+		if tailGroup != "" {
+			var err error
+			if watermark, err = rollupWatermark(ctx, tx); err != nil {
+				return err
+			}
+		}
 		rows, err := tx.Query(ctx, sql, args...)
 		if err != nil {
 			return err
 		}
-		var row meterd.UsageSummaryRow
-		var hour time.Time
-		dest := []any{&row.Group, &row.Dimension, &row.Quantity, &row.Records}
-		if by == "hour" {
-			dest[0] = &hour
+		if out, err = collectSummary(rows, by == "hour"); err != nil || tailGroup == "" {
+			return err
 		}
-		_, err = pgx.ForEachRow(rows, dest, func() error {
-			if by == "hour" {
-				row.Group = hour.UTC().Format(time.RFC3339)
-			}
-			out = append(out, row)
-			return nil
-		})
+		tail, err := summarizeTail(ctx, tx, f, tailGroup, watermark, by == "hour")
+		out = meterd.AddSummaryRows(out, tail)
 		return err
 	})
 	if err != nil {

@@ -443,7 +443,7 @@ func storeStats(l meterd.Ledger) func() metrics.StoreStats {
 	case *postgres.Store:
 		return func() metrics.StoreStats {
 			st := s.Stats()
-			return metrics.StoreStats{Transactions: st.Transactions, Batches: st.Batches, Records: st.Records, WALFrames: -1, RollupLag: -1}
+			return metrics.StoreStats{Transactions: st.Transactions, Batches: st.Batches, Records: st.Records, WALFrames: -1, RollupLag: st.RollupLag}
 		}
 	}
 	return nil

@@ -93,6 +93,7 @@ func BenchmarkCommit25(b *testing.B) {
 	var next atomic.Int64
 	b.SetParallelism(32)
 	b.ResetTimer()
+	cpu0 := cpuTime(b)
 	b.RunParallel(func(pb *testing.PB) {
 		recs := make([]*meterd.MeteringRecord, 25)
 		for pb.Next() {
@@ -118,6 +119,7 @@ func BenchmarkCommit25(b *testing.B) {
 			break
 		}
 	}
+	b.ReportMetric(float64((cpuTime(b)-cpu0).Microseconds())/float64(b.N*25), "cpu-µs/record")
 	b.ReportMetric(float64(b.N*25)/b.Elapsed().Seconds(), "records/s")
 	st := s.Stats()
 	b.ReportMetric(float64(st.Records)/float64(max(st.Transactions, 1)), "records/tx")
