@@ -172,7 +172,13 @@ func safeNext(next string) string {
 	if !strings.HasPrefix(next, "/console/") && !strings.HasPrefix(next, "/marketplace/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
 		return "/console/"
 	}
-	return path.Clean(next)
+	// Clean keeps the trailing slash of a directory page (/marketplace/),
+	// which a later login form must still accept.
+	clean := path.Clean(next)
+	if strings.HasSuffix(next, "/") {
+		clean += "/"
+	}
+	return clean
 }
 
 // login checks the token against the admin API and starts a session.

@@ -4,17 +4,13 @@
 package saasseller_test
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,6 +18,7 @@ import (
 
 	"github.com/meterd/meterd"
 	"github.com/meterd/meterd/admin"
+	"github.com/meterd/meterd/internal/exampleseller"
 	"github.com/meterd/meterd/marketplace"
 	"github.com/meterd/meterd/server"
 )
@@ -57,34 +54,11 @@ products:
         auto_renew: false
 `
 
-// seller is the example app run against a meterd of the test.
-type seller struct {
-	t      *testing.T
-	meterd *server.Main
-	admin  *admin.Client
-	env    []string
-	app    string // the fulfillment app's base URL
-}
-
-// freePort returns a loopback port free a moment ago: the catalog names
-// the fulfillment URL before the app starts.
-func freePort(t *testing.T) int {
+// start starts a meterd with the catalog and the example seller against it.
+func start(t *testing.T) (*admin.Client, *exampleseller.Seller) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-func start(t *testing.T) *seller {
-	t.Helper()
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Fatal("the example seller needs python3 with boto3 (.ci/run installs it)")
-	}
 	dir := t.TempDir()
-	app := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
+	app := exampleseller.FreeURL(t)
 	catalogFile := filepath.Join(dir, "catalog.yaml")
 	if err := os.WriteFile(catalogFile, []byte(fmt.Sprintf(catalogYAML, app+"/register")), 0o600); err != nil {
 		t.Fatal(err)
@@ -96,118 +70,32 @@ func start(t *testing.T) *seller {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { m.Close() })
-	s := &seller{t: t, meterd: m, admin: admin.NewClient(m.URL(), adminToken), app: app}
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "AWS_") {
-			s.env = append(s.env, kv)
-		}
-	}
-	s.env = append(s.env, "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_ENDPOINT_URL="+m.URL(),
-		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "PYTHONDONTWRITEBYTECODE=1",
-		"SELLER_PRODUCT_CODE="+product, "SELLER_DB="+filepath.Join(dir, "seller.db"), "SELLER_QUEUE="+queue)
-	s.python("import seller; seller.client('sqs').create_queue(QueueName=%q)", queue)
+	return admin.NewClient(m.URL(), adminToken), exampleseller.Start(t, exampleseller.Config{URL: app, Meterd: m.URL(), Product: product, Queue: queue})
+}
 
-	// The fulfillment app, a separate process on the catalog's port.
-	cmd := s.command("fulfillment.py", "--listen", strings.TrimPrefix(app, "http://"))
-	out, err := cmd.StdoutPipe()
+// deliver puts the product's SNS messages since after on the seller's
+// queue and returns the last event's sequence number.
+func deliver(t *testing.T, cl *admin.Client, s *exampleseller.Seller, after int64) int64 {
+	t.Helper()
+	events, err := cl.Events(context.Background(), admin.EventQuery{Product: product, After: after})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	if s.Deliver(queue, events) == 0 {
+		t.Fatalf("no SNS message among the events after %d: %+v", after, events)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if !strings.Contains(line, "listening on "+app) {
-		t.Fatalf("fulfillment app said %q, %v; want it listening on %s", line, err, app)
-	}
-	go io.Copy(io.Discard, out)
-	return s
-}
-
-func (s *seller) command(script string, args ...string) *exec.Cmd {
-	cmd := exec.Command("python3", append([]string{script}, args...)...)
-	cmd.Env = s.env
-	cmd.Stderr = testWriter{s.t}
-	return cmd
-}
-
-// run runs one of the example's scripts to its end and returns its stdout.
-func (s *seller) run(script string, args ...string) string {
-	s.t.Helper()
-	out, err := s.command(script, args...).Output()
-	if err != nil {
-		s.t.Fatalf("%s %v: %v", script, args, err)
-	}
-	return string(out)
-}
-
-// python runs a snippet with the example's modules importable.
-func (s *seller) python(format string, args ...any) string {
-	s.t.Helper()
-	return s.run("-c", fmt.Sprintf(format, args...))
-}
-
-// testWriter sends a process's stderr to the test log.
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(b []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(b), "\n"))
-	return len(b), nil
-}
-
-// customer is a row of the app's /customers.json.
-type customer struct {
-	CustomerIdentifier string            `json:"customer_identifier"`
-	AWSAccountID       string            `json:"aws_account_id"`
-	LicenseArn         string            `json:"license_arn"`
-	Status             string            `json:"status"`
-	OfferID            string            `json:"offer_id"`
-	FreeTrial          int               `json:"free_trial"`
-	Email              string            `json:"email"`
-	Entitlements       map[string]string `json:"entitlements"`
-}
-
-func (s *seller) customer(id string) customer {
-	s.t.Helper()
-	resp, err := http.Get(s.app + "/customers.json")
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var all []customer
-	if err := json.NewDecoder(resp.Body).Decode(&all); err != nil {
-		s.t.Fatal(err)
-	}
-	for _, c := range all {
-		if c.CustomerIdentifier == id {
-			return c
-		}
-	}
-	s.t.Fatalf("the app has no customer %s: %+v", id, all)
-	return customer{}
-}
-
-// notify puts a subscription notification, as SNS delivers it to SQS, on
-// the seller's queue.
-func (s *seller) notify(messageID, action, customer string) {
-	s.t.Helper()
-	msg, _ := json.Marshal(map[string]string{"action": action, "customer-identifier": customer, "product-code": product,
-		"offer-identifier": contract, "isFreeTrialTermPresent": "false"})
-	env, _ := json.Marshal(map[string]string{"Type": "Notification", "MessageId": messageID,
-		"TopicArn": "arn:aws:sns:us-east-1:287250355862:aws-mp-subscription-notification-" + product, "Message": string(msg)})
-	s.python("import seller; sqs = seller.client('sqs'); sqs.send_message(QueueUrl=sqs.get_queue_url(QueueName=%q)['QueueUrl'], MessageBody=%q)", queue, env)
+	return events[len(events)-1].Seq
 }
 
 func TestSellerLifecycle(t *testing.T) {
-	s := start(t)
+	cl, s := start(t)
 	ctx := context.Background()
-	res, err := s.admin.Accept(ctx, marketplace.AcceptInput{Buyer: buyer, OfferID: contract, Duration: "P12M", Quantities: map[string]int64{"seats": 5, "premium": 1}})
+	res, err := cl.Accept(ctx, marketplace.AcceptInput{Buyer: buyer, OfferID: contract, Duration: "P12M", Quantities: map[string]int64{"seats": 5, "premium": 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	cust := res.CustomerIdentifier
-	tok, err := s.admin.CreateToken(ctx, product, cust, marketplace.RegistrationTokenTTL)
+	tok, err := cl.CreateToken(ctx, product, cust, marketplace.RegistrationTokenTTL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +104,7 @@ func TestSellerLifecycle(t *testing.T) {
 	// the buyer in.
 	jar, _ := cookiejar.New(nil)
 	browser := &http.Client{Jar: jar}
-	resp, err := browser.PostForm(s.app+"/register", url.Values{"x-amzn-marketplace-token": {tok.Token}})
+	resp, err := browser.PostForm(s.URL+"/register", url.Values{"x-amzn-marketplace-token": {tok.Token}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,12 +113,12 @@ func TestSellerLifecycle(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/signup" || !strings.Contains(string(body), cust) {
 		t.Fatalf("register = %d at %s, want the signup page naming %s: %s", resp.StatusCode, resp.Request.URL, cust, body)
 	}
-	c := s.customer(cust)
+	c := s.Customer(cust)
 	if c.Status != "pending" || c.AWSAccountID != buyer || c.LicenseArn != res.Agreement.LicenseArn || c.Entitlements["seats"] != "5" || c.Entitlements["premium"] != "true" {
 		t.Errorf("customer after register = %+v, want pending, account %s, its license, 5 seats and premium", c, buyer)
 	}
 	// A forged token is refused with ResolveCustomer's error.
-	resp, err = http.PostForm(s.app+"/register", url.Values{"x-amzn-marketplace-token": {"forged"}})
+	resp, err = http.PostForm(s.URL+"/register", url.Values{"x-amzn-marketplace-token": {"forged"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,18 +129,19 @@ func TestSellerLifecycle(t *testing.T) {
 	}
 
 	// Pending: no use yet.
-	if resp, _ := browser.PostForm(s.app+"/use", url.Values{"feature": {"basic"}}); resp.StatusCode != http.StatusForbidden {
+	if resp, _ := browser.PostForm(s.URL+"/use", url.Values{"feature": {"basic"}}); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("use while pending = %d, want 403", resp.StatusCode)
 	}
-	// subscribe-success activates it, once however often it comes.
-	s.notify("msg-1", "subscribe-success", cust)
-	s.notify("msg-1", "subscribe-success", cust)
-	s.run("worker.py", "--once", "--wait", "1")
-	if c := s.customer(cust); c.Status != "active" || c.OfferID != contract {
+	// subscribe-success activates it, once however often it comes;
+	// entitlement-updated reads the entitlements again.
+	seq := deliver(t, cl, s, 0)
+	deliver(t, cl, s, 0)
+	s.Run("worker.py", "--once", "--wait", "1")
+	if c := s.Customer(cust); c.Status != "active" || c.OfferID != contract || c.Entitlements["seats"] != "5" {
 		t.Fatalf("customer after subscribe-success = %+v, want active on %s", c, contract)
 	}
 	for range 3 {
-		resp, err := browser.PostForm(s.app+"/use", url.Values{"feature": {"basic"}})
+		resp, err := browser.PostForm(s.URL+"/use", url.Values{"feature": {"basic"}})
 		if err != nil || resp.StatusCode != http.StatusOK {
 			t.Fatalf("use = %v, %v", resp, err)
 		}
@@ -260,46 +149,46 @@ func TestSellerLifecycle(t *testing.T) {
 	}
 
 	// The metering job sends the hour's 3 requests as one record.
-	if out := s.run("metering.py", "--once", "--include-current-hour"); !strings.Contains(out, "Success 1") {
+	if out := s.Run("metering.py", "--once", "--include-current-hour"); !strings.Contains(out, "Success 1") {
 		t.Errorf("metering = %q, want one Success", out)
 	}
-	page, err := s.admin.Usage(ctx, admin.UsageQuery{Product: product, Customer: cust})
+	page, err := cl.Usage(ctx, admin.UsageQuery{Product: product, Customer: cust})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(page.Records) != 1 || page.Records[0].Quantity != 3 || page.Records[0].Dimension != "requests" {
 		t.Errorf("meterd's records of %s = %+v, want one of 3 requests", cust, page.Records)
 	}
-	if out := s.run("metering.py", "--once", "--include-current-hour"); !strings.Contains(out, "sent nothing") {
+	if out := s.Run("metering.py", "--once", "--include-current-hour"); !strings.Contains(out, "sent nothing") {
 		t.Errorf("metering again = %q, want nothing sent", out)
 	}
 
 	// Cancelled: unsubscribe-pending, then after the grace hour
 	// unsubscribe-success; a record after it is refused.
-	if _, err := s.admin.CancelAgreement(ctx, res.Agreement.ID); err != nil {
+	if _, err := cl.CancelAgreement(ctx, res.Agreement.ID); err != nil {
 		t.Fatal(err)
 	}
-	s.notify("msg-2", "unsubscribe-pending", cust)
-	s.run("worker.py", "--once", "--wait", "1")
-	if c := s.customer(cust); c.Status != "unsubscribe-pending" {
+	seq = deliver(t, cl, s, seq)
+	s.Run("worker.py", "--once", "--wait", "1")
+	if c := s.Customer(cust); c.Status != "unsubscribe-pending" {
 		t.Errorf("customer after unsubscribe-pending = %s", c.Status)
 	}
-	if _, err := s.admin.AdvanceClock(ctx, time.Hour+time.Minute); err != nil {
+	if _, err := cl.AdvanceClock(ctx, time.Hour+time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	s.notify("msg-3", "unsubscribe-success", cust)
-	s.run("worker.py", "--once", "--wait", "1")
-	if c := s.customer(cust); c.Status != "inactive" {
+	deliver(t, cl, s, seq)
+	s.Run("worker.py", "--once", "--wait", "1")
+	if c := s.Customer(cust); c.Status != "inactive" {
 		t.Errorf("customer after unsubscribe-success = %s, want inactive", c.Status)
 	}
-	if resp, _ := browser.PostForm(s.app+"/use", url.Values{"feature": {"basic"}}); resp.StatusCode != http.StatusForbidden {
+	if resp, _ := browser.PostForm(s.URL+"/use", url.Values{"feature": {"basic"}}); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("use after unsubscribe-success = %d, want 403", resp.StatusCode)
 	}
 	// Usage the app held back from the last hour is refused by meterd now.
-	s.python(`import datetime, seller
+	s.Python(`import datetime, seller
 conn = seller.db(); t = seller.now() - datetime.timedelta(minutes=70)
 conn.execute("INSERT INTO usage (customer_identifier, dimension, hour, quantity, last_at) VALUES (?, 'requests', ?, 1, ?)", (%q, t.replace(minute=0, second=0, microsecond=0).isoformat(), t.isoformat()))`, cust)
-	if out := s.run("metering.py", "--once"); !strings.Contains(out, "CustomerNotSubscribed 1") {
+	if out := s.Run("metering.py", "--once"); !strings.Contains(out, "CustomerNotSubscribed 1") {
 		t.Errorf("metering after the grace hour = %q, want CustomerNotSubscribed", out)
 	}
 }

@@ -1,0 +1,193 @@
+// Package exampleseller runs the example SaaS seller of examples/saas-seller
+// (Python with boto3) for tests: its fulfillment app as a separate process,
+// its worker and metering job as commands, against a meterd of the test.
+package exampleseller
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/meterd/meterd"
+)
+
+// Dir is the directory of the example's scripts.
+func Dir() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "examples", "saas-seller")
+}
+
+// FreeURL returns the base URL of a loopback port free a moment ago: a
+// catalog names the fulfillment URL before the app starts.
+func FreeURL(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return "http://" + ln.Addr().String()
+}
+
+// Config says where the seller runs and what it sells.
+type Config struct {
+	URL     string // the app's base URL (FreeURL); its fulfillment URL is URL + "/register"
+	Meterd  string // meterd's URL: every AWS endpoint
+	Product string // SELLER_PRODUCT_CODE
+	Queue   string // SELLER_QUEUE, created by Start
+}
+
+// Seller is the running example seller.
+type Seller struct {
+	t   testing.TB
+	URL string
+	env []string
+}
+
+// Start creates the seller's queue and starts its fulfillment app, which
+// it stops when the test ends.
+func Start(t testing.TB, cfg Config) *Seller {
+	t.Helper()
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Fatal("the example seller needs python3 with boto3 (.ci/run installs it)")
+	}
+	s := &Seller{t: t, URL: cfg.URL}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AWS_") {
+			s.env = append(s.env, kv)
+		}
+	}
+	s.env = append(s.env, "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_ENDPOINT_URL="+cfg.Meterd,
+		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "PYTHONDONTWRITEBYTECODE=1",
+		"SELLER_PRODUCT_CODE="+cfg.Product, "SELLER_DB="+filepath.Join(t.TempDir(), "seller.db"), "SELLER_QUEUE="+cfg.Queue)
+	s.Python("import seller; seller.client('sqs').create_queue(QueueName=%q)", cfg.Queue)
+
+	cmd := s.command("fulfillment.py", "--listen", strings.TrimPrefix(cfg.URL, "http://"))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if !strings.Contains(line, "listening on "+cfg.URL) {
+		t.Fatalf("the fulfillment app said %q, %v; want it listening on %s", line, err, cfg.URL)
+	}
+	go io.Copy(io.Discard, out)
+	return s
+}
+
+func (s *Seller) command(script string, args ...string) *exec.Cmd {
+	cmd := exec.Command("python3", append([]string{script}, args...)...)
+	cmd.Dir = Dir()
+	cmd.Env = s.env
+	cmd.Stderr = testWriter{s.t}
+	return cmd
+}
+
+// Run runs one of the example's scripts to its end and returns its stdout.
+func (s *Seller) Run(script string, args ...string) string {
+	s.t.Helper()
+	out, err := s.command(script, args...).Output()
+	if err != nil {
+		s.t.Fatalf("%s %v: %v", script, args, err)
+	}
+	return string(out)
+}
+
+// Python runs a snippet with the example's modules importable.
+func (s *Seller) Python(format string, args ...any) string {
+	s.t.Helper()
+	return s.Run("-c", fmt.Sprintf(format, args...))
+}
+
+// testWriter sends a process's stderr to the test log.
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(b), "\n"))
+	return len(b), nil
+}
+
+// Customer is a row of the app's /customers.json.
+type Customer struct {
+	CustomerIdentifier string            `json:"customer_identifier"`
+	AWSAccountID       string            `json:"aws_account_id"`
+	LicenseArn         string            `json:"license_arn"`
+	Status             string            `json:"status"`
+	OfferID            string            `json:"offer_id"`
+	FreeTrial          int               `json:"free_trial"`
+	Email              string            `json:"email"`
+	Entitlements       map[string]string `json:"entitlements"`
+}
+
+// Customers returns the app's customers.
+func (s *Seller) Customers() []Customer {
+	s.t.Helper()
+	resp, err := http.Get(s.URL + "/customers.json")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var all []Customer
+	if err := json.NewDecoder(resp.Body).Decode(&all); err != nil {
+		s.t.Fatal(err)
+	}
+	return all
+}
+
+// Customer returns the app's customer id; the test fails when it has none.
+func (s *Seller) Customer(id string) Customer {
+	s.t.Helper()
+	all := s.Customers()
+	for _, c := range all {
+		if c.CustomerIdentifier == id {
+			return c
+		}
+	}
+	s.t.Fatalf("the app has no customer %s: %+v", id, all)
+	return Customer{}
+}
+
+// marketplaceAccount stands for AWS Marketplace's own account in the
+// topic ARNs of the stand-in deliveries.
+const marketplaceAccount = "287250355862"
+
+// Deliver puts the SNS messages among events (the outbox's
+// sns-subscription and sns-entitlement rows) on the seller's queue as SNS
+// delivers them to SQS: an envelope whose Message is the event's payload
+// and whose MessageId is the event's id. It stands in for meterd's own
+// delivery to queues until a topic subscription can send them there; it
+// returns how many it put.
+func (s *Seller) Deliver(queue string, events []meterd.Event) int {
+	s.t.Helper()
+	var bodies []string
+	for _, e := range events {
+		topic := map[string]string{meterd.ChannelSubscription: "subscription", meterd.ChannelEntitlement: "entitlement"}[e.Channel]
+		if topic == "" {
+			continue
+		}
+		env, _ := json.Marshal(map[string]string{"Type": "Notification", "MessageId": e.ID, "Message": e.Payload,
+			"TopicArn":  "arn:aws:sns:us-east-1:" + marketplaceAccount + ":aws-mp-" + topic + "-notification-" + e.ProductCode,
+			"Timestamp": e.CreatedAt.UTC().Format("2006-01-02T15:04:05.000Z")})
+		bodies = append(bodies, string(env))
+	}
+	if len(bodies) > 0 {
+		list, _ := json.Marshal(bodies)
+		s.Python(`import json, seller
+sqs = seller.client('sqs'); url = sqs.get_queue_url(QueueName=%q)['QueueUrl']
+for body in json.loads(%q): sqs.send_message(QueueUrl=url, MessageBody=body)`, queue, string(list))
+	}
+	return len(bodies)
+}
