@@ -183,7 +183,7 @@ func parsePages() map[string]*template.Template {
 		"rfc3339": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	}
 	out := map[string]*template.Template{}
-	for _, name := range []string{"login", "dashboard", "products", "usage", "faults", "clock", "tail", "token", "error"} {
+	for _, name := range []string{"login", "dashboard", "products", "usage", "usagetags", "faults", "clock", "tail", "token", "error"} {
 		out[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/"+name+".html"))
 	}
 	for _, name := range buyerPageNames {

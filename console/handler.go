@@ -30,6 +30,7 @@ func (c *Console) Handler() http.Handler {
 	mux.Handle("POST /console/agreements/{id}/cancel", c.authed(c.cancelAgreement))
 	mux.Handle("GET /console/usage", c.authed(c.usage))
 	mux.Handle("GET /console/usage.csv", c.authed(c.usageCSV))
+	mux.Handle("GET /console/usage/tags", c.authed(c.usageTags))
 	mux.Handle("GET /console/faults", c.authed(c.faults))
 	mux.Handle("POST /console/faults", c.authed(c.addFault))
 	mux.Handle("POST /console/faults/clear", c.authed(c.clearFaults))

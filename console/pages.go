@@ -141,8 +141,9 @@ type usageData struct {
 	Filters  usageFilters
 	Products []admin.Product
 	Records  []admin.UsageRecord
-	Next     string // the query of the next page, or ""
-	CSV      string // the query of the CSV export
+	Next     template.URL // the next page, or ""
+	CSV      template.URL // the CSV export of every matching record
+	Tags     template.URL // the breakdown by tag of the matching records
 }
 
 // pageSize is how many records a page of the explorer shows.
@@ -154,7 +155,7 @@ func (c *Console) usage(w http.ResponseWriter, r *http.Request, s *session) erro
 	ctx := r.Context()
 	cl := c.client(s)
 	qv := r.URL.Query()
-	f := usageFilters{Product: qv.Get("product"), Customer: qv.Get("customer"), Dimension: qv.Get("dimension"), Tag: qv.Get("tag"), From: qv.Get("from"), To: qv.Get("to")}
+	f := filtersOf(qv)
 	q, err := f.query()
 	if err != nil {
 		c.render(w, http.StatusBadRequest, "error", page{Title: "Usage", CSRF: s.csrf, ReadOnly: s.readOnly, Error: err.Error()})
@@ -169,13 +170,63 @@ func (c *Console) usage(w http.ResponseWriter, r *http.Request, s *session) erro
 	if err != nil {
 		return err
 	}
-	d := usageData{Filters: f, Products: products, Records: res.Records, CSV: f.values().Encode()}
+	d := usageData{Filters: f, Products: products, Records: res.Records, CSV: link("/console/usage.csv", f.values()), Tags: link("/console/usage/tags", f.values())}
 	if res.NextCursor != "" {
 		next := f.values()
 		next.Set("after", res.NextCursor)
-		d.Next = next.Encode()
+		d.Next = link("/console/usage", next)
 	}
 	c.render(w, http.StatusOK, "usage", page{Title: "Usage", Nav: "usage", CSRF: s.csrf, ReadOnly: s.readOnly, Data: d})
+	return nil
+}
+
+// filtersOf reads the explorer's filters from a query string.
+func filtersOf(qv url.Values) usageFilters {
+	return usageFilters{Product: qv.Get("product"), Customer: qv.Get("customer"), Dimension: qv.Get("dimension"), Tag: qv.Get("tag"), From: qv.Get("from"), To: qv.Get("to")}
+}
+
+type usageTagsData struct {
+	Filters usageFilters
+	Back    template.URL // the explorer with these filters
+	Rows    []tagRow
+}
+
+// tagRow is a tag's sums and a link to its records.
+type tagRow struct {
+	admin.SummaryRow
+	Records template.URL
+}
+
+// link is path with the query v, for a template's href: html/template
+// would escape a query string's = and & put after a literal ?.
+func link(path string, v url.Values) template.URL {
+	if len(v) == 0 {
+		return template.URL(path)
+	}
+	return template.URL(path + "?" + v.Encode())
+}
+
+// usageTags breaks the filtered usage down by tag (key=value) with the
+// admin API's summary by tag. That summary reads the records' tags, not
+// a rollup, so it is asked for with a link rather than drawn with every
+// page of the explorer.
+func (c *Console) usageTags(w http.ResponseWriter, r *http.Request, s *session) error {
+	f := filtersOf(r.URL.Query())
+	q, err := f.query()
+	if err != nil {
+		return err
+	}
+	rows, err := c.client(s).UsageSummary(r.Context(), q, "tag")
+	if err != nil {
+		return err
+	}
+	d := usageTagsData{Filters: f, Back: link("/console/usage", f.values())}
+	for _, row := range rows {
+		v := f.values()
+		v.Set("tag", row.Group)
+		d.Rows = append(d.Rows, tagRow{SummaryRow: row, Records: link("/console/usage", v)})
+	}
+	c.render(w, http.StatusOK, "usagetags", page{Title: "Usage by tag", Nav: "usage", CSRF: s.csrf, ReadOnly: s.readOnly, Data: d})
 	return nil
 }
 
@@ -228,7 +279,7 @@ func (f usageFilters) values() url.Values {
 // served by the admin handler itself with the session's token.
 func (c *Console) usageCSV(w http.ResponseWriter, r *http.Request, s *session) error {
 	qv := r.URL.Query()
-	f := usageFilters{Product: qv.Get("product"), Customer: qv.Get("customer"), Dimension: qv.Get("dimension"), Tag: qv.Get("tag"), From: qv.Get("from"), To: qv.Get("to")}
+	f := filtersOf(qv)
 	q, err := f.query()
 	if err != nil {
 		c.render(w, http.StatusBadRequest, "error", page{Title: "Usage", CSRF: s.csrf, ReadOnly: s.readOnly, Error: err.Error()})
