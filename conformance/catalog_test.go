@@ -2,7 +2,11 @@ package conformance
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -144,4 +148,72 @@ func TestCatalogGoSDK(t *testing.T) {
 			t.Errorf("StartChangeSet = %v, want *types.ValidationException saying it is not supported", err)
 		}
 	})
+}
+
+// runScript runs a client's script against srv with the endpoint variable
+// set, after checking the pinned version of its client is installed.
+func runScript(t *testing.T, srv *meterdtest.Server, endpointVar, pkg, want string, name string, args ...string) {
+	t.Helper()
+	if pkg != "" {
+		if v, why := jsPackageVersion(pkg)(); v != want {
+			t.Fatalf("@aws-sdk/%s: version %q, want %s; %s (see .ci/run for how to install it)", pkg, v, want, why)
+		}
+	}
+	cmd := exec.Command(name, args...)
+	cmd.Env = append(srv.Env("unused", "unused"), endpointVar+"="+srv.URL)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+}
+
+// TestCatalogBoto3 runs python/catalog_boto3.py, which checks each answer.
+func TestCatalogBoto3(t *testing.T) {
+	t.Parallel()
+	srv := meterdtest.Serve(t, meterdtest.Build(t))
+	runScript(t, srv, "AWS_ENDPOINT_URL_MARKETPLACE_CATALOG", "", "", "python3", filepath.Join("python", "catalog_boto3.py"))
+}
+
+// TestCatalogJS runs js/catalog.mjs with the JS SDK v3's
+// @aws-sdk/client-marketplace-catalog (3.1142.0: the registry serves no
+// 3.1138.0 of it).
+func TestCatalogJS(t *testing.T) {
+	t.Parallel()
+	srv := meterdtest.Serve(t, meterdtest.Build(t))
+	runScript(t, srv, "AWS_ENDPOINT_URL_MARKETPLACE_CATALOG", "client-marketplace-catalog", "3.1142.0", "node", filepath.Join("js", "catalog.mjs"))
+}
+
+// TestCatalogCLIv1 maps a product id to its code and reads an offer with
+// the AWS CLI v1, and checks an error's exit status and message.
+func TestCatalogCLIv1(t *testing.T) {
+	t.Parallel()
+	srv := meterdtest.Serve(t, meterdtest.Build(t))
+	cli := func(args ...string) (string, error) {
+		cmd := exec.Command("python3", append([]string{"-c", "import sys; from awscli.clidriver import main; sys.exit(main())"}, args...)...)
+		cmd.Env = append(srv.Env("test", "test"), "AWS_ENDPOINT_URL_MARKETPLACE_CATALOG="+srv.URL)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := cli("marketplace-catalog", "describe-entity", "--catalog", "AWSMarketplace", "--entity-id", catalog.DemoProductID,
+		"--query", "DetailsDocument.Description.ProductCode", "--output", "text")
+	if err != nil || strings.TrimSpace(out) != catalog.DemoProduct {
+		t.Errorf("aws marketplace-catalog describe-entity: %v\n%s; want %s", err, out, catalog.DemoProduct)
+	}
+	out, err = cli("marketplace-catalog", "list-entities", "--catalog", "AWSMarketplace", "--entity-type", "Offer",
+		"--filter-list", "Name=EntityId,ValueList="+catalog.DemoTrialOffer, "--output", "json")
+	var got struct {
+		EntitySummaryList []struct {
+			EntityID     string `json:"EntityId"`
+			OfferSummary struct {
+				ProductID string `json:"ProductId"`
+			}
+		}
+	}
+	if err != nil || json.Unmarshal([]byte(out), &got) != nil || len(got.EntitySummaryList) != 1 ||
+		got.EntitySummaryList[0].EntityID != catalog.DemoTrialOffer || got.EntitySummaryList[0].OfferSummary.ProductID != catalog.DemoProductID {
+		t.Errorf("aws marketplace-catalog list-entities --filter-list: %v\n%s", err, out)
+	}
+	out, err = cli("marketplace-catalog", "describe-entity", "--catalog", "AWSMarketplace", "--entity-id", "prod-nope")
+	if err == nil || !strings.Contains(out, "(ResourceNotFoundException)") || !strings.Contains(out, "does not exist") {
+		t.Errorf("describe-entity of none: %v\n%s; want ResourceNotFoundException", err, out)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -172,4 +173,12 @@ func TestSQSCLIv1(t *testing.T) {
 	if err == nil || !strings.Contains(out, "(QueueDoesNotExist)") {
 		t.Errorf("aws sqs get-queue-url no-such-queue: %v\n%s; want QueueDoesNotExist", err, out)
 	}
+}
+
+// TestSQSJS runs js/sqs.mjs, a long-polling consumer written with the JS
+// SDK v3's @aws-sdk/client-sqs, which checks each answer.
+func TestSQSJS(t *testing.T) {
+	t.Parallel()
+	srv := meterdtest.Serve(t, meterdtest.Build(t))
+	runScript(t, srv, "AWS_ENDPOINT_URL_SQS", "client-sqs", "3.1138.0", "node", filepath.Join("js", "sqs.mjs"))
 }
