@@ -24,7 +24,7 @@ func runBuyers(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		name:    "buyers",
 		summary: "a buyer's side, headless: purchase an offer as the buyer's page would",
 		verbs: []verb{
-			{"purchase", acceptSynopsis, "accept an offer and print the registration form the buyer's browser would POST", buyersPurchase},
+			{"purchase", acceptSynopsis + " [--post]", "accept an offer and print the registration form the buyer's browser would POST (--post: POST it)", buyersPurchase},
 		},
 	}, args, stdout, stderr)
 }
@@ -37,6 +37,7 @@ type purchase struct {
 	CustomerIdentifier string            `json:"customer_identifier"`
 	FulfillmentURL     string            `json:"fulfillment_url,omitempty"`
 	Form               map[string]string `json:"form,omitempty"`
+	Seller             *sellerAnswer     `json:"seller,omitempty"` // with --post: the fulfillment URL's answer
 }
 
 func buyersPurchase(ctx context.Context, c *cli, args []string) error {
@@ -44,7 +45,11 @@ func buyersPurchase(ctx context.Context, c *cli, args []string) error {
 		"flags of \"meterd agreements accept\"), then prints the registration form that the buyer's\n" +
 		"browser POSTs to the product's fulfillment URL: " + formToken + " (a fresh\n" +
 		"registration token, valid 30 minutes, that ResolveCustomer exchanges for the customer)\n" +
-		"and, for a free trial, " + formOfferType + "=free-trial.")
+		"and, for a free trial, " + formOfferType + "=free-trial. With --post, meterd POSTs that form\n" +
+		"itself, as the buyer's browser would after \"Set up your account\", and prints the seller's\n" +
+		"status, redirect and body (not following the redirect); a seller answering 4xx or 5xx\n" +
+		"exits 1.")
+	post := fs.Bool("post", false, "POST the registration form to the product's fulfillment URL and print the seller's answer")
 	client, accept, err := acceptFlags(fs, true).connect(c, args)
 	if err != nil {
 		return err
@@ -56,7 +61,10 @@ func buyersPurchase(ctx context.Context, c *cli, args []string) error {
 	if p.Agreement != nil && p.FulfillmentURL == "" {
 		fmt.Fprintf(c.stderr, "%s: product %s has no fulfillment_url: a buyer's browser would have nowhere to post the form\n", c.command, p.Agreement.ProductCode)
 	}
-	return c.printPurchase(p)
+	if !*post || p.Agreement == nil {
+		return c.printPurchase(p)
+	}
+	return c.postPurchase(ctx, p)
 }
 
 // makePurchase accepts the offer and builds the registration form.
@@ -103,6 +111,13 @@ func (c *cli) printPurchase(p *purchase) error {
 		if v, ok := p.Form[name]; ok {
 			t.add(name, v)
 		}
+	}
+	if a := p.Seller; a != nil {
+		t.add("seller_status", a.Status)
+		if a.Location != "" {
+			t.add("seller_location", a.Location)
+		}
+		t.add("seller_body", a.Body)
 	}
 	return c.print(p, t)
 }

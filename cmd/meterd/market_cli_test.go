@@ -33,6 +33,7 @@ func TestMarketCLI(t *testing.T) {
 	t.Run("Offers", h.testOffers)
 	t.Run("Agreements", h.testAgreements)
 	t.Run("Purchase", h.testPurchase)
+	t.Run("PurchasePost", h.testPurchasePost)
 	t.Run("Entitlements", h.testEntitlements)
 	t.Run("Events", h.testEvents)
 	t.Run("Tail", h.testTail)
@@ -82,7 +83,7 @@ func (h *cliHarness) testMarketHelp(t *testing.T) {
 		{[]string{"agreements", "--help"}, []string{"list", "show ID", "terms ID", "accept --buyer A --offer O", "amend ID", "replace ID", "cancel ID", "terminate ID"}},
 		{[]string{"agreements", "accept", "--help"}, []string{"-buyer", "-offer", "-duration", "-quantity", "-no-auto-renew", "-start", "-trial", "-fail", "-client-token"}},
 		{[]string{"agreements", "amend", "--help"}, []string{"-quantity", "-auto-renew"}},
-		{[]string{"buyers", "purchase", "--help"}, []string{"x-amzn-marketplace-token", "free-trial", "-buyer", "-quantity", "-client-token"}},
+		{[]string{"buyers", "purchase", "--help"}, []string{"x-amzn-marketplace-token", "free-trial", "-buyer", "-quantity", "-client-token", "-post", "prints the seller"}},
 		{[]string{"entitlements", "list", "--help"}, []string{"-product", "-customer", "-aws-account-id", "-license", "-dimension"}},
 		{[]string{"events", "--help"}, []string{"meterd events list", "meterd events tail", "JSON lines"}},
 		{[]string{"events", "tail", "--help"}, []string{"-after", "-type", "Ctrl-C"}},
