@@ -229,6 +229,9 @@ type MarketChange struct {
 	Schedule   []Due // created or moved, by (Kind, Ref)
 	Unschedule []Due // must exist (by Kind, Ref): the optimistic check of a time-driven transition
 	Drop       []Due // removed when present (by Kind, Ref)
+	// Accepted are agreement requests the change accepts, stored with
+	// their AgreementID provided no change accepted them before.
+	Accepted []*AgreementRequest
 }
 
 // AgreementDimension is a contract dimension an agreement entitles its

@@ -12,6 +12,8 @@ const (
 	OpCancelAgreement          = "CancelAgreement"
 	OpGetAgreementTerms        = "GetAgreementTerms"
 	OpSearchAgreements         = "SearchAgreements"
+	OpCreateAgreementRequest   = "CreateAgreementRequest"
+	OpAcceptAgreementRequest   = "AcceptAgreementRequest"
 )
 
 // Agreement entitlement statuses and reason codes meterd answers.
@@ -169,13 +171,95 @@ type SearchAgreementsOutput struct {
 	NextToken              string
 }
 
+// CreateAgreementRequestInput is the request of CreateAgreementRequest.
+type CreateAgreementRequestInput struct {
+	ClientToken                 string
+	Intent                      string // NEW, AMEND, REPLACE
+	AgreementProposalIdentifier string // the offer's ap- id (NEW, REPLACE)
+	SourceAgreementIdentifier   string // AMEND, REPLACE
+	RequestedTerms              []RequestedTerm
+}
+
+// RequestedTerm is a term the buyer accepts, by its id, with its
+// configuration when the term takes one.
+type RequestedTerm struct {
+	ID            string
+	Configuration *RequestedTermConfiguration
+}
+
+// RequestedTermConfiguration is the model's RequestedTermConfiguration
+// union: Member names the one member set
+// (configurableUpfrontPricingTermConfiguration: SelectorValue and
+// Dimensions; renewalTermConfiguration: EnableAutoRenew;
+// variablePaymentTermConfiguration, which no meterd offer takes).
+type RequestedTermConfiguration struct {
+	Member          string
+	SelectorValue   string
+	Dimensions      []DimensionValue
+	EnableAutoRenew *bool
+}
+
+// The members of RequestedTermConfiguration.
+const (
+	ConfigUpfront         = "configurableUpfrontPricingTermConfiguration"
+	ConfigRenewal         = "renewalTermConfiguration"
+	ConfigVariablePayment = "variablePaymentTermConfiguration"
+)
+
+// ChargeSummary is what accepting an agreement request would charge, from
+// the offer's prices: the agreement's new value, the change per contract
+// dimension, and the charges expected.
+type ChargeSummary struct {
+	CurrencyCode      string
+	NewAgreementValue string
+	ItemizedCharges   []ItemizedCharge
+	ExpectedCharges   []ExpectedCharge
+}
+
+// ItemizedCharge is the change of one contract dimension's quantity and
+// its price.
+type ItemizedCharge struct {
+	DimensionKey            string
+	NewQuantity             int64
+	OldQuantity             int64
+	IncrementalChargeAmount string
+}
+
+// ExpectedCharge is a charge accepting the request incurs: Timing
+// ON_ACCEPTANCE with its Amount (a contract), or BILLING_PERIOD without one
+// (usage).
+type ExpectedCharge struct {
+	ID     string
+	Amount string
+	Timing string
+}
+
+// CreateAgreementRequestOutput is the response of CreateAgreementRequest.
+type CreateAgreementRequestOutput struct {
+	AgreementRequestID string
+	ChargeSummary      *ChargeSummary
+}
+
+// AcceptAgreementRequestInput is the request of AcceptAgreementRequest.
+// Purchase orders are accepted and not kept: meterd bills nothing.
+type AcceptAgreementRequestInput struct {
+	AgreementRequestID string
+}
+
+// AcceptAgreementRequestOutput is the response of AcceptAgreementRequest.
+type AcceptAgreementRequestOutput struct {
+	AgreementID string
+}
+
 // AgreementService is the Agreement Service, reading the authenticated
 // caller from the context. Errors are *Error values: EValidation,
-// EAccessDenied, EResourceNotFound, EThrottling, or internal.
+// EAccessDenied, EResourceNotFound, EConflictAPI, EThrottling, or internal.
 type AgreementService interface {
 	DescribeAgreement(ctx context.Context, in *DescribeAgreementInput) (*DescribeAgreementOutput, error)
 	GetAgreementEntitlements(ctx context.Context, in *GetAgreementEntitlementsInput) (*GetAgreementEntitlementsOutput, error)
 	CancelAgreement(ctx context.Context, in *CancelAgreementInput) (*CancelAgreementOutput, error)
 	GetAgreementTerms(ctx context.Context, in *GetAgreementTermsInput) (*GetAgreementTermsOutput, error)
 	SearchAgreements(ctx context.Context, in *SearchAgreementsInput) (*SearchAgreementsOutput, error)
+	CreateAgreementRequest(ctx context.Context, in *CreateAgreementRequestInput) (*CreateAgreementRequestOutput, error)
+	AcceptAgreementRequest(ctx context.Context, in *AcceptAgreementRequestInput) (*AcceptAgreementRequestOutput, error)
 }

@@ -130,7 +130,7 @@ type Ledger interface {
 	// agreement's id or (ProductCode, RequestKey) exists, an updated
 	// agreement's stored Version is not its ExpectVersion (another process
 	// changed it first), an unscheduled transition is gone (another process
-	// applied it), a license ARN is another customer's, or a customer's
+	// applied it), an accepted agreement request was accepted before, a license ARN is another customer's, or a customer's
 	// AWS account is another customer's of the product; ENotFound when a product does not exist.
 	ApplyMarketChange(ctx context.Context, ch *MarketChange) error
 	// Offer returns an offer by id. ENotFound.
@@ -148,6 +148,12 @@ type Ledger interface {
 	// Agreements lists the agreements matching f ordered by acceptance
 	// time, then id.
 	Agreements(ctx context.Context, f AgreementFilter) ([]*Agreement, error)
+	// PutAgreementRequest stores a new agreement request and returns it;
+	// when the buyer used its ClientToken before, it stores nothing and
+	// returns the request stored with it.
+	PutAgreementRequest(ctx context.Context, r *AgreementRequest) (*AgreementRequest, error)
+	// AgreementRequest returns an agreement request by id. ENotFound.
+	AgreementRequest(ctx context.Context, id string) (*AgreementRequest, error)
 	// License returns a license by ARN. ENotFound.
 	License(ctx context.Context, arn string) (*License, error)
 	// Licenses lists a product's licenses of a customer ("" for every

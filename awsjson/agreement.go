@@ -31,6 +31,8 @@ func AgreementOperations(svc meterd.AgreementService, c Codec) map[string]Operat
 		meterd.OpCancelAgreement:          bindCodec(c, readCancelAgreement, svc.CancelAgreement, writeEmpty[meterd.CancelAgreementOutput]),
 		meterd.OpGetAgreementTerms:        bindCodec(c, readGetAgreementTerms, svc.GetAgreementTerms, writeGetAgreementTerms),
 		meterd.OpSearchAgreements:         bindCodec(c, readSearchAgreements, svc.SearchAgreements, writeSearchAgreements),
+		meterd.OpCreateAgreementRequest:   bindCodec(c, readCreateAgreementRequest, svc.CreateAgreementRequest, writeCreateAgreementRequest),
+		meterd.OpAcceptAgreementRequest:   bindCodec(c, readAcceptAgreementRequest, svc.AcceptAgreementRequest, writeAcceptAgreementRequest),
 	})
 }
 
@@ -88,6 +90,69 @@ func readSearchAgreements(d *reader, f fields) *meterd.SearchAgreementsInput {
 		in.Sort = &meterd.AgreementSort{SortBy: d.str(sort, "sortBy"), SortOrder: d.str(sort, "sortOrder")}
 	}
 	return in
+}
+
+func readCreateAgreementRequest(d *reader, f fields) *meterd.CreateAgreementRequestInput {
+	in := &meterd.CreateAgreementRequestInput{
+		ClientToken:                 d.str(f, "clientToken"),
+		Intent:                      d.str(f, "intent"),
+		AgreementProposalIdentifier: d.str(f, "agreementProposalIdentifier"),
+		SourceAgreementIdentifier:   d.str(f, "sourceAgreementIdentifier"),
+	}
+	items, path, _ := d.list(f, "requestedTerms")
+	for i, item := range items {
+		g := d.element(item, path, i)
+		in.RequestedTerms = append(in.RequestedTerms, meterd.RequestedTerm{ID: d.str(g, "id"), Configuration: d.termConfiguration(g, "configuration")})
+	}
+	return in
+}
+
+// termConfiguration reads a RequestedTermConfiguration union: exactly one
+// member set (one the model does not have is kept by name, for the
+// operation to refuse).
+func (d *reader) termConfiguration(f fields, name string) *meterd.RequestedTermConfiguration {
+	u := d.structure(f, name)
+	var set []string
+	for k, v := range u.m {
+		if v != nil {
+			set = append(set, k)
+		}
+	}
+	if u.m == nil || d.err != nil {
+		return nil
+	}
+	if len(set) != 1 {
+		d.fail("Member %s: a union must have exactly one member set, not %d", u.path, len(set))
+		return nil
+	}
+	c := &meterd.RequestedTermConfiguration{Member: set[0]}
+	switch c.Member {
+	case meterd.ConfigUpfront:
+		g := d.structure(u, c.Member)
+		c.SelectorValue = d.str(g, "selectorValue")
+		items, path, _ := d.list(g, "dimensions")
+		c.Dimensions = []meterd.DimensionValue{}
+		for i, item := range items {
+			e := d.element(item, path, i)
+			v := d.integer(e, "dimensionValue")
+			if v == nil {
+				v = new(int64)
+				*v = -1 // absent: the operation refuses it
+			}
+			c.Dimensions = append(c.Dimensions, meterd.DimensionValue{DimensionKey: d.str(e, "dimensionKey"), DimensionValue: *v})
+		}
+	case meterd.ConfigRenewal:
+		g := d.structure(u, c.Member)
+		if v := d.value(g, "enableAutoRenew"); v != nil {
+			b := d.boolean(g, "enableAutoRenew")
+			c.EnableAutoRenew = &b
+		}
+	}
+	return c
+}
+
+func readAcceptAgreementRequest(d *reader, f fields) *meterd.AcceptAgreementRequestInput {
+	return &meterd.AcceptAgreementRequestInput{AgreementRequestID: d.str(f, "agreementRequestId")}
 }
 
 // The wire shapes of the Agreement Service's outputs, members as in the
@@ -196,6 +261,54 @@ func writeSearchAgreements(c Codec, out *meterd.SearchAgreementsOutput) any {
 		w.AgreementViewSummaries = append(w.AgreementViewSummaries, wireAgreement(c, &out.AgreementViewSummaries[i]))
 	}
 	return w
+}
+
+type wireItemizedCharge struct {
+	DimensionKey            string `json:"dimensionKey,omitempty"`
+	NewQuantity             int64  `json:"newQuantity"`
+	OldQuantity             int64  `json:"oldQuantity"`
+	IncrementalChargeAmount string `json:"incrementalChargeAmount,omitempty"`
+}
+
+type wireExpectedCharge struct {
+	ID     string `json:"id,omitempty"`
+	Amount string `json:"amount,omitempty"`
+	Timing string `json:"timing,omitempty"`
+}
+
+type wireChargeSummary struct {
+	CurrencyCode      string               `json:"currencyCode,omitempty"`
+	NewAgreementValue string               `json:"newAgreementValue,omitempty"`
+	ExpectedCharges   []wireExpectedCharge `json:"expectedCharges"`
+	ItemizedCharges   []wireItemizedCharge `json:"itemizedCharges"`
+}
+
+type wireCreateAgreementRequestOutput struct {
+	AgreementRequestID string             `json:"agreementRequestId,omitempty"`
+	ChargeSummary      *wireChargeSummary `json:"chargeSummary,omitempty"`
+}
+
+func writeCreateAgreementRequest(_ Codec, out *meterd.CreateAgreementRequestOutput) any {
+	w := wireCreateAgreementRequestOutput{AgreementRequestID: out.AgreementRequestID}
+	if cs := out.ChargeSummary; cs != nil {
+		w.ChargeSummary = &wireChargeSummary{CurrencyCode: cs.CurrencyCode, NewAgreementValue: cs.NewAgreementValue,
+			ExpectedCharges: []wireExpectedCharge{}, ItemizedCharges: []wireItemizedCharge{}}
+		for _, c := range cs.ExpectedCharges {
+			w.ChargeSummary.ExpectedCharges = append(w.ChargeSummary.ExpectedCharges, wireExpectedCharge(c))
+		}
+		for _, c := range cs.ItemizedCharges {
+			w.ChargeSummary.ItemizedCharges = append(w.ChargeSummary.ItemizedCharges, wireItemizedCharge(c))
+		}
+	}
+	return w
+}
+
+type wireAcceptAgreementRequestOutput struct {
+	AgreementID string `json:"agreementId,omitempty"`
+}
+
+func writeAcceptAgreementRequest(_ Codec, out *meterd.AcceptAgreementRequestOutput) any {
+	return wireAcceptAgreementRequestOutput{AgreementID: out.AgreementID}
 }
 
 // writeEmpty writes an output without members.

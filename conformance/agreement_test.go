@@ -8,12 +8,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	ma "github.com/aws/aws-sdk-go-v2/service/marketplaceagreement"
 	matypes "github.com/aws/aws-sdk-go-v2/service/marketplaceagreement/types"
 	mm "github.com/aws/aws-sdk-go-v2/service/marketplacemetering"
+	mmtypes "github.com/aws/aws-sdk-go-v2/service/marketplacemetering/types"
 
 	"github.com/meterd/meterd"
 	"github.com/meterd/meterd/catalog"
@@ -280,5 +282,129 @@ func TestAgreementCLIv1(t *testing.T) {
 	out, err = aws("marketplace-agreement", "describe-agreement", "--agreement-id", "agmt-0000000000000000000000000")
 	if err == nil || !strings.Contains(out, "(ResourceNotFoundException)") || !strings.Contains(out, "does not exist") {
 		t.Errorf("describe-agreement of none: %v\n%s; want ResourceNotFoundException", err, out)
+	}
+}
+
+// demoOffer returns a demo offer, read from the stopped server's store.
+func demoOffer(t *testing.T, srv *meterdtest.Server, id string) *meterd.Offer {
+	t.Helper()
+	store, err := sqlite.Open(context.Background(), filepath.Join(srv.Data, "meterd.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	o, err := store.Offer(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+// TestAgreementPurchaseGoSDK is the Agreement Service's end-to-end
+// scenario with the Go SDK (RPC v2 CBOR): a buyer purchases the demo's
+// contract with CreateAgreementRequest and AcceptAgreementRequest; the
+// seller finds the agreement with SearchAgreements, reads its terms and
+// entitlements; the buyer's registration token resolves to the customer
+// and its license, which the seller meters with; the buyer cancels.
+func TestAgreementPurchaseGoSDK(t *testing.T) {
+	t.Parallel()
+	srv := meterdtest.Serve(t, meterdtest.Build(t))
+	srv.Stop()
+	offer := demoOffer(t, srv, catalog.DemoContractOffer)
+	srv.Restart()
+	ctx := context.Background()
+	seller := agreementClient(srv.URL, "us-east-1", creds{Key: "test", Secret: "test"})
+	buyer := agreementClient(srv.URL, "us-east-1", creds{Key: "buyer", Secret: "buyer"}) // demo buyer 1
+
+	var terms []matypes.RequestedTerm
+	for _, term := range offer.Terms {
+		rt := matypes.RequestedTerm{Id: aws.String(term.ID)}
+		switch term.Type {
+		case meterd.TermConfigurableUpfrontPrice:
+			rt.Configuration = &matypes.RequestedTermConfigurationMemberConfigurableUpfrontPricingTermConfiguration{Value: matypes.ConfigurableUpfrontPricingTermConfiguration{
+				SelectorValue: aws.String("P12M"), Dimensions: []matypes.Dimension{{DimensionKey: aws.String("seats"), DimensionValue: 4}}}}
+		case meterd.TermRenewal:
+			rt.Configuration = &matypes.RequestedTermConfigurationMemberRenewalTermConfiguration{Value: matypes.RenewalTermConfiguration{EnableAutoRenew: aws.Bool(false)}}
+		}
+		terms = append(terms, rt)
+	}
+	quote, err := buyer.CreateAgreementRequest(ctx, &ma.CreateAgreementRequestInput{Intent: matypes.IntentNew,
+		AgreementProposalIdentifier: aws.String(offer.AgreementProposalID), RequestedTerms: terms})
+	if err != nil {
+		t.Fatalf("CreateAgreementRequest() = %v", err)
+	}
+	if cs := quote.ChargeSummary; cs == nil || aws.ToString(cs.NewAgreementValue) != "480.00" || len(cs.ItemizedCharges) != 1 ||
+		aws.ToInt32(cs.ItemizedCharges[0].NewQuantity) != 4 || len(cs.ExpectedCharges) != 1 || cs.ExpectedCharges[0].Timing != matypes.TimingOnAcceptance {
+		t.Errorf("chargeSummary = %+v, want 4 seats × 120 = 480.00 on acceptance", cs)
+	}
+	_, err = seller.AcceptAgreementRequest(ctx, &ma.AcceptAgreementRequestInput{AgreementRequestId: quote.AgreementRequestId})
+	if e := (*matypes.AccessDeniedException)(nil); !errors.As(err, &e) {
+		t.Errorf("the seller's AcceptAgreementRequest = %v, want *types.AccessDeniedException", err)
+	}
+	accepted, err := buyer.AcceptAgreementRequest(ctx, &ma.AcceptAgreementRequestInput{AgreementRequestId: quote.AgreementRequestId})
+	if err != nil {
+		t.Fatalf("AcceptAgreementRequest() = %v", err)
+	}
+	id := aws.ToString(accepted.AgreementId)
+	if again, err := buyer.AcceptAgreementRequest(ctx, &ma.AcceptAgreementRequestInput{AgreementRequestId: quote.AgreementRequestId}); err != nil || aws.ToString(again.AgreementId) != id {
+		t.Errorf("a second AcceptAgreementRequest = %v, %v; want %s", again, err, id)
+	}
+
+	found, err := seller.SearchAgreements(ctx, &ma.SearchAgreementsInput{Catalog: aws.String("AWSMarketplace"), Filters: []matypes.Filter{
+		{Name: aws.String("PartyType"), Values: []string{"Proposer"}}, {Name: aws.String("AgreementType"), Values: []string{"PurchaseAgreement"}},
+		{Name: aws.String("AcceptorAccountId"), Values: []string{catalog.DemoBuyerAccount1}}, {Name: aws.String("OfferId"), Values: []string{catalog.DemoContractOffer}}}})
+	if err != nil || len(found.AgreementViewSummaries) != 1 || aws.ToString(found.AgreementViewSummaries[0].AgreementId) != id {
+		t.Fatalf("the seller's SearchAgreements = %+v, %v; want %s", found, err, id)
+	}
+	got, err := seller.GetAgreementTerms(ctx, &ma.GetAgreementTermsInput{AgreementId: aws.String(id)})
+	if err != nil || len(got.AcceptedTerms) != len(offer.Terms) {
+		t.Fatalf("GetAgreementTerms() = %+v, %v", got, err)
+	}
+	ents, err := buyer.GetAgreementEntitlements(ctx, &ma.GetAgreementEntitlementsInput{AgreementId: aws.String(id)})
+	if err != nil || len(ents.AgreementEntitlements) != 1 || ents.AgreementEntitlements[0].RegistrationToken == nil {
+		t.Fatalf("the buyer's GetAgreementEntitlements() = %+v, %v; want a registration token", ents, err)
+	}
+	license := aws.ToString(ents.AgreementEntitlements[0].LicenseArn)
+	fx := fixture{url: srv.URL}
+	metering := goClient(fx, creds{Key: "test", Secret: "test"}, &counter{})
+	res, err := metering.ResolveCustomer(ctx, &mm.ResolveCustomerInput{RegistrationToken: ents.AgreementEntitlements[0].RegistrationToken})
+	if err != nil || aws.ToString(res.CustomerAWSAccountId) != catalog.DemoBuyerAccount1 || aws.ToString(res.ProductCode) != catalog.DemoProduct {
+		t.Fatalf("ResolveCustomer(the token) = %+v, %v", res, err)
+	}
+	out, err := metering.BatchMeterUsage(ctx, &mm.BatchMeterUsageInput{ProductCode: res.ProductCode, UsageRecords: []mmtypes.UsageRecord{{
+		CustomerAWSAccountId: res.CustomerAWSAccountId, Dimension: aws.String("requests"), Quantity: aws.Int32(7), Timestamp: aws.Time(time.Now())}}})
+	if err != nil || len(out.Results) != 1 || out.Results[0].Status != mmtypes.UsageRecordResultStatusSuccess {
+		t.Errorf("BatchMeterUsage for the customer = %+v, %v", out, err)
+	}
+
+	if _, err := buyer.CancelAgreement(ctx, &ma.CancelAgreementInput{AgreementId: aws.String(id)}); err != nil {
+		t.Fatalf("CancelAgreement() = %v", err)
+	}
+	d, err := seller.DescribeAgreement(ctx, &ma.DescribeAgreementInput{AgreementId: aws.String(id)})
+	if err != nil || d.Status != matypes.AgreementStatusCancelled {
+		t.Errorf("after CancelAgreement: %+v, %v; want CANCELLED", d, err)
+	}
+	ents, err = seller.GetAgreementEntitlements(ctx, &ma.GetAgreementEntitlementsInput{AgreementId: aws.String(id)})
+	if err != nil || len(ents.AgreementEntitlements) != 1 || ents.AgreementEntitlements[0].Status != matypes.AgreementEntitlementStatusDeprovisioned ||
+		aws.ToString(ents.AgreementEntitlements[0].LicenseArn) != license {
+		t.Errorf("entitlements after the cancel = %+v, %v; want %s DEPROVISIONED", ents, err, license)
+	}
+}
+
+// TestAgreementPurchaseBoto3 is the end-to-end purchase with boto3
+// (python/agreement_purchase_boto3.py checks each answer).
+func TestAgreementPurchaseBoto3(t *testing.T) {
+	t.Parallel()
+	srv := meterdtest.Serve(t, meterdtest.Build(t))
+	srv.Stop()
+	offer, err := json.Marshal(demoOffer(t, srv, catalog.DemoContractOffer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Restart()
+	cmd := exec.Command("python3", filepath.Join("python", "agreement_purchase_boto3.py"), string(offer), "test", "buyer")
+	cmd.Env = append(srv.Env("unused", "unused"), "AWS_ENDPOINT_URL_MARKETPLACE_AGREEMENT="+srv.URL)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("agreement_purchase_boto3.py: %v\n%s", err, out)
 	}
 }

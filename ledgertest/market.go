@@ -30,6 +30,7 @@ func testMarket(t *testing.T, open Open) {
 	t.Run("Customers", func(t *testing.T) { testMarketCustomers(t, open) })
 	t.Run("ProductFields", func(t *testing.T) { testProductFields(t, open) })
 	t.Run("Reset", func(t *testing.T) { testMarketReset(t, open) })
+	t.Run("AgreementRequests", func(t *testing.T) { testAgreementRequests(t, open) })
 }
 
 // RunShared runs the checks that need two stores on one database (two
@@ -596,5 +597,71 @@ func testConcurrentAcceptance(t *testing.T, open func(t *testing.T) (meterd.Ledg
 	must(t, "Events", err)
 	if len(agreements) != rounds || len(events) != rounds {
 		t.Errorf("after %d rounds: %d agreements and %d events, want %d of each", rounds, len(agreements), len(events), rounds)
+	}
+}
+
+// testAgreementRequests: a request is stored once per buyer's client
+// token, read back by id, accepted by exactly one market change, and gone
+// after Reset.
+func testAgreementRequests(t *testing.T, open Open) {
+	l := open(t)
+	ctx := t.Context()
+	yes := true
+	r := &meterd.AgreementRequest{ID: "ar-0000000000000000000000001", BuyerAccountID: buyer1, Intent: meterd.IntentNew,
+		ProductCode: product1, OfferID: offerContract, Duration: "P12M", Quantities: map[string]int64{"seats": 3}, AutoRenew: &yes,
+		ClientToken: "token-1", Fingerprint: "f1", CreatedAt: h0.Add(1500 * time.Microsecond)}
+	got, err := l.PutAgreementRequest(ctx, r)
+	must(t, "PutAgreementRequest", err)
+	if got.ID != r.ID || !got.CreatedAt.Equal(h0.Add(time.Millisecond)) || got.Quantities["seats"] != 3 || got.AutoRenew == nil || !*got.AutoRenew {
+		t.Errorf("PutAgreementRequest = %+v, want the request, created at the millisecond", got)
+	}
+	retry := *r
+	retry.ID, retry.Fingerprint = "ar-0000000000000000000000002", "f2"
+	got, err = l.PutAgreementRequest(ctx, &retry)
+	if err != nil || got.ID != r.ID || got.Fingerprint != "f1" {
+		t.Errorf("PutAgreementRequest with a used client token = %+v, %v; want the first request", got, err)
+	}
+	if _, err := l.AgreementRequest(ctx, retry.ID); meterd.ErrorCode(err) != meterd.ENotFound {
+		t.Errorf("AgreementRequest(the retry's id) = %v, want ENotFound: nothing stored", err)
+	}
+	other := retry
+	other.BuyerAccountID = buyer2
+	if got, err := l.PutAgreementRequest(ctx, &other); err != nil || got.ID != other.ID {
+		t.Errorf("PutAgreementRequest with another buyer's token = %+v, %v; want it stored", got, err)
+	}
+	for i, id := range []string{"ar-0000000000000000000000003", "ar-0000000000000000000000004"} {
+		untokened := meterd.AgreementRequest{ID: id, BuyerAccountID: buyer1, Intent: meterd.IntentNew, ProductCode: product1, CreatedAt: h0}
+		if got, err := l.PutAgreementRequest(ctx, &untokened); err != nil || got.ID != id {
+			t.Errorf("PutAgreementRequest #%d without a token = %+v, %v; want it stored", i, got, err)
+		}
+	}
+
+	accepted, err := l.AgreementRequest(ctx, r.ID)
+	must(t, "AgreementRequest", err)
+	accepted.AgreementID, accepted.AcceptedAt = "agmt-1", h1
+	apply(t, l, &meterd.MarketChange{Accepted: []*meterd.AgreementRequest{accepted}})
+	got, err = l.AgreementRequest(ctx, r.ID)
+	if err != nil || got.AgreementID != "agmt-1" || !got.AcceptedAt.Equal(h1) {
+		t.Errorf("AgreementRequest after its acceptance = %+v, %v; want agreement agmt-1 at %v", got, err, h1)
+	}
+	again := *accepted
+	again.AgreementID = "agmt-2"
+	ev := &meterd.Event{ID: "e-accept", Channel: meterd.ChannelEventBridge, Type: "x", ProductCode: product1, Payload: "{}", CreatedAt: h1}
+	if err := l.ApplyMarketChange(ctx, &meterd.MarketChange{Accepted: []*meterd.AgreementRequest{&again}, Events: []*meterd.Event{ev}}); meterd.ErrorCode(err) != meterd.EConflict {
+		t.Errorf("a second acceptance = %v, want EConflict", err)
+	}
+	if evs, _ := l.Events(ctx, meterd.EventFilter{}); len(evs) != 0 {
+		t.Errorf("events after a refused acceptance = %d, want 0 (one transaction)", len(evs))
+	}
+	if got, _ := l.AgreementRequest(ctx, r.ID); got == nil || got.AgreementID != "agmt-1" {
+		t.Errorf("AgreementRequest after a refused second acceptance = %+v, want agmt-1 kept", got)
+	}
+	missing := meterd.AgreementRequest{ID: "ar-none", AgreementID: "agmt-3"}
+	if err := l.ApplyMarketChange(ctx, &meterd.MarketChange{Accepted: []*meterd.AgreementRequest{&missing}}); meterd.ErrorCode(err) != meterd.EConflict {
+		t.Errorf("accepting a request never stored = %v, want EConflict", err)
+	}
+	must(t, "Reset", l.Reset(ctx))
+	if _, err := l.AgreementRequest(ctx, r.ID); meterd.ErrorCode(err) != meterd.ENotFound {
+		t.Errorf("AgreementRequest after Reset = %v, want ENotFound", err)
 	}
 }

@@ -28,6 +28,15 @@ type AgreementStore interface {
 	CustomerByAccount(ctx context.Context, productCode, awsAccountID string) (*meterd.Customer, error)
 	// PutRegistrationToken stores a new registration token.
 	PutRegistrationToken(ctx context.Context, t *meterd.RegistrationToken) error
+	// Offer returns an offer by id. ENotFound.
+	Offer(ctx context.Context, id string) (*meterd.Offer, error)
+	// OfferByProposal returns the offer of an agreement proposal id. ENotFound.
+	OfferByProposal(ctx context.Context, proposalID string) (*meterd.Offer, error)
+	// PutAgreementRequest stores a new agreement request, or returns the
+	// one stored with the buyer's ClientToken.
+	PutAgreementRequest(ctx context.Context, r *meterd.AgreementRequest) (*meterd.AgreementRequest, error)
+	// AgreementRequest returns an agreement request by id. ENotFound.
+	AgreementRequest(ctx context.Context, id string) (*meterd.AgreementRequest, error)
 }
 
 // RegistrationTokenTTL is how long a registration token that
@@ -44,7 +53,8 @@ const EntitlementType = "License"
 type Agreements struct {
 	Store AgreementStore
 	Clock meterd.Clock
-	// Market runs the transitions the buyer asks for (CancelAgreement).
+	// Market runs the transitions the buyer asks for (CancelAgreement,
+	// AcceptAgreementRequest).
 	Market *Service
 	// TokenKey signs the nextTokens it issues, as Entitlements.TokenKey.
 	TokenKey []byte

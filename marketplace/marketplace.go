@@ -81,6 +81,12 @@ func (s *Service) Accept(ctx context.Context, in AcceptInput) (*AcceptResult, er
 		}
 		in.requestKey = "client:" + in.ClientToken
 	}
+	return s.accept(ctx, in, nil)
+}
+
+// accept runs an acceptance; then, when set, adds to its plan what else
+// the change writes with the agreement (an accepted agreement request).
+func (s *Service) accept(ctx context.Context, in AcceptInput, then func(p *plan, a *meterd.Agreement)) (*AcceptResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, err := s.applyDue(ctx); err != nil {
@@ -104,6 +110,9 @@ func (s *Service) Accept(ctx context.Context, in AcceptInput) (*AcceptResult, er
 		a, err := p.accept(cs, o, &in)
 		if err != nil {
 			return nil, err
+		}
+		if then != nil {
+			then(p, a)
 		}
 		return &AcceptResult{Agreement: a, Customer: cs.c}, nil
 	})

@@ -53,6 +53,9 @@ func applyMarketChange(ctx context.Context, tx pgx.Tx, ch *meterd.MarketChange) 
 		b.Queue(sql, args...)
 		checks = append(checks, c)
 	}
+	if err := queueAcceptedRequests(queue, ch.Accepted); err != nil {
+		return err
+	}
 	for _, d := range ch.Unschedule {
 		queue(func(n int64) error {
 			if n == 0 {

@@ -24,6 +24,7 @@ type agreementStub struct {
 	in  *meterd.DescribeAgreementInput
 
 	search *meterd.SearchAgreementsInput
+	create *meterd.CreateAgreementRequestInput
 }
 
 func (s *agreementStub) DescribeAgreement(ctx context.Context, in *meterd.DescribeAgreementInput) (*meterd.DescribeAgreementOutput, error) {
@@ -194,7 +195,7 @@ func FuzzDecodeAgreement(f *testing.F) {
 	ops := Agreement(&agreementStub{out: &meterd.DescribeAgreementOutput{}}).Operations
 	ctx := context.Background()
 	f.Fuzz(func(t *testing.T, body []byte) {
-		for _, op := range []string{meterd.OpDescribeAgreement, meterd.OpGetAgreementEntitlements, meterd.OpCancelAgreement, meterd.OpGetAgreementTerms, meterd.OpSearchAgreements} {
+		for _, op := range []string{meterd.OpDescribeAgreement, meterd.OpGetAgreementEntitlements, meterd.OpCancelAgreement, meterd.OpGetAgreementTerms, meterd.OpSearchAgreements, meterd.OpCreateAgreementRequest, meterd.OpAcceptAgreementRequest} {
 			if _, err := ops[op](ctx, body); err != nil && (meterd.ErrorCode(err) != meterd.ESerialization || meterd.ErrorMessage(err) == "") {
 				t.Fatalf("%s(%x) = %v, want SerializationException with a message", op, body, err)
 			}
@@ -294,6 +295,68 @@ func TestSearchAgreementsWire(t *testing.T) {
 		w := callAgreement(h, "SearchAgreements", false, []byte(name))
 		if w.Code != 400 || !strings.Contains(w.Body.String(), body) || !strings.Contains(w.Body.String(), "SerializationException") {
 			t.Errorf("%s: %d %s, want SerializationException %q", name, w.Code, w.Body, body)
+		}
+	}
+}
+
+func (s *agreementStub) CreateAgreementRequest(ctx context.Context, in *meterd.CreateAgreementRequestInput) (*meterd.CreateAgreementRequestOutput, error) {
+	s.create = in
+	return &meterd.CreateAgreementRequestOutput{AgreementRequestID: "ar-1", ChargeSummary: &meterd.ChargeSummary{CurrencyCode: "USD", NewAgreementValue: "1.00",
+		ItemizedCharges: []meterd.ItemizedCharge{{DimensionKey: "seats", NewQuantity: 1, IncrementalChargeAmount: "1.00"}},
+		ExpectedCharges: []meterd.ExpectedCharge{{ID: "c", Amount: "1.00", Timing: "ON_ACCEPTANCE"}}}}, s.err
+}
+
+func (s *agreementStub) AcceptAgreementRequest(ctx context.Context, in *meterd.AcceptAgreementRequestInput) (*meterd.AcceptAgreementRequestOutput, error) {
+	return &meterd.AcceptAgreementRequestOutput{AgreementID: "agmt-" + in.AgreementRequestID}, s.err
+}
+
+// TestCreateAgreementRequestWire reads the requested terms and their
+// configuration union from JSON and CBOR alike.
+func TestCreateAgreementRequestWire(t *testing.T) {
+	stub := &agreementStub{}
+	h := agreementHandler(stub)
+	yes := true
+	want := &meterd.CreateAgreementRequestInput{ClientToken: "c-1", Intent: "NEW", AgreementProposalIdentifier: "ap-1", RequestedTerms: []meterd.RequestedTerm{
+		{ID: "term-a"},
+		{ID: "term-b", Configuration: &meterd.RequestedTermConfiguration{Member: meterd.ConfigUpfront, SelectorValue: "P12M",
+			Dimensions: []meterd.DimensionValue{{DimensionKey: "seats", DimensionValue: 3}}}},
+		{ID: "term-c", Configuration: &meterd.RequestedTermConfiguration{Member: meterd.ConfigRenewal, EnableAutoRenew: &yes}},
+	}}
+	request := map[string]any{"clientToken": "c-1", "intent": "NEW", "agreementProposalIdentifier": "ap-1", "taxConfiguration": map[string]any{"taxEstimation": "DISABLED"},
+		"requestedTerms": []any{
+			map[string]any{"id": "term-a"},
+			map[string]any{"id": "term-b", "configuration": map[string]any{meterd.ConfigUpfront: map[string]any{"selectorValue": "P12M",
+				"dimensions": []any{map[string]any{"dimensionKey": "seats", "dimensionValue": 3}}}}},
+			map[string]any{"id": "term-c", "configuration": map[string]any{meterd.ConfigRenewal: map[string]any{"enableAutoRenew": true}}},
+		}}
+	jsonBody, _ := json.Marshal(request)
+	w := callAgreement(h, "CreateAgreementRequest", false, jsonBody)
+	wantJSON := `{"agreementRequestId":"ar-1","chargeSummary":{"currencyCode":"USD","newAgreementValue":"1.00",` +
+		`"expectedCharges":[{"id":"c","amount":"1.00","timing":"ON_ACCEPTANCE"}],"itemizedCharges":[{"dimensionKey":"seats","newQuantity":1,"oldQuantity":0,"incrementalChargeAmount":"1.00"}]}}`
+	if w.Code != 200 || w.Body.String() != wantJSON || !reflect.DeepEqual(stub.create, want) {
+		t.Errorf("awsJson1_0: %d %s\nwant 200 %s\ninput %+v", w.Code, w.Body, wantJSON, stub.create)
+	}
+	stub.create = nil
+	cborBody, _ := cbor.Marshal(request)
+	w = callAgreement(h, "CreateAgreementRequest", true, cborBody)
+	var got struct {
+		ID string `cbor:"agreementRequestId"`
+	}
+	if err := cbor.Unmarshal(w.Body.Bytes(), &got); err != nil || w.Code != 200 || got.ID != "ar-1" || !reflect.DeepEqual(stub.create, want) {
+		t.Errorf("RPC v2: %d %+v %v, input %+v", w.Code, got, err, stub.create)
+	}
+	w = callAgreement(h, "AcceptAgreementRequest", false, []byte(`{"agreementRequestId":"ar-1","purchaseOrders":[{"chargeId":"c"}]}`))
+	if w.Code != 200 || w.Body.String() != `{"agreementId":"agmt-ar-1"}` {
+		t.Errorf("AcceptAgreementRequest: %d %s", w.Code, w.Body)
+	}
+	for body, want := range map[string]string{
+		`{"requestedTerms":[{"id":"t","configuration":{}}]}`: "Member requestedTerms[0].configuration: a union must have exactly one member set, not 0",
+		`{"requestedTerms":[{"id":"t","configuration":{"renewalTermConfiguration":{"enableAutoRenew":true},"variablePaymentTermConfiguration":{}}}]}`: "not 2",
+		`{"requestedTerms":[{"id":"t","configuration":{"renewalTermConfiguration":{"enableAutoRenew":"yes"}}}]}`:                                      "Member requestedTerms[0].configuration.renewalTermConfiguration.enableAutoRenew: STRING_VALUE can not be converted to a Boolean",
+	} {
+		w := callAgreement(h, "CreateAgreementRequest", false, []byte(body))
+		if w.Code != 400 || !strings.Contains(w.Body.String(), want) {
+			t.Errorf("%s: %d %s, want SerializationException %q", body, w.Code, w.Body, want)
 		}
 	}
 }

@@ -256,7 +256,7 @@ func (s *Store) Reset(ctx context.Context) error {
 	err := transact(ctx, s.write, func(tx *sql.Tx) error {
 		for _, table := range []string{
 			"notify_deliveries", "notify_subscriptions", "notify_rules", "queue_messages", "queues",
-			"market_due", "market_events", "agreement_quantities", "licenses", "agreements", "offers",
+			"market_due", "market_events", "agreement_quantities", "agreement_requests", "licenses", "agreements", "offers",
 			"usage_customer_monthly", "usage_customer_daily", "usage_dimension_hourly", "usage_hourly", "usage_tags", "client_tokens", "metering_records",
 			"registration_tokens", "public_keys", "customers", "dimensions", "products", "access_keys", "accounts",
 		} {

@@ -35,6 +35,9 @@ func (s *Store) ApplyMarketChange(ctx context.Context, ch *meterd.MarketChange) 
 }
 
 func applyMarketChange(ctx context.Context, tx *sql.Tx, ch *meterd.MarketChange) error {
+	if err := acceptRequests(ctx, tx, ch.Accepted); err != nil {
+		return err
+	}
 	for _, d := range ch.Unschedule {
 		res, err := tx.ExecContext(ctx, `DELETE FROM market_due WHERE kind = ? AND ref = ?`, d.Kind, d.Ref)
 		if err != nil {
