@@ -432,8 +432,10 @@ func (d *reader) boolean(f fields, name string) bool {
 	return b
 }
 
-// integer accepts only an integer literal that fits int64: no fraction and
-// no exponent, not even 3.0 (no SDK sends one); from CBOR, an integer.
+// integer accepts an integer literal that fits int64, or a whole number
+// written with an exponent, as R's paws writes 100000 (1e+05) and 150000
+// (1.5e+05); a fraction without an exponent, even 3.0, is refused (no SDK
+// sends one); from CBOR, an integer.
 func (d *reader) integer(f fields, name string) *int64 {
 	v := d.value(f, name)
 	if v == nil {
@@ -455,6 +457,9 @@ func (d *reader) integer(f fields, name string) *int64 {
 		return nil
 	}
 	i, err := strconv.ParseInt(string(n), 10, 64)
+	if err != nil && strings.ContainsAny(string(n), "eE") {
+		i, err = wholeWithExponent(string(n))
+	}
 	if errors.Is(err, strconv.ErrRange) {
 		d.fail("Member %s: NUMBER_VALUE is out of range for a Long", f.member(name))
 		return nil
@@ -463,6 +468,52 @@ func (d *reader) integer(f fields, name string) *int64 {
 		return nil
 	}
 	return &i
+}
+
+// errNotWhole is wholeWithExponent's answer for a value with a fraction.
+var errNotWhole = errors.New("not a whole number")
+
+// wholeWithExponent converts a valid JSON number with an exponent, such as
+// 1e+05 or 1.5e+05, to the int64 it equals exactly: errNotWhole when it has
+// a fraction, strconv.ErrRange beyond int64. It never builds the number's
+// digits, so 1e999999999 costs no more than 1e5.
+func wholeWithExponent(s string) (int64, error) {
+	mantissa, exp, _ := strings.Cut(strings.ToLower(s), "e")
+	neg := strings.HasPrefix(mantissa, "-")
+	whole, frac, _ := strings.Cut(strings.TrimPrefix(mantissa, "-"), ".")
+	digits := strings.TrimLeft(whole+frac, "0")
+	e, err := strconv.Atoi(exp)
+	if err != nil { // an exponent too long for int: out of range or zero
+		if digits == "" {
+			return 0, nil
+		}
+		if strings.HasPrefix(exp, "-") {
+			return 0, errNotWhole
+		}
+		return 0, strconv.ErrRange
+	}
+	if digits == "" {
+		return 0, nil
+	}
+	// The value is digits × 10^shift; trailing zeros move into shift.
+	shift := e - len(frac)
+	for strings.HasSuffix(digits, "0") {
+		digits, shift = digits[:len(digits)-1], shift+1
+	}
+	if shift < 0 {
+		return 0, errNotWhole
+	}
+	if len(digits)+shift > 19 {
+		return 0, strconv.ErrRange
+	}
+	v, err := strconv.ParseUint(digits+strings.Repeat("0", shift), 10, 64)
+	switch {
+	case err != nil, !neg && v > math.MaxInt64, neg && v > 1<<63:
+		return 0, strconv.ErrRange
+	case neg:
+		return int64(-v), nil
+	}
+	return int64(v), nil
 }
 
 // timestamp accepts epoch seconds as a JSON number, integer or fractional,

@@ -2,6 +2,7 @@ package awsjson
 
 import (
 	"errors"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -84,7 +85,10 @@ func TestDecodeErrors(t *testing.T) {
 		{"QuantityString", batch, `{"UsageRecords":[{"Quantity":"3"}]}`, "Member UsageRecords[0].Quantity: STRING_VALUE can not be converted to an Integer"},
 		{"QuantityFraction", batch, `{"UsageRecords":[{"Quantity":3.5}]}`, "UsageRecords[0].Quantity: NUMBER_VALUE with a fraction"},
 		{"QuantityPointZero", batch, `{"UsageRecords":[{"Quantity":3.0}]}`, "UsageRecords[0].Quantity: NUMBER_VALUE with a fraction"},
-		{"QuantityExponent", batch, `{"UsageRecords":[{"Quantity":3e2}]}`, "with a fraction or exponent"},
+		{"QuantityExponentFraction", batch, `{"UsageRecords":[{"Quantity":1.25e1}]}`, "with a fraction or exponent"},
+		{"QuantityNegativeExponent", batch, `{"UsageRecords":[{"Quantity":5e-1}]}`, "with a fraction or exponent"},
+		{"QuantityExponentOverflow", batch, `{"UsageRecords":[{"Quantity":1e19}]}`, "out of range for a Long"},
+		{"QuantityHugeExponent", batch, `{"UsageRecords":[{"Quantity":1e999999999999}]}`, "out of range for a Long"},
 		{"QuantityOverflow", batch, `{"UsageRecords":[{"Quantity":9223372036854775808}]}`, "out of range for a Long"},
 		{"QuantityBool", batch, `{"UsageRecords":[{"Quantity":true}]}`, "BOOLEAN_VALUE can not be converted to an Integer"},
 		{"TimestampString", batch, `{"UsageRecords":[{"Timestamp":"2026-01-01T00:00:00Z"}]}`, "Member UsageRecords[0].Timestamp: STRING_VALUE can not be converted to a Timestamp"},
@@ -191,5 +195,24 @@ func TestDecodeResolveCustomer(t *testing.T) {
 	got, err := decodeResolveCustomer([]byte(`{"RegistrationToken":"tok","registrationToken":"other"}`))
 	if err != nil || got.RegistrationToken != "tok" {
 		t.Errorf("decodeResolveCustomer = %+v, %v, want token %q", got, err, "tok")
+	}
+}
+
+// TestDecodeIntegerExponent: whole numbers written with an exponent, as R's
+// paws writes them (as.character(100000) is "1e+05"), are integers.
+func TestDecodeIntegerExponent(t *testing.T) {
+	for body, want := range map[string]int64{
+		"1e+05": 100000, "1.5e+05": 150000, "1E5": 100000, "3e0": 3, "250e-1": 25, "0e7": 0, "0.0e-3": 0,
+		"-2e3": -2000, "9.223372036854775807e18": math.MaxInt64, "-9.223372036854775808e18": math.MinInt64,
+	} {
+		in, err := decodeMeterUsage([]byte(`{"UsageQuantity":` + body + `}`))
+		if err != nil || in.UsageQuantity == nil || *in.UsageQuantity != want {
+			t.Errorf("UsageQuantity %s = %v, %v; want %d", body, in, err, want)
+		}
+	}
+	for _, body := range []string{"1e-999999999999", "9.223372036854775808e18", "1.5e0"} {
+		if _, err := decodeMeterUsage([]byte(`{"UsageQuantity":` + body + `}`)); err == nil {
+			t.Errorf("UsageQuantity %s accepted, want a SerializationException", body)
+		}
 	}
 }
