@@ -70,7 +70,6 @@ type journey struct {
 	admin  *admin.Client
 	seller *exampleseller.Seller
 	clock  *meterd.ServerClock
-	seen   int64 // the last outbox event delivered to the seller's queue
 }
 
 func (j *journey) do(actions ...chromedp.Action[chromedp.Void]) {
@@ -94,22 +93,6 @@ func (j *journey) until(expr string) {
 		}
 	}
 	j.t.Fatalf("the page never had %s", expr)
-}
-
-// deliver puts the product's new SNS messages on the seller's queue (a
-// stand-in for meterd's delivery to queues) and runs the seller's worker
-// once.
-func (j *journey) deliver() {
-	j.t.Helper()
-	events, err := j.admin.Events(context.Background(), admin.EventQuery{Product: "shop-product", After: j.seen})
-	if err != nil {
-		j.t.Fatal(err)
-	}
-	if len(events) > 0 {
-		j.seen = events[len(events)-1].Seq
-	}
-	j.seller.Deliver("marketplace-events", events)
-	j.seller.Run("worker.py", "--once", "--wait", "1")
 }
 
 // TestBuyerJourney is a buyer's whole journey in Debian's headless
@@ -137,6 +120,9 @@ func TestBuyerJourney(t *testing.T) {
 	j := &journey{t: t, ctx: newBrowser(t), URL: m.URL(), admin: admin.NewClient(m.URL(), adminToken), clock: m.Clock,
 		seller: exampleseller.Start(t, exampleseller.Config{URL: app, Meterd: m.URL(), Product: "shop-product", Queue: "marketplace-events"})}
 	ctx := j.ctx
+	// The seller's queue gets the product's notifications from meterd's
+	// dispatcher, as its SNS subscriptions would on AWS.
+	exampleseller.Subscribe(t, m.Ledger.(meterd.NotifyStore), "shop-product", "111122223333", "marketplace-events")
 
 	// A wrong token is refused; the right one leads to the page asked for.
 	j.do(chromedp.Navigate(j.URL+"/marketplace/"), chromedp.WaitVisible(chromedp.ID("token")))
@@ -207,7 +193,11 @@ func TestBuyerJourney(t *testing.T) {
 		t.Errorf("the seller's customer = %+v, want pending for account 555566667777", c)
 	}
 	shot(t, ctx, "seller-signup.png")
-	j.deliver()
+	// The seller's worker, started now, finds subscribe-success waiting.
+	j.seller.StartWorker()
+	if c := j.seller.WaitStatus(a.CustomerIdentifier, "active"); c.Entitlements["seats"] != "5" || c.Entitlements["premium"] != "true" {
+		t.Errorf("the seller's entitlements of %s = %v, want 5 seats and premium", a.CustomerIdentifier, c.Entitlements)
+	}
 	j.do(chromedp.SendKeys(chromedp.ID("email"), "buyer@example.com\r"), chromedp.WaitVisible(chromedp.ID("use")))
 	if st := text(t, ctx, "#status"); st != "active" {
 		t.Errorf("the seller shows the customer %q, want active", st)
@@ -242,20 +232,14 @@ func TestBuyerJourney(t *testing.T) {
 	if got, _ := j.admin.Agreement(context.Background(), a.ID); got.Status != meterd.AgreementCancelled {
 		t.Errorf("agreement after cancel is %s, want CANCELLED", got.Status)
 	}
-	j.deliver()
-	if c := j.seller.Customer(a.CustomerIdentifier); c.Status != "unsubscribe-pending" {
-		t.Errorf("the seller's customer after cancel is %s, want unsubscribe-pending", c.Status)
-	}
+	j.seller.WaitStatus(a.CustomerIdentifier, "unsubscribe-pending")
 
 	// An hour on the clock page: unsubscribe-success, and meterd refuses a
 	// record held back from the hour before.
 	j.do(chromedp.Navigate(j.URL+"/console/clock"), chromedp.WaitVisible(chromedp.ID("advance")),
 		chromedp.Clear(chromedp.ID("advance")), chromedp.SendKeys(chromedp.ID("advance"), "1h1m"),
 		chromedp.Click(chromedp.CSS(`button[value=advance]`)), chromedp.WaitVisible(chromedp.CSS(".flash")))
-	j.deliver()
-	if c := j.seller.Customer(a.CustomerIdentifier); c.Status != "inactive" {
-		t.Errorf("the seller's customer an hour after cancel is %s, want inactive", c.Status)
-	}
+	j.seller.WaitStatus(a.CustomerIdentifier, "inactive")
 	j.seller.Python(`import datetime, seller
 conn = seller.db(); t = seller.now() - datetime.timedelta(minutes=70)
 conn.execute("INSERT INTO usage (customer_identifier, dimension, hour, quantity, last_at) VALUES (?, 'requests', ?, 1, ?)", (%q, t.replace(minute=0, second=0, microsecond=0).isoformat(), t.isoformat()))`, a.CustomerIdentifier)

@@ -5,6 +5,7 @@ package exampleseller
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/meterd/meterd"
 )
@@ -96,6 +98,53 @@ func (s *Seller) command(script string, args ...string) *exec.Cmd {
 	return cmd
 }
 
+// StartWorker starts the notification worker as its own process, long
+// polling 1 s at a time, until the test ends.
+func (s *Seller) StartWorker() {
+	s.t.Helper()
+	cmd := s.command("worker.py", "--wait", "1")
+	if err := cmd.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+}
+
+// WaitStatus waits until the app's customer id has status (the worker
+// applies notifications as they come), and fails the test after 20 s.
+func (s *Seller) WaitStatus(id, status string) Customer {
+	s.t.Helper()
+	var c Customer
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		for _, c = range s.Customers() {
+			if c.CustomerIdentifier == id && c.Status == status {
+				return c
+			}
+		}
+	}
+	s.t.Fatalf("the app's customer %s is not %s after 20 s: %+v", id, status, s.Customers())
+	return c
+}
+
+// Subscribe subscribes the seller's queue to both SNS topics of the
+// product (confirmed, as an SQS subscription is), so that meterd's
+// dispatcher delivers the product's notifications from now on: what the
+// seller's SNS subscriptions do on AWS.
+func Subscribe(t testing.TB, st meterd.NotifyStore, product, seller, queue string) {
+	t.Helper()
+	ctx := context.Background()
+	last, err := st.LastEventSeq(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, topic := range []string{meterd.TopicSubscription, meterd.TopicEntitlement} {
+		if err := st.CreateSubscription(ctx, &meterd.Subscription{ID: "example-seller-" + topic, ProductCode: product, AccountID: seller,
+			Topic: topic, Protocol: meterd.ProtocolSQS, Endpoint: queue, SignatureVersion: 1, Confirmed: true,
+			AfterSeq: last, CreatedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // Run runs one of the example's scripts to its end and returns its stdout.
 func (s *Seller) Run(script string, args ...string) string {
 	s.t.Helper()
@@ -167,9 +216,9 @@ const marketplaceAccount = "287250355862"
 // Deliver puts the SNS messages among events (the outbox's
 // sns-subscription and sns-entitlement rows) on the seller's queue as SNS
 // delivers them to SQS: an envelope whose Message is the event's payload
-// and whose MessageId is the event's id. It stands in for meterd's own
-// delivery to queues until a topic subscription can send them there; it
-// returns how many it put.
+// and whose MessageId is the event's id. Tests of the worker use it to
+// deliver exactly what they want, duplicates included (Subscribe has
+// meterd's dispatcher deliver instead); it returns how many it put.
 func (s *Seller) Deliver(queue string, events []meterd.Event) int {
 	s.t.Helper()
 	var bodies []string
