@@ -18,6 +18,7 @@ import (
 	"sync"
 
 	"github.com/meterd/meterd"
+	"github.com/meterd/meterd/events"
 	"github.com/meterd/meterd/faults"
 	"github.com/meterd/meterd/marketplace"
 )
@@ -63,6 +64,9 @@ type Server struct {
 	// directory, so that it has the ledger's room); "" is the system's
 	// temporary directory.
 	BackupDir string
+	// Notify manages subscriptions, rules, deliveries and queues; nil
+	// answers NotFound on their routes.
+	Notify *events.Notifications
 
 	// mu serializes the read-modify-write updates of this process (adding a
 	// dimension, rotating a key), which the Ledger cannot do in one call.
@@ -125,6 +129,20 @@ func (s *Server) routes() []route {
 		{"POST", "/admin/v1/agreements/{id}/terminate", s.terminateAgreement},
 		{"GET", "/admin/v1/entitlements", s.listEntitlements},
 		{"GET", "/admin/v1/events", s.listEvents},
+
+		{"GET", "/admin/v1/queues", s.listQueues},
+		{"POST", "/admin/v1/queues", s.createQueue},
+		{"POST", "/admin/v1/queues/{name}/receive", s.receiveQueue},
+		{"POST", "/admin/v1/queues/{name}/purge", s.purgeQueue},
+		{"GET", "/admin/v1/subscriptions", s.listSubscriptions},
+		{"POST", "/admin/v1/subscriptions", s.createSubscription},
+		{"GET", "/admin/v1/subscriptions/{id}", s.getSubscription},
+		{"DELETE", "/admin/v1/subscriptions/{id}", s.deleteSubscription},
+		{"GET", "/admin/v1/rules", s.listRules},
+		{"POST", "/admin/v1/rules", s.createRule},
+		{"DELETE", "/admin/v1/rules/{id}", s.deleteRule},
+		{"GET", "/admin/v1/deliveries", s.listDeliveries},
+		{"POST", "/admin/v1/deliveries/{id}/retry", s.retryDelivery},
 
 		{"GET", "/admin/v1/clock", s.getClock},
 		{"POST", "/admin/v1/clock", s.setClock},

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/meterd/meterd"
+	"github.com/meterd/meterd/events"
 	"github.com/meterd/meterd/internal/csvsafe"
 	"github.com/meterd/meterd/internal/httpjson"
 	"github.com/meterd/meterd/marketplace"
@@ -521,4 +522,81 @@ func query(pairs ...string) url.Values {
 		}
 	}
 	return v
+}
+
+// Queues lists the queues (of account, or every account's when "").
+func (c *Client) Queues(ctx context.Context, account string) ([]Queue, error) {
+	var out []Queue
+	return out, c.call(ctx, "GET", p("queues"), query("account", account), nil, &out)
+}
+
+// CreateQueue creates a queue of an account, or returns the existing one.
+func (c *Client) CreateQueue(ctx context.Context, in QueueInput) (*Queue, error) {
+	var out Queue
+	return &out, c.call(ctx, "POST", p("queues"), nil, in, &out)
+}
+
+// ReceiveQueue receives up to 10 messages of the queue named name,
+// waiting up to wait (at most 20 s) for one; account may be "" when one
+// account has a queue of that name.
+func (c *Client) ReceiveQueue(ctx context.Context, account, name string, wait time.Duration) ([]events.Message, error) {
+	v := query("account", account)
+	if wait > 0 {
+		v.Set("wait", wait.String())
+	}
+	var out []events.Message
+	return out, c.call(ctx, "POST", p("queues", name, "receive"), v, struct{}{}, &out)
+}
+
+// PurgeQueue deletes every message of the queue named name.
+func (c *Client) PurgeQueue(ctx context.Context, account, name string) error {
+	return c.call(ctx, "POST", p("queues", name, "purge"), query("account", account), struct{}{}, nil)
+}
+
+// Subscriptions lists the subscriptions (of a product, or all when "").
+func (c *Client) Subscriptions(ctx context.Context, product string) ([]Subscription, error) {
+	var out []Subscription
+	return out, c.call(ctx, "GET", p("subscriptions"), query("product", product), nil, &out)
+}
+
+// CreateSubscription subscribes an endpoint to a product's topic, or returns the
+// subscription of the same spec that exists.
+func (c *Client) CreateSubscription(ctx context.Context, in events.SubscriptionSpec) (*Subscription, error) {
+	var out Subscription
+	return &out, c.call(ctx, "POST", p("subscriptions"), nil, in, &out)
+}
+
+// DeleteSubscription deletes a subscription.
+func (c *Client) DeleteSubscription(ctx context.Context, id string) error {
+	return c.call(ctx, "DELETE", p("subscriptions", id), nil, nil, nil)
+}
+
+// Rules lists the EventBridge-style rules.
+func (c *Client) Rules(ctx context.Context) ([]meterd.Rule, error) {
+	var out []meterd.Rule
+	return out, c.call(ctx, "GET", p("rules"), nil, nil, &out)
+}
+
+// CreateRule creates a rule, or returns the one of the same spec.
+func (c *Client) CreateRule(ctx context.Context, in events.RuleSpec) (*meterd.Rule, error) {
+	var out meterd.Rule
+	return &out, c.call(ctx, "POST", p("rules"), nil, in, &out)
+}
+
+// DeleteRule deletes a rule.
+func (c *Client) DeleteRule(ctx context.Context, id string) error {
+	return c.call(ctx, "DELETE", p("rules", id), nil, nil, nil)
+}
+
+// Deliveries lists the deliveries of events to subscriptions and rules;
+// status is "", pending, delivered or failed.
+func (c *Client) Deliveries(ctx context.Context, status, target string) ([]meterd.Delivery, error) {
+	var out []meterd.Delivery
+	return out, c.call(ctx, "GET", p("deliveries"), query("status", status, "target", target), nil, &out)
+}
+
+// RetryDelivery sends a delivery again.
+func (c *Client) RetryDelivery(ctx context.Context, id int64) (*meterd.Delivery, error) {
+	var out meterd.Delivery
+	return &out, c.call(ctx, "POST", p("deliveries", strconv.FormatInt(id, 10), "retry"), nil, struct{}{}, &out)
 }

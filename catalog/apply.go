@@ -25,6 +25,9 @@ func Apply(ctx context.Context, l meterd.Ledger, f *File, now time.Time) error {
 			return err
 		}
 	}
+	if err := applyNotifications(ctx, l, f, now); err != nil {
+		return err
+	}
 	for _, p := range f.Products {
 		if err := applyProduct(ctx, l, &p, now); err != nil {
 			return err

@@ -22,6 +22,8 @@ type File struct {
 	Accounts []Account `yaml:"accounts"`
 	Products []Product `yaml:"products"`
 	Faults   []Fault   `yaml:"faults"`
+	// Notifications are queues, subscriptions and rules (notifications.go).
+	Notifications *Notifications `yaml:"notifications"`
 }
 
 // Account is an AWS account of the catalog.
@@ -205,6 +207,13 @@ func (f *File) Validate() error {
 		if p.Seller != "" && !accounts[p.Seller] {
 			errs = append(errs, fieldError(p.line, fmt.Sprintf("products[%d].seller", i), "account %q is not in accounts", p.Seller))
 		}
+	}
+	if f.Notifications != nil {
+		sellers := map[string]string{}
+		for _, p := range f.Products {
+			sellers[p.Code] = p.Seller
+		}
+		errs = append(errs, f.Notifications.validate(accounts, sellers))
 	}
 	for i, r := range f.Faults {
 		if r.Operation == "" {

@@ -15,6 +15,10 @@ const (
 	DemoUsageOffer    = "offer-demousage0001"
 	DemoContractOffer = "offer-democontract1"
 	DemoTrialOffer    = "offer-demotrial0001"
+
+	// DemoQueue is the demo seller's queue, subscribed to both of the demo
+	// product's SNS topics and to a rule taking every Marketplace event.
+	DemoQueue = "marketplace-events"
 )
 
 // Demo returns the catalog created on first start when no catalog file is
@@ -61,5 +65,13 @@ func Demo() *File {
 				{AWSAccountID: DemoBuyerAccount2, CustomerIdentifier: DemoCustomer2},
 			},
 		}},
+		Notifications: &Notifications{
+			Queues: []Queue{{Account: DemoSellerAccount, Name: DemoQueue}},
+			Subscriptions: []Subscription{
+				{Product: DemoProduct, Topic: meterd.TopicSubscription, Protocol: meterd.ProtocolSQS, Endpoint: DemoQueue},
+				{Product: DemoProduct, Topic: meterd.TopicEntitlement, Protocol: meterd.ProtocolSQS, Endpoint: DemoQueue},
+			},
+			Rules: []Rule{{Account: DemoSellerAccount, Target: RuleTarget{Protocol: meterd.ProtocolSQS, Endpoint: DemoQueue}}},
+		},
 	}
 }

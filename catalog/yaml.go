@@ -10,7 +10,7 @@ import (
 // The catalog refuses unknown keys so that a typo is an error, not a silent
 // default. knownKeys lists, per path pattern, the keys a mapping may have.
 var knownKeys = map[string][]string{
-	"":                         {"accounts", "products", "faults"},
+	"":                         {"accounts", "products", "faults", "notifications"},
 	"accounts[]":               {"id", "name", "access_keys"},
 	"accounts[].access_keys[]": {"id", "secret", "session_token"},
 	"products[]": {"code", "id", "seller", "type", "regions", "fulfillment_url", "public_key_versions", "concurrent_agreements",
@@ -21,6 +21,13 @@ var knownKeys = map[string][]string{
 	"products[].agreements[]":   {"buyer", "offer", "duration", "quantities", "auto_renew", "trial", "start"},
 	"products[].customers[]":    {"aws_account_id", "customer_identifier", "license_arn", "status", "platform"},
 	"faults[]":                  {"operation", "product", "customer", "dimension", "account", "error", "unprocessed", "latency", "drop_response", "probability", "count"},
+
+	"notifications":                       {"queues", "subscriptions", "rules"},
+	"notifications.queues[]":              {"account", "name"},
+	"notifications.subscriptions[]":       {"product", "topic", "protocol", "endpoint", "raw", "signature_version", "insecure_skip_verify"},
+	"notifications.rules[]":               {"account", "detail_types", "pattern", "target"},
+	"notifications.rules[].target":        {"protocol", "endpoint", "header", "insecure_skip_verify"},
+	"notifications.rules[].target.header": {"name", "value"},
 }
 
 // checkKeys walks the document and reports every unknown key with its line.
@@ -106,4 +113,22 @@ func (a *Agreement) UnmarshalYAML(n *yaml.Node) error {
 	type plain Agreement
 	a.line = n.Line
 	return n.Decode((*plain)(a))
+}
+
+func (q *Queue) UnmarshalYAML(n *yaml.Node) error {
+	type plain Queue
+	q.line = n.Line
+	return n.Decode((*plain)(q))
+}
+
+func (s *Subscription) UnmarshalYAML(n *yaml.Node) error {
+	type plain Subscription
+	s.line = n.Line
+	return n.Decode((*plain)(s))
+}
+
+func (r *Rule) UnmarshalYAML(n *yaml.Node) error {
+	type plain Rule
+	r.line = n.Line
+	return n.Decode((*plain)(r))
 }

@@ -41,7 +41,9 @@ func newNotifyRig(t *testing.T) *notifyRig {
 	t.Cleanup(func() { s.Close() })
 	clock := &meterd.ServerClock{}
 	clock.Set(time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC))
-	if err := catalog.Apply(ctx, s, catalog.Demo(), clock.Now()); err != nil {
+	demo := catalog.Demo()
+	demo.Notifications = nil // the tests make their own
+	if err := catalog.Apply(ctx, s, demo, clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	signer, err := events.NewSigner(ctx, s)

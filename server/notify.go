@@ -2,11 +2,23 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/meterd/meterd/events"
 )
+
+// notifyState is the server's notification parts besides the dispatcher.
+type notifyState struct {
+	queues *events.Queues
+	// notifications manages subscriptions, rules and queues for the admin
+	// API.
+	notifications *events.Notifications
+	stop          context.CancelFunc
+	done          chan struct{}
+}
 
 // notifyInterval is how often the dispatcher looks for new events and due
 // retries in the store (by the real clock).
@@ -19,12 +31,13 @@ func (m *Main) setupNotify(ctx context.Context) error {
 	if !ok {
 		return nil
 	}
-	m.queues = &events.Queues{Store: st}
+	m.notify.queues = &events.Queues{Store: st}
 	signer, err := events.NewSigner(ctx, m.Ledger)
 	if err != nil {
 		return err
 	}
-	m.Notify = &events.Dispatcher{Store: st, Queues: m.queues, Signer: signer, BaseURL: m.URL(), Logger: m.Logger}
+	m.Notify = &events.Dispatcher{Store: st, Queues: m.notify.queues, Signer: signer, BaseURL: m.URL(), Logger: m.Logger}
+	m.notify.notifications = &events.Notifications{Store: st, Products: m.Ledger, Queues: m.notify.queues, Dispatcher: m.Notify, BaseURL: m.URL()}
 	return nil
 }
 
@@ -34,10 +47,10 @@ func (m *Main) startNotify(ctx context.Context) {
 		return
 	}
 	var nctx context.Context
-	nctx, m.stopNotify = context.WithCancel(context.WithoutCancel(ctx))
-	m.notifyDone = make(chan struct{})
+	nctx, m.notify.stop = context.WithCancel(context.WithoutCancel(ctx))
+	m.notify.done = make(chan struct{})
 	go func() {
-		defer close(m.notifyDone)
+		defer close(m.notify.done)
 		m.Notify.Run(nctx, notifyInterval)
 	}()
 }
@@ -45,9 +58,9 @@ func (m *Main) startNotify(ctx context.Context) {
 // stopNotifier stops the dispatcher's loop and waits for it: what it was
 // sending is finished or left to its lease.
 func (m *Main) stopNotifier() {
-	if m.stopNotify != nil {
-		m.stopNotify()
-		<-m.notifyDone
+	if m.notify.stop != nil {
+		m.notify.stop()
+		<-m.notify.done
 	}
 }
 
@@ -62,4 +75,24 @@ func (m *Main) notifyRoutes(mux *http.ServeMux) {
 		w.Header().Set("Content-Type", "application/x-x509-ca-cert")
 		w.Write(cert)
 	})
+}
+
+// bannerQueues adds the queues (the demo's marketplace-events) and what
+// is subscribed to them to the start banner.
+func (m *Main) bannerQueues(ctx context.Context, b *strings.Builder) {
+	if m.notify.queues == nil {
+		return
+	}
+	qs, err := m.notify.queues.Store.Queues(ctx, "", "")
+	if err != nil || len(qs) == 0 {
+		return
+	}
+	b.WriteString("\n")
+	for i, q := range qs {
+		if i == 5 {
+			fmt.Fprintf(b, "  ... and %d more queues\n", len(qs)-5)
+			break
+		}
+		fmt.Fprintf(b, "  queue %s (SQS, AWS_ENDPOINT_URL_SQS)\n", events.QueueURL(m.URL(), q.AccountID, q.Name))
+	}
 }

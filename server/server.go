@@ -55,13 +55,7 @@ type Main struct {
 	// applies the time-driven ones within a second of becoming due.
 	Market *marketplace.Service
 
-	Ledger meterd.Ledger
-	// Notify delivers the outbox's events to subscriptions and rules; Run
-	// starts it when the store keeps them (notify.go).
-	Notify     *events.Dispatcher
-	queues     *events.Queues
-	stopNotify context.CancelFunc
-	notifyDone chan struct{}
+	Ledger     meterd.Ledger
 	stopMarket context.CancelFunc
 	marketDone chan struct{}
 	ln         net.Listener
@@ -81,6 +75,11 @@ type Main struct {
 	// Profile serves net/http/pprof under /debug/pprof/ (METERD_PPROF=1),
 	// to profile the server under load; off by default.
 	Profile bool
+
+	// Notify delivers the outbox's events to subscriptions and rules; Run
+	// starts it when the store keeps them (notify.go).
+	Notify *events.Dispatcher
+	notify notifyState
 }
 
 // marketInterval is how often the server looks for due agreement
@@ -350,8 +349,8 @@ func (m *Main) handler() http.Handler {
 	agreements := &marketplace.Agreements{Store: m.Ledger, Clock: m.Clock, Market: m.Market, TokenKey: m.tokenKey}
 	verifiers := m.verifiers()
 	services := []*awsjson.Service{}
-	if m.queues != nil {
-		services = append(services, events.SQS(m.queues))
+	if m.notify.queues != nil {
+		services = append(services, events.SQS(m.notify.queues))
 	}
 	if m.Console == nil {
 		m.Console = &console.Console{}
@@ -388,7 +387,8 @@ func (m *Main) handler() http.Handler {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	}
-	adminAPI := (&admin.Server{Ledger: m.Ledger, Clock: m.Clock, Market: m.Market, Reseed: m.reseed, Faults: m.Faults, Logger: m.Logger, BackupDir: m.Config.Data}).Handler()
+	adminAPI := (&admin.Server{Ledger: m.Ledger, Clock: m.Clock, Market: m.Market, Reseed: m.reseed, Faults: m.Faults, Logger: m.Logger, BackupDir: m.Config.Data,
+		Notify: m.notify.notifications}).Handler()
 	mux.Handle("/admin/v1/", adminAPI)
 	m.notifyRoutes(mux)
 	m.Console.Admin, m.Console.Secure, m.Console.Logger = adminAPI, m.Config.TLSCert != "", m.Logger
@@ -531,6 +531,7 @@ func (m *Main) printBanner(ctx context.Context) {
 			fmt.Fprintf(&b, "    customer %s (account %s, %s)\n", c.CustomerIdentifier, c.CustomerAWSAccountID, c.EffectiveStatus(m.Clock.Now()))
 		}
 	}
+	m.bannerQueues(ctx, &b)
 	fmt.Fprintf(&b, "\n  admin token: %s\n", m.tokenWhere)
 	io.WriteString(m.Stdout, b.String())
 }

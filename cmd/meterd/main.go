@@ -72,6 +72,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runRestore(ctx, args[1:], stdout, stderr)
 	case "relay":
 		return runRelay(ctx, args[1:], stdout, stderr)
+	case "queues":
+		return runQueues(ctx, args[1:], stdout, stderr)
+	case "subscriptions":
+		return runSubscriptions(ctx, args[1:], stdout, stderr)
+	case "rules":
+		return runRules(ctx, args[1:], stdout, stderr)
+	case "deliveries":
+		return runDeliveries(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		return runVersion(ctx, args[1:], stdout, stderr)
 	case "healthcheck":
@@ -124,6 +132,11 @@ Nouns of the CLI:
   relay        serve [--upstream-endpoint URL] [--products C,...] | status | report [--from T --to T]
                (the seller-side outbox: raw usage events to hourly BatchMeterUsage, exactly once)
   bench        [flags]                                      (load generator)
+  queues       list | create --account A --name N | receive N [--wait 20s] | purge N   (SQS-compatible)
+  subscriptions list | create --product C --topic subscription|entitlement --protocol http|https|sqs
+               --endpoint E [--raw] [--signature-version 1|2] [--insecure-skip-verify] | delete ID
+  rules        list | create --account A --detail-type T... --protocol P --endpoint E [--header N=V] | delete ID
+  deliveries   list [--failed] | retry ID                   (lifecycle notifications sent, pending, failed)
 
 Every CLI verb takes --server URL (default http://127.0.0.1:4579, env METERD_SERVER),
 --admin-token-file F or --admin-token T (default: env METERD_ADMIN_TOKEN, else the file

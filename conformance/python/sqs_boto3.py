@@ -102,11 +102,11 @@ def attributes_and_batches(s):
 
 def send():
     s = client("test")
-    url = s.create_queue(QueueName="marketplace-events")["QueueUrl"]
-    assert url == endpoint + "/111122223333/marketplace-events", url
-    assert s.create_queue(QueueName="marketplace-events")["QueueUrl"] == url
-    assert s.get_queue_url(QueueName="marketplace-events")["QueueUrl"] == url
-    assert s.list_queues()["QueueUrls"] == [url]
+    url = s.create_queue(QueueName="boto3-events")["QueueUrl"]
+    assert url == endpoint + "/111122223333/boto3-events", url
+    assert s.create_queue(QueueName="boto3-events")["QueueUrl"] == url
+    assert s.get_queue_url(QueueName="boto3-events")["QueueUrl"] == url
+    assert s.list_queues(QueueNamePrefix="boto3-")["QueueUrls"] == [url]
     mid = s.send_message(QueueUrl=url, MessageBody="hello")["MessageId"]
     m = s.receive_message(QueueUrl=url, WaitTimeSeconds=1, MessageSystemAttributeNames=["ApproximateReceiveCount"])["Messages"][0]
     assert m["Body"] == "hello" and m["MessageId"] == mid and m["Attributes"] == {"ApproximateReceiveCount": "1"}, m
@@ -140,13 +140,13 @@ def send():
     s.purge_queue(QueueUrl=scratch)
     assert s.receive_message(QueueUrl=scratch).get("Messages", []) == []
     s.delete_queue(QueueUrl=scratch)
-    assert s.list_queues()["QueueUrls"] == [url]
+    assert s.list_queues(QueueNamePrefix="boto3-")["QueueUrls"] == [url]
     s.send_message(QueueUrl=url, MessageBody="kept across a restart")
 
 
 def durable():
     s = client("test")
-    url = s.get_queue_url(QueueName="marketplace-events")["QueueUrl"]
+    url = s.get_queue_url(QueueName="boto3-events")["QueueUrl"]
     m = s.receive_message(QueueUrl=url, WaitTimeSeconds=1)["Messages"][0]
     assert m["Body"] == "kept across a restart", m
 
