@@ -12,6 +12,7 @@ package marketplace
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -103,6 +104,11 @@ func (s *Service) accept(ctx context.Context, in AcceptInput, then func(p *plan,
 		if err != nil {
 			return nil, err
 		}
+		if in.Trial || o.Pricing == meterd.PricingFreeTrial {
+			if err := s.readTrial(ctx, cs); err != nil {
+				return nil, err
+			}
+		}
 		if in.Fail {
 			p.fail(cs, o)
 			return &AcceptResult{Customer: cs.c, Failed: true}, nil
@@ -178,7 +184,11 @@ func (s *Service) buyerState(ctx context.Context, p *plan, buyer, identifier, pl
 
 // state reads a stored customer's agreements and licenses into the plan.
 func (s *Service) state(ctx context.Context, p *plan, c *meterd.Customer) (*custState, error) {
-	agreements, err := s.Ledger.Agreements(ctx, meterd.AgreementFilter{ProductCode: c.ProductCode, CustomerIdentifier: c.CustomerIdentifier})
+	// Only the ACTIVE agreements: a lineage renewed every year holds one
+	// ended agreement per year, and reading them all for each renewal made
+	// a clock moved over N renewals cost O(N²).
+	agreements, err := s.Ledger.Agreements(ctx, meterd.AgreementFilter{ProductCode: c.ProductCode, CustomerIdentifier: c.CustomerIdentifier,
+		Status: meterd.AgreementActive})
 	if err != nil {
 		return nil, err
 	}
@@ -187,6 +197,18 @@ func (s *Service) state(ctx context.Context, p *plan, c *meterd.Customer) (*cust
 		return nil, err
 	}
 	return p.customer(c, agreements, licenses), nil
+}
+
+// readTrial records in cs whether the customer ever had a free trial of
+// the product, which takes reading its ended agreements too: done only for
+// an acceptance of a trial.
+func (s *Service) readTrial(ctx context.Context, cs *custState) error {
+	all, err := s.Ledger.Agreements(ctx, meterd.AgreementFilter{ProductCode: cs.c.ProductCode, CustomerIdentifier: cs.c.CustomerIdentifier})
+	if err != nil {
+		return err
+	}
+	cs.trialed = slices.ContainsFunc(all, func(a *meterd.Agreement) bool { return a.Trial })
+	return nil
 }
 
 // fail records a failed acceptance: no agreement, the customer
@@ -257,6 +279,11 @@ func (s *Service) Replace(ctx context.Context, id string, in AcceptInput) (*mete
 			return nil, invalid("offer", "no offer %q", in.OfferID)
 		} else if err != nil {
 			return nil, err
+		}
+		if in.Trial || o.Pricing == meterd.PricingFreeTrial {
+			if err := s.readTrial(ctx, cs); err != nil {
+				return nil, err
+			}
 		}
 		return p.replace(cs, a, o, &in)
 	})

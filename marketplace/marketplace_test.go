@@ -314,6 +314,13 @@ func TestTrialEnd(t *testing.T) {
 		if len(paid) != 1 || paid[0].Trial || paid[0].Intent != meterd.IntentReplace || paid[0].EndTime != nil || paid[0].LicenseArn != a.LicenseArn {
 			t.Fatalf("paid agreement = %+v, want one ACTIVE REPLACE pay-as-you-go on the same license", paid)
 		}
+		// The trial has ended: only its ended agreement remembers it.
+		if _, err := e.market.Accept(t.Context(), marketplace.AcceptInput{Buyer: newBuyer, OfferID: catalog.DemoTrialOffer}); meterd.ErrorCode(err) != meterd.EInvalid {
+			t.Errorf("a trial after the first ended: %v, want EInvalid", err)
+		}
+		if _, err := e.market.Replace(t.Context(), paid[0].ID, marketplace.AcceptInput{Buyer: newBuyer, OfferID: catalog.DemoTrialOffer}); meterd.ErrorCode(err) != meterd.EInvalid {
+			t.Errorf("replacing by a trial after the first ended: %v, want EInvalid", err)
+		}
 		_, types := e.events(seq)
 		checkTypes(t, "trial converts", types, []string{marketplace.EndedProposer, marketplace.EndedManufacturer,
 			marketplace.CreatedProposer, marketplace.CreatedManufacturer, marketplace.LicenseUpdated, marketplace.ActionSubscribeSuccess})

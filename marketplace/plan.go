@@ -31,6 +31,7 @@ type custState struct {
 	licenses   []*meterd.License
 	changed    map[string]bool // license ARNs written
 	force      string          // a status the catalog or the admin sets
+	trialed    bool            // the customer had a free trial (Service.readTrial)
 }
 
 func newPlan(p *meterd.Product, now time.Time) *plan {
@@ -215,7 +216,9 @@ func (cs *custState) active() []*meterd.Agreement {
 	return out
 }
 
-// hadTrial reports whether the buyer already had a free trial of the product.
+// hadTrial reports whether the buyer already had a free trial of the
+// product: cs.agreements holds only the ACTIVE agreements unless the
+// catalog read them all, so Service.readTrial looks at the ended ones.
 func (cs *custState) hadTrial() bool {
-	return slices.ContainsFunc(cs.agreements, func(a *meterd.Agreement) bool { return a.Trial })
+	return cs.trialed || slices.ContainsFunc(cs.agreements, func(a *meterd.Agreement) bool { return a.Trial })
 }
