@@ -35,6 +35,11 @@ type env struct {
 
 // stores runs fn on the demo catalog over SQLite and over PostgreSQL.
 func stores(t *testing.T, fn func(t *testing.T, e *env)) {
+	storesWith(t, catalog.Demo(), fn)
+}
+
+// storesWith runs fn on the catalog f over SQLite and over PostgreSQL.
+func storesWith(t *testing.T, f *catalog.File, fn func(t *testing.T, e *env)) {
 	for _, name := range []string{"SQLite", "PostgreSQL"} {
 		t.Run(name, func(t *testing.T) {
 			var l meterd.Ledger
@@ -48,16 +53,16 @@ func stores(t *testing.T, fn func(t *testing.T, e *env)) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { l.Close() })
-			fn(t, newEnv(t, l))
+			fn(t, newEnv(t, l, f))
 		})
 	}
 }
 
-func newEnv(t *testing.T, l meterd.Ledger) *env {
+func newEnv(t *testing.T, l meterd.Ledger, f *catalog.File) *env {
 	clock := &meterd.ServerClock{}
 	clock.Set(t0)
-	if err := catalog.Apply(t.Context(), l, catalog.Demo(), clock.Now()); err != nil {
-		t.Fatalf("catalog.Apply(demo) = %v", err)
+	if err := catalog.Apply(t.Context(), l, f, clock.Now()); err != nil {
+		t.Fatalf("catalog.Apply = %v", err)
 	}
 	return &env{t: t, l: l, clock: clock, market: &marketplace.Service{Ledger: l, Clock: clock}}
 }
@@ -505,7 +510,7 @@ func TestRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := newEnv(t, l)
+	e := newEnv(t, l, catalog.Demo())
 	a := e.accept(contract(newBuyer))
 	l.Close()
 	l, err = sqlite.Open(t.Context(), path)

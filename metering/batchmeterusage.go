@@ -57,6 +57,7 @@ type batch struct {
 	product   *meterd.Product
 	byID      map[string]*meterd.Customer
 	byAccount map[string]*meterd.Customer
+	licenses  map[string][]*meterd.License // by customer identifier, read by checkLicenses
 }
 
 // resolveProduct determines the one product of the request, from
@@ -237,14 +238,8 @@ func (b *batch) checkRecords(ctx context.Context) error {
 				"Usage record %d must name its customer with exactly one of CustomerIdentifier and CustomerAWSAccountId.", i+1)
 		}
 	}
-	for i, r := range b.records {
-		if r.LicenseArn == "" {
-			continue
-		}
-		if cust := b.customer(r); cust == nil || cust.LicenseArn != r.LicenseArn {
-			return meterd.Errorf(meterd.EInvalidLicense,
-				"LicenseArn %s of usage record %d does not belong to the record's customer.", r.LicenseArn, i+1)
-		}
+	if err := b.checkLicenses(ctx); err != nil {
+		return err
 	}
 	for _, r := range b.records {
 		if err := b.s.checkWindow(*r.Timestamp, b.now); err != nil {
@@ -307,7 +302,7 @@ func (b *batch) record(r meterd.UsageRecord, cust *meterd.Customer) *meterd.Mete
 		ProductCode:          b.product.Code,
 		CustomerIdentifier:   cust.CustomerIdentifier,
 		CustomerAWSAccountID: cust.CustomerAWSAccountID,
-		LicenseArn:           cust.LicenseArn,
+		LicenseArn:           recordLicense(r, cust),
 		Resource:             cust.CustomerIdentifier,
 		Dimension:            r.Dimension,
 		Hour:                 meterd.Hour(ts),
@@ -318,4 +313,90 @@ func (b *batch) record(r meterd.UsageRecord, cust *meterd.Customer) *meterd.Mete
 		CallerAccessKeyID:    b.caller.AccessKeyID,
 		ReceivedAt:           b.now,
 	}
+}
+
+// checkLicenses applies spec §1.3 to every record: a LicenseArn must be one
+// of the record's customer's licenses, active at the record's timestamp
+// (from its start to an hour after its deprovisioning); a record without
+// one, of a product with concurrent agreements, is refused when its
+// customer holds several licenses active then. The licenses are read once
+// per customer, and only for customers that need the check.
+func (b *batch) checkLicenses(ctx context.Context) error {
+	for i, r := range b.records {
+		cust := b.customer(r)
+		if r.LicenseArn == "" && (!b.product.ConcurrentAgreements || cust == nil) {
+			continue
+		}
+		if cust == nil {
+			return meterd.Errorf(meterd.EInvalidLicense,
+				"LicenseArn %s of usage record %d does not belong to the record's customer.", r.LicenseArn, i+1)
+		}
+		licenses, err := b.customerLicenses(ctx, cust)
+		if err != nil {
+			return err
+		}
+		ts := *r.Timestamp
+		if r.LicenseArn == "" {
+			active := 0
+			for _, l := range licenses {
+				if l.ActiveAt(ts) {
+					active++
+				}
+			}
+			if active > 1 {
+				return meterd.Errorf(meterd.EInvalidLicense,
+					"LicenseArn is required for products with concurrent agreements: usage record %d names none and customer %s holds %d active licenses.", i+1, cust.CustomerIdentifier, active)
+			}
+			continue
+		}
+		l := findLicense(licenses, r.LicenseArn)
+		if l == nil && len(licenses) == 0 && cust.LicenseArn == r.LicenseArn {
+			continue // a customer stored before licenses were: its one ARN
+		}
+		if l == nil {
+			return meterd.Errorf(meterd.EInvalidLicense,
+				"LicenseArn %s of usage record %d does not belong to the record's customer.", r.LicenseArn, i+1)
+		}
+		if !l.ActiveAt(ts) {
+			return meterd.Errorf(meterd.EInvalidLicense,
+				"LicenseArn %s of usage record %d is not active at the record's timestamp %s.", r.LicenseArn, i+1, ts.UTC().Format(time.RFC3339))
+		}
+	}
+	return nil
+}
+
+// customerLicenses returns a customer's licenses of the product, read once
+// per request.
+func (b *batch) customerLicenses(ctx context.Context, cust *meterd.Customer) ([]*meterd.License, error) {
+	if l, ok := b.licenses[cust.CustomerIdentifier]; ok {
+		return l, nil
+	}
+	l, err := b.s.Ledger.Licenses(ctx, b.product.Code, cust.CustomerIdentifier)
+	if err != nil {
+		return nil, fmt.Errorf("metering: licenses of customer %s: %w", cust.CustomerIdentifier, err)
+	}
+	if b.licenses == nil {
+		b.licenses = map[string][]*meterd.License{}
+	}
+	b.licenses[cust.CustomerIdentifier] = l
+	return l, nil
+}
+
+// findLicense is the license of arn among licenses, or nil.
+func findLicense(licenses []*meterd.License, arn string) *meterd.License {
+	for _, l := range licenses {
+		if l.Arn == arn {
+			return l
+		}
+	}
+	return nil
+}
+
+// recordLicense is the license a record is metered against: its own
+// LicenseArn, else its customer's newest license.
+func recordLicense(r meterd.UsageRecord, cust *meterd.Customer) string {
+	if r.LicenseArn != "" {
+		return r.LicenseArn
+	}
+	return cust.LicenseArn
 }
