@@ -16,6 +16,13 @@ const (
 	OpAcceptAgreementRequest   = "AcceptAgreementRequest"
 )
 
+// AgreementOperations are the Agreement Service's operations meterd
+// serves, which fault rules and quotas may name.
+func AgreementOperations() []string {
+	return []string{OpDescribeAgreement, OpGetAgreementTerms, OpGetAgreementEntitlements, OpSearchAgreements,
+		OpCreateAgreementRequest, OpAcceptAgreementRequest, OpCancelAgreement}
+}
+
 // Agreement entitlement statuses and reason codes meterd answers.
 const (
 	AgreementEntitlementProvisioned   = "PROVISIONED"
@@ -51,6 +58,9 @@ func AgreementUnsupportedOperations() []string {
 const (
 	EResourceNotFound = "ResourceNotFoundException"
 	EConflictAPI      = "ConflictException"
+	// EInternalServer is the Agreement Service's name for an unexpected
+	// failure (HTTP 500), which the other services call EInternal.
+	EInternalServer = "InternalServerException"
 )
 
 // DescribeAgreementInput is the request of DescribeAgreement.

@@ -18,6 +18,8 @@ func Agreement(svc meterd.AgreementService) *Service {
 		SigningName: "aws-marketplace",
 		Protocol:    JSON10,
 		Operations:  AgreementOperations(svc, JSON10),
+
+		InternalError: meterd.EInternalServer,
 	}
 }
 

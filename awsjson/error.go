@@ -15,7 +15,7 @@ import (
 // answers 4xx.
 func StatusOf(code string) int {
 	switch code {
-	case meterd.EInternal:
+	case meterd.EInternal, meterd.EInternalServer:
 		return http.StatusInternalServerError
 	case meterd.EIdempotencyConflict:
 		return http.StatusConflict

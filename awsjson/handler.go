@@ -85,6 +85,8 @@ type exchange struct {
 	start   time.Time
 	caller  *meterd.Caller
 	proto   Protocol // writes the answer; awsJson1_1 until the route is known
+
+	internal string // the service's InternalError, once the route is known
 }
 
 // ServeHTTP implements http.Handler.
@@ -127,7 +129,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, x *exchange) ([]
 	if err != nil {
 		return nil, err
 	}
-	x.service, x.op = rt.service.Name, rt.name
+	x.service, x.op, x.internal = rt.service.Name, rt.name, rt.service.InternalError
 	if err := rt.protocol.CheckRequest(r); err != nil {
 		return nil, err
 	}
@@ -178,6 +180,9 @@ func (h *Handler) fail(w http.ResponseWriter, x *exchange, err error) {
 		h.logger().Info("awsjson: injected fault", "request_id", x.id, "operation", x.op, "code", x.code, "rule", injected.FaultRule())
 	case x.code == meterd.EInternal:
 		h.logger().Error("awsjson: internal error", "request_id", x.id, "operation", x.op, "err", err)
+	}
+	if x.code == meterd.EInternal && x.internal != "" {
+		x.code, err = x.internal, meterd.Errorf(x.internal, "%s", meterd.ErrorMessage(errors.New("")))
 	}
 	x.proto.WriteError(w, err)
 }

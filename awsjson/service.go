@@ -33,6 +33,11 @@ type Service struct {
 	// service is routed by them, not by X-Amz-Target or RPC v2 path, and
 	// its operations read their query string with Query.
 	Routes map[string]string
+	// InternalError is the code an unexpected failure answers with, when
+	// the service's model names it otherwise than
+	// InternalServiceErrorException (the Agreement Service's
+	// InternalServerException); its detail is logged as any other's.
+	InternalError string
 }
 
 type queryKey struct{}

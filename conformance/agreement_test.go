@@ -18,6 +18,7 @@ import (
 	mmtypes "github.com/aws/aws-sdk-go-v2/service/marketplacemetering/types"
 
 	"github.com/meterd/meterd"
+	"github.com/meterd/meterd/admin"
 	"github.com/meterd/meterd/catalog"
 	"github.com/meterd/meterd/internal/meterdtest"
 	"github.com/meterd/meterd/sqlite"
@@ -209,6 +210,25 @@ func TestAgreementGoSDK(t *testing.T) {
 		e := (*matypes.ValidationException)(nil)
 		if !errors.As(err, &e) || e.Reason != matypes.ValidationExceptionReasonUnsupportedFilters || !strings.Contains(aws.ToString(e.Message), "AcceptorAccountId") {
 			t.Errorf("an acceptor filtering by AcceptorAccountId = %v, want ValidationException UNSUPPORTED_FILTERS naming it", err)
+		}
+	})
+	t.Run("fault rules InternalServerException and ThrottlingException", func(t *testing.T) {
+		adm := admin.NewClient(srv.URL, srv.AdminToken)
+		defer adm.ClearFaults(ctx)
+		c := ma.New(ma.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), RetryMaxAttempts: 1,
+			Credentials: credentials.NewStaticCredentialsProvider(seller.Key, seller.Secret, "")})
+		for _, code := range []string{meterd.EInternalServer, meterd.EThrottling} {
+			if _, err := adm.AddFault(ctx, admin.FaultSpec{Operation: meterd.OpDescribeAgreement, Error: code, Count: 1}); err != nil {
+				t.Fatalf("AddFault(DescribeAgreement, %s) = %v", code, err)
+			}
+			_, err := c.DescribeAgreement(ctx, &ma.DescribeAgreementInput{AgreementId: aws.String(a.ID)})
+			internal, throttled := (*matypes.InternalServerException)(nil), (*matypes.ThrottlingException)(nil)
+			if (code == meterd.EThrottling && !errors.As(err, &throttled)) || (code == meterd.EInternalServer && !errors.As(err, &internal)) {
+				t.Errorf("DescribeAgreement under a %s rule = %v, want *types.%s", code, err, code)
+			}
+		}
+		if _, err := c.DescribeAgreement(ctx, &ma.DescribeAgreementInput{AgreementId: aws.String(a.ID)}); err != nil {
+			t.Errorf("DescribeAgreement once the rules' counts are spent = %v", err)
 		}
 	})
 	t.Run("CancelAgreement", func(t *testing.T) {

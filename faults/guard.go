@@ -25,3 +25,21 @@ func Guard[I, O any](rules *Rules, quotas *Quotas, op string, product func(*I) s
 		return out, err
 	}
 }
+
+// GuardOperation wraps an operation known by its name and raw body (the
+// Agreement Service's, whose requests name no product) in the quota of op
+// and the rules naming op, as Guard does; rules naming a product do not
+// match it.
+func GuardOperation(rules *Rules, quotas *Quotas, op string, next func(context.Context, []byte) ([]byte, error)) func(context.Context, []byte) ([]byte, error) {
+	guarded := Guard(rules, quotas, op, func(*[]byte) string { return "" }, func(ctx context.Context, body *[]byte) (*[]byte, error) {
+		out, err := next(ctx, *body)
+		return &out, err
+	})
+	return func(ctx context.Context, body []byte) ([]byte, error) {
+		out, err := guarded(ctx, &body)
+		if err != nil {
+			return nil, err
+		}
+		return *out, nil
+	}
+}

@@ -65,7 +65,8 @@ type Rule struct {
 }
 
 // operations are the operations a rule can name.
-var operations = []string{meterd.OpBatchMeterUsage, meterd.OpMeterUsage, meterd.OpRegisterUsage, meterd.OpResolveCustomer, meterd.OpGetEntitlements}
+var operations = append([]string{meterd.OpBatchMeterUsage, meterd.OpMeterUsage, meterd.OpRegisterUsage, meterd.OpResolveCustomer, meterd.OpGetEntitlements},
+	meterd.AgreementOperations()...)
 
 // codes are the error codes a rule may answer: the exceptions of the
 // Metering API and of the AWS JSON protocol. A lookup table, never changed.
@@ -79,6 +80,7 @@ var codes = []string{
 	meterd.EDuplicateRequest, meterd.EIdempotencyConflict, meterd.EInvalidEndpointRegion,
 	meterd.EInvalidRegion, meterd.EInvalidPublicKeyVersion, meterd.EPlatformNotSupported,
 	meterd.EInvalidToken, meterd.EDryRunOperation, meterd.EUnauthorized, meterd.EInvalidParameter,
+	meterd.EResourceNotFound, meterd.EConflictAPI, meterd.EInternalServer, // the Agreement Service's
 }
 
 // Validate checks the spec: a known operation, exactly one effect, and
@@ -97,7 +99,7 @@ func (s *Spec) Validate() error {
 	case effects != 1:
 		return meterd.Errorf(meterd.EInvalid, "give exactly one effect: error, unprocessed, latency or drop_response")
 	case s.Error != "" && !slices.Contains(codes, s.Error):
-		return meterd.Errorf(meterd.EInvalid, "error: %q is not an exception of the Metering or Entitlement API (such as ThrottlingException or InternalServiceErrorException)", s.Error)
+		return meterd.Errorf(meterd.EInvalid, "error: %q is not an exception of the Metering, Entitlement or Agreement API (such as ThrottlingException or InternalServiceErrorException)", s.Error)
 	case s.Unprocessed != 0 && s.Operation != meterd.OpBatchMeterUsage:
 		return meterd.Errorf(meterd.EInvalid, "unprocessed: only BatchMeterUsage has UnprocessedRecords")
 	case s.Unprocessed < 0 || s.Unprocessed > 1:

@@ -19,5 +19,7 @@ func Agreement(svc meterd.AgreementService) *awsjson.Service {
 		SigningName: "aws-marketplace",
 		Protocol:    p,
 		Operations:  awsjson.AgreementOperations(svc, p),
+
+		InternalError: meterd.EInternalServer,
 	}
 }

@@ -2,6 +2,7 @@ package rpcv2
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -139,6 +140,9 @@ func TestAgreementErrorsWire(t *testing.T) {
 		{"Unsupported", "ListAgreementInvoiceLineItems", nil, 400,
 			`{"__type":"ValidationException","message":"ListAgreementInvoiceLineItems is not supported by meterd","reason":"UNSUPPORTED_ACTION"}`,
 			"com.amazonaws.marketplaceagreement#ValidationException", "UNSUPPORTED_ACTION"},
+		{"Internal", "DescribeAgreement", errors.New("disk on fire"), 500,
+			`{"__type":"InternalServerException","message":"An internal error has occurred."}`,
+			"com.amazonaws.marketplaceagreement#InternalServerException", ""},
 		{"Unknown", "Nope", nil, 400,
 			`{"__type":"UnknownOperationException","message":"Unknown operation \"AWSMPCommerceService_v20200301.Nope\""}`,
 			"com.amazonaws.marketplaceagreement#UnknownOperationException", ""},

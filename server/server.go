@@ -347,6 +347,12 @@ func (m *Main) handler() http.Handler {
 	getEntitlements := faults.Guard(m.Faults, m.quotas, meterd.OpGetEntitlements,
 		func(in *meterd.GetEntitlementsInput) string { return in.ProductCode }, entitlements.GetEntitlements)
 	agreements := &marketplace.Agreements{Store: m.Ledger, Clock: m.Clock, Market: m.Market, TokenKey: m.tokenKey}
+	agreementJSON, agreementCBOR := awsjson.Agreement(agreements), rpcv2.Agreement(agreements)
+	for _, s := range []*awsjson.Service{agreementJSON, agreementCBOR} {
+		for _, op := range meterd.AgreementOperations() {
+			s.Operations[op] = faults.GuardOperation(m.Faults, m.quotas, op, s.Operations[op])
+		}
+	}
 	verifiers := m.verifiers()
 	services := []*awsjson.Service{}
 	if m.notify.queues != nil {
@@ -360,8 +366,8 @@ func (m *Main) handler() http.Handler {
 			awsjson.Metering(meteringAPI),
 			awsjson.Entitlement(getEntitlements),
 			rpcv2.Entitlement(getEntitlements),
-			awsjson.Agreement(agreements),
-			rpcv2.Agreement(agreements),
+			agreementJSON,
+			agreementCBOR,
 			catalogapi.Service(&marketplace.Entities{Store: m.Ledger, TokenKey: m.tokenKey}),
 		),
 		Authenticate: authenticate(verifiers),
