@@ -268,21 +268,27 @@ func TestAgreementBoto3(t *testing.T) {
 	}
 }
 
-// TestAgreementCLIv1 reads an agreement and its entitlements with the AWS
+// TestAgreementCLIv1 reads an agreement and its entitlements, searches the
+// seller's agreements, and buys, accepts and cancels a contract with the AWS
 // CLI v1 (awscli's entry point in the image Python), which speaks
-// awsJson1_0, and checks an error's exit status and message.
+// awsJson1_0, and checks errors' exit status and message. (Debian's AWS CLI
+// v2, 2.9.19, predates the Agreement Service: it has no
+// marketplace-agreement command.)
 func TestAgreementCLIv1(t *testing.T) {
 	t.Parallel()
 	srv := meterdtest.Serve(t, meterdtest.Build(t))
 	srv.Stop()
 	contract := demoAgreement(t, srv, catalog.DemoContractOffer, catalog.DemoBuyerAccount2)
+	offer := demoOffer(t, srv, catalog.DemoContractOffer)
 	srv.Restart()
-	aws := func(args ...string) (string, error) {
+	cli := func(key string, args ...string) (string, error) {
 		cmd := exec.Command("python3", append([]string{"-c", "import sys; from awscli.clidriver import main; sys.exit(main())"}, args...)...)
-		cmd.Env = append(srv.Env("test", "test"), "AWS_ENDPOINT_URL_MARKETPLACE_AGREEMENT="+srv.URL)
+		cmd.Env = append(srv.Env(key, key), "AWS_ENDPOINT_URL_MARKETPLACE_AGREEMENT="+srv.URL)
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}
+	aws := func(args ...string) (string, error) { return cli("test", args...) }
+	asBuyer := func(args ...string) (string, error) { return cli("buyer", args...) }
 	out, err := aws("marketplace-agreement", "describe-agreement", "--agreement-id", contract.ID, "--output", "json")
 	var got struct {
 		AgreementID string `json:"agreementId"`
@@ -302,6 +308,50 @@ func TestAgreementCLIv1(t *testing.T) {
 	out, err = aws("marketplace-agreement", "describe-agreement", "--agreement-id", "agmt-0000000000000000000000000")
 	if err == nil || !strings.Contains(out, "(ResourceNotFoundException)") || !strings.Contains(out, "does not exist") {
 		t.Errorf("describe-agreement of none: %v\n%s; want ResourceNotFoundException", err, out)
+	}
+	out, err = aws("marketplace-agreement", "search-agreements", "--catalog", "AWSMarketplace", "--filters",
+		"name=PartyType,values=Proposer", "name=AgreementType,values=PurchaseAgreement", "name=AcceptorAccountId,values="+catalog.DemoBuyerAccount2,
+		"--query", "agreementViewSummaries[].agreementId", "--output", "text")
+	if err != nil || !strings.Contains(out, contract.ID) {
+		t.Errorf("aws marketplace-agreement search-agreements: %v\n%s; want %s", err, out, contract.ID)
+	}
+
+	// The buyer (demo buyer 1, key buyer) buys the contract for one month.
+	var terms []map[string]any
+	for _, term := range offer.Terms {
+		rt := map[string]any{"id": term.ID}
+		switch term.Type {
+		case meterd.TermConfigurableUpfrontPrice:
+			rt["configuration"] = map[string]any{"configurableUpfrontPricingTermConfiguration": map[string]any{
+				"selectorValue": "P1M", "dimensions": []any{map[string]any{"dimensionKey": "seats", "dimensionValue": 1}}}}
+		case meterd.TermRenewal:
+			rt["configuration"] = map[string]any{"renewalTermConfiguration": map[string]any{"enableAutoRenew": false}}
+		}
+		terms = append(terms, rt)
+	}
+	requested, _ := json.Marshal(terms)
+	out, err = asBuyer("marketplace-agreement", "create-agreement-request", "--intent", "NEW", "--agreement-proposal-identifier", offer.AgreementProposalID,
+		"--requested-terms", string(requested), "--query", "[agreementRequestId, chargeSummary.newAgreementValue]", "--output", "text")
+	fields := strings.Fields(out)
+	if err != nil || len(fields) != 2 || !strings.HasPrefix(fields[0], "ar-") || fields[1] != "12.00" {
+		t.Fatalf("aws marketplace-agreement create-agreement-request: %v\n%s; want an ar- id and 12.00", err, out)
+	}
+	out, err = asBuyer("marketplace-agreement", "accept-agreement-request", "--agreement-request-id", fields[0], "--query", "agreementId", "--output", "text")
+	id := strings.TrimSpace(out)
+	if err != nil || !strings.HasPrefix(id, "agmt-") {
+		t.Fatalf("aws marketplace-agreement accept-agreement-request: %v\n%s", err, out)
+	}
+	if out, err := asBuyer("marketplace-agreement", "cancel-agreement", "--agreement-id", id); err != nil {
+		t.Errorf("aws marketplace-agreement cancel-agreement: %v\n%s", err, out)
+	}
+	out, err = aws("marketplace-agreement", "describe-agreement", "--agreement-id", id, "--query", "status", "--output", "text")
+	if err != nil || strings.TrimSpace(out) != "CANCELLED" {
+		t.Errorf("describe-agreement after cancel-agreement: %v\n%s; want CANCELLED", err, out)
+	}
+	out, err = asBuyer("marketplace-agreement", "create-agreement-request", "--intent", "NEW", "--agreement-proposal-identifier", offer.AgreementProposalID,
+		"--requested-terms", `[{"id":"term-0"}]`)
+	if err == nil || !strings.Contains(out, "(ValidationException)") || !strings.Contains(out, "term-0 is not a term of offer") {
+		t.Errorf("create-agreement-request of an unknown term: %v\n%s; want ValidationException", err, out)
 	}
 }
 
@@ -411,10 +461,10 @@ func TestAgreementPurchaseGoSDK(t *testing.T) {
 	}
 }
 
-// TestAgreementPurchaseBoto3 is the end-to-end purchase with boto3
-// (python/agreement_purchase_boto3.py checks each answer).
-func TestAgreementPurchaseBoto3(t *testing.T) {
-	t.Parallel()
+// serveContractOffer starts the binary with the demo catalog and returns
+// it with the demo contract offer as JSON (its agreement proposal id and
+// terms, as `meterd offers show` prints it), which a buyer's script needs.
+func serveContractOffer(t *testing.T) (*meterdtest.Server, []byte) {
 	srv := meterdtest.Serve(t, meterdtest.Build(t))
 	srv.Stop()
 	offer, err := json.Marshal(demoOffer(t, srv, catalog.DemoContractOffer))
@@ -422,9 +472,40 @@ func TestAgreementPurchaseBoto3(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv.Restart()
-	cmd := exec.Command("python3", filepath.Join("python", "agreement_purchase_boto3.py"), string(offer), "test", "buyer")
-	cmd.Env = append(srv.Env("unused", "unused"), "AWS_ENDPOINT_URL_MARKETPLACE_AGREEMENT="+srv.URL)
+	return srv, offer
+}
+
+// TestAgreementPurchaseBoto3 is the end-to-end purchase with boto3
+// (python/agreement_purchase_boto3.py checks each answer), in awsJson1_0
+// and through botocore's RPC v2 CBOR serializer. The demo buyer buys twice:
+// two contracts, two licenses.
+func TestAgreementPurchaseBoto3(t *testing.T) {
+	t.Parallel()
+	srv, offer := serveContractOffer(t)
+	for _, protocol := range []string{"json", "cbor"} {
+		t.Run(protocol, func(t *testing.T) {
+			cmd := exec.Command("python3", filepath.Join("python", "agreement_purchase_boto3.py"), string(offer), "test", "buyer", protocol)
+			cmd.Env = append(srv.Env("unused", "unused"), "AWS_ENDPOINT_URL_MARKETPLACE_AGREEMENT="+srv.URL)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("agreement_purchase_boto3.py %s: %v\n%s", protocol, err, out)
+			}
+		})
+	}
+}
+
+// TestAgreementJS runs js/agreement.mjs with the JS SDK v3's
+// @aws-sdk/client-marketplace-agreement (3.1142.0, awsJson1_0: the
+// registry's 3.1138.0 line has no such package): the end-to-end purchase
+// and each error.
+func TestAgreementJS(t *testing.T) {
+	t.Parallel()
+	srv, offer := serveContractOffer(t)
+	if v, why := jsPackageVersion("client-marketplace-agreement")(); v != "3.1142.0" {
+		t.Fatalf("@aws-sdk/client-marketplace-agreement: version %q, want 3.1142.0; %s (see .ci/run for how to install it)", v, why)
+	}
+	cmd := exec.Command("node", filepath.Join("js", "agreement.mjs"))
+	cmd.Env = append(srv.Env("unused", "unused"), "AWS_ENDPOINT_URL_MARKETPLACE_AGREEMENT="+srv.URL, "AGREEMENT_OFFER="+string(offer))
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Errorf("agreement_purchase_boto3.py: %v\n%s", err, out)
+		t.Errorf("node js/agreement.mjs: %v\n%s", err, out)
 	}
 }

@@ -5,11 +5,31 @@ calls them and prints one JSON line {"client","scenario","ok","detail"}.
 Errors are raised as ApiError(code, message, attempts).
 """
 import base64
+import gzip
 import json
 import os
 import sys
+import tempfile
 import traceback
 from datetime import datetime, timedelta, timezone
+
+
+def cbor_data_path(service, version):
+    """Writes botocore's model of a service with only smithy-rpc-v2-cbor
+    among its protocols into a new data path, so that a boto3 client made
+    from it speaks RPC v2 CBOR through botocore's own serializer."""
+    import botocore
+    src = os.path.join(os.path.dirname(botocore.__file__), "data", service, version, "service-2.json.gz")
+    with gzip.open(src) as f:
+        model = json.load(f)
+    model["metadata"]["protocols"] = ["smithy-rpc-v2-cbor"]
+    model["metadata"]["protocol"] = "smithy-rpc-v2-cbor"
+    root = tempfile.mkdtemp(prefix="meterd-cbor-model-")
+    d = os.path.join(root, service, version)
+    os.makedirs(d)
+    with open(os.path.join(d, "service-2.json"), "w") as f:
+        json.dump(model, f)
+    return root
 
 
 class ApiError(Exception):

@@ -9,13 +9,11 @@ of its own. Phases are read from stdin as in common.run; the fixture gives
 the product, the keys and the entitlements the server must answer.
 """
 import contextlib
-import gzip
 import io
 import json
 import os
 import re
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -23,22 +21,6 @@ import common  # noqa: E402
 from common import check, expect_error  # noqa: E402
 
 ERROR = re.compile(r"An error occurred \(([^)]+)\) when calling the \w+ operation[^:]*: (.*)")
-
-
-def cbor_data_path():
-    """Writes the model with only smithy-rpc-v2-cbor into a new data path."""
-    import botocore
-    src = os.path.join(os.path.dirname(botocore.__file__), "data", "marketplace-entitlement", "2017-01-11", "service-2.json.gz")
-    with gzip.open(src) as f:
-        model = json.load(f)
-    model["metadata"]["protocols"] = ["smithy-rpc-v2-cbor"]
-    model["metadata"]["protocol"] = "smithy-rpc-v2-cbor"
-    root = tempfile.mkdtemp(prefix="meterd-cbor-model-")
-    d = os.path.join(root, "marketplace-entitlement", "2017-01-11")
-    os.makedirs(d)
-    with open(os.path.join(d, "service-2.json"), "w") as f:
-        json.dump(model, f)
-    return root
 
 
 class Boto3Client:
@@ -49,7 +31,7 @@ class Boto3Client:
         from botocore.exceptions import ClientError
         self.boto3, self.ClientError = boto3, ClientError
         self.endpoint = fx.get("endpoint") or None
-        self.data_path = cbor_data_path() if cbor else None
+        self.data_path = common.cbor_data_path("marketplace-entitlement", "2017-01-11") if cbor else None
         self.want_protocol = "smithy-rpc-v2-cbor" if cbor else "json"
 
     def client(self, creds, region):
