@@ -3,6 +3,7 @@ package relay
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -93,6 +94,39 @@ func TestStoreClaimReleasedOnOpen(t *testing.T) {
 // TestStoreReserve: two relays on one store share the rate (PostgreSQL:
 // a SQLite store has one relay).
 func TestStoreReserve(t *testing.T) { testStoreReserve(t, cluster.NewDatabase(t)) }
+
+// TestStoreReserveSQLite: one relay's reservations on a SQLite store,
+// kept in memory: the same slots as on PostgreSQL, none written to the
+// file, and Reset forgets them.
+func TestStoreReserveSQLite(t *testing.T) {
+	ctx := context.Background()
+	s := openDSN(t, filepath.Join(t.TempDir(), "relay.db"))
+	now := time.UnixMicro(time.Now().UnixMicro())
+	const interval = 100 * time.Millisecond
+	for i, tt := range []struct {
+		upstream string
+		now      time.Time
+		want     time.Time
+	}{
+		{"up", now, now}, {"up", now, now.Add(interval)}, {"up", now, now.Add(2 * interval)},
+		{"other", now, now}, {"up", now.Add(time.Second), now.Add(time.Second)}, {"up", now.Add(time.Second), now.Add(time.Second + interval)},
+	} {
+		got, err := s.Reserve(ctx, tt.upstream, tt.now, interval)
+		if err != nil || !got.Equal(tt.want) {
+			t.Errorf("Reserve #%d (%s, +%s) = +%s, %v; want +%s", i, tt.upstream, tt.now.Sub(now), got.Sub(now), err, tt.want.Sub(now))
+		}
+	}
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM upstream_slots`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("upstream_slots rows = %d, %v; want 0: a SQLite relay's slots are not written", n, err)
+	}
+	if err := s.Reset(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Reserve(ctx, "up", now, interval); err != nil || !got.Equal(now) {
+		t.Errorf("Reserve after Reset = +%s, %v; want +0s", got.Sub(now), err)
+	}
+}
 
 func testStoreReserve(t *testing.T, dsn string) {
 	ctx := context.Background()

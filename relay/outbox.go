@@ -387,8 +387,21 @@ func (s *Store) Prune(ctx context.Context, t time.Time) (int64, error) {
 // Reserve reserves the next send time of upstream (an account and region)
 // for one request, interval after the one reserved before it and not
 // before now, and returns it; the caller waits until then (wall time).
-// Relays sharing the store share the rate.
+// Relays sharing the store share the rate. A SQLite store has one relay
+// (its process lock), so its slots are kept in memory: a durable write
+// (an fsync) per upstream request bought nothing but the first slot after a
+// restart, which now starts at the restart's now.
 func (s *Store) Reserve(ctx context.Context, upstream string, now time.Time, interval time.Duration) (time.Time, error) {
+	if !s.postgres {
+		s.slotsMu.Lock()
+		defer s.slotsMu.Unlock()
+		slot := max(s.slots[upstream], now.UnixMicro())
+		if s.slots == nil {
+			s.slots = map[string]int64{}
+		}
+		s.slots[upstream] = slot + interval.Microseconds()
+		return time.UnixMicro(slot), nil
+	}
 	var slot int64
 	err := s.transact(ctx, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, s.q(`INSERT INTO upstream_slots (upstream, next_free)
@@ -436,6 +449,9 @@ func (s *Store) Requeue(ctx context.Context, outcome string, from, to time.Time)
 // Reset empties the store: every event, aggregate and rate slot (for
 // tests: what was not submitted is lost).
 func (s *Store) Reset(ctx context.Context) error {
+	s.slotsMu.Lock()
+	clear(s.slots)
+	s.slotsMu.Unlock()
 	return s.transact(ctx, func(tx *sql.Tx) error {
 		for _, table := range []string{"events", "allocations", "aggregates", "upstream_slots"} {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table); err != nil {

@@ -56,6 +56,9 @@ type Store struct {
 	postgres bool
 	lock     *os.File   // the SQLite store's process lock
 	mu       sync.Mutex // one writer per process: keeps read-then-write transactions simple
+
+	slotsMu sync.Mutex
+	slots   map[string]int64 // SQLite: each upstream's next free send time (unix µs), see Reserve
 }
 
 // Key names an aggregate: the duplicate key of a BatchMeterUsage record.
