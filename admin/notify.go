@@ -75,12 +75,12 @@ func (s *Server) listSubscriptions(w http.ResponseWriter, r *http.Request) error
 }
 
 func (s *Server) createSubscription(w http.ResponseWriter, r *http.Request) error {
-	n, err := s.notifications()
-	if err != nil {
-		return err
-	}
 	var in events.SubscriptionSpec
 	if err := readJSON(r, &in); err != nil {
+		return err
+	}
+	n, err := s.notifications()
+	if err != nil {
 		return err
 	}
 	sub, err := n.Subscribe(r.Context(), in)
@@ -127,12 +127,12 @@ func (s *Server) listRules(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) createRule(w http.ResponseWriter, r *http.Request) error {
-	n, err := s.notifications()
-	if err != nil {
-		return err
-	}
 	var in events.RuleSpec
 	if err := readJSON(r, &in); err != nil {
+		return err
+	}
+	n, err := s.notifications()
+	if err != nil {
 		return err
 	}
 	rule, err := n.AddRule(r.Context(), in)
@@ -179,6 +179,9 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) retryDelivery(w http.ResponseWriter, r *http.Request) error {
+	if err := readJSON(r, &struct{}{}); err != nil {
+		return err
+	}
 	n, err := s.notifications()
 	if err != nil {
 		return err
@@ -217,12 +220,12 @@ func (s *Server) listQueues(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) createQueue(w http.ResponseWriter, r *http.Request) error {
-	n, err := s.notifications()
-	if err != nil {
-		return err
-	}
 	var in QueueInput
 	if err := readJSON(r, &in); err != nil {
+		return err
+	}
+	n, err := s.notifications()
+	if err != nil {
 		return err
 	}
 	url, err := n.CreateQueue(r.Context(), in.Account, in.Name)
@@ -233,6 +236,9 @@ func (s *Server) createQueue(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) receiveQueue(w http.ResponseWriter, r *http.Request) error {
+	if err := readJSON(r, &struct{}{}); err != nil {
+		return err
+	}
 	n, err := s.notifications()
 	if err != nil {
 		return err
@@ -255,6 +261,9 @@ func (s *Server) receiveQueue(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) purgeQueue(w http.ResponseWriter, r *http.Request) error {
+	if err := readJSON(r, &struct{}{}); err != nil {
+		return err
+	}
 	n, err := s.notifications()
 	if err != nil {
 		return err
