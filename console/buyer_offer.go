@@ -1,6 +1,7 @@
 package console
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/http"
@@ -81,7 +82,7 @@ func newOfferPage(o *meterd.Offer, p *admin.Product) *offerPage {
 	contract := map[string]bool{}
 	for i := range v.Offer.Terms {
 		t := &v.Offer.Terms[i]
-		cur := cmpOr(t.CurrencyCode, "USD")
+		cur := cmp.Or(t.CurrencyCode, "USD")
 		switch t.Type {
 		case meterd.TermUsageBasedPricing:
 			for _, rc := range t.RateCard {
@@ -89,7 +90,7 @@ func newOfferPage(o *meterd.Offer, p *admin.Product) *offerPage {
 			}
 		case meterd.TermConfigurableUpfrontPrice:
 			for _, card := range t.RateCards {
-				d := durationPrice{Duration: card.Duration, Label: cmpOr(durationLabels[card.Duration], card.Duration)}
+				d := durationPrice{Duration: card.Duration, Label: cmp.Or(durationLabels[card.Duration], card.Duration)}
 				for _, rc := range card.RateCard {
 					d.Prices = append(d.Prices, priceLine{rc.DimensionKey, unit(rc.DimensionKey), rc.Price, cur})
 					contract[rc.DimensionKey] = true
@@ -122,13 +123,6 @@ func newOfferPage(o *meterd.Offer, p *admin.Product) *offerPage {
 		}
 	}
 	v.StartTrial = v.TrialOnly
-	return v
-}
-
-func cmpOr(v, fallback string) string {
-	if v == "" {
-		return fallback
-	}
 	return v
 }
 
@@ -202,6 +196,21 @@ func (c *Console) buyerAccept(w http.ResponseWriter, r *http.Request, s *session
 	return nil
 }
 
+// formQuantity reads the form's quantity of a contract dimension (field
+// q_<dimension>): set is false when the field is empty; problem says what
+// is wrong with it.
+func formQuantity(r *http.Request, dim string) (n int64, set bool, problem string) {
+	raw := strings.TrimSpace(r.PostFormValue("q_" + dim))
+	if raw == "" {
+		return 0, false, ""
+	}
+	n, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || n < 0 {
+		return 0, false, "quantity of " + dim + ": " + quoted(raw) + " is not a whole number of 0 or more"
+	}
+	return n, true, ""
+}
+
 // readForm reads the buyer's choices into the page (to show them again)
 // and into the acceptance; problem says what is wrong with them.
 func (v *offerPage) readForm(r *http.Request, buyer string) (in marketplace.AcceptInput, problem string) {
@@ -238,13 +247,12 @@ func (v *offerPage) readChoices(r *http.Request, in *marketplace.AcceptInput) (p
 		in.Duration = v.Duration
 		in.Quantities = map[string]int64{}
 		for _, d := range v.Dimensions {
-			raw := strings.TrimSpace(r.PostFormValue("q_" + d.Name))
-			if raw == "" {
-				continue
+			n, set, problem := formQuantity(r, d.Name)
+			if problem != "" {
+				return problem
 			}
-			n, err := strconv.ParseInt(raw, 10, 64)
-			if err != nil || n < 0 {
-				return "quantity of " + d.Name + ": " + quoted(raw) + " is not a whole number of 0 or more"
+			if !set {
+				continue
 			}
 			v.Quantities[d.Name] = n
 			if n > 0 {

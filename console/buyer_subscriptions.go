@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/meterd/meterd"
@@ -143,6 +142,25 @@ func newSubscription(a meterd.Agreement) subscription {
 	return sub
 }
 
+// amendInput reads the amend form: the quantities that changed, and
+// auto-renewal when it changed.
+func (sub subscription) amendInput(r *http.Request) (marketplace.AmendInput, error) {
+	in := marketplace.AmendInput{Quantities: map[string]int64{}}
+	for _, d := range sub.Dimensions {
+		n, set, problem := formQuantity(r, d)
+		if problem != "" {
+			return in, &formError{problem}
+		}
+		if set && n != sub.Quantities[d] {
+			in.Quantities[d] = n
+		}
+	}
+	if auto := r.PostFormValue("auto_renew") != ""; auto != sub.Agreement.AutoRenew {
+		in.AutoRenew = &auto
+	}
+	return in, nil
+}
+
 // buyerAmend raises the quantities of one of the buyer's contracts, or
 // turns its auto-renewal on or off.
 func (c *Console) buyerAmend(w http.ResponseWriter, r *http.Request, s *session) error {
@@ -155,23 +173,9 @@ func (c *Console) buyerAmend(w http.ResponseWriter, r *http.Request, s *session)
 	if err != nil {
 		return err
 	}
-	sub := newSubscription(*a)
-	in := marketplace.AmendInput{Quantities: map[string]int64{}}
-	for _, d := range sub.Dimensions {
-		raw := strings.TrimSpace(r.PostFormValue("q_" + d))
-		if raw == "" {
-			continue
-		}
-		n, err := strconv.ParseInt(raw, 10, 64)
-		if err != nil || n < 0 {
-			return &formError{"quantity of " + d + ": " + quoted(raw) + " is not a whole number of 0 or more"}
-		}
-		if n != sub.Quantities[d] {
-			in.Quantities[d] = n
-		}
-	}
-	if auto := r.PostFormValue("auto_renew") != ""; auto != a.AutoRenew {
-		in.AutoRenew = &auto
+	in, err := newSubscription(*a).amendInput(r)
+	if err != nil {
+		return err
 	}
 	if _, err := bc.cl.Amend(ctx, a.ID, in); err != nil {
 		return err

@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"html"
@@ -104,7 +105,7 @@ func (f *fulfillment) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // startShop starts a server with the buyer catalog, whose product's
 // fulfillment URL is a test seller.
-func startShop(t *testing.T) (*testServer, *fulfillment, string) {
+func startShop(t testing.TB) (*testServer, *fulfillment, string) {
 	t.Helper()
 	f := &fulfillment{}
 	seller := httptest.NewServer(f)
@@ -387,4 +388,49 @@ func quantity(a *meterd.Agreement, dim string) int64 {
 		}
 	}
 	return 0
+}
+
+// BenchmarkBuyerPages measures each buyer page's render at the server (the
+// HTTP round trip on loopback included) for a buyer with 50 agreements.
+func BenchmarkBuyerPages(b *testing.B) {
+	s, _, _ := startShop(b)
+	ctx := context.Background()
+	var last string
+	for range 50 {
+		res, err := s.Admin.Accept(ctx, marketplace.AcceptInput{Buyer: freshBuyer, OfferID: contractOffer, Duration: "P1M", Quantities: map[string]int64{"seats": 2}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		last = res.Agreement.ID
+	}
+	c := browser(nil)
+	_, _, csrf := get(b, c, s.URL+"/console/login")
+	post(b, c, s.URL+"/console/login", url.Values{"csrf": {csrf}, "token": {adminToken}})
+	for _, p := range []string{"/marketplace/", "/marketplace/products/" + buyerProduct, "/marketplace/offers/" + contractOffer,
+		"/marketplace/subscriptions", "/marketplace/subscriptions/" + last + "/setup"} {
+		name := cmp.Or(strings.Trim(strings.ReplaceAll(strings.TrimPrefix(p, "/marketplace/"), last, "ID"), "/"), "home")
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				if code, body, _ := get(b, c, s.URL+p); code != http.StatusOK {
+					b.Fatalf("%s = %d: %s", p, code, body)
+				}
+			}
+		})
+	}
+}
+
+// TestBuyerSetupNoFulfillmentURL: the demo product has no fulfillment URL,
+// so its setup page says so and has no form to send.
+func TestBuyerSetupNoFulfillmentURL(t *testing.T) {
+	s := startServer(t)
+	agreements, err := s.Admin.Agreements(context.Background(), admin.AgreementQuery{Buyer: "444455556666"})
+	if err != nil || len(agreements) == 0 {
+		t.Fatalf("demo buyer's agreements = %v, %v", agreements, err)
+	}
+	c := browser(t)
+	login(t, s, c, adminToken)
+	code, body, _ := get(t, c, s.URL+"/marketplace/subscriptions/"+agreements[0].ID+"/setup")
+	if code != http.StatusOK || !strings.Contains(body, "has no fulfillment URL") || strings.Contains(body, "x-amzn-marketplace-token") {
+		t.Errorf("setup page of a product without fulfillment URL = %d, want the reason and no form: %s", code, body)
+	}
 }

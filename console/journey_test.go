@@ -144,6 +144,12 @@ func TestBuyerJourney(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`a[href="/marketplace/products/shop-product"]`)), chromedp.WaitVisible(chromedp.ID("offers")),
 		chromedp.Click(chromedp.CSS(`a[href="/marketplace/offers/offer-shopcontract1"]`)), chromedp.WaitVisible(chromedp.ID("accept_pricing")))
 	shot(t, ctx, "buyer-offer.png")
+	j.do(chromedp.EmulateViewport(390, 800))
+	shot(t, ctx, "buyer-offer-narrow.png")
+	if wide, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`)); err != nil || wide {
+		t.Errorf("the offer page is wider than a 390 px window (%v)", err)
+	}
+	j.do(chromedp.ResetViewport())
 
 	// A forged CSRF token buys nothing.
 	j.do(chromedp.SetValue(chromedp.CSS(`form.offer input[name=csrf]`), strings.Repeat("f", 64)),
