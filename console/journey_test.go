@@ -48,6 +48,7 @@ products:
     fulfillment_url: %s/register
     dimensions:
       - {name: requests, unit: Requests, price: "0.001"}
+      - {name: storage_gb, unit: GB-Hours}
       - {name: seats, unit: Users, contract: true}
       - {name: premium, unit: Units, contract: true, value_type: boolean}
     offers:
@@ -241,15 +242,13 @@ func TestBuyerJourney(t *testing.T) {
 	j.seller.WaitStatus(a.CustomerIdentifier, "unsubscribe-pending")
 
 	// An hour on the clock page: unsubscribe-success, and meterd refuses a
-	// record held back from the hour before.
+	// record of use after it.
 	j.do(chromedp.Navigate(j.URL+"/console/clock"), chromedp.WaitVisible(chromedp.ID("advance")),
 		chromedp.Clear(chromedp.ID("advance")), chromedp.SendKeys(chromedp.ID("advance"), "1h1m"),
 		chromedp.Click(chromedp.CSS(`button[value=advance]`)), chromedp.WaitVisible(chromedp.CSS(".flash")))
 	j.seller.WaitStatus(a.CustomerIdentifier, "inactive")
-	j.seller.Python(`import datetime, seller
-conn = seller.db(); t = seller.now() - datetime.timedelta(minutes=70)
-conn.execute("INSERT INTO usage (customer_identifier, dimension, hour, quantity, last_at) VALUES (?, 'requests', ?, 1, ?)", (%q, t.replace(minute=0, second=0, microsecond=0).isoformat(), t.isoformat()))`, a.CustomerIdentifier)
-	if out := j.seller.Run("metering.py", "--once"); !strings.Contains(out, "CustomerNotSubscribed 1") {
+	j.seller.RecordUse(a.CustomerIdentifier, "storage_gb", time.Now())
+	if out := j.seller.Run("metering.py", "--once", "--include-current-hour"); !strings.Contains(out, "CustomerNotSubscribed 1") {
 		t.Errorf("metering after the grace hour: %q, want the record refused (CustomerNotSubscribed)", out)
 	}
 

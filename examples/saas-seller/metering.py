@@ -12,7 +12,9 @@ in progress: later use in that hour then joins the next hour.
 Each record's result is kept: Success (with its MeteringRecordId) and
 DuplicateRecord end a record; CustomerNotSubscribed too (the customer's
 subscription ended more than an hour ago: it never succeeds); unprocessed
-records and failed calls are sent again on the next run. Usage older than
+records and failed calls are sent again on the next run; a call refused for
+one record's sake (InvalidLicenseException, TimestampOutOfBoundsException, ...)
+is split so that the others go and that record keeps its error. Usage older than
 AWS's 6-hour window is marked expired rather than sent, since one such record
 would fail its whole batch.
 """
@@ -87,6 +89,34 @@ def send(api, conn, rows):
     return counts
 
 
+# Errors that refuse a whole call for one record's sake, and would again.
+RECORD_ERRORS = {"InvalidLicenseException", "TimestampOutOfBoundsException", "InvalidCustomerIdentifierException", "InvalidUsageDimensionException"}
+
+
+def refused(api, conn, batch, err):
+    """A call refused whole: when one record's fault is the cause, each
+    record is sent alone, so that the others go and that one is marked
+    with its error rather than sent again forever; any other error leaves
+    them for the next run."""
+    code = err.response["Error"].get("Code", "")
+    if code not in RECORD_ERRORS:
+        log("BatchMeterUsage failed, sent again next run: %s" % err)
+        return {"Failed": len(batch)}
+    if len(batch) == 1:
+        log("%s %s %s: %s" % (batch[0]["customer_identifier"], batch[0]["dimension"], batch[0]["hour"], err))
+        mark(conn, batch[0], code)
+        return {code: 1}
+    counts = {}
+    for row in batch:
+        try:
+            got = send(api, conn, [row])
+        except ClientError as e:
+            got = refused(api, conn, [row], e)
+        for k, v in got.items():
+            counts[k] = counts.get(k, 0) + v
+    return counts
+
+
 def run_once(include_current=False):
     """Sends everything due; returns the results counted by status."""
     conn = seller.db()
@@ -106,10 +136,11 @@ def run_once(include_current=False):
                 rest.append(r)
         try:
             counts = send(api, conn, batch)
-        except (ClientError, BotoCoreError) as e:
+        except ClientError as e:
+            counts = refused(api, conn, batch, e)
+        except BotoCoreError as e:
             log("BatchMeterUsage failed, sent again next run: %s" % e)
-            totals["Failed"] = totals.get("Failed", 0) + len(batch)
-            counts = {}
+            counts = {"Failed": len(batch)}
         for k, v in counts.items():
             totals[k] = totals.get(k, 0) + v
         rows = rest

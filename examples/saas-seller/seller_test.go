@@ -42,6 +42,7 @@ products:
     fulfillment_url: %s
     dimensions:
       - {name: requests, unit: Requests, price: "0.001"}
+      - {name: storage_gb, unit: GB-Hours}
       - {name: seats, unit: Users, contract: true}
       - {name: premium, unit: Units, contract: true, value_type: boolean}
     offers:
@@ -162,6 +163,15 @@ func TestSellerLifecycle(t *testing.T) {
 	if out := s.Run("metering.py", "--once", "--include-current-hour"); !strings.Contains(out, "sent nothing") {
 		t.Errorf("metering again = %q, want nothing sent", out)
 	}
+	// A record from before the license began fails its call: it is marked
+	// with the error, not sent again forever.
+	s.RecordUse(cust, "storage_gb", time.Now().Add(-70*time.Minute))
+	if out := s.Run("metering.py", "--once"); !strings.Contains(out, "InvalidLicenseException 1") {
+		t.Errorf("metering a record from before the license = %q, want InvalidLicenseException", out)
+	}
+	if out := s.Run("metering.py", "--once"); !strings.Contains(out, "sent nothing") {
+		t.Errorf("metering after the refused record = %q, want nothing sent again", out)
+	}
 
 	// Cancelled: unsubscribe-pending, then after the grace hour
 	// unsubscribe-success; a record after it is refused.
@@ -184,11 +194,9 @@ func TestSellerLifecycle(t *testing.T) {
 	if resp, _ := browser.PostForm(s.URL+"/use", url.Values{"feature": {"basic"}}); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("use after unsubscribe-success = %d, want 403", resp.StatusCode)
 	}
-	// Usage the app held back from the last hour is refused by meterd now.
-	s.Python(`import datetime, seller
-conn = seller.db(); t = seller.now() - datetime.timedelta(minutes=70)
-conn.execute("INSERT INTO usage (customer_identifier, dimension, hour, quantity, last_at) VALUES (?, 'requests', ?, 1, ?)", (%q, t.replace(minute=0, second=0, microsecond=0).isoformat(), t.isoformat()))`, cust)
-	if out := s.Run("metering.py", "--once"); !strings.Contains(out, "CustomerNotSubscribed 1") {
+	// Use recorded after unsubscribe-success is refused by meterd.
+	s.RecordUse(cust, "storage_gb", time.Now())
+	if out := s.Run("metering.py", "--once", "--include-current-hour"); !strings.Contains(out, "CustomerNotSubscribed 1") {
 		t.Errorf("metering after the grace hour = %q, want CustomerNotSubscribed", out)
 	}
 }

@@ -145,6 +145,17 @@ func Subscribe(t testing.TB, st meterd.NotifyStore, product, seller, queue strin
 	}
 }
 
+// RecordUse records one unit of dimension used by customer at the time
+// at in the app's database, bypassing the app's own checks: usage as a
+// careless seller would send it.
+func (s *Seller) RecordUse(customer, dimension string, at time.Time) {
+	s.t.Helper()
+	at = at.UTC()
+	s.Python(`import seller
+seller.db().execute("INSERT INTO usage (customer_identifier, dimension, hour, quantity, last_at) VALUES (?, ?, ?, 1, ?)", (%q, %q, %q, %q))`,
+		customer, dimension, at.Truncate(time.Hour).Format("2006-01-02T15:04:05+00:00"), at.Format("2006-01-02T15:04:05.000000+00:00"))
+}
+
 // Run runs one of the example's scripts to its end and returns its stdout.
 func (s *Seller) Run(script string, args ...string) string {
 	s.t.Helper()
