@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/meterd/meterd/admin"
 	"github.com/meterd/meterd/internal/meterdtest"
 )
 
@@ -72,7 +73,8 @@ func javaDriver(driver string, props ...string) func() *exec.Cmd {
 // (software.amazon.awssdk:sqs, V2Sqs.java) over HTTP and over HTTPS with a
 // test certificate in a JVM trust store: the endpoint from
 // AWS_ENDPOINT_URL_SQS and once from endpointOverride, the SDK's own MD5
-// checks, errors as their modeled classes and codes. The SDK signs the
+// checks, errors as their modeled classes and codes, and over HTTP the
+// SDK's retry strategy on a throttling and a 5xx answer from fault rules. The SDK signs the
 // payload's hash by default on both; with payload signing turned off it
 // sends UNSIGNED-PAYLOAD over HTTPS, which meterd accepts as AWS does, and
 // still the hash over HTTP.
@@ -123,9 +125,27 @@ func TestSQSJavaV2(t *testing.T) {
 			}
 			p := (&suite{srv: srv}).startScript(t, c, fx)
 			got := p.run(t, "main")
+			want := 9
+			if !tt.tls {
+				// The SDK's retry strategy, once over plain HTTP: a fault
+				// rule answers SendMessage's next request once.
+				want += 3
+				ad := admin.NewClient(srv.URL, srv.AdminToken)
+				for _, phase := range []string{"retry-ThrottlingException", "retry-InternalServiceErrorException", "noretry-ValidationException"} {
+					_, code, _ := strings.Cut(phase, "-")
+					if _, err := ad.AddFault(t.Context(), admin.FaultSpec{Operation: "SendMessage", Error: code, Count: 1}); err != nil {
+						t.Fatalf("AddFault(%s) = %v", code, err)
+					}
+					got = append(got, p.run(t, phase)...)
+					if rules, err := ad.Faults(t.Context()); err != nil || len(rules) != 0 {
+						t.Errorf("%s: the fault rule was not hit (%v, %v)", phase, rules, err)
+						ad.ClearFaults(t.Context())
+					}
+				}
+			}
 			p.close(t)
-			if len(got) != 9 {
-				t.Errorf("%d results, want 9: %+v", len(got), got)
+			if len(got) != want {
+				t.Errorf("%d results, want %d: %+v", len(got), want, got)
 			}
 			for _, r := range got {
 				if !r.OK {

@@ -3,8 +3,10 @@ package events
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/meterd/meterd"
@@ -37,6 +39,12 @@ func SQS(q *Queues) *awsjson.Service {
 			"ChangeMessageVisibilityBatch": bind(q.ChangeMessageVisibilityBatch),
 		},
 	}
+}
+
+// SQSOperations are the names of the SQS operations served, sorted, for
+// fault rules and quotas to name.
+func SQSOperations() []string {
+	return slices.Sorted(maps.Keys(SQS(nil).Operations))
 }
 
 type endpointKey struct{}

@@ -27,7 +27,7 @@ func Guard[I, O any](rules *Rules, quotas *Quotas, op string, product func(*I) s
 }
 
 // GuardOperation wraps an operation known by its name and raw body (the
-// Agreement Service's, whose requests name no product) in the quota of op
+// Agreement Service's and SQS's, whose requests name no product) in the quota of op
 // and the rules naming op, as Guard does; rules naming a product do not
 // match it.
 func GuardOperation(rules *Rules, quotas *Quotas, op string, next func(context.Context, []byte) ([]byte, error)) func(context.Context, []byte) ([]byte, error) {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/meterd/meterd"
+	"github.com/meterd/meterd/events"
 )
 
 // Spec defines a fault rule: what it matches (any subset of the match
@@ -65,8 +66,8 @@ type Rule struct {
 }
 
 // operations are the operations a rule can name.
-var operations = append([]string{meterd.OpBatchMeterUsage, meterd.OpMeterUsage, meterd.OpRegisterUsage, meterd.OpResolveCustomer, meterd.OpGetEntitlements},
-	meterd.AgreementOperations()...)
+var operations = slices.Concat([]string{meterd.OpBatchMeterUsage, meterd.OpMeterUsage, meterd.OpRegisterUsage, meterd.OpResolveCustomer, meterd.OpGetEntitlements},
+	meterd.AgreementOperations(), events.SQSOperations())
 
 // codes are the error codes a rule may answer: the exceptions of the
 // Metering API and of the AWS JSON protocol. A lookup table, never changed.

@@ -356,7 +356,11 @@ func (m *Main) handler() http.Handler {
 	verifiers := m.verifiers()
 	services := []*awsjson.Service{}
 	if m.notify.queues != nil {
-		services = append(services, events.SQS(m.notify.queues))
+		sqs := events.SQS(m.notify.queues)
+		for op := range sqs.Operations {
+			sqs.Operations[op] = faults.GuardOperation(m.Faults, m.quotas, op, sqs.Operations[op])
+		}
+		services = append(services, sqs)
 	}
 	if m.Console == nil {
 		m.Console = &console.Console{}

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.SdkBytes;
@@ -46,6 +47,8 @@ final class V2Sqs {
     private String url;
     /** The x-amz-content-sha256 of the last request the SDK signed. */
     private volatile String contentSha256;
+    /** The attempts of the last client's calls: every transmission counts. */
+    private final AtomicInteger attempts = new AtomicInteger();
 
     V2Sqs(JsonNode fx) {
         this.fx = fx;
@@ -62,10 +65,12 @@ final class V2Sqs {
      * skip hashing bodies over HTTPS.
      */
     private SqsClient client(JsonNode creds, URI override, boolean unsigned) {
+        attempts.set(0);
         ExecutionInterceptor signed = new ExecutionInterceptor() {
             @Override
             public void beforeTransmission(Context.BeforeTransmission context, ExecutionAttributes attributes) {
                 contentSha256 = context.httpRequest().firstMatchingHeader("x-amz-content-sha256").orElse("(none)");
+                attempts.incrementAndGet();
             }
         };
         SqsClientBuilder b = SqsClient.builder()
@@ -173,8 +178,23 @@ final class V2Sqs {
         contentSha256(fx.get("unsigned").asText());
     }
 
+    /** retried sends one message while a fault rule answers code once: the SDK's retry strategy tries again. */
+    private void retried(String code) {
+        seller().sendMessage(r -> r.queueUrl(url).messageBody("retried"));
+        check(attempts.get() == 2, "attempts = " + attempts.get() + ", want 2 after one " + code);
+    }
+
     Map<String, List<Main.Scenario>> phases() {
-        return Main.phases("main", List.of(
+        return Main.phases("retry-ThrottlingException", List.of(new Main.Scenario("Retries ThrottlingException retried",
+                        () -> retried("ThrottlingException"))),
+                "retry-InternalServiceErrorException", List.of(new Main.Scenario("Retries InternalServiceErrorException retried",
+                        () -> retried("InternalServiceErrorException"))),
+                "noretry-ValidationException", List.of(new Main.Scenario("Retries ValidationException not retried", () -> {
+                    expect(() -> seller().sendMessage(r -> r.queueUrl(url).messageBody("refused")), SqsException.class,
+                            "ValidationException", 400);
+                    check(attempts.get() == 1, "attempts = " + attempts.get() + ", want 1");
+                })),
+                "main", List.of(
                 new Main.Scenario("CreateQueue through AWS_ENDPOINT_URL_SQS", this::createQueue),
                 new Main.Scenario("ReceiveMessage long poll, SendMessage with attributes, DeleteMessage", this::longPoll),
                 new Main.Scenario("GetQueueUrl QueueDoesNotExistException", () -> expect(
