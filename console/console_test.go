@@ -7,7 +7,6 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -46,6 +45,7 @@ type testServer struct {
 	Admin   *admin.Client
 	Session *fakeTime
 	Clock   *meterd.ServerClock
+	Ledger  meterd.Ledger
 }
 
 func startServer(t testing.TB) *testServer {
@@ -59,7 +59,7 @@ func startServer(t testing.TB) *testServer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { m.Close() })
-	return &testServer{URL: m.URL(), Admin: admin.NewClient(m.URL(), adminToken), Session: ft, Clock: m.Clock}
+	return &testServer{URL: m.URL(), Admin: admin.NewClient(m.URL(), adminToken), Session: ft, Clock: m.Clock, Ledger: m.Ledger}
 }
 
 // meter sends n BatchMeterUsage records of the demo product for
@@ -308,30 +308,5 @@ func TestPages(t *testing.T) {
 	post(t, c, s.URL+"/console/clock", url.Values{"csrf": {csrf}, "action": {"reset"}})
 	if st, _ := s.Admin.Clock(context.Background()); st.Frozen {
 		t.Errorf("clock after reset = %+v, want following real time", st)
-	}
-}
-
-// BenchmarkPages measures each page's render at the server (the HTTP
-// round trip on loopback included) with 1,200 records of 200 customers.
-func BenchmarkPages(b *testing.B) {
-	s := startServer(b)
-	now := s.Clock.Now()
-	for c := range 200 {
-		if _, err := s.Admin.Subscribe(context.Background(), "demo-product", admin.SubscribeInput{AWSAccountID: strconv.Itoa(100000000000 + c), CustomerIdentifier: "bench-customer-" + strconv.Itoa(c)}); err != nil {
-			b.Fatal(err)
-		}
-		s.meter(b, "bench-customer-"+strconv.Itoa(c), 6, now)
-	}
-	c := browser(nil)
-	_, _, csrf := get(b, c, s.URL+"/console/login")
-	post(b, c, s.URL+"/console/login", url.Values{"csrf": {csrf}, "token": {adminToken}})
-	for _, p := range []string{"/console/", "/console/products", "/console/usage", "/console/faults", "/console/clock"} {
-		b.Run(strings.Trim(p, "/"), func(b *testing.B) {
-			for b.Loop() {
-				if code, body, _ := get(b, c, s.URL+p); code != http.StatusOK {
-					b.Fatalf("%s = %d: %s", p, code, body)
-				}
-			}
-		})
 	}
 }

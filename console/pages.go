@@ -23,7 +23,7 @@ type chart struct {
 	Total   int64     `json:"total"`
 }
 
-// topCustomer is a customer with its records over the last 7 days.
+// topCustomer is a customer with its records this month.
 type topCustomer struct {
 	Customer string
 	Records  int64
@@ -35,6 +35,7 @@ type dashboardData struct {
 	Charts    []chart
 	ChartJSON template.JS // the charts for the chart script, as JSON
 	Top       []topCustomer
+	Month     time.Time // the start of the month of Top
 	Errors    errorSeries // API errors per hour, last 24 h, counted by this process
 	ErrorJSON template.JS
 }
@@ -68,11 +69,15 @@ func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, s *session) 
 			d.Charts = append(d.Charts, hourly(p.Code, span.name, from, span.hours, rows))
 		}
 	}
-	rows, err := cl.UsageSummary(ctx, admin.UsageQuery{From: to.Add(-7 * 24 * time.Hour), To: to}, "customer")
+	// This month so far: the monthly rollup holds a row per customer and
+	// dimension for it, where a 7-day window reads seven daily rows of
+	// each, which with 10,000 customers took the page past 100 ms.
+	month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	rows, err := cl.UsageSummary(ctx, admin.UsageQuery{From: month, To: to}, "customer")
 	if err != nil {
 		return err
 	}
-	d.Top = topCustomers(rows, 10)
+	d.Top, d.Month = topCustomers(rows, 10), month
 	b, err := json.Marshal(d.Charts)
 	if err != nil {
 		return err

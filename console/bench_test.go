@@ -1,0 +1,116 @@
+package console_test
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/meterd/meterd"
+	"github.com/meterd/meterd/admin"
+	"github.com/meterd/meterd/metering"
+	"github.com/meterd/meterd/sqlite"
+)
+
+// benchRecords is the size of BenchmarkPages' ledger: METERD_BENCH_RECORDS
+// (10000000 for the ten million records the pages are held to), else 1,200
+// records of 200 customers metered through the API.
+func benchRecords(b *testing.B) int {
+	if v := os.Getenv("METERD_BENCH_RECORDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 10_000 {
+			b.Fatalf("METERD_BENCH_RECORDS=%q: want a number of records of at least 10000", v)
+		}
+		return n
+	}
+	return 0
+}
+
+// BenchmarkPages measures each console page's render at the server (the
+// HTTP round trip on loopback included). With METERD_BENCH_RECORDS the
+// ledger holds that many records of 10,000 customers, one per customer
+// and hour back from the server clock, committed straight to the store and
+// rolled up before the pages are measured: the pages must read rollups,
+// never scan the ledger.
+func BenchmarkPages(b *testing.B) {
+	s := startServer(b)
+	now := s.Clock.Now()
+	if n := benchRecords(b); n > 0 {
+		fillLedger(b, s, n, now)
+	} else {
+		for c := range 200 {
+			if _, err := s.Admin.Subscribe(context.Background(), "demo-product", admin.SubscribeInput{AWSAccountID: strconv.Itoa(100000000000 + c), CustomerIdentifier: "bench-customer-" + strconv.Itoa(c)}); err != nil {
+				b.Fatal(err)
+			}
+			s.meter(b, "bench-customer-"+strconv.Itoa(c), 6, now)
+		}
+	}
+	c := browser(nil)
+	_, _, csrf := get(b, c, s.URL+"/console/login")
+	post(b, c, s.URL+"/console/login", url.Values{"csrf": {csrf}, "token": {adminToken}})
+	for _, p := range []string{"/console/", "/console/products", "/console/usage", "/console/usage?product=demo-product&customer=bench-customer-7",
+		"/console/faults", "/console/clock", "/console/tail"} {
+		name := strings.NewReplacer("/console/", "", "?", "_", "&", "_", "=", "-").Replace(p)
+		b.Run(cmp.Or(name, "dashboard"), func(b *testing.B) {
+			for b.Loop() {
+				if code, body, _ := get(b, c, s.URL+p); code != http.StatusOK {
+					b.Fatalf("%s = %d: %s", p, code, body)
+				}
+			}
+		})
+	}
+}
+
+// fillLedger commits n records of demo-product straight to the store:
+// 10,000 customers, one record per customer and hour going back from now,
+// then rolls them all up.
+func fillLedger(b *testing.B, s *testServer, n int, now time.Time) {
+	b.Helper()
+	ctx := context.Background()
+	const customers, batchSize = 10_000, 50_000
+	start := time.Now()
+	hour := meterd.Hour(now)
+	batch := make([]*meterd.MeteringRecord, 0, batchSize)
+	for i := range n {
+		customer := fmt.Sprintf("bench-customer-%d", i%customers)
+		h := hour.Add(-time.Duration(i/customers) * time.Hour)
+		batch = append(batch, &meterd.MeteringRecord{
+			ID: metering.NewRecordID(), Operation: meterd.OpBatchMeterUsage, ProductCode: "demo-product",
+			CustomerIdentifier: customer, CustomerAWSAccountID: "444455556666", Resource: customer,
+			Dimension: "requests", Hour: h, Timestamp: h.Add(time.Minute), Quantity: int64(1 + i%7),
+			CallerAccountID: "111122223333", CallerAccessKeyID: "test", ReceivedAt: now,
+		})
+		if len(batch) == batchSize || i == n-1 {
+			res, err := s.Ledger.Commit(ctx, batch)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for j, r := range res {
+				if r.Status != meterd.Committed {
+					b.Fatalf("record %+v: status %v", batch[j], r.Status)
+				}
+			}
+			batch = batch[:0]
+		}
+	}
+	b.Logf("committed %d records in %s", n, time.Since(start).Round(time.Second))
+	start = time.Now()
+	if st, ok := s.Ledger.(*sqlite.Store); ok {
+		for {
+			k, err := st.RollUp(ctx, 50_000)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if k == 0 {
+				break
+			}
+		}
+	}
+	b.Logf("rolled up in %s", time.Since(start).Round(time.Second))
+}
