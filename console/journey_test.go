@@ -60,6 +60,12 @@ products:
           P12M: {seats: "120", premium: "1000"}
           P1M: {seats: "12", premium: "100"}
         auto_renew: true
+notifications:
+  queues:
+    - {account: "111122223333", name: marketplace-events}
+  subscriptions:
+    - {product: shop-product, topic: subscription, protocol: sqs, endpoint: marketplace-events}
+    - {product: shop-product, topic: entitlement, protocol: sqs, endpoint: marketplace-events}
 `
 
 // journey is the buyer's journey's world: meterd, the example seller, the
@@ -121,9 +127,6 @@ func TestBuyerJourney(t *testing.T) {
 	j := &journey{t: t, ctx: newBrowser(t), URL: m.URL(), admin: admin.NewClient(m.URL(), adminToken), clock: m.Clock,
 		seller: exampleseller.Start(t, exampleseller.Config{URL: app, Meterd: m.URL(), Product: "shop-product", Queue: "marketplace-events"})}
 	ctx := j.ctx
-	// The seller's queue gets the product's notifications from meterd's
-	// dispatcher, as its SNS subscriptions would on AWS.
-	exampleseller.Subscribe(t, m.Ledger.(meterd.NotifyStore), "shop-product", "111122223333", "marketplace-events")
 
 	// A wrong token is refused; the right one leads to the page asked for.
 	j.do(chromedp.Navigate(j.URL+"/marketplace/"), chromedp.WaitVisible(chromedp.ID("token")))

@@ -5,7 +5,6 @@ package exampleseller
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -55,7 +54,7 @@ type Seller struct {
 	env []string
 }
 
-// Start creates the seller's queue and starts its fulfillment app, which
+// Start creates the seller's queue (unless it exists) and starts its fulfillment app, which
 // it stops when the test ends.
 func Start(t testing.TB, cfg Config) *Seller {
 	t.Helper()
@@ -123,26 +122,6 @@ func (s *Seller) WaitStatus(id, status string) Customer {
 	}
 	s.t.Fatalf("the app's customer %s is not %s after 20 s: %+v", id, status, s.Customers())
 	return c
-}
-
-// Subscribe subscribes the seller's queue to both SNS topics of the
-// product (confirmed, as an SQS subscription is), so that meterd's
-// dispatcher delivers the product's notifications from now on: what the
-// seller's SNS subscriptions do on AWS.
-func Subscribe(t testing.TB, st meterd.NotifyStore, product, seller, queue string) {
-	t.Helper()
-	ctx := context.Background()
-	last, err := st.LastEventSeq(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, topic := range []string{meterd.TopicSubscription, meterd.TopicEntitlement} {
-		if err := st.CreateSubscription(ctx, &meterd.Subscription{ID: "example-seller-" + topic, ProductCode: product, AccountID: seller,
-			Topic: topic, Protocol: meterd.ProtocolSQS, Endpoint: queue, SignatureVersion: 1, Confirmed: true,
-			AfterSeq: last, CreatedAt: time.Now()}); err != nil {
-			t.Fatal(err)
-		}
-	}
 }
 
 // RecordUse records one unit of dimension used by customer at the time
@@ -228,8 +207,9 @@ const marketplaceAccount = "287250355862"
 // sns-subscription and sns-entitlement rows) on the seller's queue as SNS
 // delivers them to SQS: an envelope whose Message is the event's payload
 // and whose MessageId is the event's id. Tests of the worker use it to
-// deliver exactly what they want, duplicates included (Subscribe has
-// meterd's dispatcher deliver instead); it returns how many it put.
+// deliver exactly what they want, duplicates included (a catalog's
+// notifications: have meterd's dispatcher deliver instead); it returns how
+// many it put.
 func (s *Seller) Deliver(queue string, events []meterd.Event) int {
 	s.t.Helper()
 	var bodies []string
