@@ -108,9 +108,10 @@ type ReceiveMessageOutput struct{ Messages []Message }
 
 // ReceiveMessage returns up to MaxNumberOfMessages visible messages. With
 // WaitTimeSeconds it waits until a message is sent to the queue in this
-// process or the wait ends, whichever is first; the wait is a channel,
-// so a waiting receive costs nothing. A receive from another process
-// sharing the store is seen at the next check, every few seconds.
+// process (at once), or the queue's recheck sees one in the store (a send
+// by another process sharing it, or a message visible again: within
+// Recheck), or the wait ends, whichever is first. The wait is a channel,
+// so a waiting receive costs nothing.
 func (q *Queues) ReceiveMessage(ctx context.Context, in *ReceiveMessageInput) (*ReceiveMessageOutput, error) {
 	account, name, err := resolve(ctx, in.QueueUrl)
 	if err != nil {
@@ -132,20 +133,27 @@ func (q *Queues) ReceiveMessage(ctx context.Context, in *ReceiveMessageInput) (*
 	if err != nil {
 		return nil, err
 	}
-	deadline := time.Now().Add(time.Duration(wait) * time.Second)
-	for {
-		arrived := q.arrived(account + "/" + name) // before the check, so no send is missed
+	names := append(in.AttributeNames, in.MessageSystemAttributeNames...)
+	if wait == 0 {
 		got, err := q.Store.ReceiveMessages(ctx, account, name, q.now(), max, time.Duration(vis)*time.Second)
 		if err != nil {
 			return nil, storeErr(err)
 		}
-		left := time.Until(deadline)
-		if len(got) > 0 || left <= 0 {
-			return q.answer(account, name, got, append(in.AttributeNames, in.MessageSystemAttributeNames...), in.MessageAttributeNames), nil
+		return q.answer(account, name, got, names, in.MessageAttributeNames), nil
+	}
+	defer q.watch(account, name)()
+	deadline := q.now().Add(time.Duration(wait) * time.Second)
+	for {
+		arrived := q.arrived(account, name) // before the look, so no send is missed
+		got, err := q.Store.ReceiveMessages(ctx, account, name, q.now(), max, time.Duration(vis)*time.Second)
+		if err != nil {
+			return nil, storeErr(err)
 		}
-		// A bounded re-check catches messages sent by another process
-		// sharing a PostgreSQL store, which this process is not told of.
-		timer := time.NewTimer(min(left, 2*time.Second))
+		left := deadline.Sub(q.now())
+		if len(got) > 0 || left <= 0 {
+			return q.answer(account, name, got, names, in.MessageAttributeNames), nil
+		}
+		timer := time.NewTimer(left)
 		select {
 		case <-arrived:
 		case <-timer.C:

@@ -43,9 +43,14 @@ type Queues struct {
 	Store meterd.QueueStore
 	// Now is the wall clock.
 	Now func() time.Time
+	// Recheck is how often a queue on which long polls wait is looked at
+	// in the store (default 1 s), for what this process is not told of:
+	// messages sent by another process sharing the store, and messages
+	// that become visible again (a visibility timeout or a delay ends).
+	Recheck time.Duration
 
 	mu      sync.Mutex
-	waiters map[string]chan struct{} // queue key → closed when a message arrives
+	waiting map[string]*waiting // queue key → its waiting long polls
 }
 
 func (q *Queues) now() time.Time {
@@ -53,33 +58,6 @@ func (q *Queues) now() time.Time {
 		return q.Now()
 	}
 	return time.Now()
-}
-
-// arrived returns the channel closed at the next message sent to key.
-func (q *Queues) arrived(key string) <-chan struct{} {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.waiters == nil {
-		q.waiters = map[string]chan struct{}{}
-	}
-	ch, ok := q.waiters[key]
-	if !ok {
-		ch = make(chan struct{})
-		q.waiters[key] = ch
-	}
-	return ch
-}
-
-// Notify wakes the long polls waiting on the queue: every sender in this
-// process calls it after its messages are committed.
-func (q *Queues) Notify(accountID, name string) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	key := accountID + "/" + name
-	if ch, ok := q.waiters[key]; ok {
-		close(ch)
-		delete(q.waiters, key)
-	}
 }
 
 // QueueURL is a queue's URL: <endpoint>/<account>/<name>.
