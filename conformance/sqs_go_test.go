@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -15,7 +16,11 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/meterd/meterd/admin"
+	"github.com/meterd/meterd/catalog"
+	"github.com/meterd/meterd/events"
 	"github.com/meterd/meterd/internal/meterdtest"
+	"github.com/meterd/meterd/marketplace"
 )
 
 // sqsClient is the Go SDK's SQS client as a consumer makes it, only the
@@ -78,6 +83,54 @@ func TestSQSGoSDK(t *testing.T) {
 		after, err := seller.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), VisibilityTimeout: 0})
 		if err != nil || len(after.Messages) != 0 {
 			t.Errorf("ReceiveMessage() after the delete = %+v, %v; want no message", after, err)
+		}
+	})
+
+	t.Run("SubscribeSuccessAfterPurchase", func(t *testing.T) {
+		// The queue subscribed to the demo product's subscription topic; a
+		// new buyer accepts the usage offer; the consumer, already long
+		// polling, receives the SNS envelope of subscribe-success.
+		adm := admin.NewClient(srv.URL, srv.AdminToken)
+		if _, err := seller.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("marketplace-sns")}); err != nil {
+			t.Fatalf("CreateQueue() = %v", err)
+		}
+		snsURL := srv.URL + "/111122223333/marketplace-sns"
+		if _, err := adm.CreateSubscription(ctx, events.SubscriptionSpec{Product: catalog.DemoProduct, Topic: "subscription", Protocol: "sqs", Endpoint: "marketplace-sns"}); err != nil {
+			t.Fatalf("CreateSubscription() = %v", err)
+		}
+		type result struct {
+			out *sqs.ReceiveMessageOutput
+			err error
+			at  time.Time
+		}
+		received := make(chan result, 1)
+		go func() {
+			out, err := seller.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(snsURL), WaitTimeSeconds: 20})
+			received <- result{out, err, time.Now()}
+		}()
+		purchased := time.Now()
+		acc, err := adm.Accept(ctx, marketplace.AcceptInput{Buyer: "135792468024", OfferID: catalog.DemoUsageOffer})
+		if err != nil {
+			t.Fatalf("Accept() = %v", err)
+		}
+		r := <-received
+		if r.err != nil || len(r.out.Messages) != 1 {
+			t.Fatalf("ReceiveMessage() = %+v, %v; want the subscribe-success", r.out, r.err)
+		}
+		var envelope struct{ Type, TopicArn, Message string }
+		var msg struct {
+			Action      string `json:"action"`
+			Customer    string `json:"customer-identifier"`
+			ProductCode string `json:"product-code"`
+		}
+		body := aws.ToString(r.out.Messages[0].Body)
+		if json.Unmarshal([]byte(body), &envelope) != nil || json.Unmarshal([]byte(envelope.Message), &msg) != nil ||
+			envelope.Type != "Notification" || msg.Action != "subscribe-success" || msg.Customer != acc.CustomerIdentifier || msg.ProductCode != catalog.DemoProduct {
+			t.Fatalf("message = %s, want the SNS envelope of subscribe-success for %s", body, acc.CustomerIdentifier)
+		}
+		t.Logf("subscribe-success received %v after the purchase was asked for", r.at.Sub(purchased).Round(time.Millisecond))
+		if _, err := seller.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(snsURL), ReceiptHandle: r.out.Messages[0].ReceiptHandle}); err != nil {
+			t.Errorf("DeleteMessage() = %v", err)
 		}
 	})
 
