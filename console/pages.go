@@ -35,7 +35,7 @@ type dashboardData struct {
 	Charts    []chart
 	ChartJSON template.JS // the charts for the chart script, as JSON
 	Top       []topCustomer
-	Month     time.Time // the start of the month of Top
+	Month     time.Time   // the start of the month of Top
 	Errors    errorSeries // API errors per hour, last 24 h, counted by this process
 	ErrorJSON template.JS
 }
