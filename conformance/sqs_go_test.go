@@ -1,11 +1,13 @@
 package conformance
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -222,16 +224,91 @@ func TestSQSCLIv1(t *testing.T) {
 	if err != nil || !strings.Contains(out, `"ApproximateNumberOfMessages": "0"`) || !strings.Contains(out, `"ApproximateNumberOfMessagesNotVisible": "0"`) {
 		t.Errorf("aws sqs get-queue-attributes after the delete: %v\n%s; want no message left", err, out)
 	}
+	// A shell consumer of a subscribed queue gets the subscribe-success of
+	// a purchase made while its receive-message runs.
+	adm := admin.NewClient(srv.URL, srv.AdminToken)
+	subscribedQueue(t, adm, "cli-sns")
+	poll := exec.Command("python3", "-c", "import sys; from awscli.clidriver import main; sys.exit(main())", "--endpoint-url", srv.URL,
+		"sqs", "receive-message", "--queue-url", srv.URL+"/111122223333/cli-sns", "--wait-time-seconds", "20", "--output", "json")
+	poll.Env = srv.Env("test", "test")
+	var polled strings.Builder
+	poll.Stdout, poll.Stderr = &polled, &polled
+	if err := poll.Start(); err != nil {
+		t.Fatal(err)
+	}
+	acc, err := adm.Accept(t.Context(), marketplace.AcceptInput{Buyer: "135792468024", OfferID: catalog.DemoUsageOffer})
+	if err != nil {
+		t.Fatalf("Accept() = %v", err)
+	}
+	err = poll.Wait()
+	got.Messages = nil
+	if err != nil || json.Unmarshal([]byte(polled.String()), &got) != nil || len(got.Messages) != 1 ||
+		!strings.Contains(got.Messages[0].Body, `\"action\":\"subscribe-success\"`) || !strings.Contains(got.Messages[0].Body, acc.CustomerIdentifier) {
+		t.Fatalf("aws sqs receive-message on the subscribed queue: %v\n%s; want subscribe-success for %s", err, polled.String(), acc.CustomerIdentifier)
+	}
+	if out, err := cli("sqs", "delete-message", "--queue-url", srv.URL+"/111122223333/cli-sns", "--receipt-handle", got.Messages[0].ReceiptHandle); err != nil {
+		t.Errorf("aws sqs delete-message (subscribed queue): %v\n%s", err, out)
+	}
 	out, err = cli("sqs", "get-queue-url", "--queue-name", "no-such-queue")
 	if err == nil || !strings.Contains(out, "(QueueDoesNotExist)") {
 		t.Errorf("aws sqs get-queue-url no-such-queue: %v\n%s; want QueueDoesNotExist", err, out)
 	}
 }
 
+// subscribedQueue makes a seller's queue subscribed to the demo product's
+// subscription topic, through the admin API.
+func subscribedQueue(t *testing.T, adm *admin.Client, name string) {
+	t.Helper()
+	ctx := t.Context()
+	if _, err := adm.CreateQueue(ctx, admin.QueueInput{Account: catalog.DemoSellerAccount, Name: name}); err != nil {
+		t.Fatalf("CreateQueue(%s) = %v", name, err)
+	}
+	if _, err := adm.CreateSubscription(ctx, events.SubscriptionSpec{Product: catalog.DemoProduct, Topic: "subscription", Protocol: "sqs", Endpoint: name}); err != nil {
+		t.Fatalf("CreateSubscription(%s) = %v", name, err)
+	}
+}
+
 // TestSQSJS runs js/sqs.mjs, a long-polling consumer written with the JS
-// SDK v3's @aws-sdk/client-sqs, which checks each answer.
+// SDK v3's @aws-sdk/client-sqs, which checks each answer; then, once it
+// polls a subscribed queue, a buyer's purchase, whose subscribe-success it
+// must receive and delete.
 func TestSQSJS(t *testing.T) {
 	t.Parallel()
 	srv := meterdtest.Serve(t, meterdtest.Build(t))
-	runScript(t, srv, "AWS_ENDPOINT_URL_SQS", "client-sqs", "3.1138.0", "node", filepath.Join("js", "sqs.mjs"))
+	if v, why := jsPackageVersion("client-sqs")(); v != "3.1138.0" {
+		t.Fatalf("@aws-sdk/client-sqs: version %q, want 3.1138.0; %s (see .ci/run for how to install it)", v, why)
+	}
+	adm := admin.NewClient(srv.URL, srv.AdminToken)
+	subscribedQueue(t, adm, "js-sns")
+	cmd := exec.Command("node", filepath.Join("js", "sqs.mjs"))
+	cmd.Env = append(srv.Env("unused", "unused"), "AWS_ENDPOINT_URL_SQS="+srv.URL, "SNS_QUEUE=js-sns")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := bufio.NewScanner(stdout)
+	var out []string
+	for lines.Scan() {
+		out = append(out, lines.Text())
+		if lines.Text() == "polling" {
+			acc, err := adm.Accept(t.Context(), marketplace.AcceptInput{Buyer: "135792468024", OfferID: catalog.DemoUsageOffer})
+			if err != nil {
+				t.Errorf("Accept() = %v", err)
+			} else {
+				defer func(want string) {
+					if !slices.Contains(out, "subscribe-success "+want) {
+						t.Errorf("js/sqs.mjs printed %q, want subscribe-success %s", out, want)
+					}
+				}(acc.CustomerIdentifier)
+			}
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("node js/sqs.mjs: %v\n%s\n%s", err, strings.Join(out, "\n"), stderr.String())
+	}
 }

@@ -50,3 +50,20 @@ await expectError(sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: "
 await expectError(client("buyer").send(new ReceiveMessageCommand({ QueueUrl })),
   (e) => check(e.name === "AccessDeniedException" && e.$metadata.httpStatusCode === 403, `another account: ${e.name} ${e.$metadata.httpStatusCode}`));
 console.log("sqs.mjs: ok");
+
+// With SNS_QUEUE set (a queue subscribed to the demo product's subscription
+// topic), the consumer long-polls it, says "polling" for the test to make a
+// purchase, and receives and deletes the SNS envelope of subscribe-success.
+if (process.env.SNS_QUEUE) {
+  const url = `${process.env.AWS_ENDPOINT_URL_SQS}/111122223333/${process.env.SNS_QUEUE}`;
+  const waiting = sqs.send(new ReceiveMessageCommand({ QueueUrl: url, WaitTimeSeconds: 20 }));
+  console.log("polling");
+  const got = await waiting;
+  check(got.Messages?.length === 1, `SNS queue: ${JSON.stringify(got)}`);
+  const envelope = JSON.parse(got.Messages[0].Body);
+  const msg = JSON.parse(envelope.Message);
+  check(envelope.Type === "Notification" && msg.action === "subscribe-success" && msg["product-code"] === "demo-product",
+    `SNS message ${got.Messages[0].Body}`);
+  await sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: got.Messages[0].ReceiptHandle }));
+  console.log(`subscribe-success ${msg["customer-identifier"]}`);
+}
