@@ -60,6 +60,9 @@ type Dispatcher struct {
 	once     sync.Once
 	wake     chan struct{}
 	insecure *http.Client
+
+	mu        sync.Mutex
+	confirmAt map[string]time.Time // subscription id → when its confirmation may be sent again
 }
 
 func (d *Dispatcher) init() {
@@ -77,6 +80,8 @@ func (d *Dispatcher) init() {
 		if d.HTTPClient == nil {
 			d.HTTPClient = &http.Client{Timeout: 15 * time.Second}
 		}
+		d.insecure = insecureClient(d.HTTPClient.Timeout)
+		d.confirmAt = map[string]time.Time{}
 	})
 }
 
@@ -124,6 +129,7 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	d.confirmPending(ctx, targets)
 	n, err := d.fanOut(ctx, targets)
 	if err != nil {
 		return n, err
@@ -238,7 +244,7 @@ func (d *Dispatcher) deliver(ctx context.Context, t *targets) (int, error) {
 			bodies[dl.ID] = body
 			continue
 		}
-		wg.Go(func() { results[i] = d.post(ctx, sendTo, dl, body) })
+		wg.Go(func() { results[i] = d.post(ctx, sendTo, body) })
 	}
 	for k, group := range queued {
 		msgs := make([]*meterd.QueueMessage, len(group))
@@ -318,6 +324,7 @@ func (d *Dispatcher) render(t *targets, dl *meterd.Delivery) (destination, strin
 		if s.Protocol == meterd.ProtocolSQS {
 			dst.account, dst.queue = QueueOf(s.AccountID, s.Endpoint)
 		}
+		dst.headers = snsHeaders(TypeNotification, messageID(dl.Event.ID, s.ID), s)
 		if s.Raw {
 			return dst, dl.Event.Payload, nil
 		}
@@ -328,8 +335,9 @@ func (d *Dispatcher) render(t *targets, dl *meterd.Delivery) (destination, strin
 		if r.Protocol == meterd.ProtocolSQS {
 			dst.account, dst.queue = QueueOf(r.AccountID, r.Endpoint)
 		}
+		dst.headers = map[string]string{"Content-Type": "application/json"}
 		if r.HeaderName != "" {
-			dst.headers = map[string]string{r.HeaderName: r.HeaderValue}
+			dst.headers[r.HeaderName] = r.HeaderValue
 		}
 		return dst, dl.Event.Payload, nil
 	}
@@ -353,9 +361,4 @@ func QueueOf(owner, endpoint string) (account, name string) {
 		}
 	}
 	return owner, endpoint
-}
-
-// post sends one delivery to an http(s) endpoint; any 2xx is delivered.
-func (d *Dispatcher) post(ctx context.Context, dst destination, dl *meterd.Delivery, body string) error {
-	return errors.New("http delivery is not served yet")
 }

@@ -68,9 +68,8 @@ func invalid(field, format string, args ...any) error {
 	return meterd.Errorf(meterd.EInvalid, field+": "+format, args...)
 }
 
-// derivedID is a stable id for a target's spec, so that declaring the
-// same target twice (a catalog applied at every start, a CLI retried)
-// makes one.
+// derivedID is a stable id for a rule's spec, so that declaring the same
+// rule twice (a catalog applied at every start, a CLI retried) makes one.
 func derivedID(parts ...string) string {
 	sum := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
 	return hex.EncodeToString(sum[:16])
@@ -155,11 +154,21 @@ func (n *Notifications) Subscribe(ctx context.Context, spec SubscriptionSpec) (*
 	if spec.SignatureVersion == 0 {
 		spec.SignatureVersion = 1
 	}
-	h := derivedID(spec.Product, spec.Topic, spec.Protocol, spec.Endpoint)
-	id := h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32] // SNS's subscription ids are UUIDs
-	if old, err := n.Store.Subscription(ctx, id); err == nil {
-		return old, nil
+	existing, err := n.Store.Subscriptions(ctx, spec.Product)
+	if err != nil {
+		return nil, err
 	}
+	for _, old := range existing {
+		if old.Topic == spec.Topic && old.Protocol == spec.Protocol && old.Endpoint == spec.Endpoint {
+			if !old.Confirmed && n.Dispatcher != nil {
+				n.Dispatcher.Reconfirm(old.ID) // as SNS resends a pending subscription's confirmation
+			}
+			return old, nil
+		}
+	}
+	// A random id, as SNS's: the UnsubscribeURL, which needs no token,
+	// names it, so it must not be guessable.
+	id := newMessageID()
 	last, err := n.Store.LastEventSeq(ctx)
 	if err != nil {
 		return nil, err
@@ -173,9 +182,7 @@ func (n *Notifications) Subscribe(ctx context.Context, spec SubscriptionSpec) (*
 		rand.Read(b[:])
 		sub.Token = hex.EncodeToString(b[:])
 	}
-	if err := n.Store.CreateSubscription(ctx, sub); meterd.ErrorCode(err) == meterd.EConflict {
-		return n.Store.Subscription(ctx, id) // made meanwhile by another caller
-	} else if err != nil {
+	if err := n.Store.CreateSubscription(ctx, sub); err != nil {
 		return nil, err
 	}
 	if n.Dispatcher != nil && !sub.Confirmed {

@@ -64,17 +64,14 @@ func (m *Main) stopNotifier() {
 	}
 }
 
-// notifyRoutes serves what SNS serves publicly: the signing certificate at
-// SigningCertURL. No admin token: receivers fetch it to verify messages.
+// notifyRoutes serves what SNS serves publicly: the signing certificate
+// at SigningCertURL, SubscribeURL and UnsubscribeURL. No admin token:
+// receivers reach them as they reach SNS's.
 func (m *Main) notifyRoutes(mux *http.ServeMux) {
 	if m.Notify == nil {
 		return
 	}
-	cert := m.Notify.Signer.Certificate()
-	mux.HandleFunc("GET "+m.Notify.Signer.CertPath(), func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/x-x509-ca-cert")
-		w.Write(cert)
-	})
+	(&events.SNSHandler{Store: m.Notify.Store, Signer: m.Notify.Signer}).Routes(mux)
 }
 
 // bannerQueues adds the queues (the demo's marketplace-events) and what
