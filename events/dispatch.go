@@ -130,11 +130,11 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	d.confirmPending(ctx, targets)
-	n, err := d.fanOut(ctx, targets)
+	n, err := d.fanOut(ctx)
 	if err != nil {
 		return n, err
 	}
-	m, err := d.deliver(ctx, targets)
+	m, err := d.deliver(ctx)
 	return n + m, err
 }
 
@@ -187,10 +187,16 @@ func (t *targets) matches(id string, e *meterd.Event, bridge map[string]any) boo
 	return bridge != nil && e.Seq > r.AfterSeq && bridge["account"] == r.AccountID && t.pats[id].Match(bridge)
 }
 
-// fanOut makes the deliveries of events not dispatched yet.
-func (d *Dispatcher) fanOut(ctx context.Context, t *targets) (int, error) {
+// fanOut makes the deliveries of events not dispatched yet. The targets
+// are read after the events: a target made later read a LastEventSeq at
+// least that of every event read, so it is owed none of them.
+func (d *Dispatcher) fanOut(ctx context.Context) (int, error) {
 	evs, err := d.Store.UndispatchedEvents(ctx, batchSize)
 	if err != nil || len(evs) == 0 {
+		return 0, err
+	}
+	t, err := d.loadTargets(ctx)
+	if err != nil {
 		return 0, err
 	}
 	now := d.Now()
@@ -220,9 +226,13 @@ func (d *Dispatcher) fanOut(ctx context.Context, t *targets) (int, error) {
 
 // deliver sends one batch of due deliveries and stores the outcomes.
 // Deliveries to one queue go in one SendMessages, in event order.
-func (d *Dispatcher) deliver(ctx context.Context, t *targets) (int, error) {
+func (d *Dispatcher) deliver(ctx context.Context) (int, error) {
 	ds, err := d.Store.LeaseDeliveries(ctx, d.owner, d.Now(), leaseTime, batchSize)
 	if err != nil || len(ds) == 0 {
+		return 0, err
+	}
+	t, err := d.loadTargets(ctx)
+	if err != nil {
 		return 0, err
 	}
 	type queueKey struct{ account, name string }
