@@ -23,7 +23,10 @@ func TestDecodeGetAgreementEntitlements(t *testing.T) {
 // panic and fail only with SerializationException.
 func FuzzDecodeAgreement(f *testing.F) {
 	for _, s := range []string{``, `{}`, `null`, `[]`, `{"agreementId":"agmt-1"}`, `{"agreementId":1}`,
-		`{"agreementId":"a","maxResults":50,"nextToken":"t"}`, `{"maxResults":1e3}`, `{"agreementId":"\ud800"}`} {
+		`{"agreementId":"a","maxResults":50,"nextToken":"t"}`, `{"maxResults":1e3}`, `{"agreementId":"\ud800"}`,
+		`{"filters":[{"name":"PartyType","values":["Proposer"]}],"sort":{"sortBy":"EndTime"}}`, `{"filters":[null]}`,
+		`{"intent":"NEW","requestedTerms":[{"id":"t","configuration":{"configurableUpfrontPricingTermConfiguration":{"selectorValue":"P1M","dimensions":[{"dimensionKey":"s","dimensionValue":1}]}}}]}`,
+		`{"requestedTerms":[{"configuration":{"renewalTermConfiguration":{"enableAutoRenew":true},"x":{}}}]}`, `{"agreementRequestId":"ar-1"}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -34,6 +37,18 @@ func FuzzDecodeAgreement(f *testing.F) {
 			assertSerializationError(t, err)
 		}
 		if _, err := decodeWith(JSON10, readCancelAgreement, body); err != nil {
+			assertSerializationError(t, err)
+		}
+		if _, err := decodeWith(JSON10, readGetAgreementTerms, body); err != nil {
+			assertSerializationError(t, err)
+		}
+		if _, err := decodeWith(JSON10, readSearchAgreements, body); err != nil {
+			assertSerializationError(t, err)
+		}
+		if _, err := decodeWith(JSON10, readCreateAgreementRequest, body); err != nil {
+			assertSerializationError(t, err)
+		}
+		if _, err := decodeWith(JSON10, readAcceptAgreementRequest, body); err != nil {
 			assertSerializationError(t, err)
 		}
 	})

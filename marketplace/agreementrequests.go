@@ -193,6 +193,13 @@ func configureRequest(r *meterd.AgreementRequest, o *meterd.Offer, source *meter
 				"An AMEND keeps agreement %s's duration %s, not %s: REPLACE it for another duration", source.ID, source.Duration, r.Duration)
 		}
 		r.Duration = ""
+		current := quantities(source)
+		for _, name := range sortedKeys(r.Quantities) {
+			if r.Quantities[name] < current[name] {
+				return validation("INVALID_REQUESTED_TERM_CONFIGURATION", "requestedTerms",
+					"An AMEND raises quantities only: %s %d is below agreement %s's %d", name, r.Quantities[name], source.ID, current[name])
+			}
+		}
 		return nil
 	}
 	var missing []string

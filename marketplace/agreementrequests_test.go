@@ -114,6 +114,10 @@ func TestAgreementRequests(t *testing.T) {
 			!slices.Contains(cs.ItemizedCharges, meterd.ItemizedCharge{DimensionKey: "seats", NewQuantity: 8, OldQuantity: 5, IncrementalChargeAmount: "360.00"}) {
 			t.Errorf("CreateAgreementRequest(AMEND) charges = %+v, want 1960.00 and 360.00 more for 3 seats", cs)
 		}
+		lower := requestAll(contractOffer, "P12M", map[string]int64{"seats": 4}, false)[:1]
+		if _, err := api.CreateAgreementRequest(buyer, &meterd.CreateAgreementRequestInput{Intent: "AMEND", SourceAgreementIdentifier: id, RequestedTerms: lower}); meterd.ErrorCode(err) != meterd.EValidation {
+			t.Errorf("an AMEND lowering seats = %v, want ValidationException", err)
+		}
 		seq = e.lastSeq()
 		if got := accept(buyer, amend.AgreementRequestID); got != id {
 			t.Errorf("AcceptAgreementRequest(AMEND) = %s, want the same agreement %s", got, id)

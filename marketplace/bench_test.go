@@ -97,3 +97,37 @@ func serveOK(b *testing.B, h http.Handler, r *http.Request) {
 		b.Fatalf("status %d: %s", w.Code, w.Body)
 	}
 }
+
+// BenchmarkSearchAgreements measures a seller's SearchAgreements over its
+// 10,000 agreements on SQLite: the first page of 50 of them all, and the
+// agreements of one acceptor (which the store's buyer filter selects).
+//
+//	go test -run '^$' -bench BenchmarkSearchAgreements -benchtime 50x ./marketplace
+func BenchmarkSearchAgreements(b *testing.B) {
+	store := openSQLite(b)
+	seed(b, store, benchAgreements)
+	clock := &meterd.ServerClock{}
+	clock.Set(t1)
+	s := &Agreements{Store: store, Clock: clock, TokenKey: []byte("benchmark key of 32 bytes......")}
+	filters := func(more ...meterd.AgreementSearchFilter) []meterd.AgreementSearchFilter {
+		return append([]meterd.AgreementSearchFilter{{Name: "PartyType", Values: []string{"Proposer"}},
+			{Name: "AgreementType", Values: []string{"PurchaseAgreement"}}}, more...)
+	}
+	for _, c := range []struct {
+		name string
+		in   *meterd.SearchAgreementsInput
+		want int
+	}{
+		{"all", &meterd.SearchAgreementsInput{Filters: filters()}, 50},
+		{"acceptor", &meterd.SearchAgreementsInput{Filters: filters(meterd.AgreementSearchFilter{Name: "AcceptorAccountId", Values: []string{"500000005000"}})}, 1},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				out, err := s.SearchAgreements(sellerCtx, c.in)
+				if err != nil || len(out.AgreementViewSummaries) != c.want {
+					b.Fatalf("SearchAgreements = %d agreements, %v; want %d", len(out.AgreementViewSummaries), err, c.want)
+				}
+			}
+		})
+	}
+}
