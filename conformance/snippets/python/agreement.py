@@ -46,6 +46,6 @@ out = metering.batch_meter_usage(ProductCode=customer["ProductCode"], UsageRecor
     # whole seconds on the wire: stamped a second on, after the license's start
     "Timestamp": datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=1),
     "CustomerAWSAccountId": customer["CustomerAWSAccountId"], "LicenseArn": customer["LicenseArn"],
-    "Dimension": "requests", "Quantity": 5}])
+    "Dimension": "storage_gb", "Quantity": 5}])
 buyer.cancel_agreement(agreementId=agreement_id)
 print(agreement_id, out["Results"][0]["Status"], seller.describe_agreement(agreementId=agreement_id)["status"])
