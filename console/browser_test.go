@@ -212,6 +212,12 @@ func TestBrowser(t *testing.T) {
 	}
 	screenshot(t, ctx, "console-token.png")
 
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.URL+"/console/notifications"), chromedp.WaitVisible(chromedp.ID("delivery-list"))); err != nil {
+		t.Fatal(err)
+	}
+	screenshot(t, ctx, "console-notifications.png")
+	narrow(t, ctx, "console-notifications-narrow.png")
+
 	// The live tail adds each request as it is answered.
 	if err := chromedp.Do(ctx, chromedp.Navigate(s.URL+"/console/tail"), chromedp.WaitVisible(chromedp.ID("tail"))); err != nil {
 		t.Fatal(err)

@@ -181,9 +181,10 @@ var errForbiddenCSRF = errors.New("the form's CSRF token is missing or wrong: re
 func parsePages() map[string]*template.Template {
 	funcs := template.FuncMap{
 		"rfc3339": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"list":    func(v ...string) []string { return v },
 	}
 	out := map[string]*template.Template{}
-	for _, name := range []string{"login", "dashboard", "products", "usage", "usagetags", "faults", "clock", "tail", "token", "error"} {
+	for _, name := range []string{"login", "dashboard", "products", "usage", "usagetags", "faults", "clock", "tail", "token", "notifications", "error"} {
 		out[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/"+name+".html"))
 	}
 	for _, name := range buyerPageNames {

@@ -38,6 +38,8 @@ func (c *Console) Handler() http.Handler {
 	mux.Handle("GET /console/clock", c.authed(c.clock))
 	mux.Handle("POST /console/clock", c.authed(c.moveClock))
 	c.buyerRoutes(mux)
+	mux.Handle("GET /console/notifications", c.authed(c.notifications))
+	mux.Handle("POST /console/deliveries/{id}/retry", c.authed(c.retryDelivery))
 	mux.Handle("GET /console/tail", c.authed(c.tail))
 	mux.Handle("GET /console/tail/events", c.authed(c.tailEvents))
 	mux.HandleFunc("GET /console", func(w http.ResponseWriter, r *http.Request) {

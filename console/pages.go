@@ -3,6 +3,7 @@ package console
 import (
 	"cmp"
 	"encoding/json"
+	"errors"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/meterd/meterd"
 	"github.com/meterd/meterd/admin"
 )
 
@@ -36,6 +38,8 @@ type dashboardData struct {
 	ChartJSON template.JS // the charts for the chart script, as JSON
 	Top       []topCustomer
 	Month     time.Time   // the start of the month of Top
+	Failed    int         // deliveries of events that failed for good
+	Pending   int         // deliveries waiting for their next attempt
 	Errors    errorSeries // API errors per hour, last 24 h, counted by this process
 	ErrorJSON template.JS
 }
@@ -78,6 +82,21 @@ func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, s *session) 
 		return err
 	}
 	d.Top, d.Month = topCustomers(rows, 10), month
+	// Deliveries not made; the delivered ones, every event ever sent,
+	// would be an unbounded read.
+	for _, st := range []struct {
+		status string
+		n      *int
+	}{{meterd.DeliveryFailed, &d.Failed}, {meterd.DeliveryPending, &d.Pending}} {
+		ds, err := cl.Deliveries(ctx, st.status, "")
+		var ae *admin.Error
+		if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
+			break // the store keeps no notifications
+		} else if err != nil {
+			return err
+		}
+		*st.n = len(ds)
+	}
 	b, err := json.Marshal(d.Charts)
 	if err != nil {
 		return err
