@@ -110,9 +110,10 @@ func (s *Service) ApplyCatalog(ctx context.Context, cp *CatalogProduct) error {
 	if err := s.Ledger.ApplyMarketChange(ctx, &meterd.MarketChange{Offers: offers}); err != nil {
 		return err
 	}
+	var st *catalogState // read by the first chunk
 	for i := 0; i < len(cp.Customers); i += catalogChunk {
 		chunk := cp.Customers[i:min(i+catalogChunk, len(cp.Customers))]
-		if err := s.catalogChunk(ctx, cp.Product, func(p *plan, st *catalogState) error {
+		if err := s.catalogChunk(ctx, cp.Product, &st, func(p *plan, st *catalogState) error {
 			for j, c := range chunk {
 				if err := p.catalogCustomer(st, def, &c); err != nil {
 					return fmt.Errorf("customers[%d]: %w", i+j, err)
@@ -125,7 +126,7 @@ func (s *Service) ApplyCatalog(ctx context.Context, cp *CatalogProduct) error {
 	}
 	for i := 0; i < len(cp.Agreements); i += catalogChunk {
 		chunk := cp.Agreements[i:min(i+catalogChunk, len(cp.Agreements))]
-		if err := s.catalogChunk(ctx, cp.Product, func(p *plan, st *catalogState) error {
+		if err := s.catalogChunk(ctx, cp.Product, &st, func(p *plan, st *catalogState) error {
 			for j, e := range chunk {
 				o := byID[e.Offer]
 				if o == nil {
@@ -156,24 +157,48 @@ type catalogState struct {
 	states     map[string]*custState // by customer identifier, in this plan
 }
 
-// catalogChunk plans fn over the product's stored state and applies it,
-// again from a fresh read when another process won a race.
-func (s *Service) catalogChunk(ctx context.Context, prod *meterd.Product, fn func(p *plan, st *catalogState) error) error {
+// catalogChunk plans fn over the product's state st and applies it; when
+// another process won a race, again from a fresh read. st is read once
+// for the whole catalog and carried from chunk to chunk: reading the
+// product's every customer, agreement and license again for each chunk
+// made a catalog of N customers cost O(N²).
+func (s *Service) catalogChunk(ctx context.Context, prod *meterd.Product, st **catalogState, fn func(p *plan, st *catalogState) error) error {
 	for attempt := 1; ; attempt++ {
-		st, err := s.catalogState(ctx, prod.Code)
-		if err != nil {
-			return err
+		if *st == nil {
+			var err error
+			if *st, err = s.catalogState(ctx, prod.Code); err != nil {
+				return err
+			}
 		}
 		p := newPlan(prod, s.Clock.Now())
-		if err := fn(p, st); err != nil {
+		if err := fn(p, *st); err != nil {
+			*st = nil // fn may have left its half-made plan in st
 			return err
 		}
-		err = s.Ledger.ApplyMarketChange(ctx, p.finish())
+		err := s.Ledger.ApplyMarketChange(ctx, p.finish())
+		if err != nil {
+			*st = nil
+		}
 		if meterd.ErrorCode(err) == meterd.EConflict && attempt < attempts {
 			continue
 		}
+		if err == nil {
+			(*st).settle()
+		}
 		return err
 	}
+}
+
+// settle folds the customers a committed plan changed into the stored
+// state, for the next chunk's plan.
+func (st *catalogState) settle() {
+	for id, cs := range st.states {
+		st.byID[id] = cs.c
+		st.byAccount[cs.c.CustomerAWSAccountID] = cs.c
+		st.agreements[id] = cs.agreements
+		st.licenses[id] = cs.licenses
+	}
+	clear(st.states)
 }
 
 func (s *Service) catalogState(ctx context.Context, code string) (*catalogState, error) {
