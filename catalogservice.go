@@ -12,6 +12,10 @@ const (
 	OpListEntities   = "ListEntities"
 )
 
+// CatalogOperations are the Catalog API's operations meterd serves; fault
+// rules and quotas may name them.
+func CatalogOperations() []string { return []string{OpDescribeEntity, OpListEntities} }
+
 // EResourceNotSupported is the Catalog API's error for an entity whose type
 // DescribeEntity does not describe.
 const EResourceNotSupported = "ResourceNotSupportedException"

@@ -14,6 +14,7 @@ import (
 	mc "github.com/aws/aws-sdk-go-v2/service/marketplacecatalog"
 	mctypes "github.com/aws/aws-sdk-go-v2/service/marketplacecatalog/types"
 
+	"github.com/meterd/meterd/admin"
 	"github.com/meterd/meterd/catalog"
 	"github.com/meterd/meterd/internal/meterdtest"
 )
@@ -130,6 +131,25 @@ func TestCatalogGoSDK(t *testing.T) {
 		out, err := buyer.ListEntities(ctx, &mc.ListEntitiesInput{Catalog: aws.String("AWSMarketplace"), EntityType: aws.String("SaaSProduct")})
 		if err != nil || len(out.EntitySummaryList) != 0 {
 			t.Errorf("ListEntities by another account = %+v, %v; want none", out, err)
+		}
+	})
+
+	t.Run("FaultRules", func(t *testing.T) {
+		// A ThrottlingException (429) and an InternalServiceException (500)
+		// from a rule of count 1 are retried by the SDK; a
+		// ValidationException is not.
+		adm := admin.NewClient(srv.URL, srv.AdminToken)
+		for _, code := range []string{"ThrottlingException", "InternalServiceErrorException", "ValidationException"} {
+			if _, err := adm.AddFault(ctx, admin.FaultSpec{Operation: "DescribeEntity", Error: code, Count: 1}); err != nil {
+				t.Fatalf("AddFault(%s) = %v", code, err)
+			}
+			_, err := seller.DescribeEntity(ctx, &mc.DescribeEntityInput{Catalog: aws.String("AWSMarketplace"), EntityId: aws.String(catalog.DemoProductID)})
+			if _, invalid := errors.AsType[*mctypes.ValidationException](err); (code == "ValidationException") != invalid {
+				t.Errorf("DescribeEntity after one %s = %v; want it retried unless a ValidationException", code, err)
+			}
+			if rules, err := adm.Faults(ctx); err != nil || len(rules) != 0 {
+				t.Errorf("fault rules after the call = %+v, %v; want the rule used up", rules, err)
+			}
 		}
 	})
 

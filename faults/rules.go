@@ -67,7 +67,7 @@ type Rule struct {
 
 // operations are the operations a rule can name.
 var operations = slices.Concat([]string{meterd.OpBatchMeterUsage, meterd.OpMeterUsage, meterd.OpRegisterUsage, meterd.OpResolveCustomer, meterd.OpGetEntitlements},
-	meterd.AgreementOperations(), events.SQSOperations())
+	meterd.AgreementOperations(), events.SQSOperations(), meterd.CatalogOperations())
 
 // codes are the error codes a rule may answer: the exceptions of the
 // Metering API and of the AWS JSON protocol. A lookup table, never changed.

@@ -353,6 +353,10 @@ func (m *Main) handler() http.Handler {
 			s.Operations[op] = faults.GuardOperation(m.Faults, m.quotas, op, s.Operations[op])
 		}
 	}
+	catalogAPI := catalogapi.Service(&marketplace.Entities{Store: m.Ledger, TokenKey: m.tokenKey})
+	for _, op := range meterd.CatalogOperations() {
+		catalogAPI.Operations[op] = faults.GuardOperation(m.Faults, m.quotas, op, catalogAPI.Operations[op])
+	}
 	verifiers := m.verifiers()
 	services := []*awsjson.Service{}
 	if m.notify.queues != nil {
@@ -372,7 +376,7 @@ func (m *Main) handler() http.Handler {
 			rpcv2.Entitlement(getEntitlements),
 			agreementJSON,
 			agreementCBOR,
-			catalogapi.Service(&marketplace.Entities{Store: m.Ledger, TokenKey: m.tokenKey}),
+			catalogAPI,
 		),
 		Authenticate: authenticate(verifiers),
 		Logger:       m.Logger,

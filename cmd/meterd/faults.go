@@ -62,7 +62,7 @@ the server's --fault-seed, so a run with the same seed is reproducible.`
 func faultsAdd(ctx context.Context, c *cli, args []string) error {
 	fs := c.flags(faultsAddHelp)
 	var in admin.FaultSpec
-	fs.StringVar(&in.Operation, "operation", "", "an operation served: BatchMeterUsage, MeterUsage, RegisterUsage, ResolveCustomer, GetEntitlements, an Agreement Service or SQS operation (required)")
+	fs.StringVar(&in.Operation, "operation", "", "an operation served: BatchMeterUsage, MeterUsage, RegisterUsage, ResolveCustomer, GetEntitlements, an Agreement Service, Catalog API (DescribeEntity, ListEntities) or SQS operation (required)")
 	fs.StringVar(&in.Product, "product", "", "match this product code")
 	fs.StringVar(&in.Customer, "customer", "", "match this customer identifier or customer AWS account id")
 	fs.StringVar(&in.Dimension, "dimension", "", "match this dimension")
