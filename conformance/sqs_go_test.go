@@ -282,6 +282,14 @@ func TestSQSJS(t *testing.T) {
 	subscribedQueue(t, adm, "js-sns")
 	cmd := exec.Command("node", filepath.Join("js", "sqs.mjs"))
 	cmd.Env = append(srv.Env("unused", "unused"), "AWS_ENDPOINT_URL_SQS="+srv.URL, "SNS_QUEUE=js-sns")
+	purchaseWhilePolling(t, adm, cmd)
+}
+
+// purchaseWhilePolling runs a consumer's script, makes a buyer accept the
+// demo's usage offer once it prints "polling", and checks that it printed
+// the subscribe-success of that buyer's customer.
+func purchaseWhilePolling(t *testing.T, adm *admin.Client, cmd *exec.Cmd) {
+	t.Helper()
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()
@@ -293,22 +301,22 @@ func TestSQSJS(t *testing.T) {
 	}
 	lines := bufio.NewScanner(stdout)
 	var out []string
+	want := ""
 	for lines.Scan() {
 		out = append(out, lines.Text())
-		if lines.Text() == "polling" {
+		if lines.Text() == "polling" && want == "" {
 			acc, err := adm.Accept(t.Context(), marketplace.AcceptInput{Buyer: "135792468024", OfferID: catalog.DemoUsageOffer})
 			if err != nil {
 				t.Errorf("Accept() = %v", err)
-			} else {
-				defer func(want string) {
-					if !slices.Contains(out, "subscribe-success "+want) {
-						t.Errorf("js/sqs.mjs printed %q, want subscribe-success %s", out, want)
-					}
-				}(acc.CustomerIdentifier)
+				continue
 			}
+			want = "subscribe-success " + acc.CustomerIdentifier
 		}
 	}
 	if err := cmd.Wait(); err != nil {
-		t.Errorf("node js/sqs.mjs: %v\n%s\n%s", err, strings.Join(out, "\n"), stderr.String())
+		t.Fatalf("%s: %v\n%s\n%s", strings.Join(cmd.Args, " "), err, strings.Join(out, "\n"), stderr.String())
+	}
+	if want == "" || !slices.Contains(out, want) {
+		t.Errorf("%s printed %q, want %q", strings.Join(cmd.Args, " "), out, want)
 	}
 }

@@ -3,8 +3,10 @@ endpoint taken from AWS_ENDPOINT_URL_SQS as an unmodified consumer would.
 
 sqs_boto3.py send: create the queue, run every operation, leave one message.
 sqs_boto3.py durable: after a restart, the message left is received.
+sqs_boto3.py subscribed QUEUE: a purchase's subscribe-success is received.
 """
 import hashlib
+import json
 import os
 import struct
 import sys
@@ -151,5 +153,21 @@ def durable():
     assert m["Body"] == "kept across a restart", m
 
 
-{"send": send, "durable": durable}[sys.argv[1]]()
+def subscribed():
+    """Long-poll a queue subscribed to the demo product's subscription
+    topic; print "polling" for the test to make a purchase, then receive,
+    check and delete its subscribe-success."""
+    s = client("test")
+    url = s.get_queue_url(QueueName=sys.argv[2])["QueueUrl"]
+    print("polling", flush=True)
+    ms = s.receive_message(QueueUrl=url, WaitTimeSeconds=20).get("Messages", [])
+    assert len(ms) == 1, ms
+    envelope = json.loads(ms[0]["Body"])
+    msg = json.loads(envelope["Message"])
+    assert envelope["Type"] == "Notification" and msg["action"] == "subscribe-success", envelope
+    s.delete_message(QueueUrl=url, ReceiptHandle=ms[0]["ReceiptHandle"])
+    print("subscribe-success " + msg["customer-identifier"])
+
+
+{"send": send, "durable": durable, "subscribed": subscribed}[sys.argv[1]]()
 print("OK")
