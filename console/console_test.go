@@ -299,11 +299,30 @@ func TestPages(t *testing.T) {
 	if resp, body := post(t, c, s.URL+"/console/faults", url.Values{"csrf": {csrf}, "operation": {"NoSuchOperation"}}); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "must be one of") {
 		t.Errorf("add a fault of an unknown operation = %d, want the admin API's 422 saying why: %s", resp.StatusCode, body)
 	}
+	if resp, body := post(t, c, s.URL+"/console/faults", url.Values{"csrf": {csrf}, "operation": {"SendMessage"}, "latency": {"5ms"}, "count": {"2"}, "probability": {"0.5"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("add an SQS latency fault = %d: %s", resp.StatusCode, body)
+	}
+	if rules, _ := s.Admin.Faults(context.Background()); len(rules) != 2 || rules[1].Latency != "5ms" || rules[1].Count != 2 || rules[1].Probability != 0.5 {
+		t.Errorf("rules = %+v, want the latency rule with its count and probability", rules)
+	}
+	if resp, body := post(t, c, s.URL+"/console/faults", url.Values{"csrf": {csrf}, "operation": {"MeterUsage"}, "count": {"twice"}}); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "count") {
+		t.Errorf("add a fault with count=twice = %d, want 400 naming count", resp.StatusCode)
+	}
 	post(t, c, s.URL+"/console/faults/clear", url.Values{"csrf": {csrf}})
 	if rules, _ := s.Admin.Faults(context.Background()); len(rules) != 0 {
 		t.Errorf("rules after clear = %v", rules)
 	}
 
+	// Clock: set to a time, then reset.
+	if resp, body := post(t, c, s.URL+"/console/clock", url.Values{"csrf": {csrf}, "action": {"set"}, "at": {"2027-01-15T08:00"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("set the clock = %d: %s", resp.StatusCode, body)
+	}
+	if got := s.Clock.Now(); !got.Equal(time.Date(2027, 1, 15, 8, 0, 0, 0, time.UTC)) {
+		t.Errorf("clock after set = %s, want 2027-01-15T08:00:00Z", got)
+	}
+	if resp, _ := post(t, c, s.URL+"/console/clock", url.Values{"csrf": {csrf}, "action": {"set"}, "at": {"soon"}}); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("set the clock to soon = %d, want 400", resp.StatusCode)
+	}
 	// Clock: reset follows real time again.
 	post(t, c, s.URL+"/console/clock", url.Values{"csrf": {csrf}, "action": {"reset"}})
 	if st, _ := s.Admin.Clock(context.Background()); st.Frozen {

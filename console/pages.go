@@ -9,10 +9,12 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/meterd/meterd"
 	"github.com/meterd/meterd/admin"
+	"github.com/meterd/meterd/faults"
 )
 
 // chart is one uPlot chart's data: hour starts (Unix seconds) and the
@@ -332,7 +334,8 @@ func (c *Console) usageCSV(w http.ResponseWriter, r *http.Request, s *session) e
 }
 
 type faultsData struct {
-	Rules []admin.FaultRule
+	Rules      []admin.FaultRule
+	Operations []string // the operations a rule can name
 }
 
 func (c *Console) faults(w http.ResponseWriter, r *http.Request, s *session) error {
@@ -340,7 +343,7 @@ func (c *Console) faults(w http.ResponseWriter, r *http.Request, s *session) err
 	if err != nil {
 		return err
 	}
-	c.render(w, http.StatusOK, "faults", page{Title: "Faults", Nav: "faults", CSRF: s.csrf, ReadOnly: s.readOnly, Flash: r.URL.Query().Get("done"), Data: faultsData{Rules: rules}})
+	c.render(w, http.StatusOK, "faults", page{Title: "Faults", Nav: "faults", CSRF: s.csrf, ReadOnly: s.readOnly, Flash: r.URL.Query().Get("done"), Data: faultsData{Rules: rules, Operations: faults.Operations()}})
 	return nil
 }
 
@@ -350,12 +353,25 @@ func (c *Console) addFault(w http.ResponseWriter, r *http.Request, s *session) e
 		Customer: r.PostFormValue("customer"), Dimension: r.PostFormValue("dimension"),
 		Account: r.PostFormValue("account"), Error: r.PostFormValue("error"),
 	}
-	if v := r.PostFormValue("unprocessed"); v != "" {
-		p, err := strconv.ParseFloat(v, 64)
-		if err != nil {
-			return &formError{"unprocessed: " + strconv.Quote(v) + " is not a probability between 0 and 1"}
+	spec.Latency, spec.DropResponse = strings.TrimSpace(r.PostFormValue("latency")), r.PostFormValue("drop_response") != ""
+	for _, f := range []struct {
+		name string
+		p    *float64
+	}{{"unprocessed", &spec.Unprocessed}, {"probability", &spec.Probability}} {
+		if v := strings.TrimSpace(r.PostFormValue(f.name)); v != "" {
+			p, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return &formError{f.name + ": " + strconv.Quote(v) + " is not a probability between 0 and 1"}
+			}
+			*f.p = p
 		}
-		spec.Unprocessed = p
+	}
+	if v := strings.TrimSpace(r.PostFormValue("count")); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return &formError{"count: " + strconv.Quote(v) + " is not a whole number of requests"}
+		}
+		spec.Count = n
 	}
 	rule, err := c.client(s).AddFault(r.Context(), spec)
 	if err != nil {
@@ -397,9 +413,16 @@ func (c *Console) moveClock(w http.ResponseWriter, r *http.Request, s *session) 
 	cl := c.client(s)
 	var st *admin.ClockState
 	var err error
-	if r.PostFormValue("action") == "reset" {
+	switch r.PostFormValue("action") {
+	case "reset":
 		st, err = cl.ResetClock(r.Context())
-	} else {
+	case "set":
+		t, perr := parseTime(r.PostFormValue("at"))
+		if perr != nil {
+			return perr
+		}
+		st, err = cl.SetClock(r.Context(), t)
+	default:
 		d, perr := time.ParseDuration(r.PostFormValue("advance"))
 		if perr != nil {
 			return &formError{"advance: " + strconv.Quote(r.PostFormValue("advance")) + " is not a duration such as 1h or 30m"}

@@ -69,6 +69,9 @@ type Rule struct {
 var operations = slices.Concat([]string{meterd.OpBatchMeterUsage, meterd.OpMeterUsage, meterd.OpRegisterUsage, meterd.OpResolveCustomer, meterd.OpGetEntitlements},
 	meterd.AgreementOperations(), events.SQSOperations(), meterd.CatalogOperations())
 
+// Operations returns the operations a rule can name, for forms.
+func Operations() []string { return slices.Clone(operations) }
+
 // codes are the error codes a rule may answer: the exceptions of the
 // Metering API and of the AWS JSON protocol. A lookup table, never changed.
 var codes = []string{
