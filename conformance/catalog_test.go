@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -234,6 +235,39 @@ func TestCatalogCLIv1(t *testing.T) {
 	}
 	out, err = cli("marketplace-catalog", "describe-entity", "--catalog", "AWSMarketplace", "--entity-id", "prod-nope")
 	if err == nil || !strings.Contains(out, "(ResourceNotFoundException)") || !strings.Contains(out, "does not exist") {
+		t.Errorf("describe-entity of none: %v\n%s; want ResourceNotFoundException", err, out)
+	}
+}
+
+// TestCatalogCLIv2Debian reads the catalog with Debian's AWS CLI v2
+// (2.9.19, /usr/bin/aws), which predates AWS_ENDPOINT_URL_* (so it is
+// given --endpoint-url) and DetailsDocument: it reads the entity's
+// Details, the same document as a string.
+func TestCatalogCLIv2Debian(t *testing.T) {
+	t.Parallel()
+	if _, err := os.Stat("/usr/bin/aws"); err != nil {
+		t.Fatalf("Debian's awscli is not installed (see .ci/run): %v", err)
+	}
+	srv := meterdtest.Serve(t, meterdtest.Build(t))
+	cli := func(args ...string) (string, error) {
+		cmd := exec.Command("/usr/bin/aws", append([]string{"--endpoint-url", srv.URL}, args...)...)
+		cmd.Env = srv.Env("test", "test")
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := cli("marketplace-catalog", "describe-entity", "--catalog", "AWSMarketplace", "--entity-id", catalog.DemoProductID,
+		"--query", "Details", "--output", "text")
+	var doc struct{ Description struct{ ProductCode string } }
+	if err != nil || json.Unmarshal([]byte(out), &doc) != nil || doc.Description.ProductCode != catalog.DemoProduct {
+		t.Errorf("aws marketplace-catalog describe-entity --query Details: %v\n%s; want a document with ProductCode %s", err, out, catalog.DemoProduct)
+	}
+	out, err = cli("marketplace-catalog", "list-entities", "--catalog", "AWSMarketplace", "--entity-type", "Offer",
+		"--query", "EntitySummaryList[].EntityId", "--output", "text")
+	if err != nil || len(strings.Fields(out)) != 3 {
+		t.Errorf("aws marketplace-catalog list-entities: %v\n%s; want the demo's 3 offers", err, out)
+	}
+	out, err = cli("marketplace-catalog", "describe-entity", "--catalog", "AWSMarketplace", "--entity-id", "prod-nope")
+	if err == nil || !strings.Contains(out, "(ResourceNotFoundException)") {
 		t.Errorf("describe-entity of none: %v\n%s; want ResourceNotFoundException", err, out)
 	}
 }
