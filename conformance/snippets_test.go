@@ -43,6 +43,36 @@ var snippets = []snippet{
 	{"python/agreement.py", "python", func(p string) *exec.Cmd { return exec.Command("python3", p) }},
 }
 
+// clockSnippets are README snippets that move the server clock: each runs
+// on a server of its own, with the output pattern given.
+var clockSnippets = []struct {
+	snippet
+	output string
+}{
+	{snippet{"sh/contract.sh", "sh", func(p string) *exec.Cmd { return exec.Command("sh", p) }},
+		`^seats\s+5\nSuccess\nEXPIRED\n0\nunsubscribed\n$`},
+}
+
+// TestClockSnippets runs each of clockSnippets against a server of its
+// own with the demo catalog, the meterd CLI on PATH.
+func TestClockSnippets(t *testing.T) {
+	t.Parallel()
+	bin := meterdtest.Build(t)
+	for _, sn := range clockSnippets {
+		t.Run(sn.File, func(t *testing.T) {
+			t.Parallel()
+			srv := meterdtest.Serve(t, bin)
+			cmd := sn.run(filepath.Join("snippets", sn.File))
+			cmd.Env = append(srv.Env("test", "test"), "PATH="+filepath.Dir(bin)+":"+os.Getenv("PATH"),
+				"METERD_SERVER="+srv.URL, "METERD_DATA="+srv.Data)
+			out, err := cmd.Output()
+			if err != nil || !regexp.MustCompile(sn.output).Match(out) {
+				t.Errorf("%s = %v, printed %q; want %s", sn.File, err, out, sn.output)
+			}
+		})
+	}
+}
+
 // TestSnippets runs every README snippet against a server with the demo
 // catalog, the one `meterd serve` creates on first start.
 func TestSnippets(t *testing.T) {
@@ -112,6 +142,11 @@ func TestReadmeSnippets(t *testing.T) {
 		quoted[file] = true
 	}
 	for _, sn := range snippets {
+		if !quoted[sn.File] {
+			t.Errorf("README does not quote snippets/%s", sn.File)
+		}
+	}
+	for _, sn := range clockSnippets {
 		if !quoted[sn.File] {
 			t.Errorf("README does not quote snippets/%s", sn.File)
 		}
