@@ -16,7 +16,13 @@ type productView struct {
 	Customers  []admin.Customer
 	Offers     []*offerPage // each offer with the choices its accept form asks for
 	Agreements []meterd.Agreement
+	// MoreCustomers and MoreAgreements are how many were left off: a
+	// product may have ten thousand customers.
+	MoreCustomers, MoreAgreements int
 }
+
+// maxRowsShown bounds the customers and the agreements a product lists.
+const maxRowsShown = 100
 
 type productsData struct {
 	Products []productView
@@ -52,6 +58,12 @@ func (c *Console) products(w http.ResponseWriter, r *http.Request, s *session) e
 		}
 		if v.Agreements, err = cl.Agreements(ctx, admin.AgreementQuery{Product: p.Code}); err != nil {
 			return err
+		}
+		if n := len(v.Customers); n > maxRowsShown {
+			v.Customers, v.MoreCustomers = v.Customers[:maxRowsShown], n-maxRowsShown
+		}
+		if n := len(v.Agreements); n > maxRowsShown {
+			v.Agreements, v.MoreAgreements = v.Agreements[:maxRowsShown], n-maxRowsShown
 		}
 		d.Products = append(d.Products, v)
 	}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -121,5 +122,22 @@ func TestProductActions(t *testing.T) {
 	}
 	if resp, _ := post(t, c, s.URL+"/console/products/demo-product/tokens", url.Values{"csrf": {csrf}, "customer": {"nobody"}}); resp.StatusCode < 400 || resp.StatusCode >= 500 {
 		t.Errorf("token for an unknown customer = %d, want a 4xx", resp.StatusCode)
+	}
+}
+
+// TestProductsPageBounded lists at most 100 customers of a product and
+// says how many more there are.
+func TestProductsPageBounded(t *testing.T) {
+	s := startServer(t)
+	for i := range 105 {
+		if _, err := s.Admin.Subscribe(context.Background(), "demo-product", admin.SubscribeInput{AWSAccountID: strconv.Itoa(200000000000 + i), CustomerIdentifier: "many-" + strconv.Itoa(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := browser(t)
+	login(t, s, c, adminToken)
+	code, body, _ := get(t, c, s.URL+"/console/products")
+	if rows := strings.Count(body, `aria-label="Mint a registration token for `); code != http.StatusOK || rows != 100 || !strings.Contains(body, "And 7 more customers") {
+		t.Errorf("products page = %d with %d customers, want 100 and the 7 more said", code, rows)
 	}
 }
