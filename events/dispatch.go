@@ -55,6 +55,11 @@ type Dispatcher struct {
 	// Now is the wall clock; delivery retries do not follow the server
 	// clock.
 	Now func() time.Time
+	// Faults, when set, decides the injected faults of each delivery
+	// (fault rules of operation Notify).
+	Faults interface {
+		Notify(product, customer, account string) NotifyFault
+	}
 
 	owner    string
 	once     sync.Once
@@ -241,6 +246,7 @@ func (d *Dispatcher) deliver(ctx context.Context) (int, error) {
 	var wg sync.WaitGroup
 	results := make([]error, len(ds))
 	index := map[int64]int{}
+	now := d.Now()
 	for i, dl := range ds {
 		index[dl.ID] = i
 		sendTo, body, err := d.render(t, dl)
@@ -248,13 +254,31 @@ func (d *Dispatcher) deliver(ctx context.Context) (int, error) {
 			results[i] = err
 			continue
 		}
+		f := d.fault(dl, sendTo)
+		switch {
+		case f.Delay > 0 && dl.Attempts == 0 && !strings.HasPrefix(dl.LastError, delayedBy):
+			// Held back once; later deliveries of its customer wait behind it.
+			results[i] = &delayed{until: now.Add(f.Delay), rule: f.Rule}
+			continue
+		case f.Drop:
+			results[i] = &permanentError{"dropped by fault rule " + f.Rule}
+			continue
+		case f.Duplicate:
+			sendTo.copies = 2
+		}
 		if sendTo.protocol == meterd.ProtocolSQS {
 			k := queueKey{sendTo.account, sendTo.queue}
-			queued[k] = append(queued[k], dl)
+			for range max(sendTo.copies, 1) {
+				queued[k] = append(queued[k], dl)
+			}
 			bodies[dl.ID] = body
 			continue
 		}
-		wg.Go(func() { results[i] = d.post(ctx, sendTo, body) })
+		wg.Go(func() {
+			for c := 0; c < max(sendTo.copies, 1) && results[i] == nil; c++ {
+				results[i] = d.post(ctx, sendTo, body)
+			}
+		})
 	}
 	for k, group := range queued {
 		msgs := make([]*meterd.QueueMessage, len(group))
@@ -274,7 +298,7 @@ func (d *Dispatcher) deliver(ctx context.Context) (int, error) {
 		}
 	}
 	wg.Wait()
-	now := d.Now()
+	now = d.Now()
 	for i, dl := range ds {
 		outcome(dl, results[i], now)
 		if results[i] != nil {
@@ -287,6 +311,11 @@ func (d *Dispatcher) deliver(ctx context.Context) (int, error) {
 // outcome records an attempt's result on dl, with the next attempt's time
 // by the retry policy.
 func outcome(dl *meterd.Delivery, err error, now time.Time) {
+	var held *delayed
+	if errors.As(err, &held) {
+		dl.UpdatedAt, dl.NextAttemptAt, dl.LastError = now, held.until, held.Error()
+		return
+	}
 	dl.Attempts++
 	dl.UpdatedAt = now
 	if err == nil {
@@ -317,8 +346,41 @@ type permanentError struct{ msg string }
 
 func (e *permanentError) Error() string { return e.msg }
 
+// NotifyFault is what the fault rules decided for one delivery.
+type NotifyFault struct {
+	Drop      bool          // not sent: recorded failed
+	Delay     time.Duration // held back this long before its first attempt
+	Duplicate bool          // sent twice
+	Rule      string        // the rule that fired, for the delivery's last error
+}
+
+// OpNotify is the operation fault rules name to act on deliveries.
+const OpNotify = "Notify"
+
+// delayed is a delivery a fault rule holds back until a time.
+type delayed struct {
+	until time.Time
+	rule  string
+}
+
+// delayedBy starts the last error of a delayed delivery, which is held
+// back only once.
+const delayedBy = "delayed by fault rule "
+
+func (e *delayed) Error() string { return delayedBy + e.rule }
+
+// fault returns the injected faults of a delivery (none without rules).
+func (d *Dispatcher) fault(dl *meterd.Delivery, dst destination) NotifyFault {
+	if d.Faults == nil {
+		return NotifyFault{}
+	}
+	return d.Faults.Notify(dl.Event.ProductCode, dl.CustomerIdentifier, dst.owner)
+}
+
 // destination is where one delivery goes.
 type destination struct {
+	owner          string // the account that owns the target
+	copies         int    // how many times to send it (a duplicate fault: 2)
 	protocol       string
 	account, queue string // sqs
 	url            string // http(s)
@@ -330,7 +392,7 @@ type destination struct {
 // the bare message, raw) for a subscription, the event JSON for a rule.
 func (d *Dispatcher) render(t *targets, dl *meterd.Delivery) (destination, string, error) {
 	if s, ok := t.subs[dl.Target]; ok {
-		dst := destination{protocol: s.Protocol, url: s.Endpoint, insecure: s.InsecureSkipVerify}
+		dst := destination{owner: s.AccountID, protocol: s.Protocol, url: s.Endpoint, insecure: s.InsecureSkipVerify}
 		if s.Protocol == meterd.ProtocolSQS {
 			dst.account, dst.queue = QueueOf(s.AccountID, s.Endpoint)
 		}
@@ -341,7 +403,7 @@ func (d *Dispatcher) render(t *targets, dl *meterd.Delivery) (destination, strin
 		return dst, string(d.Signer.notification(d.BaseURL, s, dl.Event)), nil
 	}
 	if r, ok := t.rules[dl.Target]; ok {
-		dst := destination{protocol: r.Protocol, url: r.Endpoint, insecure: r.InsecureSkipVerify}
+		dst := destination{owner: r.AccountID, protocol: r.Protocol, url: r.Endpoint, insecure: r.InsecureSkipVerify}
 		if r.Protocol == meterd.ProtocolSQS {
 			dst.account, dst.queue = QueueOf(r.AccountID, r.Endpoint)
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/meterd/meterd"
 	"github.com/meterd/meterd/catalog"
 	"github.com/meterd/meterd/events"
+	"github.com/meterd/meterd/faults"
 	"github.com/meterd/meterd/marketplace"
 	"github.com/meterd/meterd/sqlite"
 )
@@ -75,7 +76,8 @@ func (r *notifyRig) receiveAll(t *testing.T, queue string) []string {
 	t.Helper()
 	var bodies []string
 	for {
-		ms, err := r.store.ReceiveMessages(t.Context(), catalog.DemoSellerAccount, queue, time.Now(), 10, time.Hour)
+		// Far ahead: tests that move the dispatcher's clock send "later".
+		ms, err := r.store.ReceiveMessages(t.Context(), catalog.DemoSellerAccount, queue, time.Now().Add(48*time.Hour), 10, time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -261,5 +263,86 @@ func TestDispatchRetriesInOrder(t *testing.T) {
 	got := r.receiveAll(t, "late-queue")
 	if len(got) != 2 || !strings.Contains(got[0], "subscribe-success") || !strings.Contains(got[1], "unsubscribe-pending") {
 		t.Errorf("queue = %q, want subscribe-success then unsubscribe-pending", got)
+	}
+}
+
+// TestDispatchFaults: fault rules of operation Notify duplicate a
+// delivery (one MessageId, twice), drop one (failed, sent on retry), and
+// delay one (another customer's overtakes it; it follows when due).
+func TestDispatchFaults(t *testing.T) {
+	r := newNotifyRig(t)
+	ctx := t.Context()
+	if err := r.store.CreateQueue(ctx, &meterd.Queue{AccountID: catalog.DemoSellerAccount, Name: "q", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	r.subscribe(t, "sub", meterd.TopicSubscription, "q", false, 1)
+	rules := faults.NewRules(1)
+	r.disp.Faults = rules
+	now := time.Now()
+	r.disp.Now = func() time.Time { return now }
+	buy := func(buyer string) string {
+		t.Helper()
+		res, err := r.market.Accept(ctx, marketplace.AcceptInput{Buyer: buyer, OfferID: catalog.DemoUsageOffer})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Agreement.CustomerIdentifier
+	}
+	customers := func() []string {
+		var out []string
+		for _, b := range r.receiveAll(t, "q") {
+			var env map[string]string
+			json.Unmarshal([]byte(b), &env)
+			var m map[string]string
+			json.Unmarshal([]byte(env["Message"]), &m)
+			out = append(out, m["customer-identifier"]+"/"+env["MessageId"])
+		}
+		return out
+	}
+
+	if _, err := rules.Add(faults.Spec{Operation: events.OpNotify, Duplicate: true, Count: 1}); err != nil {
+		t.Fatal(err)
+	}
+	c1 := buy("100000000001")
+	r.drain(t)
+	got := customers()
+	if len(got) != 2 || got[0] != got[1] || !strings.HasPrefix(got[0], c1+"/") {
+		t.Errorf("duplicated delivery = %v, want %s twice with one MessageId", got, c1)
+	}
+
+	drop, err := rules.Add(faults.Spec{Operation: events.OpNotify, DropResponse: true, Count: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	buy("100000000002")
+	r.drain(t)
+	if got := customers(); len(got) != 0 {
+		t.Errorf("dropped delivery reached the queue: %v", got)
+	}
+	failed, _ := r.store.Deliveries(ctx, meterd.DeliveryFilter{Status: meterd.DeliveryFailed})
+	if len(failed) != 1 || failed[0].LastError != "dropped by fault rule "+drop.ID {
+		t.Fatalf("failed deliveries = %+v, want the dropped one naming its rule", failed)
+	}
+	if _, err := r.store.RetryDelivery(ctx, failed[0].ID, now); err != nil {
+		t.Fatal(err)
+	}
+	r.drain(t)
+	if got := customers(); len(got) != 1 {
+		t.Errorf("retried delivery = %v, want it once", got)
+	}
+
+	slow := buy("100000000003")
+	if _, err := rules.Add(faults.Spec{Operation: events.OpNotify, Customer: slow, Latency: "1h"}); err != nil {
+		t.Fatal(err)
+	}
+	fast := buy("100000000004")
+	r.drain(t)
+	if got := customers(); len(got) != 1 || !strings.HasPrefix(got[0], fast+"/") {
+		t.Errorf("with %s delayed, the queue got %v, want only %s's", slow, got, fast)
+	}
+	now = now.Add(time.Hour + time.Second)
+	r.drain(t)
+	if got := customers(); len(got) != 1 || !strings.HasPrefix(got[0], slow+"/") {
+		t.Errorf("after the delay the queue got %v, want %s's (once: the delay applies before the first attempt only)", got, slow)
 	}
 }

@@ -48,6 +48,9 @@ type Spec struct {
 	// DropResponse runs the request (records are committed) and then closes
 	// the connection without an answer.
 	DropResponse bool `json:"drop_response,omitempty"`
+	// Duplicate (operation Notify only) sends a matching delivery twice,
+	// with one MessageId, so that a handler's idempotency is tested.
+	Duplicate bool `json:"duplicate,omitempty"`
 
 	// Probability is the chance that the rule affects a matching request;
 	// 0 means 1.
@@ -67,7 +70,7 @@ type Rule struct {
 
 // operations are the operations a rule can name.
 var operations = slices.Concat([]string{meterd.OpBatchMeterUsage, meterd.OpMeterUsage, meterd.OpRegisterUsage, meterd.OpResolveCustomer, meterd.OpGetEntitlements},
-	meterd.AgreementOperations(), events.SQSOperations(), meterd.CatalogOperations())
+	meterd.AgreementOperations(), events.SQSOperations(), meterd.CatalogOperations(), []string{events.OpNotify})
 
 // Operations returns the operations a rule can name, for forms.
 func Operations() []string { return slices.Clone(operations) }
@@ -94,14 +97,18 @@ func (s *Spec) Validate() error {
 		return meterd.Errorf(meterd.EInvalid, "operation: must be one of %v, got %q", operations, s.Operation)
 	}
 	effects := 0
-	for _, set := range []bool{s.Error != "", s.Unprocessed != 0, s.Latency != "", s.DropResponse} {
+	for _, set := range []bool{s.Error != "", s.Unprocessed != 0, s.Latency != "", s.DropResponse, s.Duplicate} {
 		if set {
 			effects++
 		}
 	}
 	switch {
 	case effects != 1:
-		return meterd.Errorf(meterd.EInvalid, "give exactly one effect: error, unprocessed, latency or drop_response")
+		return meterd.Errorf(meterd.EInvalid, "give exactly one effect: error, unprocessed, latency, drop_response or duplicate")
+	case s.Duplicate && s.Operation != events.OpNotify:
+		return meterd.Errorf(meterd.EInvalid, "duplicate: only for operation Notify (deliveries of lifecycle events)")
+	case s.Operation == events.OpNotify && (s.Error != "" || s.Unprocessed != 0):
+		return meterd.Errorf(meterd.EInvalid, "operation Notify: the effects are drop_response (the delivery is lost), latency (it is delayed) or duplicate (sent twice)")
 	case s.Error != "" && !slices.Contains(codes, s.Error):
 		return meterd.Errorf(meterd.EInvalid, "error: %q is not an exception of the Metering, Entitlement or Agreement API (such as ThrottlingException or InternalServiceErrorException)", s.Error)
 	case s.Unprocessed != 0 && s.Operation != meterd.OpBatchMeterUsage:
@@ -158,6 +165,8 @@ type decision struct {
 	err         error
 	unprocessed []bool // per record of a BatchMeterUsage request
 	drop        bool
+	duplicate   bool
+	rule        string // the last rule that fired
 }
 
 // InjectedError is an error answered by a fault rule: the AWS error the
@@ -251,6 +260,7 @@ func (rs *Rules) decide(req *request) decision {
 			continue
 		}
 		r.Hits++
+		d.rule = r.ID
 		switch {
 		case r.Error != "":
 			d.err = &InjectedError{Err: meterd.Errorf(r.Error, "Injected by meterd fault rule %s.", r.ID), Rule: r.ID}
@@ -259,6 +269,8 @@ func (rs *Rules) decide(req *request) decision {
 			d.latency += lat
 		case r.DropResponse:
 			d.drop = true
+		case r.Duplicate:
+			d.duplicate = true
 		case r.Unprocessed != 0:
 			if d.unprocessed == nil {
 				d.unprocessed = make([]bool, len(req.records))
@@ -275,4 +287,14 @@ func (rs *Rules) decide(req *request) decision {
 	}
 	rs.rules = kept
 	return d
+}
+
+// Notify decides the faults of one delivery of a lifecycle event (the
+// operation Notify): product and customer are the event's, account the
+// receiving target's owner. The dispatcher calls it once per delivery
+// attempt it is about to make.
+func (rs *Rules) Notify(product, customer, account string) events.NotifyFault {
+	d := rs.decide(&request{op: events.OpNotify, product: product, account: account,
+		records: []meterd.UsageRecord{{CustomerIdentifier: customer}}})
+	return events.NotifyFault{Drop: d.drop, Delay: d.latency, Duplicate: d.duplicate, Rule: d.rule}
 }

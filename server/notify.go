@@ -36,7 +36,7 @@ func (m *Main) setupNotify(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	m.Notify = &events.Dispatcher{Store: st, Queues: m.notify.queues, Signer: signer, BaseURL: m.URL(), Logger: m.Logger}
+	m.Notify = &events.Dispatcher{Store: st, Queues: m.notify.queues, Signer: signer, BaseURL: m.URL(), Logger: m.Logger, Faults: m.Faults}
 	m.notify.notifications = &events.Notifications{Store: st, Products: m.Ledger, Queues: m.notify.queues, Dispatcher: m.Notify, BaseURL: m.URL()}
 	return nil
 }

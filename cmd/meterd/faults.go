@@ -19,7 +19,7 @@ func runFaults(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		verbs: []verb{
 			{"list", "", "list the fault rules in force", faultsList},
 			{"add", "--operation OP [--product C] [--customer X] [--dimension D] [--account A] " +
-				"(--error CODE | --unprocessed FRACTION | --latency D | --drop-response) [--probability P] [--count N]",
+				"(--error CODE | --unprocessed FRACTION | --latency D | --drop-response | --duplicate) [--probability P] [--count N]",
 				"add a fault rule", faultsAdd},
 			{"delete", "ID", "delete a fault rule", faultsDelete},
 			{"clear", "", "delete every fault rule", faultsClear},
@@ -55,6 +55,13 @@ for MeterUsage and RegisterUsage the calling buyer's account), --dimension and
   --latency D            delay the request by D, such as 2s
   --drop-response        store the records, then close the connection unanswered
 
+With --operation Notify the rule acts on deliveries of lifecycle events
+(SNS messages, EventBridge events) instead, matched by --product, --customer
+(the event's) and --account (the receiving seller): --drop-response loses the
+delivery (recorded failed, "meterd deliveries retry" re-sends it), --latency D
+holds it back D before its first attempt (later ones of its customer wait;
+other customers' overtake it), --duplicate sends it twice with one MessageId.
+
 --probability P affects a matching request with chance P (default 1); --count N
 deletes the rule after N affected requests (default unlimited). Draws come from
 the server's --fault-seed, so a run with the same seed is reproducible.`
@@ -70,7 +77,8 @@ func faultsAdd(ctx context.Context, c *cli, args []string) error {
 	fs.StringVar(&in.Error, "error", "", "answer this exception, such as ThrottlingException")
 	fs.Float64Var(&in.Unprocessed, "unprocessed", 0, "fraction of matching BatchMeterUsage records to leave unprocessed")
 	fs.StringVar(&in.Latency, "latency", "", "delay, such as 250ms or 2s")
-	fs.BoolVar(&in.DropResponse, "drop-response", false, "store the records, then close the connection without an answer")
+	fs.BoolVar(&in.DropResponse, "drop-response", false, "store the records, then close the connection without an answer (Notify: lose the delivery)")
+	fs.BoolVar(&in.Duplicate, "duplicate", false, "Notify: send the delivery twice")
 	fs.Float64Var(&in.Probability, "probability", 1, "chance that a matching request is affected")
 	fs.Int64Var(&in.Count, "count", 0, "delete the rule after this many affected requests (0: unlimited)")
 	client, err := c.connect(fs, args, "operation")
@@ -128,6 +136,8 @@ func faultTable(rules ...admin.FaultRule) *table {
 			effect = "latency " + r.Latency
 		case r.DropResponse:
 			effect = "drop-response"
+		case r.Duplicate:
+			effect = "duplicate"
 		}
 		p, count := r.Probability, "unlimited"
 		if p == 0 {
