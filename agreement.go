@@ -148,6 +148,15 @@ func (e *Entitlement) Key() EntitlementKey {
 	return EntitlementKey{CustomerIdentifier: e.CustomerIdentifier, Dimension: e.Dimension, LicenseArn: e.LicenseArn}
 }
 
+// AgreementEnd is an agreement's id, product and end time (nil for
+// pay-as-you-go): what a search sorts and filters on before it reads the
+// agreements of one page.
+type AgreementEnd struct {
+	ID          string
+	ProductCode string
+	EndTime     *time.Time
+}
+
 // AgreementFilter selects agreements; zero fields match everything.
 type AgreementFilter struct {
 	ProductCode        string

@@ -148,6 +148,9 @@ type Ledger interface {
 	// Agreements lists the agreements matching f ordered by acceptance
 	// time, then id.
 	Agreements(ctx context.Context, f AgreementFilter) ([]*Agreement, error)
+	// AgreementEnds lists the id, product and end time of the agreements
+	// matching f, in no particular order.
+	AgreementEnds(ctx context.Context, f AgreementFilter) ([]AgreementEnd, error)
 	// PutAgreementRequest stores a new agreement request and returns it;
 	// when the buyer used its ClientToken before, it stores nothing and
 	// returns the request stored with it.

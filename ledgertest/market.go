@@ -3,6 +3,7 @@ package ledgertest
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -31,6 +32,7 @@ func testMarket(t *testing.T, open Open) {
 	t.Run("ProductFields", func(t *testing.T) { testProductFields(t, open) })
 	t.Run("Reset", func(t *testing.T) { testMarketReset(t, open) })
 	t.Run("AgreementRequests", func(t *testing.T) { testAgreementRequests(t, open) })
+	t.Run("AgreementEnds", func(t *testing.T) { testAgreementEnds(t, open) })
 }
 
 // RunShared runs the checks that need two stores on one database (two
@@ -663,5 +665,31 @@ func testAgreementRequests(t *testing.T, open Open) {
 	must(t, "Reset", l.Reset(ctx))
 	if _, err := l.AgreementRequest(ctx, r.ID); meterd.ErrorCode(err) != meterd.ENotFound {
 		t.Errorf("AgreementRequest after Reset = %v, want ENotFound", err)
+	}
+}
+
+// testAgreementEnds: AgreementEnds lists the id, product and end time of
+// the agreements the filter selects (none for pay-as-you-go), as
+// Agreements does.
+func testAgreementEnds(t *testing.T, open Open) {
+	l := open(t)
+	ctx := t.Context()
+	seedCatalog(t, l)
+	a, b := testAgreement(1, license1, h0.Add(1500*time.Microsecond)), testAgreement(2, license2, h1)
+	b.EndTime, b.Status = nil, meterd.AgreementCancelled
+	apply(t, l, &meterd.MarketChange{Insert: []*meterd.Agreement{a, b}})
+	ends, err := l.AgreementEnds(ctx, meterd.AgreementFilter{SellerAccountID: seller})
+	must(t, "AgreementEnds", err)
+	slices.SortFunc(ends, func(x, y meterd.AgreementEnd) int { return strings.Compare(x.ID, y.ID) })
+	if len(ends) != 2 || ends[0].ID != a.ID || ends[0].ProductCode != product1 || ends[0].EndTime == nil ||
+		!ends[0].EndTime.Equal(h0.AddDate(1, 0, 0).Add(time.Millisecond)) || ends[0].EndTime.Location() != time.UTC ||
+		ends[1].ID != b.ID || ends[1].EndTime != nil {
+		t.Errorf("AgreementEnds(seller) = %+v, want %s ending a year on (to the millisecond, UTC) and %s without an end", ends, a.ID, b.ID)
+	}
+	if ends, err := l.AgreementEnds(ctx, meterd.AgreementFilter{SellerAccountID: seller, Status: meterd.AgreementCancelled}); err != nil || len(ends) != 1 || ends[0].ID != b.ID {
+		t.Errorf("AgreementEnds(CANCELLED) = %+v, %v; want %s", ends, err, b.ID)
+	}
+	if ends, err := l.AgreementEnds(ctx, meterd.AgreementFilter{BuyerAccountID: buyer2}); err != nil || len(ends) != 0 {
+		t.Errorf("AgreementEnds(another buyer) = %+v, %v; want none", ends, err)
 	}
 }

@@ -24,6 +24,9 @@ type AgreementStore interface {
 	// Agreements lists the agreements matching f ordered by acceptance
 	// time, then id.
 	Agreements(ctx context.Context, f meterd.AgreementFilter) ([]*meterd.Agreement, error)
+	// AgreementEnds lists the id, product and end time of the agreements
+	// matching f.
+	AgreementEnds(ctx context.Context, f meterd.AgreementFilter) ([]meterd.AgreementEnd, error)
 	// CustomerByAccount returns a product's customer by AWS account id. ENotFound.
 	CustomerByAccount(ctx context.Context, productCode, awsAccountID string) (*meterd.Customer, error)
 	// PutRegistrationToken stores a new registration token.

@@ -87,15 +87,19 @@ func (s *Agreements) SearchAgreements(ctx context.Context, in *meterd.SearchAgre
 	} else {
 		f.BuyerAccountID = caller.AccountID
 	}
-	all, err := s.Store.Agreements(ctx, f)
+	// Sort and filter on the agreements' ends alone, then read the page's
+	// agreements: a seller's 10,000 agreements are not all decoded for a
+	// page of 50.
+	all, err := s.Store.AgreementEnds(ctx, f)
 	if err != nil {
 		return nil, fmt.Errorf("marketplace: search agreements of %s: %w", caller.AccountID, err)
 	}
-	found, err := s.matching(ctx, q, all)
+	products := map[string]*meterd.Product{}
+	found, err := s.matching(ctx, q, all, products)
 	if err != nil {
 		return nil, err
 	}
-	slices.SortFunc(found, func(a, b *meterd.DescribeAgreementOutput) int { return q.compare(a, b) })
+	slices.SortFunc(found, q.compare)
 
 	tokens := &Entitlements{TokenKey: s.TokenKey}
 	scope := searchScope(caller.AccountID, in)
@@ -113,20 +117,28 @@ func (s *Agreements) SearchAgreements(ctx context.Context, in *meterd.SearchAgre
 		if !ok || !cut || (end != "" && perr != nil) {
 			return nil, validation("INVALID_NEXT_TOKEN", "nextToken", "The nextToken is not valid: pass the nextToken of the previous SearchAgreements call with the same catalog, filters and sort")
 		}
-		last := &meterd.DescribeAgreementOutput{AgreementID: id}
+		last := meterd.AgreementEnd{ID: id}
 		if end != "" {
 			t := time.UnixMilli(ms).UTC()
 			last.EndTime = &t
 		}
-		from, _ = slices.BinarySearchFunc(found, last, func(a, b *meterd.DescribeAgreementOutput) int { return q.compare(a, b) })
-		if from < len(found) && found[from].AgreementID == id {
+		from, _ = slices.BinarySearchFunc(found, last, q.compare)
+		if from < len(found) && found[from].ID == id {
 			from++
 		}
 	}
 	to := min(from+q.limit, len(found))
 	out := &meterd.SearchAgreementsOutput{AgreementViewSummaries: []meterd.AgreementViewSummary{}}
-	for _, v := range found[from:to] {
-		out.AgreementViewSummaries = append(out.AgreementViewSummaries, *v)
+	for _, e := range found[from:to] {
+		a, err := s.Store.Agreement(ctx, e.ID)
+		if err != nil {
+			return nil, fmt.Errorf("marketplace: agreement %s: %w", e.ID, err)
+		}
+		p, err := s.product(ctx, products, a.ProductCode)
+		if err != nil {
+			return nil, err
+		}
+		out.AgreementViewSummaries = append(out.AgreementViewSummaries, *view(a, p))
 	}
 	if to < len(found) {
 		last := found[to-1]
@@ -134,34 +146,40 @@ func (s *Agreements) SearchAgreements(ctx context.Context, in *meterd.SearchAgre
 		if last.EndTime != nil {
 			end = strconv.FormatInt(last.EndTime.UnixMilli(), 10)
 		}
-		out.NextToken = tokens.sealToken(scope, meterd.EntitlementKey{Dimension: end + "/" + last.AgreementID})
+		out.NextToken = tokens.sealToken(scope, meterd.EntitlementKey{Dimension: end + "/" + last.ID})
 	}
 	return out, nil
 }
 
-// matching returns the views of the agreements that pass the filters the
-// store did not apply: agreement type, resource, offer set and end time.
-func (s *Agreements) matching(ctx context.Context, q *agreementSearch, all []*meterd.Agreement) ([]*meterd.DescribeAgreementOutput, error) {
+// product returns a product, read once per search.
+func (s *Agreements) product(ctx context.Context, products map[string]*meterd.Product, code string) (*meterd.Product, error) {
+	if p := products[code]; p != nil {
+		return p, nil
+	}
+	p, err := s.Store.Product(ctx, code)
+	if err != nil {
+		return nil, fmt.Errorf("marketplace: product %s: %w", code, err)
+	}
+	products[code] = p
+	return p, nil
+}
+
+// matching returns the agreements that pass the filters the store did not
+// apply: agreement type, resource, offer set and end time.
+func (s *Agreements) matching(ctx context.Context, q *agreementSearch, all []meterd.AgreementEnd, products map[string]*meterd.Product) ([]meterd.AgreementEnd, error) {
 	if q.values[filterAgreementType] != meterd.AgreementType || q.values[filterOfferSetID] != "" {
 		return nil, nil // meterd makes only purchase agreements, and no offer sets
 	}
-	products := map[string]*meterd.Product{}
-	var found []*meterd.DescribeAgreementOutput
+	var found []meterd.AgreementEnd
 	for _, a := range all {
-		p := products[a.ProductCode]
-		if p == nil {
-			var err error
-			if p, err = s.Store.Product(ctx, a.ProductCode); err != nil {
-				return nil, fmt.Errorf("marketplace: product %s of agreement %s: %w", a.ProductCode, a.ID, err)
+		if id, typ := q.values[filterResourceIdentifier], q.values[filterResourceType]; id != "" || typ != "" {
+			p, err := s.product(ctx, products, a.ProductCode)
+			if err != nil {
+				return nil, err
 			}
-			products[a.ProductCode] = p
-		}
-		v := view(a, p)
-		if id := q.values[filterResourceIdentifier]; id != "" && id != p.ID {
-			continue
-		}
-		if typ := q.values[filterResourceType]; typ != "" && typ != v.Resources[0].Type {
-			continue
+			if (id != "" && id != p.ID) || (typ != "" && typ != ResourceType(p.Type)) {
+				continue
+			}
 		}
 		if (q.before != nil || q.after != nil) && a.EndTime == nil {
 			continue // an end time filter selects agreements that end
@@ -169,14 +187,14 @@ func (s *Agreements) matching(ctx context.Context, q *agreementSearch, all []*me
 		if (q.before != nil && !a.EndTime.Before(*q.before)) || (q.after != nil && !a.EndTime.After(*q.after)) {
 			continue
 		}
-		found = append(found, v)
+		found = append(found, a)
 	}
 	return found, nil
 }
 
-// compare orders agreement views by end time (none: after every end) in
-// the request's order, then by id in the same direction.
-func (q *agreementSearch) compare(a, b *meterd.DescribeAgreementOutput) int {
+// compare orders agreements by end time (none: after every end) in the
+// request's order, then by id in the same direction.
+func (q *agreementSearch) compare(a, b meterd.AgreementEnd) int {
 	c := 0
 	switch {
 	case a.EndTime == nil && b.EndTime != nil:
@@ -187,7 +205,7 @@ func (q *agreementSearch) compare(a, b *meterd.DescribeAgreementOutput) int {
 		c = a.EndTime.Compare(*b.EndTime)
 	}
 	if c == 0 {
-		c = strings.Compare(a.AgreementID, b.AgreementID)
+		c = strings.Compare(a.ID, b.ID)
 	}
 	if q.descending {
 		return -c

@@ -249,6 +249,13 @@ func (s *Store) AgreementByRequest(ctx context.Context, productCode, requestKey 
 
 // Agreements lists the agreements matching f by acceptance time, then id.
 func (s *Store) Agreements(ctx context.Context, f meterd.AgreementFilter) ([]*meterd.Agreement, error) {
+	q, args := agreementQuery(`SELECT doc, request_key FROM agreements`, f)
+	return list(ctx, s, "agreements", q+" ORDER BY acceptance_time, id", args, scanAgreement)
+}
+
+// agreementQuery appends f's conditions to a query of the agreements
+// table; only the fields set become clauses.
+func agreementQuery(q string, f meterd.AgreementFilter) (string, []any) {
 	var where []string
 	var args []any
 	for _, c := range []struct{ col, v string }{
@@ -260,11 +267,24 @@ func (s *Store) Agreements(ctx context.Context, f meterd.AgreementFilter) ([]*me
 			where = append(where, c.col+" = $"+strconv.Itoa(len(args)))
 		}
 	}
-	q := `SELECT doc, request_key FROM agreements`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	return list(ctx, s, "agreements", q+" ORDER BY acceptance_time, id", args, scanAgreement)
+	return q, args
+}
+
+// AgreementEnds lists the id, product and end of the agreements matching f.
+func (s *Store) AgreementEnds(ctx context.Context, f meterd.AgreementFilter) ([]meterd.AgreementEnd, error) {
+	q, args := agreementQuery(`SELECT id, product_code, end_time FROM agreements`, f)
+	return list(ctx, s, "agreement ends", q, args, func(row pgx.CollectableRow) (meterd.AgreementEnd, error) {
+		var e meterd.AgreementEnd
+		err := row.Scan(&e.ID, &e.ProductCode, &e.EndTime)
+		if e.EndTime != nil {
+			t := e.EndTime.UTC()
+			e.EndTime = &t
+		}
+		return e, err
+	})
 }
 
 // License returns a license by ARN. ENotFound.

@@ -236,21 +236,7 @@ func oneAgreement(ctx context.Context, s *Store, what, query string, args ...any
 
 // Agreements lists the agreements matching f by acceptance time, then id.
 func (s *Store) Agreements(ctx context.Context, f meterd.AgreementFilter) ([]*meterd.Agreement, error) {
-	var where []string
-	var args []any
-	for _, c := range []struct{ col, v string }{
-		{"product_code", f.ProductCode}, {"buyer_account_id", f.BuyerAccountID}, {"seller_account_id", f.SellerAccountID},
-		{"customer_identifier", f.CustomerIdentifier}, {"offer_id", f.OfferID}, {"status", f.Status}, {"license_arn", f.LicenseArn},
-	} {
-		if c.v != "" {
-			where = append(where, c.col+" = ?")
-			args = append(args, c.v)
-		}
-	}
-	q := `SELECT doc, request_key FROM agreements`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
+	q, args := agreementQuery(`SELECT doc, request_key FROM agreements`, f)
 	rows, err := s.read.QueryContext(ctx, q+` ORDER BY acceptance_ms, id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: agreements: %w", err)
@@ -266,6 +252,49 @@ func (s *Store) Agreements(ctx context.Context, f meterd.AgreementFilter) ([]*me
 		a.RequestKey = key.String
 		return &a, err
 	})
+}
+
+// agreementQuery appends f's conditions to a query of the agreements
+// table; only the fields set become clauses.
+func agreementQuery(q string, f meterd.AgreementFilter) (string, []any) {
+	var where []string
+	var args []any
+	for _, c := range []struct{ col, v string }{
+		{"product_code", f.ProductCode}, {"buyer_account_id", f.BuyerAccountID}, {"seller_account_id", f.SellerAccountID},
+		{"customer_identifier", f.CustomerIdentifier}, {"offer_id", f.OfferID}, {"status", f.Status}, {"license_arn", f.LicenseArn},
+	} {
+		if c.v != "" {
+			where = append(where, c.col+" = ?")
+			args = append(args, c.v)
+		}
+	}
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	return q, args
+}
+
+// AgreementEnds lists the id, product and end of the agreements matching f.
+func (s *Store) AgreementEnds(ctx context.Context, f meterd.AgreementFilter) ([]meterd.AgreementEnd, error) {
+	q, args := agreementQuery(`SELECT id, product_code, end_ms FROM agreements`, f)
+	rows, err := s.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: agreement ends: %w", err)
+	}
+	ends, err := collect(rows, func(rows *sql.Rows) (meterd.AgreementEnd, error) {
+		var e meterd.AgreementEnd
+		var end sql.NullInt64
+		err := rows.Scan(&e.ID, &e.ProductCode, &end)
+		if end.Valid {
+			t := fromMS(end.Int64)
+			e.EndTime = &t
+		}
+		return e, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: agreement ends: %w", err)
+	}
+	return ends, nil
 }
 
 // License returns a license by ARN. ENotFound.
