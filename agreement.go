@@ -95,10 +95,13 @@ type License struct {
 }
 
 // ActiveAt reports whether usage timestamped t may be metered against the
-// license: from its start until one hour (UnsubscribeGrace) after it was
-// deprovisioned.
+// license: from the start of the hour it started in until one hour
+// (UnsubscribeGrace) after it was deprovisioned. The hour, not the instant:
+// a usage record stands for its hour, and an hourly job stamps the hour's
+// start (or whole seconds, as botocore sends), so usage of the hour a buyer
+// subscribed in would otherwise be refused.
 func (l *License) ActiveAt(t time.Time) bool {
-	if t.Before(l.StartTime) {
+	if t.Before(Hour(l.StartTime)) {
 		return false
 	}
 	return l.DeprovisionedAt == nil || t.Before(l.DeprovisionedAt.Add(UnsubscribeGrace))

@@ -58,7 +58,18 @@ func TestMeterAgainstLicenses(t *testing.T) {
 			}
 		}
 
-		e.advance(3 * time.Hour) // t0+3h: the contract started at t0+2h
+		// A license starting inside an hour covers that whole hour: an
+		// hourly job stamps the hour's start, botocore whole seconds.
+		e.advance(25 * time.Minute)
+		midHour := e.accept(contract(newBuyer)) // starts at t0+25m
+		if got := e.meter(cust, midHour.LicenseArn, t0); got != meterd.StatusSuccess {
+			t.Errorf("record at the start of the hour a license started in (t0+25m) = %s, want Success", got)
+		}
+		if got := e.meter(cust, midHour.LicenseArn, t0.Add(-time.Second)); got != meterd.EInvalidLicense {
+			t.Errorf("record in the hour before a license started = %s, want InvalidLicenseException", got)
+		}
+
+		e.advance(3*time.Hour - 25*time.Minute) // t0+3h: the contract started at t0+2h
 		if got := e.meter(cust, future.LicenseArn, t0.Add(2*time.Hour+time.Minute)); got != meterd.StatusSuccess {
 			t.Errorf("record after the contract's start with its license = %s, want Success", got)
 		}

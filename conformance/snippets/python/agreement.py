@@ -43,8 +43,7 @@ token = buyer.get_agreement_entitlements(agreementId=agreement_id)["agreementEnt
 metering = client("meteringmarketplace", "test")
 customer = metering.resolve_customer(RegistrationToken=token)
 out = metering.batch_meter_usage(ProductCode=customer["ProductCode"], UsageRecords=[{
-    # whole seconds on the wire: stamped a second on, after the license's start
-    "Timestamp": datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=1),
+    "Timestamp": datetime.datetime.now(datetime.timezone.utc),
     "CustomerAWSAccountId": customer["CustomerAWSAccountId"], "LicenseArn": customer["LicenseArn"],
     "Dimension": "storage_gb", "Quantity": 5}])
 buyer.cancel_agreement(agreementId=agreement_id)
