@@ -25,6 +25,11 @@ func startUpstream(t *testing.T, now time.Time) *upstream {
 	srv := meterdtest.Serve(t, meterdtest.Build(t))
 	u := &upstream{srv: srv, admin: admin.NewClient(srv.URL, srv.AdminToken)}
 	u.setClock(t, now)
+	// The demo catalog was applied at wall time: apply it again at now, so
+	// that its customers' licenses start then and cover the test's hours.
+	if err := u.admin.Reset(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	return u
 }
 
