@@ -81,7 +81,11 @@ type RegistrationToken struct {
 	Token              string
 	ProductCode        string
 	CustomerIdentifier string
-	ExpiresAt          time.Time // by the server clock
+	// LicenseArn is the license of the agreement the token was issued for,
+	// which ResolveCustomer answers; "" for a customer's token, which
+	// answers the customer's newest license.
+	LicenseArn string
+	ExpiresAt  time.Time // by the server clock
 	CreatedAt          time.Time
 }
 

@@ -175,6 +175,17 @@ func (c *Client) CreateToken(ctx context.Context, code, customer string, ttl tim
 	return &out, c.call(ctx, "POST", p("products", code, "tokens"), nil, in, &out)
 }
 
+// CreateAgreementToken mints a registration token for a customer bound to
+// one of its agreements, whose license ResolveCustomer answers.
+func (c *Client) CreateAgreementToken(ctx context.Context, code, customer, agreement string, ttl time.Duration) (*Token, error) {
+	in := TokenInput{Customer: customer, Agreement: agreement}
+	if ttl != 0 {
+		in.TTL = ttl.String()
+	}
+	var out Token
+	return &out, c.call(ctx, "POST", p("products", code, "tokens"), nil, in, &out)
+}
+
 // PublicKeys lists a product's RegisterUsage key versions.
 func (c *Client) PublicKeys(ctx context.Context, code string) ([]PublicKey, error) {
 	var out []PublicKey

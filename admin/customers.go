@@ -236,7 +236,17 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 	} else if err != nil {
 		return err
 	}
-	t := metering.NewRegistrationToken(p.Code, in.Customer, s.Clock.Now(), ttl)
+	license := ""
+	if in.Agreement != "" {
+		a, err := s.Ledger.Agreement(ctx, in.Agreement)
+		if meterd.ErrorCode(err) == meterd.ENotFound || err == nil && (a.ProductCode != p.Code || a.CustomerIdentifier != in.Customer) {
+			return meterd.Errorf(meterd.EInvalid, "agreement: %s is not an agreement of customer %s of product %s", in.Agreement, in.Customer, p.Code)
+		} else if err != nil {
+			return err
+		}
+		license = a.LicenseArn
+	}
+	t := metering.NewRegistrationToken(p.Code, in.Customer, license, s.Clock.Now(), ttl)
 	if err := s.Ledger.PutRegistrationToken(ctx, t); err != nil {
 		return err
 	}

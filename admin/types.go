@@ -124,6 +124,9 @@ type CustomerPatch struct {
 type TokenInput struct {
 	Customer string `json:"customer"`      // customer identifier
 	TTL      string `json:"ttl,omitempty"` // Go duration; default 4h
+	// Agreement binds the token to one of the customer's agreements:
+	// ResolveCustomer answers its license rather than the newest.
+	Agreement string `json:"agreement,omitempty"`
 }
 
 // Token is a registration token.

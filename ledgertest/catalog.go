@@ -376,11 +376,11 @@ func testRegistrationTokens(t *testing.T, open Open) {
 	ctx := t.Context()
 	seedCatalog(t, l)
 	want := &meterd.RegistrationToken{Token: "tok-abc", ProductCode: product1, CustomerIdentifier: customer1,
-		ExpiresAt: h0.Add(4*time.Hour + 5*time.Millisecond), CreatedAt: h0}
+		LicenseArn: "arn:aws:license-manager::111122223333:license:l-tok", ExpiresAt: h0.Add(4*time.Hour + 5*time.Millisecond), CreatedAt: h0}
 	must(t, "PutRegistrationToken", l.PutRegistrationToken(ctx, want))
 	got, err := l.RegistrationToken(ctx, "tok-abc")
 	must(t, "RegistrationToken", err)
-	if got.Token != want.Token || got.ProductCode != want.ProductCode || got.CustomerIdentifier != want.CustomerIdentifier {
+	if got.Token != want.Token || got.ProductCode != want.ProductCode || got.CustomerIdentifier != want.CustomerIdentifier || got.LicenseArn != want.LicenseArn {
 		t.Errorf("RegistrationToken = %+v, want %+v", got, want)
 	}
 	checkTime(t, "RegistrationToken.ExpiresAt", got.ExpiresAt, want.ExpiresAt)

@@ -151,7 +151,7 @@ func (s *Agreements) GetAgreementEntitlements(ctx context.Context, in *meterd.Ge
 		if c.Status == meterd.StatusSuspended {
 			e.Status, e.StatusReasonCode = meterd.AgreementEntitlementFailed, meterd.ReasonAccountSuspended
 		} else if caller.AccountID == a.BuyerAccountID {
-			tok := metering.NewRegistrationToken(a.ProductCode, a.CustomerIdentifier, now, RegistrationTokenTTL)
+			tok := metering.NewRegistrationToken(a.ProductCode, a.CustomerIdentifier, a.LicenseArn, now, RegistrationTokenTTL)
 			if err := s.Store.PutRegistrationToken(ctx, tok); err != nil {
 				return nil, fmt.Errorf("marketplace: registration token of agreement %s: %w", a.ID, err)
 			}

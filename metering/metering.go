@@ -119,15 +119,17 @@ func NewRecordID() string {
 }
 
 // NewRegistrationToken returns a new ResolveCustomer token for a customer of
-// a product, valid from now for ttl. The token is 32 random bytes in
-// base64url, so it cannot be guessed.
-func NewRegistrationToken(productCode, customerIdentifier string, now time.Time, ttl time.Duration) *meterd.RegistrationToken {
+// a product, bound to the license of one of its agreements ("" for none:
+// the customer's newest), valid from now for ttl. The token is 32 random
+// bytes in base64url, so it cannot be guessed.
+func NewRegistrationToken(productCode, customerIdentifier, licenseArn string, now time.Time, ttl time.Duration) *meterd.RegistrationToken {
 	var b [32]byte
 	rand.Read(b[:])
 	return &meterd.RegistrationToken{
 		Token:              base64.RawURLEncoding.EncodeToString(b[:]),
 		ProductCode:        productCode,
 		CustomerIdentifier: customerIdentifier,
+		LicenseArn:         licenseArn,
 		ExpiresAt:          now.Add(ttl).UTC(),
 		CreatedAt:          now.UTC(),
 	}

@@ -50,10 +50,14 @@ func (s *Service) ResolveCustomer(ctx context.Context, in *meterd.ResolveCustome
 	} else if err != nil {
 		return nil, fmt.Errorf("metering: customer of registration token: %w", err)
 	}
+	license := cust.LicenseArn
+	if tok.LicenseArn != "" {
+		license = tok.LicenseArn // the token's agreement's, of a customer holding several
+	}
 	return &meterd.ResolveCustomerOutput{
 		CustomerIdentifier:   cust.CustomerIdentifier,
 		CustomerAWSAccountID: cust.CustomerAWSAccountID,
 		ProductCode:          cust.ProductCode,
-		LicenseArn:           cust.LicenseArn,
+		LicenseArn:           license,
 	}, nil
 }

@@ -10,7 +10,7 @@ import (
 // token stores a registration token of product p for customer c, valid 4h.
 func (f *fixture) token(t *testing.T, p, c string) *meterd.RegistrationToken {
 	t.Helper()
-	tok := NewRegistrationToken(p, c, f.clock.Now(), 4*time.Hour)
+	tok := NewRegistrationToken(p, c, "", f.clock.Now(), 4*time.Hour)
 	must(t, "PutRegistrationToken", f.ledger.PutRegistrationToken(t.Context(), tok))
 	return tok
 }
@@ -35,6 +35,20 @@ func TestResolveCustomer(t *testing.T) {
 	f.clock.Set(t0.Add(4 * time.Hour))
 	_, err = f.svc.ResolveCustomer(asSeller(t), &meterd.ResolveCustomerInput{RegistrationToken: tok.Token})
 	wantError(t, "ResolveCustomer(at expiry)", err, meterd.EExpiredToken)
+}
+
+// TestResolveCustomerAgreementToken: a token bound to one of the
+// customer's agreements answers that agreement's license, not the newest.
+func TestResolveCustomerAgreementToken(t *testing.T) {
+	f := newFixture(t)
+	const older = "arn:aws:license-manager::111122223333:license:l-older"
+	tok := NewRegistrationToken(product, cust1, older, f.clock.Now(), 4*time.Hour)
+	must(t, "PutRegistrationToken", f.ledger.PutRegistrationToken(t.Context(), tok))
+	out, err := f.svc.ResolveCustomer(asSeller(t), &meterd.ResolveCustomerInput{RegistrationToken: tok.Token})
+	must(t, "ResolveCustomer", err)
+	if out.LicenseArn != older || out.CustomerIdentifier != cust1 {
+		t.Errorf("ResolveCustomer(a token of an agreement) = %+v, want customer %s and license %s", *out, cust1, older)
+	}
 }
 
 func TestResolveCustomerErrors(t *testing.T) {

@@ -287,8 +287,8 @@ func TestNewRecordID(t *testing.T) {
 
 func TestNewRegistrationToken(t *testing.T) {
 	now := time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC)
-	a := NewRegistrationToken("p", "c", now, 4*time.Hour)
-	b := NewRegistrationToken("p", "c", now, 4*time.Hour)
+	a := NewRegistrationToken("p", "c", "", now, 4*time.Hour)
+	b := NewRegistrationToken("p", "c", "", now, 4*time.Hour)
 	if len(a.Token) < 43 || a.Token == b.Token || strings.ContainsAny(a.Token, "+/=") {
 		t.Errorf("NewRegistrationToken tokens = %q, %q, want distinct base64url of 32 bytes", a.Token, b.Token)
 	}

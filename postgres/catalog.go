@@ -79,19 +79,19 @@ func (s *Store) DeleteAccessKey(ctx context.Context, id string) error {
 // PutRegistrationToken stores a new registration token.
 func (s *Store) PutRegistrationToken(ctx context.Context, t *meterd.RegistrationToken) error {
 	return s.exec(ctx, "put registration token", `INSERT INTO registration_tokens
-		(token, product_code, customer_identifier, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (token) DO UPDATE SET product_code = excluded.product_code,
-			customer_identifier = excluded.customer_identifier, expires_at = excluded.expires_at, created_at = excluded.created_at`,
-		t.Token, t.ProductCode, t.CustomerIdentifier, ms(t.ExpiresAt), ms(t.CreatedAt))
+		(token, product_code, customer_identifier, license_arn, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (token) DO UPDATE SET product_code = excluded.product_code, customer_identifier = excluded.customer_identifier,
+			license_arn = excluded.license_arn, expires_at = excluded.expires_at, created_at = excluded.created_at`,
+		t.Token, t.ProductCode, t.CustomerIdentifier, t.LicenseArn, ms(t.ExpiresAt), ms(t.CreatedAt))
 }
 
 // RegistrationToken returns a token. ENotFound.
 func (s *Store) RegistrationToken(ctx context.Context, token string) (*meterd.RegistrationToken, error) {
-	return one(ctx, s, "registration token", `SELECT token, product_code, customer_identifier, expires_at, created_at
+	return one(ctx, s, "registration token", `SELECT token, product_code, customer_identifier, license_arn, expires_at, created_at
 		FROM registration_tokens WHERE token = $1`, []any{token},
 		func(row pgx.CollectableRow) (*meterd.RegistrationToken, error) {
 			var t meterd.RegistrationToken
-			err := row.Scan(&t.Token, &t.ProductCode, &t.CustomerIdentifier, &t.ExpiresAt, &t.CreatedAt)
+			err := row.Scan(&t.Token, &t.ProductCode, &t.CustomerIdentifier, &t.LicenseArn, &t.ExpiresAt, &t.CreatedAt)
 			t.ExpiresAt, t.CreatedAt = t.ExpiresAt.UTC(), t.CreatedAt.UTC()
 			return &t, err
 		})

@@ -151,8 +151,8 @@ func (s *Store) Customers(ctx context.Context, productCode string) ([]*meterd.Cu
 
 // PutRegistrationToken stores a new registration token.
 func (s *Store) PutRegistrationToken(ctx context.Context, t *meterd.RegistrationToken) error {
-	_, err := s.write.ExecContext(ctx, `INSERT INTO registration_tokens (token, product_code, customer_identifier, expires_at_ms, created_at_ms)
-		VALUES (?, ?, ?, ?, ?)`, t.Token, t.ProductCode, t.CustomerIdentifier, ms(t.ExpiresAt), ms(t.CreatedAt))
+	_, err := s.write.ExecContext(ctx, `INSERT INTO registration_tokens (token, product_code, customer_identifier, license_arn, expires_at_ms, created_at_ms)
+		VALUES (?, ?, ?, ?, ?, ?)`, t.Token, t.ProductCode, t.CustomerIdentifier, t.LicenseArn, ms(t.ExpiresAt), ms(t.CreatedAt))
 	if isUnique(err) {
 		return meterd.Errorf(meterd.EConflict, "registration token already exists")
 	} else if err != nil {
@@ -165,8 +165,8 @@ func (s *Store) PutRegistrationToken(ctx context.Context, t *meterd.Registration
 func (s *Store) RegistrationToken(ctx context.Context, token string) (*meterd.RegistrationToken, error) {
 	var t meterd.RegistrationToken
 	var expires, created int64
-	err := s.read.QueryRowContext(ctx, `SELECT token, product_code, customer_identifier, expires_at_ms, created_at_ms
-		FROM registration_tokens WHERE token = ?`, token).Scan(&t.Token, &t.ProductCode, &t.CustomerIdentifier, &expires, &created)
+	err := s.read.QueryRowContext(ctx, `SELECT token, product_code, customer_identifier, license_arn, expires_at_ms, created_at_ms
+		FROM registration_tokens WHERE token = ?`, token).Scan(&t.Token, &t.ProductCode, &t.CustomerIdentifier, &t.LicenseArn, &expires, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, meterd.Errorf(meterd.ENotFound, "registration token not found")
 	} else if err != nil {

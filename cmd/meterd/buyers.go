@@ -82,7 +82,7 @@ func makePurchase(ctx context.Context, client *admin.Client, in marketplace.Acce
 	if err != nil {
 		return nil, err
 	}
-	tok, err := client.CreateToken(ctx, a.ProductCode, a.CustomerIdentifier, marketplace.RegistrationTokenTTL)
+	tok, err := client.CreateAgreementToken(ctx, a.ProductCode, a.CustomerIdentifier, a.ID, marketplace.RegistrationTokenTTL)
 	if err != nil {
 		return nil, err
 	}

@@ -333,7 +333,7 @@ func TestEndToEndResolveCustomer(t *testing.T) {
 	m := startServer(t, "testdata/e2e-catalog.yaml")
 	ctx := context.Background()
 	seller := newClient(m, "seller", "sellersecret", "")
-	tok := metering.NewRegistrationToken("saas-product", "cust-a", now, 4*time.Hour)
+	tok := metering.NewRegistrationToken("saas-product", "cust-a", "", now, 4*time.Hour)
 	if err := m.Ledger.PutRegistrationToken(ctx, tok); err != nil {
 		t.Fatal(err)
 	}

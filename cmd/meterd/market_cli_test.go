@@ -251,6 +251,20 @@ func (h *cliHarness) testPurchase(t *testing.T) {
 	if err != nil || aws.ToString(out.CustomerIdentifier) != p.Agreement.CustomerIdentifier || aws.ToString(out.CustomerAWSAccountId) != marketBuyer {
 		t.Errorf("ResolveCustomer(the form's token) = %+v, %v; want customer %s of %s", out, err, p.Agreement.CustomerIdentifier, marketBuyer)
 	}
+	// A second purchase makes a second license, the customer's newest; the
+	// first form's token still answers the first agreement's license.
+	var second purchase
+	h.json(t, &o, "offers", "create", "--product", "cli-saas", "--pricing", "usage")
+	h.json(t, &second, "buyers", "purchase", "--buyer", marketBuyer, "--offer", o.ID)
+	// The Go SDK's model here has no ResolveCustomerOutput.LicenseArn: the AWS CLI v1's has.
+	resolve := exec.Command("aws", "meteringmarketplace", "resolve-customer", "--registration-token", p.Form[formToken],
+		"--query", "LicenseArn", "--output", "text")
+	resolve.Env = h.srv.Env("test", "test")
+	got, err := resolve.Output()
+	if err != nil || second.Agreement == nil || second.Agreement.LicenseArn == p.Agreement.LicenseArn || strings.TrimSpace(string(got)) != p.Agreement.LicenseArn {
+		t.Errorf("ResolveCustomer(the first form's token) after a second purchase = %q, %v; want the first license %s", got, err, p.Agreement.LicenseArn)
+	}
+	h.wantExit(t, exitError, "not an agreement of customer", "tokens", "create", "--product", "demo-product", "--customer", catalog.DemoCustomer1, "--agreement", second.Agreement.ID)
 	r := h.run(t, "buyers", "purchase", "--buyer", catalog.DemoBuyerAccount1, "--offer", catalog.DemoTrialOffer, "--output", "csv")
 	if r.code != 0 || !strings.Contains(r.stdout, "\nx-amzn-marketplace-offer-type,free-trial\n") || !strings.Contains(r.stdout, "\nx-amzn-marketplace-token,") ||
 		!strings.Contains(r.stderr, "no fulfillment_url") {

@@ -11,7 +11,7 @@ func runTokens(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		name:    "tokens",
 		summary: "registration tokens for ResolveCustomer",
 		verbs: []verb{
-			{"create", "--product C --customer X [--ttl 4h]", "mint a registration token and print only it", tokensCreate},
+			{"create", "--product C --customer X [--agreement ID] [--ttl 4h]", "mint a registration token and print only it", tokensCreate},
 		},
 	}, args, stdout, stderr)
 }
@@ -22,6 +22,7 @@ func tokensCreate(ctx context.Context, c *cli, args []string) error {
 		"so scripts can capture it: TOKEN=$(meterd tokens create --product C --customer X).")
 	product := fs.String("product", "", "product code (required)")
 	customer := fs.String("customer", "", "customer identifier (required)")
+	agreement := fs.String("agreement", "", "bind the token to this agreement of the customer: ResolveCustomer answers its license (default: the customer's newest)")
 	ttl := fs.Duration("ttl", 0, "how long the token is valid (default: the server's, 4h)")
 	if _, err := c.parse(fs, args, 0); err != nil {
 		return err
@@ -36,7 +37,7 @@ func tokensCreate(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	tok, err := client.CreateToken(ctx, *product, *customer, *ttl)
+	tok, err := client.CreateAgreementToken(ctx, *product, *customer, *agreement, *ttl)
 	if err != nil {
 		return err
 	}
