@@ -35,8 +35,12 @@ func TestNotifyCLI(t *testing.T) {
 	if code != exitOK || json.Unmarshal([]byte(out), &subs) != nil || len(subs) != 2 {
 		t.Fatalf("subscriptions list = %d %s, want the demo's two", code, out)
 	}
-	if !strings.HasPrefix(subs[0].Arn, "arn:aws:sns:us-east-1:287250355862:aws-mp-subscription-notification-demo-product:") {
-		t.Errorf("subscription arn = %q", subs[0].Arn)
+	// Both were made in the same millisecond: their order is the ids', random.
+	for _, topic := range []string{"subscription", "entitlement"} {
+		prefix := "arn:aws:sns:us-east-1:287250355862:aws-mp-" + topic + "-notification-demo-product:"
+		if !strings.HasPrefix(subs[0].Arn, prefix) && !strings.HasPrefix(subs[1].Arn, prefix) {
+			t.Errorf("subscription arns = %q, %q, want one on the %s topic (%s...)", subs[0].Arn, subs[1].Arn, topic, prefix)
+		}
 	}
 	if code, out, _ := cli("rules", "list"); code != exitOK || !strings.Contains(out, "aws.agreement-marketplace") {
 		t.Errorf("rules list = %d %s, want the demo's rule", code, out)
