@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -247,9 +248,10 @@ func (d *Dispatcher) deliver(ctx context.Context) (int, error) {
 	results := make([]error, len(ds))
 	index := map[int64]int{}
 	now := d.Now()
+	rendered := d.renderAll(t, ds)
 	for i, dl := range ds {
 		index[dl.ID] = i
-		sendTo, body, err := d.render(t, dl)
+		sendTo, body, err := rendered[i].dst, rendered[i].body, rendered[i].err
 		if err != nil {
 			results[i] = err
 			continue
@@ -386,6 +388,30 @@ type destination struct {
 	url            string // http(s)
 	headers        map[string]string
 	insecure       bool
+}
+
+// renderedDelivery is a delivery's destination and body.
+type renderedDelivery struct {
+	dst  destination
+	body string
+	err  error
+}
+
+// renderAll renders the deliveries on every core: signing an SNS envelope
+// (RSA) is most of a delivery's cost.
+func (d *Dispatcher) renderAll(t *targets, ds []*meterd.Delivery) []renderedDelivery {
+	out := make([]renderedDelivery, len(ds))
+	workers := min(runtime.GOMAXPROCS(0), len(ds))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(ds); i += workers {
+				out[i].dst, out[i].body, out[i].err = d.render(t, ds[i])
+			}
+		})
+	}
+	wg.Wait()
+	return out
 }
 
 // render returns where a delivery goes and its body: the SNS envelope (or
