@@ -346,3 +346,45 @@ func TestDispatchFaults(t *testing.T) {
 		t.Errorf("after the delay the queue got %v, want %s's (once: the delay applies before the first attempt only)", got, slow)
 	}
 }
+
+// TestDispatchTiming: the lifecycle follows the server clock: a cancel
+// sends unsubscribe-pending, and unsubscribe-success comes when the clock
+// passes the grace hour, not before.
+func TestDispatchTiming(t *testing.T) {
+	r := newNotifyRig(t)
+	ctx := t.Context()
+	if err := r.store.CreateQueue(ctx, &meterd.Queue{AccountID: catalog.DemoSellerAccount, Name: "q", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	r.subscribe(t, "sub", meterd.TopicSubscription, "q", true, 1)
+	res, err := r.market.Accept(ctx, marketplace.AcceptInput{Buyer: "100000000009", OfferID: catalog.DemoUsageOffer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.market.Cancel(ctx, res.Agreement.ID); err != nil {
+		t.Fatal(err)
+	}
+	actions := func() []string {
+		r.drain(t)
+		var out []string
+		for _, b := range r.receiveAll(t, "q") {
+			var m map[string]string
+			json.Unmarshal([]byte(b), &m)
+			out = append(out, m["action"])
+		}
+		return out
+	}
+	if got := strings.Join(actions(), ","); got != "subscribe-success,unsubscribe-pending" {
+		t.Fatalf("after the cancel the queue got %s, want subscribe-success,unsubscribe-pending", got)
+	}
+	r.clock.Advance(59 * time.Minute)
+	r.market.ApplyDue(ctx)
+	if got := actions(); len(got) != 0 {
+		t.Errorf("59 minutes after the cancel the queue got %v, want nothing yet", got)
+	}
+	r.clock.Advance(2 * time.Minute)
+	r.market.ApplyDue(ctx)
+	if got := strings.Join(actions(), ","); got != "unsubscribe-success" {
+		t.Errorf("61 minutes after the cancel the queue got %q, want unsubscribe-success", got)
+	}
+}
