@@ -86,7 +86,7 @@ type RegistrationToken struct {
 	// answers the customer's newest license.
 	LicenseArn string
 	ExpiresAt  time.Time // by the server clock
-	CreatedAt          time.Time
+	CreatedAt  time.Time
 }
 
 // PublicKey is one version of a product's RegisterUsage signing key pair.

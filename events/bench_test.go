@@ -52,7 +52,7 @@ func BenchmarkFanOut1000x3(b *testing.B) {
 			c := fmt.Sprintf("cust-%04d", i)
 			evs = append(evs, &meterd.Event{ID: "bench-" + c, Channel: meterd.ChannelSubscription, Type: "subscribe-success",
 				ProductCode: catalog.DemoProduct, CustomerIdentifier: c,
-				Payload: `{"action":"subscribe-success","customer-identifier":"` + c + `","product-code":"demo-product","isFreeTrialTermPresent":"false"}`,
+				Payload:   `{"action":"subscribe-success","customer-identifier":"` + c + `","product-code":"demo-product","isFreeTrialTermPresent":"false"}`,
 				CreatedAt: time.Now()})
 		}
 		if err := s.ApplyMarketChange(ctx, &meterd.MarketChange{Events: evs}); err != nil {
