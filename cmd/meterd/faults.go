@@ -94,15 +94,11 @@ func faultsAdd(ctx context.Context, c *cli, args []string) error {
 
 func faultsDelete(ctx context.Context, c *cli, args []string) error {
 	fs := c.flags("Deletes the fault rule with the id \"meterd faults list\" shows.")
-	pos, err := c.parse(fs, args, 1)
+	client, id, err := c.connectID(fs, args)
 	if err != nil {
 		return err
 	}
-	client, err := c.client()
-	if err != nil {
-		return err
-	}
-	return client.DeleteFault(ctx, pos[0])
+	return client.DeleteFault(ctx, id)
 }
 
 func faultsClear(ctx context.Context, c *cli, args []string) error {

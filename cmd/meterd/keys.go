@@ -72,18 +72,14 @@ func keysCreate(ctx context.Context, c *cli, args []string) error {
 
 func keysDelete(ctx context.Context, c *cli, args []string) error {
 	fs := c.flags("Deletes the access key K; requests signed with it are refused from now on.")
-	pos, err := c.parse(fs, args, 1)
+	client, id, err := c.connectID(fs, args)
 	if err != nil {
 		return err
 	}
-	client, err := c.client()
-	if err != nil {
-		return err
-	}
-	if err := client.DeleteKey(ctx, pos[0]); err != nil {
+	if err := client.DeleteKey(ctx, id); err != nil {
 		return err
 	}
 	t := &table{header: []string{"deleted"}}
-	t.add(pos[0])
-	return c.print(map[string]string{"deleted": pos[0]}, t)
+	t.add(id)
+	return c.print(map[string]string{"deleted": id}, t)
 }

@@ -172,15 +172,11 @@ func subscriptionsCreate(ctx context.Context, c *cli, args []string) error {
 
 func subscriptionsDelete(ctx context.Context, c *cli, args []string) error {
 	fs := c.flags("Deletes the subscription ID (its pending deliveries are dropped).")
-	pos, err := c.parse(fs, args, 1)
+	client, id, err := c.connectID(fs, args)
 	if err != nil {
 		return err
 	}
-	client, err := c.client()
-	if err != nil {
-		return err
-	}
-	return client.DeleteSubscription(ctx, pos[0])
+	return client.DeleteSubscription(ctx, id)
 }
 
 // runRules runs meterd rules: EventBridge-style rules on the
@@ -262,15 +258,11 @@ func rulesCreate(ctx context.Context, c *cli, args []string) error {
 
 func rulesDelete(ctx context.Context, c *cli, args []string) error {
 	fs := c.flags("Deletes the rule ID (its pending deliveries are dropped).")
-	pos, err := c.parse(fs, args, 1)
+	client, id, err := c.connectID(fs, args)
 	if err != nil {
 		return err
 	}
-	client, err := c.client()
-	if err != nil {
-		return err
-	}
-	return client.DeleteRule(ctx, pos[0])
+	return client.DeleteRule(ctx, id)
 }
 
 // runDeliveries runs meterd deliveries: the events' deliveries to
