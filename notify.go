@@ -107,7 +107,7 @@ type NotifyStore interface {
 	// Subscription returns a subscription by id. ENotFound.
 	Subscription(ctx context.Context, id string) (*Subscription, error)
 	// Subscriptions lists a product's subscriptions ("" for every
-	// product's), by creation time, then id.
+	// product's) in the order they were made, whatever their CreatedAt.
 	Subscriptions(ctx context.Context, productCode string) ([]*Subscription, error)
 	// ConfirmSubscription confirms the subscription if token is its token,
 	// delivering it the events after afterSeq. ENotFound when there is no
@@ -119,7 +119,8 @@ type NotifyStore interface {
 
 	// CreateRule stores a new rule. EConflict when its id exists.
 	CreateRule(ctx context.Context, r *Rule) error
-	// Rules lists the rules by creation time, then id.
+	// Rules lists the rules in the order they were made, whatever their
+	// CreatedAt.
 	Rules(ctx context.Context) ([]*Rule, error)
 	// DeleteRule deletes a rule and its pending deliveries. ENotFound.
 	DeleteRule(ctx context.Context, id string) error

@@ -20,6 +20,7 @@ type NotifyStore interface {
 func RunNotify(t *testing.T, open func(t *testing.T) NotifyStore) {
 	t.Run("Subscriptions", func(t *testing.T) { testSubscriptions(t, open) })
 	t.Run("Rules", func(t *testing.T) { testRules(t, open) })
+	t.Run("CreationOrder", func(t *testing.T) { testCreationOrder(t, open) })
 	t.Run("Dispatch", func(t *testing.T) { testDispatch(t, open) })
 	t.Run("Lease", func(t *testing.T) { testLease(t, open) })
 	t.Run("Retry", func(t *testing.T) { testRetryDelivery(t, open) })
@@ -80,6 +81,81 @@ func testRules(t *testing.T, open func(t *testing.T) NotifyStore) {
 	checkTime(t, "Rule.CreatedAt", rules[0].CreatedAt, h0)
 	must(t, "DeleteRule", s.DeleteRule(ctx, "r1"))
 	checkCode(t, "DeleteRule again", s.DeleteRule(ctx, "r1"), meterd.ENotFound)
+}
+
+// testCreationOrder checks that subscriptions and rules list in the order
+// they were made, not by id, when they were made at one clock instant (or
+// the clock went back), and still after the newest one is deleted.
+func testCreationOrder(t *testing.T, open func(t *testing.T) NotifyStore) {
+	s := open(t)
+	for _, id := range []string{"z", "m", "a"} {
+		createTarget(t, s, id, h1)
+	}
+	createTarget(t, s, "b", h0)
+	createTarget(t, s, "y", h0)
+	must(t, "DeleteSubscription y", s.DeleteSubscription(t.Context(), "y"))
+	must(t, "DeleteRule y", s.DeleteRule(t.Context(), "y"))
+	createTarget(t, s, "c", h0)
+	checkTargetOrder(t, s, []string{"z", "m", "a", "b", "c"})
+}
+
+// upgradeTargets are the subscriptions and rules SeedNotifyTargets makes,
+// in the order it makes them, and their creation times.
+var upgradeTargets = []struct {
+	id      string
+	created time.Time
+}{{"b", h0}, {"a", h1}, {"c", h0}}
+
+// SeedNotifyTargets makes the subscriptions and rules that
+// CheckNotifyTargetsUpgrade expects, for a test that takes the store back
+// to before migration 0043 (when they listed by creation time, then id).
+func SeedNotifyTargets(t *testing.T, s NotifyStore) {
+	t.Helper()
+	for _, m := range upgradeTargets {
+		createTarget(t, s, m.id, m.created)
+	}
+}
+
+// CheckNotifyTargetsUpgrade checks a store seeded by SeedNotifyTargets,
+// taken back to before migration 0043 and opened again: the targets list
+// in their old order (creation time, then id), and a new one after them.
+func CheckNotifyTargetsUpgrade(t *testing.T, s NotifyStore) {
+	t.Helper()
+	createTarget(t, s, "0", h0)
+	checkTargetOrder(t, s, []string{"b", "c", "a", "0"})
+}
+
+// createTarget makes a subscription and a rule of that id.
+func createTarget(t *testing.T, s NotifyStore, id string, created time.Time) {
+	t.Helper()
+	must(t, "CreateSubscription "+id, s.CreateSubscription(t.Context(), &meterd.Subscription{ID: id, ProductCode: product1, AccountID: seller,
+		Topic: meterd.TopicSubscription, Protocol: meterd.ProtocolSQS, Endpoint: "q", SignatureVersion: 1, Confirmed: true, CreatedAt: created}))
+	must(t, "CreateRule "+id, s.CreateRule(t.Context(), &meterd.Rule{ID: id, AccountID: seller, Pattern: "{}",
+		Protocol: meterd.ProtocolSQS, Endpoint: "q", CreatedAt: created}))
+}
+
+// checkTargetOrder checks the ids of the store's subscriptions and rules,
+// in the order they list.
+func checkTargetOrder(t *testing.T, s NotifyStore, want []string) {
+	t.Helper()
+	subs, err := s.Subscriptions(t.Context(), "")
+	must(t, "Subscriptions", err)
+	var subIDs []string
+	for _, sub := range subs {
+		subIDs = append(subIDs, sub.ID)
+	}
+	if !slices.Equal(subIDs, want) {
+		t.Errorf("Subscriptions() = %v, want %v", subIDs, want)
+	}
+	rules, err := s.Rules(t.Context())
+	must(t, "Rules", err)
+	var ruleIDs []string
+	for _, r := range rules {
+		ruleIDs = append(ruleIDs, r.ID)
+	}
+	if !slices.Equal(ruleIDs, want) {
+		t.Errorf("Rules() = %v, want %v", ruleIDs, want)
+	}
 }
 
 // outbox seeds the catalog and commits one event per customer given, in

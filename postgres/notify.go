@@ -42,10 +42,11 @@ func (s *Store) Subscription(ctx context.Context, id string) (*meterd.Subscripti
 		[]any{id}, scanSubscription)
 }
 
-// Subscriptions lists a product's subscriptions ("" for all), by creation.
+// Subscriptions lists a product's subscriptions ("" for all), in the order
+// they were made (created_seq, from a sequence).
 func (s *Store) Subscriptions(ctx context.Context, productCode string) ([]*meterd.Subscription, error) {
 	return list(ctx, s, "subscriptions", `SELECT `+subscriptionColumns+` FROM notify_subscriptions
-		WHERE $1 = '' OR product_code = $1 ORDER BY created_at, id`, []any{productCode}, scanSubscription)
+		WHERE $1 = '' OR product_code = $1 ORDER BY created_seq`, []any{productCode}, scanSubscription)
 }
 
 // ConfirmSubscription confirms the subscription whose token is token.
@@ -94,9 +95,9 @@ func (s *Store) CreateRule(ctx context.Context, r *meterd.Rule) error {
 	return err
 }
 
-// Rules lists the rules by creation time, then id.
+// Rules lists the rules in the order they were made.
 func (s *Store) Rules(ctx context.Context) ([]*meterd.Rule, error) {
-	return list(ctx, s, "rules", `SELECT `+ruleColumns+` FROM notify_rules ORDER BY created_at, id`, nil,
+	return list(ctx, s, "rules", `SELECT `+ruleColumns+` FROM notify_rules ORDER BY created_seq`, nil,
 		func(row pgx.CollectableRow) (*meterd.Rule, error) {
 			var r meterd.Rule
 			err := row.Scan(&r.ID, &r.AccountID, &r.Pattern, &r.Protocol, &r.Endpoint, &r.HeaderName, &r.HeaderValue,

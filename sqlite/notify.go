@@ -18,8 +18,8 @@ const subscriptionColumns = `id, product_code, account_id, topic, protocol, endp
 // CreateSubscription stores a new subscription. EConflict when its id
 // exists.
 func (s *Store) CreateSubscription(ctx context.Context, sub *meterd.Subscription) error {
-	_, err := s.write.ExecContext(ctx, `INSERT INTO notify_subscriptions (`+subscriptionColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := s.write.ExecContext(ctx, `INSERT INTO notify_subscriptions (`+subscriptionColumns+`, created_seq)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT coalesce(max(created_seq), 0) + 1 FROM notify_subscriptions))`,
 		sub.ID, sub.ProductCode, sub.AccountID, sub.Topic, sub.Protocol, sub.Endpoint, sub.Raw, sub.SignatureVersion,
 		sub.InsecureSkipVerify, sub.Confirmed, sub.Token, sub.AfterSeq, ms(sub.CreatedAt))
 	if isUnique(err) {
@@ -50,10 +50,11 @@ func (s *Store) Subscription(ctx context.Context, id string) (*meterd.Subscripti
 	return sub, nil
 }
 
-// Subscriptions lists a product's subscriptions ("" for all), by creation.
+// Subscriptions lists a product's subscriptions ("" for all), in the order
+// they were made.
 func (s *Store) Subscriptions(ctx context.Context, productCode string) ([]*meterd.Subscription, error) {
 	rows, err := s.read.QueryContext(ctx, `SELECT `+subscriptionColumns+` FROM notify_subscriptions
-		WHERE ? = '' OR product_code = ? ORDER BY created_at_ms, id`, productCode, productCode)
+		WHERE ? = '' OR product_code = ? ORDER BY created_seq`, productCode, productCode)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: subscriptions: %w", err)
 	}
@@ -104,7 +105,8 @@ const ruleColumns = `id, account_id, pattern, protocol, endpoint, header_name, h
 
 // CreateRule stores a new rule. EConflict when its id exists.
 func (s *Store) CreateRule(ctx context.Context, r *meterd.Rule) error {
-	_, err := s.write.ExecContext(ctx, `INSERT INTO notify_rules (`+ruleColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := s.write.ExecContext(ctx, `INSERT INTO notify_rules (`+ruleColumns+`, created_seq)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT coalesce(max(created_seq), 0) + 1 FROM notify_rules))`,
 		r.ID, r.AccountID, r.Pattern, r.Protocol, r.Endpoint, r.HeaderName, r.HeaderValue, r.InsecureSkipVerify, r.AfterSeq, ms(r.CreatedAt))
 	if isUnique(err) {
 		return meterd.Errorf(meterd.EConflict, "rule %s already exists", r.ID)
@@ -114,9 +116,9 @@ func (s *Store) CreateRule(ctx context.Context, r *meterd.Rule) error {
 	return nil
 }
 
-// Rules lists the rules by creation time, then id.
+// Rules lists the rules in the order they were made.
 func (s *Store) Rules(ctx context.Context) ([]*meterd.Rule, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+ruleColumns+` FROM notify_rules ORDER BY created_at_ms, id`)
+	rows, err := s.read.QueryContext(ctx, `SELECT `+ruleColumns+` FROM notify_rules ORDER BY created_seq`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: rules: %w", err)
 	}
