@@ -77,6 +77,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeEvents$$' -fuzztime $(FUZZTIME) ./relay/wire
 	$(GO) test -run '^$$' -fuzz '^FuzzParseDuration$$' -fuzztime $(FUZZTIME) .
 	$(GO) test -run '^$$' -fuzz '^FuzzBuyerForms$$' -fuzztime $(FUZZTIME) ./console
+	$(GO) test -run '^$$' -fuzz '^FuzzConsoleForms$$' -fuzztime $(FUZZTIME) ./console
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -50,8 +50,15 @@ type testServer struct {
 
 func startServer(t testing.TB) *testServer {
 	t.Helper()
+	return startServerIn(t, t.TempDir())
+}
+
+// startServerIn is startServer with its data directory (the SQLite ledger)
+// in dir, which may hold a ledger of an earlier run.
+func startServerIn(t testing.TB, dir string) *testServer {
+	t.Helper()
 	cfg := server.DefaultConfig()
-	cfg.Listen, cfg.Data, cfg.Store, cfg.AdminToken = "127.0.0.1:0", t.TempDir(), "sqlite", adminToken
+	cfg.Listen, cfg.Data, cfg.Store, cfg.AdminToken = "127.0.0.1:0", dir, "sqlite", adminToken
 	ft := &fakeTime{now: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
 	m := &server.Main{Config: cfg, Clock: &meterd.ServerClock{}, Console: &console.Console{Now: ft.Now, SessionTTL: time.Hour}}
 	m.Clock.Set(time.Date(2026, 12, 1, 10, 30, 0, 0, time.UTC))

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"html/template"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -360,7 +361,9 @@ func (c *Console) addFault(w http.ResponseWriter, r *http.Request, s *session) e
 	}{{"unprocessed", &spec.Unprocessed}, {"probability", &spec.Probability}} {
 		if v := strings.TrimSpace(r.PostFormValue(f.name)); v != "" {
 			p, err := strconv.ParseFloat(v, 64)
-			if err != nil {
+			// ParseFloat reads NaN and Inf, which JSON cannot carry to the
+			// admin API.
+			if err != nil || math.IsNaN(p) || math.IsInf(p, 0) {
 				return &formError{f.name + ": " + strconv.Quote(v) + " is not a probability between 0 and 1"}
 			}
 			*f.p = p
