@@ -138,8 +138,9 @@ func TestSQSGoSDK(t *testing.T) {
 
 	t.Run("QueueDoesNotExist", func(t *testing.T) {
 		_, err := seller.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String("no-such-queue")})
-		if _, ok := errors.AsType[*sqstypes.QueueDoesNotExist](err); !ok {
-			t.Errorf("GetQueueUrl(no-such-queue) = %v, want *types.QueueDoesNotExist", err)
+		// The type from __type, the code from x-amzn-query-error.
+		if e, ok := errors.AsType[*sqstypes.QueueDoesNotExist](err); !ok || e.ErrorCode() != "AWS.SimpleQueueService.NonExistentQueue" {
+			t.Errorf("GetQueueUrl(no-such-queue) = %v, want *types.QueueDoesNotExist coded AWS.SimpleQueueService.NonExistentQueue", err)
 		}
 	})
 
@@ -163,8 +164,8 @@ func TestSQSGoSDK(t *testing.T) {
 		_, err = seller.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(url), Entries: []sqstypes.SendMessageBatchRequestEntry{
 			{Id: aws.String("x"), MessageBody: aws.String("1")}, {Id: aws.String("x"), MessageBody: aws.String("2")},
 		}})
-		if _, ok := errors.AsType[*sqstypes.BatchEntryIdsNotDistinct](err); !ok {
-			t.Errorf("SendMessageBatch(same ids) = %v, want *types.BatchEntryIdsNotDistinct", err)
+		if e, ok := errors.AsType[*sqstypes.BatchEntryIdsNotDistinct](err); !ok || e.ErrorCode() != "AWS.SimpleQueueService.BatchEntryIdsNotDistinct" {
+			t.Errorf("SendMessageBatch(same ids) = %v, want *types.BatchEntryIdsNotDistinct coded AWS.SimpleQueueService.BatchEntryIdsNotDistinct", err)
 		}
 	})
 
@@ -183,7 +184,8 @@ func TestSQSGoSDK(t *testing.T) {
 // TestSQSCLIv1 runs the AWS CLI v1 (awscli's entry point in the image
 // Python, awsJson1_0) as a shell consumer would: a long-polling
 // receive-message gets the message sent, which delete-message removes; a
-// missing queue is the CLI's QueueDoesNotExist. The CLI v1 sets its own
+// missing queue is the CLI's AWS.SimpleQueueService.NonExistentQueue
+// (x-amzn-query-error's code, as against SQS). The CLI v1 sets its own
 // SQS endpoint (queue.amazonaws.com and its regional names) over
 // AWS_ENDPOINT_URL_SQS in every region, so it needs --endpoint-url, as
 // README says.
@@ -250,8 +252,8 @@ func TestSQSCLIv1(t *testing.T) {
 		t.Errorf("aws sqs delete-message (subscribed queue): %v\n%s", err, out)
 	}
 	out, err = cli("sqs", "get-queue-url", "--queue-name", "no-such-queue")
-	if err == nil || !strings.Contains(out, "(QueueDoesNotExist)") {
-		t.Errorf("aws sqs get-queue-url no-such-queue: %v\n%s; want QueueDoesNotExist", err, out)
+	if err == nil || !strings.Contains(out, "(AWS.SimpleQueueService.NonExistentQueue)") {
+		t.Errorf("aws sqs get-queue-url no-such-queue: %v\n%s; want AWS.SimpleQueueService.NonExistentQueue", err, out)
 	}
 }
 

@@ -21,7 +21,7 @@ func SQS(q *Queues) *awsjson.Service {
 	return &awsjson.Service{
 		Name:        SQSTarget,
 		SigningName: "sqs",
-		Protocol:    awsjson.JSON10,
+		Protocol:    sqsProtocol{awsjson.JSON10},
 		Operations: map[string]awsjson.Operation{
 			"CreateQueue":                  bind(q.CreateQueue),
 			"GetQueueUrl":                  bind(q.GetQueueUrl),
@@ -39,6 +39,42 @@ func SQS(q *Queues) *awsjson.Service {
 			"ChangeMessageVisibilityBatch": bind(q.ChangeMessageVisibilityBatch),
 		},
 	}
+}
+
+// sqsProtocol is awsJson1_0 as SQS speaks it: SQS moved from the query
+// protocol to JSON keeping its query error codes (the model's
+// awsQueryCompatible trait), so its errors also carry them in
+// x-amzn-query-error, "Code;Sender", which the SDKs report as the error's
+// code (boto3's Error.Code, the Go SDK's ErrorCode(), the JS SDK's Code)
+// while they still pick the exception class by __type.
+type sqsProtocol struct{ awsjson.JSON }
+
+// WriteError implements awsjson.Protocol: awsJson1_0's error, with
+// x-amzn-query-error for the SQS exceptions.
+func (p sqsProtocol) WriteError(w http.ResponseWriter, err error) {
+	if code := queryErrorCode(meterd.ErrorCode(err)); code != "" {
+		// Every SQS error meterd answers is the sender's.
+		w.Header().Set("X-Amzn-Query-Error", code+";Sender")
+	}
+	p.JSON.WriteError(w, err)
+}
+
+// queryErrorCode is the query protocol's code of an SQS exception meterd
+// answers with: the model's awsQueryError code where it names one, else the
+// exception's own name, as SQS answers; "" for errors that are not SQS's.
+func queryErrorCode(code string) string {
+	switch code {
+	case EQueueDoesNotExist:
+		return "AWS.SimpleQueueService.NonExistentQueue"
+	case EQueueNameExists:
+		return "QueueAlreadyExists"
+	case EMessageNotInflight, EEmptyBatchRequest, ETooManyEntriesInBatchRequest, EBatchEntryIdsNotDistinct,
+		EInvalidBatchEntryId, EBatchRequestTooLong:
+		return "AWS.SimpleQueueService." + code
+	case EReceiptHandleIsInvalid, EInvalidAttributeName, EInvalidAttributeValue, EInvalidParameterValue:
+		return code
+	}
+	return ""
 }
 
 // SQSOperations are the names of the SQS operations served, sorted, for

@@ -44,7 +44,8 @@ check(left.Attributes.ApproximateNumberOfMessages === "0" && left.Attributes.App
   `after the delete ${JSON.stringify(left.Attributes)}`);
 
 await expectError(sqs.send(new GetQueueUrlCommand({ QueueName: "no-such-queue" })),
-  (e) => check(e instanceof QueueDoesNotExist, `GetQueueUrl: ${e.name} is not QueueDoesNotExist`));
+  (e) => check(e instanceof QueueDoesNotExist && e.Code === "AWS.SimpleQueueService.NonExistentQueue" && e.Type === "Sender",
+    `GetQueueUrl: ${e.name} ${e.Code} ${e.Type} is not QueueDoesNotExist coded AWS.SimpleQueueService.NonExistentQueue`));
 await expectError(sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: "garbage" })),
   (e) => check(e instanceof ReceiptHandleIsInvalid, `DeleteMessage: ${e.name} is not ReceiptHandleIsInvalid`));
 await expectError(client("buyer").send(new ReceiveMessageCommand({ QueueUrl })),

@@ -75,10 +75,11 @@ def attributes_and_batches(s):
     ])
     assert sorted(e["Id"] for e in r["Successful"]) == ["a", "b"], r
     assert [(f["Id"], f["Code"], f["SenderFault"]) for f in r["Failed"]] == [("bad", "InvalidParameterValue", True)], r
-    for entries, want in (([], "EmptyBatchRequest"),
-                          ([{"Id": "x", "MessageBody": "1"}, {"Id": "x", "MessageBody": "2"}], "BatchEntryIdsNotDistinct"),
-                          ([{"Id": str(i), "MessageBody": "m"} for i in range(11)], "TooManyEntriesInBatchRequest"),
-                          ([{"Id": "no spaces", "MessageBody": "m"}], "InvalidBatchEntryId")):
+    # SQS's query-compatible codes (x-amzn-query-error), as boto3 reports them.
+    for entries, want in (([], "AWS.SimpleQueueService.EmptyBatchRequest"),
+                          ([{"Id": "x", "MessageBody": "1"}, {"Id": "x", "MessageBody": "2"}], "AWS.SimpleQueueService.BatchEntryIdsNotDistinct"),
+                          ([{"Id": str(i), "MessageBody": "m"} for i in range(11)], "AWS.SimpleQueueService.TooManyEntriesInBatchRequest"),
+                          ([{"Id": "no spaces", "MessageBody": "m"}], "AWS.SimpleQueueService.InvalidBatchEntryId")):
         try:
             s.send_message_batch(QueueUrl=url, Entries=entries)
             raise SystemExit("SendMessageBatch accepted %r" % entries)
@@ -107,6 +108,11 @@ def send():
     url = s.create_queue(QueueName="boto3-events")["QueueUrl"]
     assert url == endpoint + "/111122223333/boto3-events", url
     assert s.create_queue(QueueName="boto3-events")["QueueUrl"] == url
+    try:
+        s.create_queue(QueueName="boto3-events", Attributes={"VisibilityTimeout": "5"})
+        raise SystemExit("CreateQueue of an existing name with other attributes succeeded")
+    except s.exceptions.QueueNameExists as e:
+        assert code(e) == "QueueAlreadyExists", e.response
     assert s.get_queue_url(QueueName="boto3-events")["QueueUrl"] == url
     assert s.list_queues(QueueNamePrefix="boto3-")["QueueUrls"] == [url]
     mid = s.send_message(QueueUrl=url, MessageBody="hello")["MessageId"]
@@ -127,8 +133,10 @@ def send():
     try:
         s.get_queue_url(QueueName="nope")
         raise SystemExit("GetQueueUrl of a missing queue succeeded")
-    except s.exceptions.QueueDoesNotExist:
-        pass
+    except s.exceptions.QueueDoesNotExist as e:
+        # The class from __type, the code from x-amzn-query-error.
+        assert code(e) == "AWS.SimpleQueueService.NonExistentQueue", e.response
+        assert e.response["Error"]["Type"] == "Sender", e.response
     try:
         s.receive_message(QueueUrl=url, MaxNumberOfMessages=11)
         raise SystemExit("MaxNumberOfMessages 11 accepted")

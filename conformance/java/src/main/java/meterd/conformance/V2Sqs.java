@@ -147,7 +147,7 @@ final class V2Sqs {
         expect(() -> seller().sendMessageBatch(r -> r.queueUrl(url).entries(
                 SendMessageBatchRequestEntry.builder().id("x").messageBody("1").build(),
                 SendMessageBatchRequestEntry.builder().id("x").messageBody("2").build())),
-                BatchEntryIdsNotDistinctException.class, "BatchEntryIdsNotDistinct", 400);
+                BatchEntryIdsNotDistinctException.class, "AWS.SimpleQueueService.BatchEntryIdsNotDistinct", 400);
     }
 
     private void override() {
@@ -199,7 +199,7 @@ final class V2Sqs {
                 new Main.Scenario("ReceiveMessage long poll, SendMessage with attributes, DeleteMessage", this::longPoll),
                 new Main.Scenario("GetQueueUrl QueueDoesNotExistException", () -> expect(
                         () -> seller().getQueueUrl(r -> r.queueName("no-such-queue")), QueueDoesNotExistException.class,
-                        "QueueDoesNotExist", 400)),
+                        "AWS.SimpleQueueService.NonExistentQueue", 400)),
                 new Main.Scenario("DeleteMessage ReceiptHandleIsInvalidException", () -> expect(
                         () -> seller().deleteMessage(r -> r.queueUrl(url).receiptHandle("garbage")), ReceiptHandleIsInvalidException.class,
                         "ReceiptHandleIsInvalid", 400)),
