@@ -312,6 +312,20 @@ func TestPages(t *testing.T) {
 	if rules, _ := s.Admin.Faults(context.Background()); len(rules) != 2 || rules[1].Latency != "5ms" || rules[1].Count != 2 || rules[1].Probability != 0.5 {
 		t.Errorf("rules = %+v, want the latency rule with its count and probability", rules)
 	}
+	// Notify's duplicate effect, as meterd faults add --operation Notify --duplicate.
+	if resp, body := post(t, c, s.URL+"/console/faults", url.Values{"csrf": {csrf}, "operation": {"Notify"}, "duplicate": {"on"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("add a Notify duplicate fault = %d: %s", resp.StatusCode, body)
+	}
+	if rules, _ := s.Admin.Faults(context.Background()); len(rules) != 3 || rules[2].Operation != "Notify" || !rules[2].Duplicate {
+		t.Errorf("rules = %+v, want the Notify rule duplicating", rules)
+	}
+	if code, body, _ := get(t, c, s.URL+"/console/faults"); code != http.StatusOK || !strings.Contains(body, `name="duplicate"`) ||
+		!strings.Contains(body, "<td>Notify</td>") {
+		t.Errorf("faults page = %d, want the duplicate option and the Notify rule", code)
+	}
+	if resp, body := post(t, c, s.URL+"/console/faults", url.Values{"csrf": {csrf}, "operation": {"SendMessage"}, "duplicate": {"on"}}); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "only for operation Notify") {
+		t.Errorf("add a duplicate fault of SendMessage = %d, want the admin API's 422 saying only Notify: %s", resp.StatusCode, body)
+	}
 	if resp, body := post(t, c, s.URL+"/console/faults", url.Values{"csrf": {csrf}, "operation": {"MeterUsage"}, "count": {"twice"}}); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "count") {
 		t.Errorf("add a fault with count=twice = %d, want 400 naming count", resp.StatusCode)
 	}

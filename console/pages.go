@@ -355,6 +355,7 @@ func (c *Console) addFault(w http.ResponseWriter, r *http.Request, s *session) e
 		Account: r.PostFormValue("account"), Error: r.PostFormValue("error"),
 	}
 	spec.Latency, spec.DropResponse = strings.TrimSpace(r.PostFormValue("latency")), r.PostFormValue("drop_response") != ""
+	spec.Duplicate = r.PostFormValue("duplicate") != ""
 	for _, f := range []struct {
 		name string
 		p    *float64
