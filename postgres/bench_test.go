@@ -3,19 +3,24 @@ package postgres_test
 import (
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/meterd/meterd"
+	"github.com/meterd/meterd/internal/meterdtest"
 	"github.com/meterd/meterd/ledgertest"
 )
 
 // BenchmarkCommit25 commits 25 distinct records per call from many
 // concurrent callers, as a loaded server does for BatchMeterUsage, and
-// reports records/s and the mean number of calls sharing a commit.
+// reports records/s, the mean number of calls sharing a commit, and the
+// CPU time per record of this process (the store and its callers) and of
+// PostgreSQL (every backend, the roller's included).
 func BenchmarkCommit25(b *testing.B) {
 	s := open(b, cluster.NewDatabase(b))
 	var next atomic.Int64
 	b.SetParallelism(32) // callers per GOMAXPROCS
 	b.ResetTimer()
+	self0, pg0 := meterdtest.SelfCPU(b), meterdtest.FamilyCPU(cluster.PID())
 	b.RunParallel(func(pb *testing.PB) {
 		recs := make([]*meterd.MeteringRecord, 25)
 		for pb.Next() {
@@ -35,6 +40,9 @@ func BenchmarkCommit25(b *testing.B) {
 		}
 	})
 	b.StopTimer()
+	perRecord := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(b.N*25) }
+	b.ReportMetric(perRecord(meterdtest.SelfCPU(b)-self0), "store-cpu-µs/record")
+	b.ReportMetric(perRecord(meterdtest.FamilyCPU(cluster.PID())-pg0), "postgres-cpu-µs/record")
 	st := s.Stats()
 	b.ReportMetric(float64(b.N*25)/b.Elapsed().Seconds(), "records/s")
 	if st.Transactions > 0 {
