@@ -398,35 +398,68 @@ type renderedDelivery struct {
 }
 
 // renderAll renders the deliveries on every core: signing an SNS envelope
-// (RSA) is most of a delivery's cost.
+// (RSA) is most of a delivery's cost, so each (event, topic, signature
+// version) is signed once, for every subscription of the topic.
 func (d *Dispatcher) renderAll(t *targets, ds []*meterd.Delivery) []renderedDelivery {
+	sigs := map[notificationKey]*signed{}
+	var unsigned []*signed
+	for _, dl := range ds {
+		if s, ok := t.subs[dl.Target]; ok && !s.Raw {
+			k := notificationKeyOf(s, dl.Event)
+			if sigs[k] == nil {
+				sigs[k] = &signed{data: d.Signer.notificationMessage(d.BaseURL, s, dl.Event).stringToSign(), version: k.version}
+				unsigned = append(unsigned, sigs[k])
+			}
+		}
+	}
+	onEveryCore(len(unsigned), func(i int) {
+		sg := unsigned[i]
+		sg.versionString, sg.signature = d.Signer.signature(sg.data, sg.version)
+	})
 	out := make([]renderedDelivery, len(ds))
-	workers := min(runtime.GOMAXPROCS(0), len(ds))
+	onEveryCore(len(ds), func(i int) { out[i].dst, out[i].body, out[i].err = d.render(t, ds[i], sigs) })
+	return out
+}
+
+// signed is the signature of one notificationKey.
+type signed struct {
+	data                     string // the string to sign
+	version                  int
+	versionString, signature string
+}
+
+// onEveryCore calls f(0) to f(n-1), spread over GOMAXPROCS goroutines.
+func onEveryCore(n int, f func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
-			for i := w; i < len(ds); i += workers {
-				out[i].dst, out[i].body, out[i].err = d.render(t, ds[i])
+			for i := w; i < n; i += workers {
+				f(i)
 			}
 		})
 	}
 	wg.Wait()
-	return out
 }
 
 // render returns where a delivery goes and its body: the SNS envelope (or
-// the bare message, raw) for a subscription, the event JSON for a rule.
-func (d *Dispatcher) render(t *targets, dl *meterd.Delivery) (destination, string, error) {
+// the bare message, raw) for a subscription, signed with its signature in
+// sigs, the event JSON for a rule.
+func (d *Dispatcher) render(t *targets, dl *meterd.Delivery, sigs map[notificationKey]*signed) (destination, string, error) {
 	if s, ok := t.subs[dl.Target]; ok {
 		dst := destination{owner: s.AccountID, protocol: s.Protocol, url: s.Endpoint, insecure: s.InsecureSkipVerify}
 		if s.Protocol == meterd.ProtocolSQS {
 			dst.account, dst.queue = QueueOf(s.AccountID, s.Endpoint)
 		}
-		dst.headers = snsHeaders(TypeNotification, messageID(dl.Event.ID, s.ID), s)
+		m := d.Signer.notificationMessage(d.BaseURL, s, dl.Event)
+		dst.headers = snsHeaders(TypeNotification, m.MessageId, s)
 		if s.Raw {
 			return dst, dl.Event.Payload, nil
 		}
-		return dst, string(d.Signer.notification(d.BaseURL, s, dl.Event)), nil
+		sg := sigs[notificationKeyOf(s, dl.Event)]
+		m.SignatureVersion, m.Signature = sg.versionString, sg.signature
+		b, _ := json.Marshal(m)
+		return dst, string(b), nil
 	}
 	if r, ok := t.rules[dl.Target]; ok {
 		dst := destination{owner: r.AccountID, protocol: r.Protocol, url: r.Endpoint, insecure: r.InsecureSkipVerify}

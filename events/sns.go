@@ -11,12 +11,12 @@ import (
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"math/big"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -174,36 +174,54 @@ func (s *Signer) CertPath() string {
 // sign sets m's SignatureVersion and Signature: SHA1withRSA for version 1,
 // SHA256withRSA for 2.
 func (s *Signer) sign(m *snsMessage, version int) {
-	data := []byte(m.stringToSign())
-	var sig []byte
-	if version == 2 {
-		sum := sha256.Sum256(data)
-		sig, _ = rsa.SignPKCS1v15(nil, s.key, crypto.SHA256, sum[:])
-		m.SignatureVersion = "2"
-	} else {
-		sum := sha1.Sum(data)
-		sig, _ = rsa.SignPKCS1v15(nil, s.key, crypto.SHA1, sum[:])
-		m.SignatureVersion = "1"
-	}
-	m.Signature = base64.StdEncoding.EncodeToString(sig)
+	m.SignatureVersion, m.Signature = s.signature(m.stringToSign(), version)
 }
 
-// notification returns the signed SNS envelope of an outbox event for a
-// subscription, as JSON. Its MessageId is the same on every attempt, as
+// signature returns the SignatureVersion and Signature of a string to sign.
+func (s *Signer) signature(data string, version int) (string, string) {
+	var sig []byte
+	if version == 2 {
+		sum := sha256.Sum256([]byte(data))
+		sig, _ = rsa.SignPKCS1v15(nil, s.key, crypto.SHA256, sum[:])
+	} else {
+		sum := sha1.Sum([]byte(data))
+		sig, _ = rsa.SignPKCS1v15(nil, s.key, crypto.SHA1, sum[:])
+		version = 1
+	}
+	return strconv.Itoa(version), base64.StdEncoding.EncodeToString(sig)
+}
+
+// notificationKey is what a Notification's signature depends on: the
+// signed members (Message, MessageId, Timestamp, TopicArn and Type, all
+// the event's and its topic's, since SNS gives a published message one
+// MessageId for every subscription) and the signature version. The
+// subscription's own members (SigningCertURL, UnsubscribeURL) are not
+// signed, so every subscription of a topic shares one signature.
+type notificationKey struct {
+	event   string
+	topic   string
+	version int
+}
+
+func notificationKeyOf(sub *meterd.Subscription, e *meterd.Event) notificationKey {
+	return notificationKey{event: e.ID, topic: TopicArn(sub.ProductCode, sub.Topic), version: sub.SignatureVersion}
+}
+
+// notificationMessage is the SNS envelope of an outbox event for a
+// subscription, unsigned. Its MessageId is the same on every attempt, as
 // SNS keeps it on retries, so that receivers can drop duplicates.
-func (s *Signer) notification(base string, sub *meterd.Subscription, e *meterd.Event) []byte {
-	m := &snsMessage{
-		Type: TypeNotification, MessageId: messageID(e.ID, sub.ID), TopicArn: TopicArn(sub.ProductCode, sub.Topic),
+func (s *Signer) notificationMessage(base string, sub *meterd.Subscription, e *meterd.Event) *snsMessage {
+	topic := TopicArn(sub.ProductCode, sub.Topic)
+	return &snsMessage{
+		Type: TypeNotification, MessageId: messageID(e.ID, topic), TopicArn: topic,
 		Message: e.Payload, Timestamp: e.CreatedAt.UTC().Format(snsTimeLayout),
 		SigningCertURL: base + s.CertPath(),
 		UnsubscribeURL: base + "/_meterd/sns/unsubscribe?SubscriptionArn=" + url.QueryEscape(SubscriptionArn(sub)),
 	}
-	s.sign(m, sub.SignatureVersion)
-	b, _ := json.Marshal(m)
-	return b
 }
 
-// messageID derives a UUID-shaped SNS MessageId from an event and a target.
+// messageID derives a UUID-shaped SNS MessageId from an event and the ARN
+// of the topic that publishes it.
 func messageID(eventID, target string) string {
 	sum := sha256.Sum256([]byte(eventID + "\x00" + target))
 	sum[6] = sum[6]&0x0f | 0x50
