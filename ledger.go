@@ -1,7 +1,10 @@
 package meterd
 
 import (
+	"cmp"
 	"context"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -96,6 +99,14 @@ type Ledger interface {
 	// one row per group and dimension, ordered by group then dimension.
 	// EInvalid for another grouping.
 	SummarizeUsage(ctx context.Context, f UsageFilter, by string) ([]UsageSummaryRow, error)
+
+	// TopCustomers returns the n customers, of every product in the
+	// catalog, with the most records in the UTC calendar month that holds
+	// month: most records first, then by product and customer, each summed
+	// over its dimensions. It reads the monthly rollup (one row per
+	// customer and dimension of the month, never the ledger) and adds the
+	// records the rollups do not hold yet.
+	TopCustomers(ctx context.Context, month time.Time, n int) ([]CustomerUsage, error)
 
 	// CreateAdminToken stores a new admin token. EConflict when a token of
 	// that name exists.
@@ -203,4 +214,23 @@ type UsageSummaryRow struct {
 	Dimension string
 	Quantity  int64
 	Records   int64
+}
+
+// CustomerUsage is a customer's records and their quantity, summed over
+// its dimensions.
+type CustomerUsage struct {
+	ProductCode        string
+	CustomerIdentifier string
+	Records            int64
+	Quantity           int64
+}
+
+// SortTopCustomers sorts customers by records, most first, then by product
+// and customer, and returns the first n.
+func SortTopCustomers(customers []CustomerUsage, n int) []CustomerUsage {
+	slices.SortFunc(customers, func(a, b CustomerUsage) int {
+		return cmp.Or(cmp.Compare(b.Records, a.Records), strings.Compare(a.ProductCode, b.ProductCode),
+			strings.Compare(a.CustomerIdentifier, b.CustomerIdentifier))
+	})
+	return customers[:min(n, len(customers))]
 }

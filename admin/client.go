@@ -275,6 +275,18 @@ func (c *Client) UsageSummary(ctx context.Context, q UsageQuery, by string) ([]S
 	return rows, nil
 }
 
+// TopCustomers lists the limit customers with the most records in the
+// calendar month (UTC) that holds month (the server clock's when zero),
+// most first.
+func (c *Client) TopCustomers(ctx context.Context, month time.Time, limit int) ([]TopCustomer, error) {
+	var m string
+	if !month.IsZero() {
+		m = month.UTC().Format(time.RFC3339)
+	}
+	var out []TopCustomer
+	return out, c.call(ctx, "GET", p("usage", "top"), query("month", m, "limit", strconv.Itoa(limit)), nil, &out)
+}
+
 // readSummaryCSV parses the CSV form of a usage summary: the header
 // <by>,quantity,records,amount, then a row per group.
 func readSummaryCSV(r io.Reader) ([]SummaryRow, error) {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/meterd/meterd"
 	"github.com/meterd/meterd/internal/csvsafe"
@@ -230,4 +231,38 @@ func (g *groupSum) add(prices map[string]price, row meterd.UsageSummaryRow) {
 	q := new(big.Rat).SetInt64(row.Quantity)
 	g.amount.Add(g.amount, q.Mul(q, pr.rat))
 	g.scale = max(g.scale, pr.scale)
+}
+
+// maxTopCustomers bounds the limit of a top customers' list.
+const maxTopCustomers = 1000
+
+// topCustomers lists the customers with the most records in a calendar
+// month (the server clock's by default), from the monthly rollup.
+func (s *Server) topCustomers(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	month := s.Clock.Now()
+	if v := q.Get("month"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			return meterd.Errorf(CodeBadRequest, "month: %q is not an RFC 3339 time", v)
+		}
+		month = t
+	}
+	limit := 10
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxTopCustomers {
+			return meterd.Errorf(CodeBadRequest, "limit: %q is not a number from 1 to %d", v, maxTopCustomers)
+		}
+		limit = n
+	}
+	top, err := s.Ledger.TopCustomers(r.Context(), month.UTC(), limit)
+	if err != nil {
+		return err
+	}
+	out := make([]TopCustomer, len(top))
+	for i, c := range top {
+		out[i] = TopCustomer{Product: c.ProductCode, Customer: c.CustomerIdentifier, Records: c.Records, Quantity: c.Quantity}
+	}
+	return writeJSON(w, http.StatusOK, out)
 }

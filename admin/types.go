@@ -338,3 +338,12 @@ func usageRecordJSON(r *meterd.MeteringRecord) UsageRecord {
 	}
 	return out
 }
+
+// TopCustomer is a customer with its records and their quantity in a
+// month, summed over its dimensions.
+type TopCustomer struct {
+	Product  string `json:"product"`
+	Customer string `json:"customer"`
+	Records  int64  `json:"records"`
+	Quantity int64  `json:"quantity"`
+}

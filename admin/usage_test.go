@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"reflect"
 	"slices"
 	"strings"
@@ -295,5 +296,37 @@ func TestUsageSummary(t *testing.T) {
 	wantCSV := [][]string{{"dimension", "quantity", "records", "amount"}, {"requests", "36", "3", "0.0036"}, {"storage_gb", "10", "2", ""}}
 	if !reflect.DeepEqual(csvRows, wantCSV) {
 		t.Errorf("summary CSV = %v, want %v", csvRows, wantCSV)
+	}
+}
+
+// TestTopCustomers lists a month's customers by records, the server
+// clock's month by default, and refuses a bad month or limit.
+func TestTopCustomers(t *testing.T) {
+	f := newFixture(t)
+	h := meterd.Hour(t0)
+	var records []*meterd.MeteringRecord
+	for i := range 3 {
+		records = append(records, record(catalog.DemoCustomer1, "requests", h.Add(-time.Duration(i)*time.Hour), 2))
+	}
+	records = append(records, record(catalog.DemoCustomer2, "requests", h, 50),
+		record(catalog.DemoCustomer2, "requests", h.AddDate(0, -1, 0), 7)) // October
+	f.commit(t, records...)
+
+	top, err := f.c.TopCustomers(f.ctx, time.Time{}, 10)
+	must(t, "TopCustomers", err)
+	want := []TopCustomer{{catalog.DemoProduct, catalog.DemoCustomer1, 3, 6}, {catalog.DemoProduct, catalog.DemoCustomer2, 1, 50}}
+	if !reflect.DeepEqual(top, want) {
+		t.Errorf("TopCustomers(November) = %+v, want %+v", top, want)
+	}
+	top, err = f.c.TopCustomers(f.ctx, h.AddDate(0, -1, 0), 1)
+	must(t, "TopCustomers", err)
+	if want := []TopCustomer{{catalog.DemoProduct, catalog.DemoCustomer2, 1, 7}}; !reflect.DeepEqual(top, want) {
+		t.Errorf("TopCustomers(October, 1) = %+v, want %+v", top, want)
+	}
+	for _, q := range []string{"limit=0", "limit=1001", "limit=x", "month=2026-11"} {
+		code, body := f.raw(t, "GET", "/admin/v1/usage/top?"+q, "Bearer "+testToken, "")
+		if code != http.StatusBadRequest {
+			t.Errorf("GET /admin/v1/usage/top?%s = %d %s, want 400", q, code, body)
+		}
 	}
 }

@@ -74,6 +74,7 @@ func Run(t *testing.T, open func(t *testing.T) meterd.Ledger) {
 	t.Run("Usage", func(t *testing.T) { testUsage(t, open) })
 	t.Run("SummarizeUsage", func(t *testing.T) { testSummarizeUsage(t, open) })
 	t.Run("SummarizeUsageAcrossDays", func(t *testing.T) { testSummarizeAcrossDays(t, open) })
+	t.Run("TopCustomers", func(t *testing.T) { testTopCustomers(t, open) })
 	t.Run("Reset", func(t *testing.T) { testReset(t, open) })
 	t.Run("Market", func(t *testing.T) { testMarket(t, open) })
 	t.Run("Ping", func(t *testing.T) {

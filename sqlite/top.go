@@ -1,0 +1,68 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/meterd/meterd"
+)
+
+// TopCustomers returns the n customers with the most records in month's
+// UTC calendar month: the month's rows of usage_customer_monthly, one range
+// of its key per product, summed per customer, plus the records after the
+// rollups' watermark.
+func (s *Store) TopCustomers(ctx context.Context, month time.Time, n int) ([]meterd.CustomerUsage, error) {
+	start := meterd.GrainMonth.Start(month.Unix())
+	end := time.Unix(start, 0).UTC().AddDate(0, 1, 0).Unix()
+	type key struct{ product, customer string }
+	var out []meterd.CustomerUsage
+	err := s.readTx(ctx, func(tx *sql.Tx) error {
+		watermark, err := rollupWatermark(ctx, tx)
+		if err != nil {
+			return err
+		}
+		at := map[key]int{}
+		add := func(rows *sql.Rows) error {
+			defer rows.Close()
+			for rows.Next() {
+				var c meterd.CustomerUsage
+				if err := rows.Scan(&c.ProductCode, &c.CustomerIdentifier, &c.Records, &c.Quantity); err != nil {
+					return err
+				}
+				k := key{c.ProductCode, c.CustomerIdentifier}
+				if i, ok := at[k]; ok {
+					out[i].Records += c.Records
+					out[i].Quantity += c.Quantity
+				} else {
+					at[k] = len(out)
+					out = append(out, c)
+				}
+			}
+			return rows.Err()
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT u.product_code, u.customer_identifier, SUM(u.records), SUM(u.quantity)
+			FROM products p JOIN usage_customer_monthly u ON u.product_code = p.code AND u.month = ?
+			GROUP BY u.product_code, u.customer_identifier`, start)
+		if err != nil {
+			return err
+		}
+		if err := add(rows); err != nil {
+			return err
+		}
+		// NOT INDEXED, as in summarizeTail: the tail is a range of the rowid.
+		rows, err = tx.QueryContext(ctx, `SELECT r.product_code, r.customer_identifier, COUNT(*), SUM(r.quantity)
+			FROM metering_records r NOT INDEXED JOIN products p ON p.code = r.product_code
+			WHERE r.seq > ? AND r.hour >= ? AND r.hour < ?
+			GROUP BY r.product_code, r.customer_identifier`, watermark, start, end)
+		if err != nil {
+			return err
+		}
+		return add(rows)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: top customers: %w", err)
+	}
+	return meterd.SortTopCustomers(out, n), nil
+}
