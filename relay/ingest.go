@@ -17,28 +17,131 @@ import (
 // refused, or moved to the current hour with its timestamp set to now.
 // Nothing is acknowledged unless the transaction committed: on error no
 // result is returned.
+//
+// Concurrent calls share a transaction (group commit): the call that finds
+// no commit under way commits every call queued until then in one
+// transaction, so one fsync serves them all, and answers each. A call's
+// events are handled as if the calls ran one after another, in queue order.
+// When the shared transaction fails, each call is retried alone, so one
+// call's failure is not the others'.
 func (s *Store) Ingest(ctx context.Context, events []Event, now time.Time, late string) ([]Result, error) {
-	results := make([]Result, len(events))
+	c := &ingestCall{ctx: ctx, events: events, now: now, late: late, done: make(chan struct{})}
+	s.groupMu.Lock()
+	s.queued = append(s.queued, c)
+	lead := !s.committing
+	s.committing = true
+	s.groupMu.Unlock()
+	if lead {
+		s.commitQueued()
+	}
+	<-c.done
+	return c.results, c.err
+}
+
+// ingestCall is one Ingest call waiting for its group's commit.
+type ingestCall struct {
+	ctx     context.Context
+	events  []Event
+	now     time.Time
+	late    string
+	results []Result
+	err     error
+	done    chan struct{} // closed when results or err is set
+}
+
+// commitQueued commits the queued calls as one group. Calls queued while it
+// commits form the next group, which another goroutine commits, so that the
+// committing call is answered without waiting for later ones.
+func (s *Store) commitQueued() {
+	s.groupMu.Lock()
+	group := s.queued
+	s.queued = nil
+	s.groupMu.Unlock()
+	s.ingestGroup(group)
+	s.groupMu.Lock()
+	more := len(s.queued) > 0
+	s.committing = more
+	s.groupMu.Unlock()
+	if more {
+		go s.commitQueued()
+	}
+}
+
+// ingestGroup stores the events of calls in one transaction, or, if that
+// fails, each call in its own, and answers every call.
+func (s *Store) ingestGroup(calls []*ingestCall) {
+	var live []*ingestCall
+	for _, c := range calls {
+		if err := c.ctx.Err(); err != nil {
+			c.err = err
+			close(c.done)
+			continue
+		}
+		live = append(live, c)
+	}
+	if len(live) == 0 {
+		return
+	}
+	// The group's transaction runs on no caller's context: one caller
+	// going away must not roll back the others' events.
+	ctx := context.WithoutCancel(live[0].ctx)
+	err := s.ingestCalls(ctx, live)
+	if err != nil && len(live) > 1 {
+		for _, c := range live {
+			c.err = s.ingestCalls(ctx, []*ingestCall{c})
+			close(c.done)
+		}
+		return
+	}
+	for _, c := range live {
+		c.err = err
+		close(c.done)
+	}
+}
+
+// ingestFault, when set by a test, fails the transaction of any group
+// holding an event it names: the stand-in for a statement failing.
+var ingestFault func(e *Event) error
+
+// ingestCalls stores the events of calls in one transaction and sets each
+// call's results; on error it sets none.
+func (s *Store) ingestCalls(ctx context.Context, calls []*ingestCall) error {
+	results := make([][]Result, len(calls))
 	err := s.transact(ctx, func(tx *sql.Tx) error {
 		in, err := newIngester(ctx, s, tx)
 		if err != nil {
 			return err
 		}
 		defer in.close()
-		if err := in.loadSeen(events); err != nil {
+		var all []Event
+		for _, c := range calls {
+			all = append(all, c.events...)
+		}
+		if err := in.loadSeen(all); err != nil {
 			return err
 		}
-		for i := range events {
-			if results[i], err = in.add(&events[i], now, late); err != nil {
-				return err
+		for n, c := range calls {
+			results[n] = make([]Result, len(c.events))
+			for i := range c.events {
+				if ingestFault != nil {
+					if err := ingestFault(&c.events[i]); err != nil {
+						return err
+					}
+				}
+				if results[n][i], err = in.add(&c.events[i], c.now, c.late); err != nil {
+					return err
+				}
 			}
 		}
 		return in.flush()
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return results, nil
+	for n, c := range calls {
+		c.results = results[n]
+	}
+	return nil
 }
 
 // aggState is an aggregate as intake sees it, with the changes of the

@@ -57,6 +57,10 @@ type Store struct {
 	lock     *os.File   // the SQLite store's process lock
 	mu       sync.Mutex // one writer per process: keeps read-then-write transactions simple
 
+	groupMu    sync.Mutex    // guards queued and committing: Ingest's group commit
+	queued     []*ingestCall // Ingest calls waiting for the next group
+	committing bool          // a goroutine is committing groups
+
 	slotsMu sync.Mutex
 	slots   map[string]int64 // SQLite: each upstream's next free send time (unix µs), see Reserve
 }
