@@ -11,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -228,4 +229,15 @@ func messageID(eventID, target string) string {
 	sum[8] = sum[8]&0x3f | 0x80
 	h := hex.EncodeToString(sum[:16])
 	return fmt.Sprintf("%s-%s-%s-%s-%s", h[0:8], h[8:12], h[12:16], h[16:20], h[20:])
+}
+
+// Notification returns the signed SNS envelope (JSON) of an outbox event
+// for sub, as the dispatcher sends it to HTTP(S) endpoints and queues:
+// tests that put chosen envelopes on a queue (duplicates, tampered ones)
+// use it. base is meterd's URL as receivers reach it.
+func (s *Signer) Notification(base string, sub *meterd.Subscription, e *meterd.Event) []byte {
+	m := s.notificationMessage(base, sub, e)
+	s.sign(m, sub.SignatureVersion)
+	out, _ := json.Marshal(m)
+	return out
 }

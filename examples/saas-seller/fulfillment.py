@@ -17,6 +17,7 @@ sent with it.
 """
 
 import argparse
+import hmac
 import html
 import json
 import secrets
@@ -110,6 +111,13 @@ class Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length).decode("utf-8", "replace")
         return {k: v[0] for k, v in urllib.parse.parse_qs(body).items()}
 
+    def operator(self):
+        """Whether the request carries the operators' bearer token
+        (SELLER_ADMIN_TOKEN): the customers' list is theirs, not the
+        public's. Compared in constant time."""
+        given = self.headers.get("Authorization", "")
+        return bool(seller.ADMIN_TOKEN) and hmac.compare_digest(given.encode(), ("Bearer " + seller.ADMIN_TOKEN).encode())
+
     def session_customer(self, conn):
         cookie = SimpleCookie(self.headers.get("Cookie", ""))
         if "seller_session" not in cookie:
@@ -128,6 +136,8 @@ class Handler(BaseHTTPRequestHandler):
         try:
             if path == "/healthz":
                 self.send_page(HTTPStatus.OK, "ok", "ok")
+            elif path == "/customers.json" and not self.operator():
+                self.send_page(HTTPStatus.NOT_FOUND, "Not found", "")
             elif path == "/customers.json":
                 rows = [dict(r) for r in conn.execute("SELECT * FROM customers ORDER BY customer_identifier")]
                 for r in rows:

@@ -6,6 +6,10 @@ Settings come from the environment, as a deployed seller's would:
   SELLER_PRODUCT_CODE  the product's code (demo-product)
   SELLER_DB            the SQLite file of customers and usage (seller.db)
   SELLER_QUEUE         the SQS queue the Marketplace notifications reach (marketplace-events)
+  SELLER_SNS_CERT_HOST the only host (host:port) the worker fetches SNS signing certificates
+                       from: meterd's under meterd; unset, AWS's (sns.<region>.amazonaws.com, HTTPS)
+  SELLER_ADMIN_TOKEN   the bearer token of GET /customers.json, the app's list of customers
+                       for its operators; unset, that list is not served
 
 The AWS clients are plain boto3 clients: credentials from the standard chain
 (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: the seller's key), endpoints from
@@ -23,6 +27,8 @@ from botocore.config import Config
 PRODUCT_CODE = os.environ.get("SELLER_PRODUCT_CODE", "demo-product")
 DB_PATH = os.environ.get("SELLER_DB", "seller.db")
 QUEUE_NAME = os.environ.get("SELLER_QUEUE", "marketplace-events")
+SNS_CERT_HOST = os.environ.get("SELLER_SNS_CERT_HOST", "")
+ADMIN_TOKEN = os.environ.get("SELLER_ADMIN_TOKEN", "")
 
 # The Metering, Entitlement and Agreement services live in us-east-1 only.
 REGION = "us-east-1"

@@ -5,6 +5,7 @@ package saasseller_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -71,7 +72,7 @@ func start(t *testing.T) (*admin.Client, *exampleseller.Seller) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { m.Close() })
-	return admin.NewClient(m.URL(), adminToken), exampleseller.Start(t, exampleseller.Config{URL: app, Meterd: m.URL(), Product: product, Queue: queue})
+	return admin.NewClient(m.URL(), adminToken), exampleseller.Start(t, exampleseller.Config{URL: app, Meterd: m.URL(), Product: product, Queue: queue, Signer: m.Notify.Signer})
 }
 
 // deliver puts the product's SNS messages since after on the seller's
@@ -129,10 +130,34 @@ func TestSellerLifecycle(t *testing.T) {
 		t.Errorf("register with a forged token = %d %s, want 400 InvalidTokenException", resp.StatusCode, body)
 	}
 
+	// The customers' list is the operators': not without their token.
+	resp, err = http.Get(s.URL + "/customers.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("/customers.json without the operators' token = %d, want 404", resp.StatusCode)
+	}
+
 	// Pending: no use yet.
 	if resp, _ := browser.PostForm(s.URL+"/use", url.Values{"feature": {"basic"}}); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("use while pending = %d, want 403", resp.StatusCode)
 	}
+	// The worker acts only on messages SNS signed: a subscribe-success
+	// whose Message, or signature, was changed, one whose certificate
+	// would come from another host, and a bare message (raw delivery) are
+	// refused and deleted, and the customer stays pending.
+	forged := forgeries(t, cl, s)
+	s.Send(queue, forged...)
+	s.Run("worker.py", "--once", "--wait", "1")
+	if c := s.Customer(cust); c.Status != "pending" {
+		t.Fatalf("customer after forged subscribe-success messages = %s, want pending", c.Status)
+	}
+	if n := s.Python("import seller, json; sqs = seller.client('sqs'); url = sqs.get_queue_url(QueueName=%q)['QueueUrl']\nprint(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=['All'])['Attributes']['ApproximateNumberOfMessagesNotVisible'])", queue); strings.TrimSpace(n) != "0" {
+		t.Errorf("forged messages left on the queue: %s, want all %d deleted", n, len(forged))
+	}
+
 	// subscribe-success activates it, once however often it comes;
 	// entitlement-updated reads the entitlements again.
 	seq := deliver(t, cl, s, 0)
@@ -199,4 +224,53 @@ func TestSellerLifecycle(t *testing.T) {
 	if out := s.Run("metering.py", "--once", "--include-current-hour"); !strings.Contains(out, "CustomerNotSubscribed 1") {
 		t.Errorf("metering after the grace hour = %q, want CustomerNotSubscribed", out)
 	}
+}
+
+// forgeries returns queue bodies that must not activate the customer: meterd's
+// signed subscribe-success envelope (SignatureVersion 1 and 2) with its
+// Message's offer changed, its Signature of another message, its
+// SigningCertURL on another host, an unknown SignatureVersion, and the bare
+// message.
+func forgeries(t *testing.T, cl *admin.Client, s *exampleseller.Seller) []string {
+	t.Helper()
+	evs, err := cl.Events(context.Background(), admin.EventQuery{Product: product})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e meterd.Event
+	for _, e = range evs {
+		if e.Channel == meterd.ChannelSubscription && strings.Contains(e.Payload, "subscribe-success") {
+			break
+		}
+	}
+	var out []string
+	for _, version := range []int{1, 2} {
+		signed := s.Sign(e, version)
+		change := func(f func(env map[string]any)) {
+			var env map[string]any
+			if err := json.Unmarshal(signed, &env); err != nil {
+				t.Fatal(err)
+			}
+			f(env)
+			b, _ := json.Marshal(env)
+			out = append(out, string(b))
+		}
+		change(func(env map[string]any) {
+			env["Message"] = strings.Replace(env["Message"].(string), contract, "offer-saasusage0001", 1)
+		})
+		other := s.Sign(meterd.Event{ID: "other", Channel: e.Channel, ProductCode: e.ProductCode, Payload: e.Payload + " ", CreatedAt: e.CreatedAt}, version)
+		change(func(env map[string]any) {
+			var o map[string]any
+			json.Unmarshal(other, &o)
+			env["Signature"] = o["Signature"]
+		})
+		change(func(env map[string]any) {
+			env["SigningCertURL"] = "http://127.0.0.2:1/_meterd/sns/SimpleNotificationService-x.pem"
+		})
+		if version == 1 {
+			change(func(env map[string]any) { env["SignatureVersion"] = "3" })
+			out = append(out, e.Payload)
+		}
+	}
+	return out
 }

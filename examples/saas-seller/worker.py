@@ -15,12 +15,32 @@ A message is deleted once handled; one that fails is left to come back after
 its visibility timeout. The queue delivers at least once, so each
 notification is handled once by its message id. EventBridge events sent to the
 same queue are logged and deleted.
+
+Every SNS envelope is verified before it is acted on, as AWS asks of SNS
+subscribers: its Signature (SignatureVersion 1, SHA1withRSA, or 2,
+SHA256withRSA) over the signed members, with the certificate at its
+SigningCertURL, which is fetched only from the configured host
+(SELLER_SNS_CERT_HOST: meterd's host and port under meterd; unset, AWS's
+sns.<region>.amazonaws.com over HTTPS). A message that does not verify is
+logged and deleted unapplied: anyone who may send to the queue could have
+written it.
+
+https://docs.aws.amazon.com/sns/latest/dg/sns-verify-signature-of-message.html
 """
 
 import argparse
+import base64
 import json
+import re
 import sys
 import time
+import urllib.parse
+import urllib.request
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -45,15 +65,61 @@ def queue_url(sqs):
     return sqs.get_queue_url(QueueName=seller.QUEUE_NAME)["QueueUrl"]
 
 
+class Forged(Exception):
+    """An SNS envelope whose signature or certificate URL is not SNS's."""
+
+
+# The members SNS signs, in this order: "Name\nValue\n" each, Subject only
+# when present.
+SIGNED = ["Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"]
+HASHES = {"1": hashes.SHA1, "2": hashes.SHA256}
+AWS_CERT_HOST = re.compile(r"^sns\.[a-z0-9-]+\.amazonaws\.com$")
+certificates = {}  # SigningCertURL -> public key
+
+
+def signing_key(cert_url):
+    """The public key of the certificate at cert_url, fetched once; Forged
+    unless the URL is on the configured host (HTTPS for AWS's) and ends in
+    .pem."""
+    u = urllib.parse.urlsplit(cert_url)
+    if seller.SNS_CERT_HOST:
+        trusted = u.scheme in ("http", "https") and u.netloc == seller.SNS_CERT_HOST
+    else:
+        trusted = u.scheme == "https" and AWS_CERT_HOST.match(u.netloc or "") is not None
+    if not trusted or not u.path.endswith(".pem") or u.query or u.fragment:
+        raise Forged("SigningCertURL %r is not on the SNS certificate host" % cert_url)
+    if cert_url not in certificates:
+        with urllib.request.urlopen(cert_url, timeout=10) as r:  # noqa: S310 - the host is checked above
+            certificates[cert_url] = x509.load_pem_x509_certificate(r.read()).public_key()
+    return certificates[cert_url]
+
+
+def verify(doc):
+    """Raises Forged unless the SNS envelope doc is signed by SNS."""
+    algo = HASHES.get(str(doc.get("SignatureVersion")))
+    if algo is None:
+        raise Forged("SignatureVersion %r is not 1 or 2" % doc.get("SignatureVersion"))
+    if not all(isinstance(doc.get(k), str) for k in ("Signature", "SigningCertURL", "Message", "MessageId", "Timestamp", "TopicArn")):
+        raise Forged("the envelope lacks a signed member")
+    data = "".join("%s\n%s\n" % (k, doc[k]) for k in SIGNED if k in doc).encode()
+    try:
+        sig = base64.b64decode(doc["Signature"], validate=True)
+        signing_key(doc["SigningCertURL"]).verify(sig, data, padding.PKCS1v15(), algo())
+    except (InvalidSignature, ValueError) as e:
+        raise Forged("the signature does not verify: %r" % e) from e
+
+
 def notification(body):
-    """The Marketplace message of a queue message's body and its id: an SNS
-    envelope's Message, or the message itself under raw delivery. None for an
-    EventBridge event or anything else."""
+    """The Marketplace message of a queue message's body and its id: a
+    verified SNS envelope's Message. None for an EventBridge event or
+    anything else; Forged for a bad signature or a raw delivery's bare
+    message, which carries none."""
     doc = json.loads(body)
     if doc.get("Type") == "Notification" and "Message" in doc:
+        verify(doc)
         return json.loads(doc["Message"]), doc.get("MessageId")
     if "action" in doc:
-        return doc, None
+        raise Forged("a bare message (raw delivery) carries no signature: subscribe the queue without raw delivery")
     return None, None
 
 
@@ -99,7 +165,9 @@ def poll(sqs, conn, url, wait):
     for m in messages:
         try:
             log(handle(conn, m["Body"], m["MessageId"]))
-        except (ValueError, KeyError, ClientError) as e:
+        except Forged as e:
+            log("message %s refused and deleted: %s" % (m["MessageId"], e))
+        except (ValueError, KeyError, ClientError, OSError) as e:
             log("message %s left on the queue: %s" % (m["MessageId"], e))
             continue
         sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])

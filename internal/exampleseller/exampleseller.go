@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/meterd/meterd"
+	"github.com/meterd/meterd/events"
 )
 
 // Dir is the directory of the example's scripts.
@@ -45,14 +47,22 @@ type Config struct {
 	Meterd  string // meterd's URL: every AWS endpoint
 	Product string // SELLER_PRODUCT_CODE
 	Queue   string // SELLER_QUEUE, created by Start
+	// Signer is meterd's SNS signer (server.Main.Notify.Signer), which
+	// Deliver signs its envelopes with; only tests that call Deliver need it.
+	Signer *events.Signer
 }
 
 // Seller is the running example seller.
 type Seller struct {
-	t   testing.TB
-	URL string
-	env []string
+	t      testing.TB
+	URL    string
+	env    []string
+	meterd string
+	signer *events.Signer
 }
+
+// operatorToken is the app's SELLER_ADMIN_TOKEN, which /customers.json asks for.
+const operatorToken = "example-seller-operator-token"
 
 // Start creates the seller's queue (unless it exists) and starts its fulfillment app, which
 // it stops when the test ends.
@@ -61,7 +71,11 @@ func Start(t testing.TB, cfg Config) *Seller {
 	if _, err := exec.LookPath("python3"); err != nil {
 		t.Fatal("the example seller needs python3 with boto3 (.ci/run installs it)")
 	}
-	s := &Seller{t: t, URL: cfg.URL}
+	s := &Seller{t: t, URL: cfg.URL, meterd: cfg.Meterd, signer: cfg.Signer}
+	u, err := url.Parse(cfg.Meterd)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "AWS_") {
 			s.env = append(s.env, kv)
@@ -69,7 +83,8 @@ func Start(t testing.TB, cfg Config) *Seller {
 	}
 	s.env = append(s.env, "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_ENDPOINT_URL="+cfg.Meterd,
 		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "PYTHONDONTWRITEBYTECODE=1",
-		"SELLER_PRODUCT_CODE="+cfg.Product, "SELLER_DB="+filepath.Join(t.TempDir(), "seller.db"), "SELLER_QUEUE="+cfg.Queue)
+		"SELLER_PRODUCT_CODE="+cfg.Product, "SELLER_DB="+filepath.Join(t.TempDir(), "seller.db"), "SELLER_QUEUE="+cfg.Queue,
+		"SELLER_SNS_CERT_HOST="+u.Host, "SELLER_ADMIN_TOKEN="+operatorToken)
 	s.Python("import seller; seller.client('sqs').create_queue(QueueName=%q)", cfg.Queue)
 
 	cmd := s.command("fulfillment.py", "--listen", strings.TrimPrefix(cfg.URL, "http://"))
@@ -174,11 +189,16 @@ type Customer struct {
 // Customers returns the app's customers.
 func (s *Seller) Customers() []Customer {
 	s.t.Helper()
-	resp, err := http.Get(s.URL + "/customers.json")
+	req, _ := http.NewRequest("GET", s.URL+"/customers.json", nil)
+	req.Header.Set("Authorization", "Bearer "+operatorToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		s.t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		s.t.Fatalf("GET /customers.json = %s", resp.Status)
+	}
 	var all []Customer
 	if err := json.NewDecoder(resp.Body).Decode(&all); err != nil {
 		s.t.Fatal(err)
@@ -199,35 +219,46 @@ func (s *Seller) Customer(id string) Customer {
 	return Customer{}
 }
 
-// marketplaceAccount stands for AWS Marketplace's own account in the
-// topic ARNs of the stand-in deliveries.
-const marketplaceAccount = "287250355862"
-
 // Deliver puts the SNS messages among events (the outbox's
 // sns-subscription and sns-entitlement rows) on the seller's queue as SNS
-// delivers them to SQS: an envelope whose Message is the event's payload
-// and whose MessageId is the event's id. Tests of the worker use it to
-// deliver exactly what they want, duplicates included (a catalog's
+// delivers them to SQS: the envelope meterd's dispatcher would send, signed
+// with its key, SignatureVersion 1 and 2 in turn. Tests of the worker use it
+// to deliver exactly what they want, duplicates included (a catalog's
 // notifications: have meterd's dispatcher deliver instead); it returns how
 // many it put.
-func (s *Seller) Deliver(queue string, events []meterd.Event) int {
+func (s *Seller) Deliver(queue string, evs []meterd.Event) int {
 	s.t.Helper()
 	var bodies []string
-	for _, e := range events {
-		topic := map[string]string{meterd.ChannelSubscription: "subscription", meterd.ChannelEntitlement: "entitlement"}[e.Channel]
+	for _, e := range evs {
+		topic := map[string]string{meterd.ChannelSubscription: meterd.TopicSubscription, meterd.ChannelEntitlement: meterd.TopicEntitlement}[e.Channel]
 		if topic == "" {
 			continue
 		}
-		env, _ := json.Marshal(map[string]string{"Type": "Notification", "MessageId": e.ID, "Message": e.Payload,
-			"TopicArn":  "arn:aws:sns:us-east-1:" + marketplaceAccount + ":aws-mp-" + topic + "-notification-" + e.ProductCode,
-			"Timestamp": e.CreatedAt.UTC().Format("2006-01-02T15:04:05.000Z")})
-		bodies = append(bodies, string(env))
+		bodies = append(bodies, string(s.Sign(e, len(bodies)%2+1)))
 	}
+	s.Send(queue, bodies...)
+	return len(bodies)
+}
+
+// Sign returns the SNS envelope of e as meterd's dispatcher sends it to a
+// queue subscribed to e's topic, signed with SignatureVersion version.
+func (s *Seller) Sign(e meterd.Event, version int) []byte {
+	s.t.Helper()
+	if s.signer == nil {
+		s.t.Fatal("Sign needs Config.Signer")
+	}
+	topic := map[string]string{meterd.ChannelSubscription: meterd.TopicSubscription, meterd.ChannelEntitlement: meterd.TopicEntitlement}[e.Channel]
+	sub := &meterd.Subscription{ID: "example-seller", ProductCode: e.ProductCode, Topic: topic, SignatureVersion: version}
+	return s.signer.Notification(s.meterd, sub, &e)
+}
+
+// Send puts bodies on the seller's queue as they are.
+func (s *Seller) Send(queue string, bodies ...string) {
+	s.t.Helper()
 	if len(bodies) > 0 {
 		list, _ := json.Marshal(bodies)
 		s.Python(`import json, seller
 sqs = seller.client('sqs'); url = sqs.get_queue_url(QueueName=%q)['QueueUrl']
 for body in json.loads(%q): sqs.send_message(QueueUrl=url, MessageBody=body)`, queue, string(list))
 	}
-	return len(bodies)
 }
