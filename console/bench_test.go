@@ -64,7 +64,8 @@ func BenchmarkPages(b *testing.B) {
 	c := browser(nil)
 	_, _, csrf := get(b, c, s.URL+"/console/login")
 	post(b, c, s.URL+"/console/login", url.Values{"csrf": {csrf}, "token": {adminToken}})
-	for _, p := range []string{"/console/", "/console/products", "/console/usage", "/console/usage?product=demo-product&customer=bench-customer-7",
+	for _, p := range []string{"/console/", "/console/products", "/console/usage", "/console/usage?product=demo-product", "/console/usage?product=demo-product&customer=bench-customer-7",
+		"/console/usage?customer=bench-customer-9999",
 		"/console/notifications", "/console/faults", "/console/clock", "/console/tail"} {
 		name := strings.NewReplacer("/console/", "", "?", "_", "&", "_", "=", "-").Replace(p)
 		b.Run(cmp.Or(name, "dashboard"), func(b *testing.B) {

@@ -78,7 +78,20 @@ func recordWhere(f meterd.UsageFilter) (string, []any) {
 // Usage calls fn for each stored record matching f, in commit order.
 func (s *Store) Usage(ctx context.Context, f meterd.UsageFilter, fn func(*meterd.MeteringRecord) error) error {
 	where, args := recordWhere(f)
-	q := `SELECT ` + recordColumns + ` FROM metering_records r` + where + ` ORDER BY r.seq`
+	// Left to itself, SQLite takes the duplicate key's index for a product
+	// and hours and sorts every record in them by seq, for a page of 50
+	// (seconds at ten million records). A customer's records come from
+	// their own index instead, in seq order when the product is given too;
+	// a page without a customer walks the table in seq order and stops at
+	// the limit.
+	table := ` FROM metering_records r`
+	switch {
+	case f.CustomerIdentifier != "":
+		table += ` INDEXED BY metering_records_customer`
+	case f.Limit > 0:
+		table += ` NOT INDEXED`
+	}
+	q := `SELECT ` + recordColumns + table + where + ` ORDER BY r.seq`
 	if f.Limit > 0 {
 		q += ` LIMIT ?`
 		args = append(args, f.Limit)
