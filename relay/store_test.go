@@ -18,6 +18,9 @@ var t0 = time.Date(2026, 11, 23, 7, 0, 0, 0, time.UTC)
 var cluster *pgtest.Cluster
 
 func TestMain(m *testing.M) {
+	if os.Getenv(groupCrashEnv) != "" {
+		os.Exit(m.Run()) // TestGroupCommitCrash's child: SQLite only, no PostgreSQL server to leave behind
+	}
 	os.Exit(pgtest.Main(m, &cluster))
 }
 
