@@ -119,11 +119,16 @@ func TestQuotasAWS(t *testing.T) {
 		return false
 	}
 	burst := 0
+	burstStart := time.Now()
 	for send() {
 		burst++
 	}
-	if burst < 9 || burst > 12 {
-		t.Errorf("burst of %d accepted requests, want about 10 (one second's worth)", burst)
+	// The bucket holds one second's worth (10) and refills at 10 a second while
+	// the burst runs, so a slow machine sees a few more: allow what the elapsed
+	// wall time refilled, and no more.
+	refilled := int(time.Since(burstStart).Seconds()*10) + 1
+	if burst < 9 || burst > 11+refilled {
+		t.Errorf("burst of %d accepted requests in %v, want 10 (one second's worth) plus at most %d refilled", burst, time.Since(burstStart), refilled)
 	}
 
 	// As fast as two clients can for 3 seconds: about 10 per second.
