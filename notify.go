@@ -94,7 +94,8 @@ type DeliveryFilter struct {
 	Status   string
 	Target   string
 	EventSeq int64
-	Limit    int // 0: no limit
+	Limit    int  // 0: no limit
+	Newest   bool // newest (highest id) first: with Limit, a bounded read of the last ones
 }
 
 // NotifyStore keeps the notification targets and the deliveries of the
@@ -145,7 +146,8 @@ type NotifyStore interface {
 	// Attempts, LastError, NextAttemptAt, UpdatedAt) and releases them;
 	// those no longer held by owner are left alone.
 	FinishDeliveries(ctx context.Context, owner string, ds []*Delivery) error
-	// Deliveries lists the deliveries matching f in id (creation) order.
+	// Deliveries lists the deliveries matching f in id (creation) order,
+	// or the reverse with f.Newest.
 	Deliveries(ctx context.Context, f DeliveryFilter) ([]*Delivery, error)
 	// RetryDelivery makes a delivery pending again, due at now, with its
 	// attempts counted from zero. ENotFound.

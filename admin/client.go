@@ -618,6 +618,13 @@ func (c *Client) Deliveries(ctx context.Context, status, target string) ([]meter
 	return out, c.call(ctx, "GET", p("deliveries"), query("status", status, "target", target), nil, &out)
 }
 
+// NewestDeliveries lists the limit newest deliveries of status ("" for
+// any), newest first.
+func (c *Client) NewestDeliveries(ctx context.Context, status string, limit int) ([]meterd.Delivery, error) {
+	var out []meterd.Delivery
+	return out, c.call(ctx, "GET", p("deliveries"), query("status", status, "limit", strconv.Itoa(limit), "order", "newest"), nil, &out)
+}
+
 // RetryDelivery sends a delivery again.
 func (c *Client) RetryDelivery(ctx context.Context, id int64) (*meterd.Delivery, error) {
 	var out meterd.Delivery

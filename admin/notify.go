@@ -171,6 +171,18 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) error {
 			return meterd.Errorf(meterd.EInvalid, "event: %q is not an event seq", v)
 		}
 	}
+	if v := q.Get("limit"); v != "" {
+		if f.Limit, err = strconv.Atoi(v); err != nil || f.Limit < 1 {
+			return meterd.Errorf(meterd.EInvalid, "limit: %q is not a positive number", v)
+		}
+	}
+	switch v := q.Get("order"); v {
+	case "", "oldest":
+	case "newest":
+		f.Newest = true
+	default:
+		return meterd.Errorf(meterd.EInvalid, "order: %q is not oldest or newest", v)
+	}
 	ds, err := n.Store.Deliveries(r.Context(), f)
 	if err != nil {
 		return err

@@ -2,7 +2,6 @@ package console
 
 import (
 	"net/http"
-	"slices"
 	"strconv"
 
 	"github.com/meterd/meterd"
@@ -18,7 +17,7 @@ type notificationsData struct {
 	Queues        []admin.Queue
 	Status        string // the deliveries' status filter: "", pending, delivered or failed
 	Deliveries    []meterd.Delivery
-	Total         int // deliveries matching, of which the newest maxDeliveriesShown are listed
+	More          bool // more deliveries match than the newest maxDeliveriesShown listed
 }
 
 // notifications shows the subscriptions, rules and queues, and the
@@ -38,13 +37,14 @@ func (c *Console) notifications(w http.ResponseWriter, r *http.Request, s *sessi
 	if d.Queues, err = cl.Queues(ctx, ""); err != nil {
 		return err
 	}
-	all, err := cl.Deliveries(ctx, d.Status, "")
+	// The newest, one more than shown to tell whether there are more: every
+	// delivery ever made, read to count them, grows without bound.
+	newest, err := cl.NewestDeliveries(ctx, d.Status, maxDeliveriesShown+1)
 	if err != nil {
 		return err
 	}
-	d.Total = len(all)
-	slices.SortFunc(all, func(a, b meterd.Delivery) int { return int(b.ID - a.ID) })
-	d.Deliveries = all[:min(len(all), maxDeliveriesShown)]
+	d.More = len(newest) > maxDeliveriesShown
+	d.Deliveries = newest[:min(len(newest), maxDeliveriesShown)]
 	c.render(w, http.StatusOK, "notifications", page{Title: "Notifications", Nav: "notifications", CSRF: s.csrf, ReadOnly: s.readOnly, Flash: r.URL.Query().Get("done"), Data: d})
 	return nil
 }

@@ -81,6 +81,24 @@ func TestNotifications(t *testing.T) {
 			t.Errorf("notifications page = %d, lacks %q", code, want)
 		}
 	}
+	// The page's bounded read: the newest first, as many as asked; a bad
+	// order or limit is the admin API's 422, as a bad status is.
+	all, err := s.Admin.Deliveries(ctx, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if newest, err := s.Admin.NewestDeliveries(ctx, "", 1); err != nil || len(newest) != 1 || newest[0].ID != all[len(all)-1].ID {
+		t.Errorf("NewestDeliveries(1) = %v, %v, want the last of %d", newest, err, len(all))
+	}
+	for _, q := range []string{"order=up", "limit=0", "limit=x"} {
+		req, _ := http.NewRequest("GET", s.URL+"/admin/v1/deliveries?"+q, nil)
+		req.Header.Set("Authorization", "Bearer "+adminToken)
+		if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusUnprocessableEntity {
+			t.Errorf("GET /admin/v1/deliveries?%s = %v, %v, want 422", q, resp, err)
+		} else {
+			resp.Body.Close()
+		}
+	}
 	_, body, _ = get(t, c, s.URL+"/console/")
 	m := regexp.MustCompile(`>(\d+) failed</a> for good, <a href="/console/notifications\?status=pending">(\d+) pending`).FindStringSubmatch(body)
 	if m == nil || m[1]+m[2] == "00" {

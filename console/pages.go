@@ -26,14 +26,18 @@ type chart struct {
 	Total   int64     `json:"total"`
 }
 
+// maxDeliveriesCounted bounds the dashboard's counts of failed and
+// pending deliveries.
+const maxDeliveriesCounted = 1000
+
 type dashboardData struct {
 	Now       time.Time
 	Charts    []chart
 	ChartJSON template.JS // the charts for the chart script, as JSON
 	Top       []admin.TopCustomer
 	Month     time.Time   // the start of the month of Top
-	Failed    int         // deliveries of events that failed for good
-	Pending   int         // deliveries waiting for their next attempt
+	Failed    string      // deliveries of events that failed for good: a count, "1000+" past maxDeliveriesCounted
+	Pending   string      // deliveries waiting for their next attempt, likewise
 	Errors    errorSeries // API errors per hour, last 24 h, counted by this process
 	ErrorJSON template.JS
 }
@@ -75,20 +79,25 @@ func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, s *session) 
 	if d.Top, err = cl.TopCustomers(ctx, d.Month, 10); err != nil {
 		return err
 	}
-	// Deliveries not made; the delivered ones, every event ever sent,
-	// would be an unbounded read.
+	// Deliveries not made, counted up to maxDeliveriesCounted: the
+	// delivered ones, every event ever sent, would be an unbounded read,
+	// and so would a backlog of pending ones.
+	d.Failed, d.Pending = "0", "0"
 	for _, st := range []struct {
 		status string
-		n      *int
+		n      *string
 	}{{meterd.DeliveryFailed, &d.Failed}, {meterd.DeliveryPending, &d.Pending}} {
-		ds, err := cl.Deliveries(ctx, st.status, "")
+		ds, err := cl.NewestDeliveries(ctx, st.status, maxDeliveriesCounted+1)
 		var ae *admin.Error
 		if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
 			break // the store keeps no notifications
 		} else if err != nil {
 			return err
 		}
-		*st.n = len(ds)
+		*st.n = strconv.Itoa(len(ds))
+		if len(ds) > maxDeliveriesCounted {
+			*st.n = strconv.Itoa(maxDeliveriesCounted) + "+"
+		}
 	}
 	b, err := json.Marshal(d.Charts)
 	if err != nil {

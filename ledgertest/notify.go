@@ -211,6 +211,10 @@ func testDispatch(t *testing.T, open func(t *testing.T) NotifyStore) {
 	if got, _ := s.Deliveries(ctx, meterd.DeliveryFilter{Target: "s2"}); len(got) != 1 || got[0].ID != ds[1].ID {
 		t.Errorf("Deliveries(target s2) = %v, want one", got)
 	}
+	// The newest first, as many as asked: the console's bounded read.
+	if got, _ := s.Deliveries(ctx, meterd.DeliveryFilter{Newest: true, Limit: 2}); len(got) != 2 || got[0].ID != all[2].ID || got[1].ID != all[1].ID {
+		t.Errorf("Deliveries(newest, limit 2) = %v, want the last two, newest first", got)
+	}
 	// An event without matching targets is dispatched with no deliveries.
 	must(t, "AddDeliveries none", s.AddDeliveries(ctx, []int64{evs[2].Seq}, nil))
 	if und, _ = s.UndispatchedEvents(ctx, 10); len(und) != 0 {

@@ -232,6 +232,9 @@ func (s *Store) FinishDeliveries(ctx context.Context, owner string, ds []*meterd
 // Deliveries lists the deliveries matching f in id order.
 func (s *Store) Deliveries(ctx context.Context, f meterd.DeliveryFilter) ([]*meterd.Delivery, error) {
 	q := deliverySelect + ` WHERE ($1 = '' OR d.status = $1) AND ($2 = '' OR d.target = $2) AND ($3 = 0 OR d.event_seq = $3) ORDER BY d.id`
+	if f.Newest {
+		q += ` DESC`
+	}
 	if f.Limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", f.Limit)
 	}

@@ -263,6 +263,9 @@ func (s *Store) FinishDeliveries(ctx context.Context, owner string, ds []*meterd
 // Deliveries lists the deliveries matching f in id order.
 func (s *Store) Deliveries(ctx context.Context, f meterd.DeliveryFilter) ([]*meterd.Delivery, error) {
 	q := deliverySelect + ` WHERE (? = '' OR d.status = ?) AND (? = '' OR d.target = ?) AND (? = 0 OR d.event_seq = ?) ORDER BY d.id`
+	if f.Newest {
+		q += ` DESC`
+	}
 	if f.Limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", f.Limit)
 	}
