@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	pathpkg "path"
 	"slices"
 	"strings"
 	"testing"
@@ -88,6 +89,11 @@ func FuzzConsoleForms(f *testing.F) {
 		switch {
 		case resp.StatusCode >= 500:
 			t.Fatalf("POST %s %q = %d: %s", path, body, resp.StatusCode, page)
+		case resp.StatusCode == http.StatusTemporaryRedirect && pathpkg.Clean(path) != path:
+			// An empty segment makes a path like /console/products//tokens,
+			// which net/http's ServeMux redirects (307, the method kept)
+			// to its cleaned form; no console page links to one.
+			return
 		case resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusSeeOther && resp.StatusCode/100 != 4:
 			t.Fatalf("POST %s %q = %d, want 200, 303 or a 4xx", path, body, resp.StatusCode)
 		}
