@@ -36,10 +36,9 @@ var migrations embed.FS
 
 // DSN parameters. The writer takes its lock at BEGIN (immediate) so that a
 // transaction never fails half-way on a lock upgrade; synchronous=FULL makes
-// every commit durable before Commit answers. The writer's 16 MiB page cache
-// keeps the hot ends of the ledger's indexes in memory; 64 MiB cost serve
-// 40 MB more peak RSS under the batch load and no CPU per record less, on
-// an empty and on a 1-million-row ledger (docs/performance.md). The writer never
+// every commit durable before Commit answers. The writer's 64 MiB page cache
+// keeps the hot ends of the ledger's indexes in memory (whether 16 MiB would
+// do is measured in docs/performance.md, and undecided). The writer never
 // checkpoints; the checkpointer's connection does (checkpoint.go). When the
 // WAL starts over, a file that a burst made longer than 64 MiB is cut back
 // to that (journal_size_limit).
