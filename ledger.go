@@ -225,9 +225,24 @@ type CustomerUsage struct {
 	Quantity           int64
 }
 
-// SortTopCustomers sorts customers by records, most first, then by product
-// and customer, and returns the first n.
-func SortTopCustomers(customers []CustomerUsage, n int) []CustomerUsage {
+// SortTopCustomers adds up the rows of each product and customer (a store
+// reads the monthly rollup and the records after its watermark separately),
+// sorts them by records, most first, then by product and customer, and
+// returns the first n.
+func SortTopCustomers(rows []CustomerUsage, n int) []CustomerUsage {
+	type key struct{ product, customer string }
+	at := make(map[key]int, len(rows))
+	customers := rows[:0]
+	for _, c := range rows {
+		k := key{c.ProductCode, c.CustomerIdentifier}
+		if i, ok := at[k]; ok {
+			customers[i].Records += c.Records
+			customers[i].Quantity += c.Quantity
+			continue
+		}
+		at[k] = len(customers)
+		customers = append(customers, c)
+	}
 	slices.SortFunc(customers, func(a, b CustomerUsage) int {
 		return cmp.Or(cmp.Compare(b.Records, a.Records), strings.Compare(a.ProductCode, b.ProductCode),
 			strings.Compare(a.CustomerIdentifier, b.CustomerIdentifier))

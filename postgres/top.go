@@ -17,7 +17,6 @@ import (
 func (s *Store) TopCustomers(ctx context.Context, month time.Time, n int) ([]meterd.CustomerUsage, error) {
 	start := time.Unix(meterd.GrainMonth.Start(month.Unix()), 0).UTC()
 	end := start.AddDate(0, 1, 0)
-	type key struct{ product, customer string }
 	var out []meterd.CustomerUsage
 	err := s.readSnapshot(ctx, func(tx pgx.Tx) error {
 		out = nil
@@ -25,17 +24,9 @@ func (s *Store) TopCustomers(ctx context.Context, month time.Time, n int) ([]met
 		if err != nil {
 			return err
 		}
-		at := map[key]int{}
 		var c meterd.CustomerUsage
 		add := func() error {
-			k := key{c.ProductCode, c.CustomerIdentifier}
-			if i, ok := at[k]; ok {
-				out[i].Records += c.Records
-				out[i].Quantity += c.Quantity
-			} else {
-				at[k] = len(out)
-				out = append(out, c)
-			}
+			out = append(out, c)
 			return nil
 		}
 		scan := []any{&c.ProductCode, &c.CustomerIdentifier, &c.Records, &c.Quantity}

@@ -16,14 +16,13 @@ import (
 func (s *Store) TopCustomers(ctx context.Context, month time.Time, n int) ([]meterd.CustomerUsage, error) {
 	start := meterd.GrainMonth.Start(month.Unix())
 	end := time.Unix(start, 0).UTC().AddDate(0, 1, 0).Unix()
-	type key struct{ product, customer string }
 	var out []meterd.CustomerUsage
 	err := s.readTx(ctx, func(tx *sql.Tx) error {
+		out = nil
 		watermark, err := rollupWatermark(ctx, tx)
 		if err != nil {
 			return err
 		}
-		at := map[key]int{}
 		add := func(rows *sql.Rows) error {
 			defer rows.Close()
 			for rows.Next() {
@@ -31,14 +30,7 @@ func (s *Store) TopCustomers(ctx context.Context, month time.Time, n int) ([]met
 				if err := rows.Scan(&c.ProductCode, &c.CustomerIdentifier, &c.Records, &c.Quantity); err != nil {
 					return err
 				}
-				k := key{c.ProductCode, c.CustomerIdentifier}
-				if i, ok := at[k]; ok {
-					out[i].Records += c.Records
-					out[i].Quantity += c.Quantity
-				} else {
-					at[k] = len(out)
-					out = append(out, c)
-				}
+				out = append(out, c)
 			}
 			return rows.Err()
 		}
