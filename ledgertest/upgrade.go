@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -77,4 +80,54 @@ func Gunzip(t *testing.T, path string) []byte {
 	b, err := io.ReadAll(z)
 	must(t, "gunzip "+path, err)
 	return b
+}
+
+// RunNewerSchema checks that a store refuses to open a ledger on which a
+// newer meterd applied a migration this build lacks, whether above the
+// build's last migration or in a gap between two of its migrations, with an
+// error naming the ledger's version and the build's last, and still opens a
+// ledger that applied only migrations it knows. dir is the store's
+// migrations directory (the versions this build embeds). open makes a fresh
+// ledger and closes it, records version applied in its schema_migrations
+// (nothing for 0), opens the ledger again and returns that Open's error,
+// closing the store when it opened.
+func RunNewerSchema(t *testing.T, dir string, open func(t *testing.T, applied int64) error) {
+	t.Helper()
+	names, err := filepath.Glob(filepath.Join(dir, "*.sql"))
+	must(t, "Glob", err)
+	var known []int64
+	for _, name := range names {
+		var v int64
+		if _, err := fmt.Sscanf(filepath.Base(name), "%d_", &v); err == nil {
+			known = append(known, v)
+		}
+	}
+	if len(known) < 2 {
+		t.Fatalf("%d migrations under %s, want several", len(known), dir)
+	}
+	last := slices.Max(known)
+	gap := int64(1)
+	for slices.Contains(known, gap) {
+		gap++
+	}
+	if gap > last {
+		t.Fatalf("no gap in the migrations under %s", dir)
+	}
+	if err := open(t, 0); err != nil {
+		t.Fatalf("Open of a ledger this build migrated = %v, want nil", err)
+	}
+	for _, applied := range []int64{last + 1, gap} {
+		t.Run(fmt.Sprint(applied), func(t *testing.T) {
+			err := open(t, applied)
+			if err == nil {
+				t.Fatalf("Open of a ledger with migration %04d applied by a newer meterd = nil, want an error", applied)
+			}
+			for _, want := range []string{"newer meterd", fmt.Sprintf("schema version %04d", max(last, applied)),
+				fmt.Sprintf("knows up to %04d", last), fmt.Sprintf("lacks migration %04d", applied)} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("Open of a ledger with migration %04d applied by a newer meterd = %q, want it to say %q", applied, err, want)
+				}
+			}
+		})
+	}
 }

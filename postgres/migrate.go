@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/meterd/meterd/internal/pgtx"
+	"github.com/meterd/meterd/internal/schemaversion"
 )
 
 //go:embed migrations/*.sql
@@ -21,7 +22,8 @@ var migrations embed.FS
 // migrations run in one transaction that first locks the row of version 0
 // in schema_migrations (SELECT ... FOR UPDATE), so a second process waits,
 // then finds them applied. A row lock, not LOCK TABLE or an advisory lock:
-// CockroachDB has neither.
+// CockroachDB has neither. A database that has applied a migration this
+// build lacks is refused before anything is applied (schemaversion.Check).
 func migrate(ctx context.Context, s *Store) error {
 	_, err := s.pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    bigint PRIMARY KEY,
@@ -54,6 +56,13 @@ func migrate(ctx context.Context, s *Store) error {
 		applied, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 		if err != nil {
 			return err
+		}
+		known := make([]int64, len(files))
+		for i, f := range files {
+			known[i] = f.version
+		}
+		if err := schemaversion.Check(applied, known); err != nil {
+			return fmt.Errorf("the database was %w", err)
 		}
 		for _, f := range files {
 			if slices.Contains(applied, f.version) {

@@ -29,3 +29,28 @@ func TestUpgrade(t *testing.T) {
 	defer s.Close()
 	ledgertest.RunUpgrade(t, s)
 }
+
+// TestNewerSchema checks that Open refuses a database on which a newer
+// meterd applied a migration this build lacks.
+func TestNewerSchema(t *testing.T) {
+	ledgertest.RunNewerSchema(t, "migrations", func(t *testing.T, applied int64) error {
+		url := cluster.NewDatabase(t)
+		s := open(t, url)
+		s.StopRoller()
+		if applied != 0 {
+			err := s.Transact(t.Context(), func(tx pgx.Tx) error {
+				_, err := tx.Exec(t.Context(), "INSERT INTO schema_migrations (version) VALUES ($1)", applied)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		s.Close()
+		s, err := postgres.Open(t.Context(), url)
+		if err == nil {
+			s.Close()
+		}
+		return err
+	})
+}

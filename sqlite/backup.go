@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 
 	"github.com/meterd/meterd/internal/filelock"
+	"github.com/meterd/meterd/internal/schemaversion"
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
@@ -103,9 +104,9 @@ func quickCheck(ctx context.Context, db *sql.DB, path string) error {
 	return nil
 }
 
-// checkVersion refuses a ledger whose schema is newer than this meterd's
-// migrations: this meterd would misread what a newer one wrote. A database
-// without schema_migrations (a new one) passes.
+// checkVersion refuses a ledger that has applied a migration this meterd
+// does not have (schemaversion.Check): this meterd would misread what a
+// newer one wrote. A database without schema_migrations (a new one) passes.
 func checkVersion(ctx context.Context, db *sql.DB, path string) error {
 	var n int
 	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'schema_migrations'`).Scan(&n); err != nil {
@@ -114,27 +115,39 @@ func checkVersion(ctx context.Context, db *sql.DB, path string) error {
 	if n == 0 {
 		return nil
 	}
-	var version int
-	if err := db.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&version); err != nil {
+	rows, err := db.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	if known := latestMigration(); version > known {
-		return fmt.Errorf("%s was written by a newer meterd (schema version %d; this one knows up to %d)", path, version, known)
+	defer rows.Close()
+	var applied []int64
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		applied = append(applied, v)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err := schemaversion.Check(applied, knownMigrations()); err != nil {
+		return fmt.Errorf("%s was %w", path, err)
 	}
 	return nil
 }
 
-// latestMigration is the highest migration version embedded in this build.
-func latestMigration() int {
+// knownMigrations are the migration versions embedded in this build.
+func knownMigrations() []int64 {
 	names, _ := fs.Glob(migrations, "migrations/*.sql")
-	latest := 0
+	var known []int64
 	for _, name := range names {
-		var v int
-		if _, err := fmt.Sscanf(filepath.Base(name), "%d_", &v); err == nil && v > latest {
-			latest = v
+		var v int64
+		if _, err := fmt.Sscanf(filepath.Base(name), "%d_", &v); err == nil {
+			known = append(known, v)
 		}
 	}
-	return latest
+	return known
 }
 
 // PreRestoreSuffix names the database that Restore replaced: path +

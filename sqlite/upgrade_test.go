@@ -1,6 +1,7 @@
 package sqlite_test
 
 import (
+	"database/sql"
 	"os"
 	"path/filepath"
 	"testing"
@@ -22,4 +23,35 @@ func TestUpgrade(t *testing.T) {
 	}
 	defer s.Close()
 	ledgertest.RunUpgrade(t, s)
+}
+
+// TestNewerSchema checks that Open refuses a ledger on which a newer meterd
+// applied a migration this build lacks.
+func TestNewerSchema(t *testing.T) {
+	ledgertest.RunNewerSchema(t, "migrations", func(t *testing.T, applied int64) error {
+		path := filepath.Join(t.TempDir(), "meterd.db")
+		s, err := sqlite.Open(t.Context(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if applied != 0 {
+			db, err := sql.Open("sqlite", "file:"+path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = db.Exec(`INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?, 'newer.sql', 0)`, applied)
+			db.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		s, err = sqlite.Open(t.Context(), path)
+		if err == nil {
+			s.Close()
+		}
+		return err
+	})
 }
