@@ -36,14 +36,16 @@ var migrations embed.FS
 
 // DSN parameters. The writer takes its lock at BEGIN (immediate) so that a
 // transaction never fails half-way on a lock upgrade; synchronous=FULL makes
-// every commit durable before Commit answers. The writer's 64 MiB page cache
-// keeps the hot ends of the ledger's indexes in memory (whether 16 MiB would
-// do is measured in docs/performance.md, and undecided). The writer never
+// every commit durable before Commit answers. The writer's 16 MiB page cache
+// keeps the hot ends of the ledger's indexes in memory; it takes about twice
+// that from the process, since modernc's allocator rounds each cached page
+// (4 KiB and a header) up to an 8 KiB slot, so 64 MiB put serve's peak RSS
+// at 170 MB under the batch load (docs/performance.md). The writer never
 // checkpoints; the checkpointer's connection does (checkpoint.go). When the
 // WAL starts over, a file that a burst made longer than 64 MiB is cut back
 // to that (journal_size_limit).
 const (
-	writeParams      = "_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=cache_size(-65536)&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(67108864)&_txlock=immediate"
+	writeParams      = "_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=cache_size(-16384)&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(67108864)&_txlock=immediate"
 	readParams       = "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=query_only(1)"
 	checkpointParams = "_pragma=busy_timeout(5000)&_pragma=synchronous(FULL)&_pragma=wal_autocheckpoint(0)"
 )
