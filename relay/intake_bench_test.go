@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -69,9 +70,18 @@ func benchmarkPostEvents(b *testing.B, batch, clients int) {
 		if err != nil {
 			return err
 		}
-		defer resp.Body.Close()
+		// Read to the end, or the transport closes the connection and
+		// the next request dials a new one.
+		answer, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
 		if resp.StatusCode != 200 {
 			return fmt.Errorf("POST /v1/events = %s", resp.Status)
+		}
+		if n := bytes.Count(answer, []byte(`"accepted"`)); n != batch {
+			return fmt.Errorf("POST /v1/events: %d of %d events accepted: %.200s", n, batch, answer)
 		}
 		return nil
 	}
