@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -108,18 +107,11 @@ var ingestFault func(e *Event) error
 func (s *Store) ingestCalls(ctx context.Context, calls []*ingestCall) error {
 	results := make([][]Result, len(calls))
 	err := s.transact(ctx, func(tx *sql.Tx) error {
-		in, err := newIngester(ctx, s, tx)
-		if err != nil {
+		in := newIngester(ctx, s, tx)
+		if err := in.load(calls); err != nil {
 			return err
 		}
-		defer in.close()
-		var all []Event
-		for _, c := range calls {
-			all = append(all, c.events...)
-		}
-		if err := in.loadSeen(all); err != nil {
-			return err
-		}
+		next := 0 // index in in.tags of the next event
 		for n, c := range calls {
 			results[n] = make([]Result, len(c.events))
 			for i := range c.events {
@@ -128,9 +120,11 @@ func (s *Store) ingestCalls(ctx context.Context, calls []*ingestCall) error {
 						return err
 					}
 				}
-				if results[n][i], err = in.add(&c.events[i], c.now, c.late); err != nil {
+				var err error
+				if results[n][i], err = in.add(&c.events[i], in.tags[next], c.now, c.late); err != nil {
 					return err
 				}
+				next++
 			}
 		}
 		return in.flush()
@@ -142,6 +136,69 @@ func (s *Store) ingestCalls(ctx context.Context, calls []*ingestCall) error {
 		c.results = results[n]
 	}
 	return nil
+}
+
+// ingestStmts are Ingest's statements, prepared once per store: each
+// reads or writes many rows, so that a transaction runs a few statements
+// per few hundred events, not a few per event. The reads join the keys
+// asked for to the table with CROSS JOIN, which makes SQLite look each
+// key up in the table's index: given a plain JOIN and a few hundred keys,
+// it scans the whole table instead.
+type ingestStmts struct {
+	seen       *multiStmt // ids: which are stored
+	aggs       *multiStmt // keys: the stored aggregates among them
+	sets       *multiStmt // keys and tags: the stored allocations among them
+	events     *multiStmt // event rows to insert
+	upsertAggs *multiStmt // aggregate sums to add
+	upsertSets *multiStmt // allocation sums to add
+}
+
+// prepareIngest prepares Ingest's statements (after the migrations: they
+// name the tables).
+func (s *Store) prepareIngest(ctx context.Context) error {
+	st := &ingestStmts{}
+	for _, p := range []struct {
+		stmt            **multiStmt
+		head, row, tail string
+		perRow          int
+	}{
+		{&st.seen, `SELECT id FROM events WHERE id IN (`, `?`, `)`, 1},
+		{&st.aggs, `SELECT a.product, a.customer, a.dimension, a.hour,
+				a.state, a.quantity, a.tag_keys, a.tag_sets, a.license_arn, a.quarantined
+			FROM (VALUES`, `(?, ?, ?, CAST(? AS BIGINT))`, `) AS k
+			CROSS JOIN aggregates a WHERE a.product = k.column1 AND a.customer = k.column2 AND a.dimension = k.column3 AND a.hour = k.column4`, 4},
+		{&st.sets, `SELECT a.product, a.customer, a.dimension, a.hour, a.tags FROM (VALUES`, `(?, ?, ?, CAST(? AS BIGINT), ?)`, `) AS k
+			CROSS JOIN allocations a WHERE a.product = k.column1 AND a.customer = k.column2 AND a.dimension = k.column3 AND a.hour = k.column4
+				AND a.tags = k.column5`, 5},
+		{&st.events, `INSERT INTO events (id, product, customer, dimension, hour, quantity, tags, timestamp, late, received_at) VALUES`,
+			`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, ``, eventColumns},
+		{&st.upsertAggs, `INSERT INTO aggregates (product, customer, dimension, hour,
+				customer_identifier, customer_aws_account_id, license_arn, events, quantity, tag_keys, tag_sets, last_ts, state)
+			VALUES`, `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open')`, `ON CONFLICT (product, customer, dimension, hour) DO UPDATE SET
+				events = aggregates.events + excluded.events, quantity = aggregates.quantity + excluded.quantity,
+				tag_keys = excluded.tag_keys, tag_sets = excluded.tag_sets,
+				last_ts = CASE WHEN excluded.last_ts > aggregates.last_ts THEN excluded.last_ts ELSE aggregates.last_ts END`, 12},
+		{&st.upsertSets, `INSERT INTO allocations (product, customer, dimension, hour, tags, quantity) VALUES`,
+			`(?, ?, ?, ?, ?, ?)`, `ON CONFLICT (product, customer, dimension, hour, tags) DO UPDATE SET quantity = allocations.quantity + excluded.quantity`, 6},
+	} {
+		m, err := s.prepareMulti(ctx, p.head, p.row, p.tail, p.perRow)
+		if err != nil {
+			st.close()
+			return fmt.Errorf("prepare: %w", err)
+		}
+		*p.stmt = m
+	}
+	s.ingest = st
+	return nil
+}
+
+func (st *ingestStmts) close() {
+	if st == nil {
+		return
+	}
+	for _, m := range []*multiStmt{st.seen, st.aggs, st.sets, st.events, st.upsertAggs, st.upsertSets} {
+		m.close()
+	}
 }
 
 // aggState is an aggregate as intake sees it, with the changes of the
@@ -171,119 +228,131 @@ type setKey struct {
 	tags string
 }
 
-// ingester stores the events of one Ingest call: it looks up their ids and
-// inserts their rows a few hundred at a time (each statement is a round trip
-// to PostgreSQL), and writes the aggregate and allocation sums once per key
-// at the end.
+// ingester stores the events of one transaction. load reads what the
+// events need of the store (which ids are stored, their aggregates and
+// allocations) in a few multi-row queries; add decides each event in
+// memory; flush writes the events and the aggregate and allocation sums
+// with multi-row statements.
 type ingester struct {
-	ctx                                  context.Context
-	s                                    *Store
-	tx                                   *sql.Tx
-	selAgg, selSet, upsertAgg, upsertSet *sql.Stmt
-	seen                                 map[string]bool // ids stored before or in this call
-	rows                                 []any           // event rows to insert, eventColumns values each
-	aggs                                 map[Key]*aggState
-	sets                                 map[setKey]int64 // -1: stored, no change; else pending delta
-	order                                []Key
-	setOrder                             []setKey
+	ctx      context.Context
+	s        *Store
+	stmts    txStmts
+	tags     []string          // canonicalTags of each event, in call order
+	seen     map[string]bool   // ids stored before or in this transaction
+	rows     []any             // event rows to insert, eventColumns values each
+	aggs     map[Key]*aggState // read from the store (exists or not) or new
+	stored   map[setKey]bool   // allocations looked up: whether stored
+	sets     map[setKey]int64  // allocations with events in this transaction: their sums
+	order    []Key             // aggregates with events in this transaction
+	setOrder []setKey          // allocations with events in this transaction
 }
 
-// Event rows are inserted, and ids looked up, this many at a time.
-const (
-	eventColumns = 10
-	eventChunk   = 200
-)
+// eventColumns is the number of values of an event row.
+const eventColumns = 10
 
-func newIngester(ctx context.Context, s *Store, tx *sql.Tx) (*ingester, error) {
-	in := &ingester{ctx: ctx, s: s, tx: tx, seen: map[string]bool{}, aggs: map[Key]*aggState{}, sets: map[setKey]int64{}}
-	for _, p := range []struct {
-		stmt **sql.Stmt
-		sql  string
-	}{
-		{&in.selAgg, `SELECT state, quantity, tag_keys, tag_sets, license_arn, quarantined FROM aggregates
-			WHERE product = ? AND customer = ? AND dimension = ? AND hour = ?`},
-		{&in.selSet, `SELECT 1 FROM allocations WHERE product = ? AND customer = ? AND dimension = ? AND hour = ? AND tags = ?`},
-		{&in.upsertAgg, `INSERT INTO aggregates (product, customer, dimension, hour,
-				customer_identifier, customer_aws_account_id, license_arn, events, quantity, tag_keys, tag_sets, last_ts, state)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open')
-			ON CONFLICT (product, customer, dimension, hour) DO UPDATE SET
-				events = aggregates.events + excluded.events, quantity = aggregates.quantity + excluded.quantity,
-				tag_keys = excluded.tag_keys, tag_sets = excluded.tag_sets,
-				last_ts = CASE WHEN excluded.last_ts > aggregates.last_ts THEN excluded.last_ts ELSE aggregates.last_ts END`},
-		{&in.upsertSet, `INSERT INTO allocations (product, customer, dimension, hour, tags, quantity)
-			VALUES (?, ?, ?, ?, ?, ?)
-			ON CONFLICT (product, customer, dimension, hour, tags) DO UPDATE SET quantity = allocations.quantity + excluded.quantity`},
-	} {
-		st, err := tx.PrepareContext(ctx, s.q(p.sql))
-		if err != nil {
-			in.close()
-			return nil, wrap("prepare", err)
-		}
-		*p.stmt = st
-	}
-	return in, nil
+func newIngester(ctx context.Context, s *Store, tx *sql.Tx) *ingester {
+	return &ingester{ctx: ctx, s: s, stmts: txStmts{ctx: ctx, tx: tx, bound: map[*sql.Stmt]*sql.Stmt{}},
+		seen: map[string]bool{}, aggs: map[Key]*aggState{}, stored: map[setKey]bool{}, sets: map[setKey]int64{}}
 }
 
-func (in *ingester) close() {
-	for _, st := range []*sql.Stmt{in.selAgg, in.selSet, in.upsertAgg, in.upsertSet} {
-		if st != nil {
-			st.Close()
-		}
-	}
+// eventKey is the aggregate an event counts in, unless it is late.
+func eventKey(e *Event) Key {
+	return Key{Product: e.ProductCode, Customer: customerKey(e), Dimension: e.Dimension, Hour: fromUnix(hourOf(e.Timestamp.UTC()))}
 }
 
-// placeholders returns "(?, ?), (?, ?)" for rows of n columns.
-func placeholders(rows, n int) string {
-	row := "(" + strings.Repeat("?, ", n-1) + "?)"
-	return strings.Repeat(row+", ", rows-1) + row
-}
-
-// loadSeen marks the ids of events that are stored already.
-func (in *ingester) loadSeen(events []Event) error {
-	ids := make([]any, 0, len(events))
-	for i := range events {
-		ids = append(ids, events[i].ID)
-	}
-	for len(ids) > 0 {
-		chunk := ids[:min(eventChunk, len(ids))]
-		ids = ids[len(chunk):]
-		rows, err := in.tx.QueryContext(in.ctx, in.s.q(`SELECT id FROM events WHERE id IN `+placeholders(1, len(chunk))), chunk...)
-		if err != nil {
-			return wrap("read events", err)
-		}
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return wrap("read events", err)
+// load reads what the calls' events need: the stored ids among theirs,
+// their aggregates, the current hour's aggregates of those an event would
+// be late for, and the stored allocations of their tag sets. add reads
+// anything load missed one key at a time, so load only saves queries.
+func (in *ingester) load(calls []*ingestCall) error {
+	var ids []any
+	asked := map[string]bool{}
+	for _, c := range calls {
+		for i := range c.events {
+			e := &c.events[i]
+			in.tags = append(in.tags, canonicalTags(e.Tags))
+			if !asked[e.ID] {
+				asked[e.ID] = true
+				ids = append(ids, e.ID)
 			}
-			in.seen[id] = true
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return wrap("read events", err)
+	}
+	err := in.stmts.query(in.s.ingest.seen, ids, func(rows *sql.Rows) error {
+		var id string
+		err := rows.Scan(&id)
+		in.seen[id] = true
+		return err
+	})
+	if err != nil {
+		return wrap("read events", err)
+	}
+	// Each round reads the keys the previous one showed are needed: an
+	// event's own aggregate, then the current hour's for those that are
+	// not open, then the allocations of those that are stored.
+	for round := range 3 {
+		var keys []Key
+		var sets []setKey
+		next := 0
+		for _, c := range calls {
+			for i := range c.events {
+				e := &c.events[i]
+				tags := in.tags[next]
+				next++
+				if in.seen[e.ID] {
+					continue
+				}
+				k := eventKey(e)
+				a := in.aggs[k]
+				if round > 0 && a.state != StateOpen && c.late != LateRefuse {
+					k.Hour = fromUnix(hourOf(c.now))
+					a = in.aggs[k]
+				}
+				switch {
+				case a == nil:
+					keys = append(keys, k)
+					in.aggs[k] = &aggState{key: k, state: StateOpen}
+				case round == 2 && a.exists && a.state == StateOpen:
+					sk := setKey{k, tags}
+					if _, ok := in.stored[sk]; !ok {
+						sets = append(sets, sk)
+						in.stored[sk] = false
+					}
+				}
+			}
+		}
+		if err := in.loadAggs(keys); err != nil {
+			return err
+		}
+		if err := in.loadSets(sets); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// agg returns the state of k, read once per transaction.
-func (in *ingester) agg(k Key) (*aggState, error) {
-	if a := in.aggs[k]; a != nil {
-		return a, nil
+// loadAggs reads the stored aggregates of keys, which are in in.aggs as
+// new open ones until then.
+func (in *ingester) loadAggs(keys []Key) error {
+	args := make([]any, 0, 4*len(keys))
+	for _, k := range keys {
+		args = append(args, keyArgs(k)...)
 	}
-	a := &aggState{key: k, state: StateOpen}
-	var keys string
-	var arn sql.NullString
-	var quantity any // a row an older relay let overflow holds a REAL
-	err := in.selAgg.QueryRowContext(in.ctx, keyArgs(k)...).Scan(&a.state, &quantity, &keys, &a.tagSets, &arn, &a.quarantined)
-	a.licenseArn = arn.String
-	switch {
-	case isNoRows(err):
-	case err != nil:
-		return nil, wrap("read aggregate", err)
-	default:
-		a.exists = true
+	err := in.stmts.query(in.s.ingest.aggs, args, func(rows *sql.Rows) error {
+		var k Key
+		var hour int64
+		var state, keys, quarantined string
+		var tagSets int
+		var arn sql.NullString
+		var quantity any // a row an older relay let overflow holds a REAL
+		if err := rows.Scan(&k.Product, &k.Customer, &k.Dimension, &hour, &state, &quantity, &keys, &tagSets, &arn, &quarantined); err != nil {
+			return err
+		}
+		k.Hour = fromUnix(hour)
+		a := in.aggs[k]
+		if a == nil {
+			return nil // not asked for: cannot be, the key columns are compared by equality
+		}
+		a.exists, a.state, a.tagSets, a.licenseArn, a.quarantined = true, state, tagSets, arn.String, quarantined
 		var ok bool
 		if a.quantity, ok = recordQuantity(quantity); !ok && a.quarantined == "" {
 			a.quarantined = badQuantity(quantity)
@@ -291,38 +360,74 @@ func (in *ingester) agg(k Key) (*aggState, error) {
 		if err := json.Unmarshal([]byte(keys), &a.tagKeys); err != nil && a.quarantined == "" {
 			a.quarantined = "tag_keys: " + err.Error()
 		}
-	}
-	in.aggs[k] = a
-	return a, nil
+		return nil
+	})
+	return wrap("read aggregates", err)
 }
 
-// hasSet reports whether the aggregate already has the tag set.
-func (in *ingester) hasSet(sk setKey) (bool, error) {
+// loadSets reads which of the allocations sets are stored, which are in
+// in.stored as not stored until then.
+func (in *ingester) loadSets(sets []setKey) error {
+	args := make([]any, 0, 5*len(sets))
+	for _, sk := range sets {
+		args = append(append(args, keyArgs(sk.Key)...), sk.tags)
+	}
+	err := in.stmts.query(in.s.ingest.sets, args, func(rows *sql.Rows) error {
+		var sk setKey
+		var hour int64
+		if err := rows.Scan(&sk.Product, &sk.Customer, &sk.Dimension, &hour, &sk.tags); err != nil {
+			return err
+		}
+		sk.Hour = fromUnix(hour)
+		if _, ok := in.stored[sk]; ok {
+			in.stored[sk] = true
+		}
+		return nil
+	})
+	return wrap("read allocations", err)
+}
+
+// agg returns the state of k, read once per transaction.
+func (in *ingester) agg(k Key) (*aggState, error) {
+	if a := in.aggs[k]; a != nil {
+		return a, nil
+	}
+	in.aggs[k] = &aggState{key: k, state: StateOpen}
+	if err := in.loadAggs([]Key{k}); err != nil {
+		return nil, err
+	}
+	return in.aggs[k], nil
+}
+
+// hasSet reports whether the aggregate already has the tag set, stored or
+// added in this transaction.
+func (in *ingester) hasSet(a *aggState, sk setKey) (bool, error) {
 	if _, ok := in.sets[sk]; ok {
 		return true, nil
 	}
-	var one int
-	err := in.selSet.QueryRowContext(in.ctx, append(keyArgs(sk.Key), sk.tags)...).Scan(&one)
-	switch {
-	case isNoRows(err):
+	// Allocations are written with their aggregate, in one transaction,
+	// and deleted only with it (Reset): an aggregate not stored has none.
+	if !a.exists {
 		return false, nil
-	case err != nil:
-		return false, wrap("read allocation", err)
 	}
-	in.sets[sk] = 0
-	in.setOrder = append(in.setOrder, sk)
-	return true, nil
+	if _, ok := in.stored[sk]; !ok {
+		in.stored[sk] = false
+		if err := in.loadSets([]setKey{sk}); err != nil {
+			return false, err
+		}
+	}
+	return in.stored[sk], nil
 }
 
 // add stores one event; errors are store failures, refusals are results.
-func (in *ingester) add(e *Event, now time.Time, late string) (Result, error) {
+func (in *ingester) add(e *Event, tags string, now time.Time, late string) (Result, error) {
 	res := Result{ID: e.ID, Status: StatusAccepted}
 	if in.seen[e.ID] {
 		res.Status = StatusDuplicate
 		return res, nil
 	}
 	ts := e.Timestamp.UTC()
-	k := Key{Product: e.ProductCode, Customer: customerKey(e), Dimension: e.Dimension, Hour: fromUnix(hourOf(ts))}
+	k := eventKey(e)
 	a, err := in.agg(k)
 	if err != nil {
 		return res, err
@@ -366,8 +471,8 @@ func (in *ingester) add(e *Event, now time.Time, late string) (Result, error) {
 	}
 	slices.Sort(keys)
 	// Every tag set is an allocation, the untagged one too.
-	sk := setKey{k, canonicalTags(e.Tags)}
-	known, err := in.hasSet(sk)
+	sk := setKey{k, tags}
+	known, err := in.hasSet(a, sk)
 	if err != nil {
 		return res, err
 	}
@@ -388,6 +493,8 @@ func (in *ingester) add(e *Event, now time.Time, late string) (Result, error) {
 	a.tagKeys = keys
 	if !known {
 		a.tagSets++
+	}
+	if _, ok := in.sets[sk]; !ok {
 		in.sets[sk] = 0
 		in.setOrder = append(in.setOrder, sk)
 	}
@@ -401,33 +508,29 @@ func (in *ingester) add(e *Event, now time.Time, late string) (Result, error) {
 
 // flush writes the transaction's events and their sums.
 func (in *ingester) flush() error {
-	for rows := in.rows; len(rows) > 0; {
-		chunk := rows[:min(eventChunk*eventColumns, len(rows))]
-		rows = rows[len(chunk):]
-		if _, err := in.tx.ExecContext(in.ctx, in.s.q(`INSERT INTO events
-			(id, product, customer, dimension, hour, quantity, tags, timestamp, late, received_at)
-			VALUES `+placeholders(len(chunk)/eventColumns, eventColumns)), chunk...); err != nil {
-			return wrap("insert events", err)
-		}
+	if err := in.stmts.exec(in.s.ingest.events, in.rows); err != nil {
+		return wrap("insert events", err)
 	}
+	args := make([]any, 0, 12*len(in.order))
 	for _, k := range in.order {
 		a := in.aggs[k]
 		keys, _ := json.Marshal(a.tagKeys)
 		if a.tagKeys == nil {
 			keys = []byte("[]")
 		}
-		if _, err := in.upsertAgg.ExecContext(in.ctx, k.Product, k.Customer, k.Dimension, k.Hour.Unix(),
+		args = append(args, k.Product, k.Customer, k.Dimension, k.Hour.Unix(),
 			a.first.CustomerIdentifier, a.first.CustomerAWSAccountID, a.first.LicenseArn,
-			a.dEvents, a.dQuantity, string(keys), a.tagSets, a.lastTS); err != nil {
-			return wrap("upsert aggregate", err)
-		}
+			a.dEvents, a.dQuantity, string(keys), a.tagSets, a.lastTS)
 	}
+	if err := in.stmts.exec(in.s.ingest.upsertAggs, args); err != nil {
+		return wrap("upsert aggregates", err)
+	}
+	args = make([]any, 0, 6*len(in.setOrder))
 	for _, sk := range in.setOrder {
-		if q := in.sets[sk]; q != 0 || in.aggs[sk.Key].first != nil {
-			if _, err := in.upsertSet.ExecContext(in.ctx, append(keyArgs(sk.Key), sk.tags, q)...); err != nil {
-				return wrap("upsert allocation", err)
-			}
-		}
+		args = append(append(args, keyArgs(sk.Key)...), sk.tags, in.sets[sk])
+	}
+	if err := in.stmts.exec(in.s.ingest.upsertSets, args); err != nil {
+		return wrap("upsert allocations", err)
 	}
 	return nil
 }

@@ -37,5 +37,9 @@ func openPostgres(ctx context.Context, url string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("relay: %w", err)
 	}
+	if err := s.prepareIngest(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("relay: %w", err)
+	}
 	return s, nil
 }

@@ -61,6 +61,8 @@ type Store struct {
 	queued     []*ingestCall // Ingest calls waiting for the next group
 	committing bool          // a goroutine is committing groups
 
+	ingest *ingestStmts // prepared once, after the migrations
+
 	slotsMu sync.Mutex
 	slots   map[string]int64 // SQLite: each upstream's next free send time (unix µs), see Reserve
 }
@@ -147,6 +149,10 @@ func openSQLiteLocked(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("relay: %s: %w", path, err)
 	}
+	if err := s.prepareIngest(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("relay: %s: %w", path, err)
+	}
 	// A SQLite store belongs to one relay process: claims left by a
 	// previous run of it (killed while sending) are void, and its records
 	// are due again at once.
@@ -159,6 +165,7 @@ func openSQLiteLocked(ctx context.Context, path string) (*Store, error) {
 
 // Close closes the database.
 func (s *Store) Close() error {
+	s.ingest.close()
 	err := s.db.Close()
 	if s.lock != nil {
 		s.lock.Close()
