@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 )
 
@@ -67,7 +68,12 @@ func bodyError(format string, args ...any) error {
 // valid event is that event's Err; the returned error, a *BodyError, is
 // for a body that cannot be read as either form.
 func Decode(r io.Reader) ([]Decoded, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
+	br := readers.Get().(*bufio.Reader)
+	br.Reset(r)
+	defer func() {
+		br.Reset(nil) // holds no body while pooled
+		readers.Put(br)
+	}()
 	first, err := firstNonSpace(br)
 	switch {
 	case errors.Is(err, io.EOF):
@@ -79,6 +85,11 @@ func Decode(r io.Reader) ([]Decoded, error) {
 	}
 	return decodeLines(br)
 }
+
+// readers are Decode's buffers, reused: a new 64 KiB buffer for each
+// request was most of what a request of one event allocated. What Decode
+// returns is copied out of the buffer.
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 64<<10) }}
 
 // firstNonSpace skips JSON whitespace and returns the next byte, unread.
 func firstNonSpace(br *bufio.Reader) (byte, error) {
@@ -170,18 +181,23 @@ func decodeLines(br *bufio.Reader) ([]Decoded, error) {
 // decodeEvent decodes one event, keeping its id even when another field is
 // malformed so that the result can name it. Quantities must be integers.
 // Unknown members are skipped without being built, and tags stop being
-// read at the first one beyond the limit.
+// read at the first one beyond the limit. An event in the plain form most
+// clients send is read by decodePlain; any other goes through
+// encoding/json (decodeJSON), which decodePlain agrees with
+// (FuzzDecodeEvents checks it).
 func decodeEvent(raw []byte, e *Event) error {
+	if decodePlain(raw, e) {
+		return nil
+	}
+	*e = Event{}
+	return decodeJSON(raw, e)
+}
+
+// decodeJSON is decodeEvent with encoding/json.
+func decodeJSON(raw []byte, e *Event) error {
 	if len(raw) == 0 || raw[0] != '{' {
 		return fmt.Errorf("not a JSON object")
 	}
-	var probe struct {
-		ID json.RawMessage `json:"id"`
-	}
-	if err := json.Unmarshal(raw, &probe); err != nil {
-		return fmt.Errorf("not a JSON object: %v", err)
-	}
-	json.Unmarshal(probe.ID, &e.ID)
 	var wire struct {
 		Event
 		Quantity  json.RawMessage `json:"quantity"`
@@ -189,6 +205,14 @@ func decodeEvent(raw []byte, e *Event) error {
 		Tags      wireTags        `json:"tags"`
 	}
 	if err := json.Unmarshal(raw, &wire); err != nil {
+		// Keep the id, if it can be read, for the result.
+		var probe struct {
+			ID json.RawMessage `json:"id"`
+		}
+		if err := json.Unmarshal(raw, &probe); err != nil {
+			return fmt.Errorf("not a JSON object: %v", err)
+		}
+		json.Unmarshal(probe.ID, &e.ID)
 		return fmt.Errorf("malformed event: %v", err)
 	}
 	*e = wire.Event
@@ -212,6 +236,185 @@ func decodeEvent(raw []byte, e *Event) error {
 		e.Timestamp = ts
 	}
 	return nil
+}
+
+// decodePlain decodes a valid event in the plain form: an object of the
+// known members, each at most once and spelt in lower case, whose string
+// values are printable ASCII without escapes, whose quantity is an
+// integer of at most 18 digits, whose timestamp parses, and whose tags, if
+// any, are at most MaxTags distinct such strings. It reports false, having
+// perhaps set some of e, for any other input, valid or not: decodeJSON
+// reads those. What it accepts, it decodes as decodeJSON does.
+func decodePlain(raw []byte, e *Event) bool {
+	if len(raw) == 0 || raw[0] != '{' {
+		return false // decodeJSON's "not a JSON object", even after spaces
+	}
+	p := plain{b: raw, i: 1}
+	var seen uint16
+	for first := true; ; first = false {
+		if p.byte('}') {
+			break
+		}
+		if !first && !p.byte(',') {
+			return false
+		}
+		name, ok := p.str()
+		if !ok || !p.byte(':') {
+			return false
+		}
+		field := -1
+		for i, n := range plainFields {
+			if name == n {
+				field = i
+				break
+			}
+		}
+		if field < 0 || seen&(1<<field) != 0 {
+			return false
+		}
+		seen |= 1 << field
+		var dst *string
+		switch name {
+		case "id":
+			dst = &e.ID
+		case "product_code":
+			dst = &e.ProductCode
+		case "customer_identifier":
+			dst = &e.CustomerIdentifier
+		case "customer_aws_account_id":
+			dst = &e.CustomerAWSAccountID
+		case "license_arn":
+			dst = &e.LicenseArn
+		case "dimension":
+			dst = &e.Dimension
+		case "quantity":
+			q, ok := p.integer()
+			if !ok {
+				return false
+			}
+			e.Quantity = &q
+		case "timestamp":
+			s, ok := p.str()
+			if !ok || s == "" {
+				return false
+			}
+			ts, err := time.Parse(time.RFC3339Nano, s)
+			if err != nil {
+				return false
+			}
+			e.Timestamp = ts
+		case "tags":
+			if e.Tags, ok = p.tags(); !ok {
+				return false
+			}
+		}
+		if dst != nil {
+			if *dst, ok = p.str(); !ok {
+				return false
+			}
+		}
+	}
+	p.space()
+	return p.i == len(p.b)
+}
+
+// plainFields are the members decodePlain reads, as Event's tags name them.
+var plainFields = [...]string{"id", "product_code", "customer_identifier", "customer_aws_account_id",
+	"license_arn", "dimension", "quantity", "timestamp", "tags"}
+
+// plain reads JSON tokens from b at i, skipping whitespace before each.
+type plain struct {
+	b []byte
+	i int
+}
+
+func (p *plain) space() {
+	for p.i < len(p.b) && isSpace(p.b[p.i]) {
+		p.i++
+	}
+}
+
+// byte consumes c if it is next.
+func (p *plain) byte(c byte) bool {
+	p.space()
+	if p.i < len(p.b) && p.b[p.i] == c {
+		p.i++
+		return true
+	}
+	return false
+}
+
+// str reads a string of printable ASCII without escapes.
+func (p *plain) str() (string, bool) {
+	if !p.byte('"') {
+		return "", false
+	}
+	start := p.i
+	for ; p.i < len(p.b); p.i++ {
+		switch c := p.b[p.i]; {
+		case c == '"':
+			s := string(p.b[start:p.i])
+			p.i++
+			return s, true
+		case c < 0x20 || c >= 0x7f || c == '\\':
+			return "", false
+		}
+	}
+	return "", false
+}
+
+// integer reads a JSON number that is an integer of at most 18 digits:
+// an optional minus, then 0 or a digit from 1 to 9 and more digits, with
+// no fraction or exponent after it.
+func (p *plain) integer() (int64, bool) {
+	p.space()
+	neg := p.i < len(p.b) && p.b[p.i] == '-'
+	if neg {
+		p.i++
+	}
+	start := p.i
+	var q int64
+	for p.i < len(p.b) && p.b[p.i] >= '0' && p.b[p.i] <= '9' {
+		q = q*10 + int64(p.b[p.i]-'0')
+		p.i++
+	}
+	n := p.i - start
+	switch {
+	case n == 0 || n > 18 || n > 1 && p.b[start] == '0':
+		return 0, false
+	case p.i < len(p.b) && (p.b[p.i] == '.' || p.b[p.i] == 'e' || p.b[p.i] == 'E'):
+		return 0, false
+	}
+	if neg {
+		q = -q
+	}
+	return q, true
+}
+
+// tags reads an object of at most MaxTags distinct members whose values
+// are strings, all as str reads them.
+func (p *plain) tags() (map[string]string, bool) {
+	if !p.byte('{') {
+		return nil, false
+	}
+	m := map[string]string{}
+	for first := true; ; first = false {
+		if p.byte('}') {
+			return m, true
+		}
+		if !first && !p.byte(',') || len(m) == MaxTags {
+			return nil, false
+		}
+		k, ok := p.str()
+		if !ok || !p.byte(':') {
+			return nil, false
+		}
+		v, ok := p.str()
+		if _, dup := m[k]; !ok || dup {
+			return nil, false
+		}
+		m[k] = v
+	}
 }
 
 // wireTags decodes an event's tags, refusing more than AWS allows before

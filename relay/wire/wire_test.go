@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -59,10 +60,15 @@ func TestDecode(t *testing.T) {
 // FuzzDecodeEvents feeds arbitrary bodies to the POST /v1/events decoder:
 // it never panics, returns at most MaxEvents events, and for a
 // body that is a JSON array returns one result per element (or refuses
-// the body for having too many).
+// the body for having too many). Read as one event, a body that
+// decodePlain accepts decodes to the same event with encoding/json.
 func FuzzDecodeEvents(f *testing.F) {
 	ts := "2026-11-23T07:00:00Z"
 	for _, seed := range []string{
+		`{"id":"a","product_code":"p","customer_aws_account_id":"123456789012","license_arn":"arn:x","dimension":"d","quantity":-0,"timestamp":"` + ts + `","tags":{}}`,
+		` { "id" : "a" , "quantity" : 12 , "tags" : { "k" : "v" , "l" : "w" } } `,
+		`{"id":"a","ID":"b"}`, `{"id":"a","id":"b"}`, `{"id":"a\u0062"}`, `{"quantity":012}`, `{"quantity":1.0}`,
+		`{"timestamp":"2026-11-23T07:00:00.123456789+02:00"}`, `{"tags":{"a":"1","a":"2"}}`, `{"id":"a"} x`,
 		`[{"id":"a","product_code":"p","customer_identifier":"c","dimension":"d","quantity":3,"timestamp":"` + ts + `","tags":{"t":"x"}}]`,
 		`{"id":"a","quantity":1}` + "\n" + `{"id":"b","quantity":"2"}` + "\n" + `not json`,
 		`[1, "x", null, [], {"id": 5}, {"quantity": 1e3}, {"tags": {"a": 1}}]`,
@@ -73,6 +79,12 @@ func FuzzDecodeEvents(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
+		var plain, viaJSON Event
+		if decodePlain(body, &plain) {
+			if err := decodeJSON(body, &viaJSON); err != nil || !reflect.DeepEqual(plain, viaJSON) {
+				t.Fatalf("decodePlain(%q) = %+v, encoding/json: %+v, %v", body, plain, viaJSON, err)
+			}
+		}
 		items, err := Decode(bytes.NewReader(body))
 		if err != nil {
 			if items != nil {
@@ -98,4 +110,34 @@ func FuzzDecodeEvents(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestDecodePlain: the form clients send is read by decodePlain (the
+// fast path), and forms it does not read exactly as encoding/json does
+// are left to encoding/json.
+func TestDecodePlain(t *testing.T) {
+	tests := []struct {
+		raw   string
+		plain bool
+	}{
+		{`{"id":"e1","product_code":"p","customer_identifier":"c","dimension":"d","quantity":3,"timestamp":"2026-11-23T07:12:00Z","tags":{"team":"a"}}`, true},
+		{"{ \"id\" :\t\"e1\" ,\r\n\"quantity\": -0 } ", true},
+		{`{}`, true},
+		{`{"id":"e1","Quantity":3}`, false},         // case-folded name
+		{`{"id":"e1","id":"e2"}`, false},            // repeated member
+		{`{"id":"e\u0031"}`, false},                 // escape
+		{`{"id":"e1","extra":1}`, false},            // unknown member
+		{`{"quantity":1e3}`, false},                 // not an integer
+		{`{"quantity":1234567890123456789}`, false}, // 19 digits
+		{`{"timestamp":""}`, false},
+		{`{"tags":null}`, false},
+		{`{"id":"e1"}x`, false},
+		{` {"id":"e1"}`, false},
+	}
+	for _, tt := range tests {
+		var e Event
+		if got := decodePlain([]byte(tt.raw), &e); got != tt.plain {
+			t.Errorf("decodePlain(%s) = %v, want %v", tt.raw, got, tt.plain)
+		}
+	}
 }
