@@ -35,9 +35,9 @@ func benchRecords(b *testing.B) int {
 // BenchmarkPages measures each console page's render at the server (the
 // HTTP round trip on loopback included). With METERD_BENCH_RECORDS the
 // ledger holds that many records of 10,000 customers, one per customer
-// and hour back from the server clock, committed straight to the store and
-// rolled up before the pages are measured: the pages must read rollups,
-// never scan the ledger. METERD_BENCH_DATA names a directory to keep that
+// and hour up to the server clock's, oldest first (commit order, as a live
+// ledger's), committed straight to the store and rolled up before the
+// pages are measured: the pages must read rollups, never scan the ledger. METERD_BENCH_DATA names a directory to keep that
 // ledger in: a later run finding the records there measures them without
 // committing them again (ten million take many minutes).
 func BenchmarkPages(b *testing.B) {
@@ -93,23 +93,24 @@ func storedRecords(b *testing.B, s *testServer) int {
 }
 
 // fillLedger commits n records of demo-product straight to the store:
-// 10,000 customers, one record per customer and hour going back from now,
-// then rolls them all up.
+// 10,000 customers, one record per customer and hour, up to the hour of
+// now, oldest hour first (in the order a live ledger commits them, each
+// received a minute into its hour), then rolls them all up.
 func fillLedger(b *testing.B, s *testServer, n int, now time.Time) {
 	b.Helper()
 	ctx := context.Background()
 	const customers, batchSize = 10_000, 50_000
 	start := time.Now()
-	hour := meterd.Hour(now)
+	first := meterd.Hour(now).Add(-time.Duration((n-1)/customers) * time.Hour)
 	batch := make([]*meterd.MeteringRecord, 0, batchSize)
 	for i := range n {
 		customer := fmt.Sprintf("bench-customer-%d", i%customers)
-		h := hour.Add(-time.Duration(i/customers) * time.Hour)
+		h := first.Add(time.Duration(i/customers) * time.Hour)
 		batch = append(batch, &meterd.MeteringRecord{
 			ID: metering.NewRecordID(), Operation: meterd.OpBatchMeterUsage, ProductCode: "demo-product",
 			CustomerIdentifier: customer, CustomerAWSAccountID: "444455556666", Resource: customer,
 			Dimension: "requests", Hour: h, Timestamp: h.Add(time.Minute), Quantity: int64(1 + i%7),
-			CallerAccountID: "111122223333", CallerAccessKeyID: "test", ReceivedAt: now,
+			CallerAccountID: "111122223333", CallerAccessKeyID: "test", ReceivedAt: h.Add(time.Minute),
 		})
 		if len(batch) == batchSize || i == n-1 {
 			res, err := s.Ledger.Commit(ctx, batch)

@@ -55,26 +55,37 @@ func acrossDaysRecords() []*meterd.MeteringRecord {
 	agent := batchRecord(2000, product1, customer1, "requests", d0.Add(2*day+11*time.Hour+25*time.Minute), 9)
 	agent.Operation, agent.Resource, agent.ClientToken, agent.RequestHash = meterd.OpMeterUsage, "agent-token-days", "agent-token-days", "hash"
 	agent.Timestamp = agent.Hour
-	return append(records, agent)
+	// A MeterUsage record, keyed by the caller's access key, in the hour
+	// and dimension of one of the customer's BatchMeterUsage records.
+	meter := batchRecord(2001, product1, customer1, "requests", days[0], 3)
+	meter.Operation, meter.Resource, meter.CallerAccessKeyID = meterd.OpMeterUsage, "AKIABUYER1", "AKIABUYER1"
+	return append(records, agent, meter)
 }
 
-// checkSummariesAcrossDays checks the summaries of l, by customer,
-// dimension and hour, of windows whose bounds fall at midnight or the
-// start of a month, just after or before, or near noon, against the sums
-// of records.
-func checkSummariesAcrossDays(t *testing.T, l meterd.Ledger, records []*meterd.MeteringRecord) {
-	t.Helper()
+// acrossDaysBounds are window bounds at midnight or the start of a month,
+// just after or before, or near noon ({} for none).
+func acrossDaysBounds() []time.Time {
 	day := 24 * time.Hour
 	d0 := time.Date(2026, 10, 30, 0, 0, 0, 0, time.UTC)
 	nov := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	bounds := []time.Time{{}, d0.Add(-30 * day), time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC), d0, d0.Add(day + time.Hour),
+	return []time.Time{{}, d0.Add(-30 * day), time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC), d0, d0.Add(day + time.Hour),
 		d0.Add(day + 11*time.Hour), d0.Add(day + 12*time.Hour), d0.Add(day + 13*time.Hour), nov, nov.Add(11 * time.Hour),
 		nov.Add(day + 23*time.Hour), nov.Add(15*day + 6*time.Hour), nov.Add(16 * day), nov.Add(24*day + 17*time.Hour),
 		time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC)}
+}
+
+// checkSummariesAcrossDays checks the summaries of l, by customer,
+// dimension and hour, of windows whose bounds are acrossDaysBounds,
+// against the sums of records, and then its Usage (checkUsageAcrossDays):
+// both read the rollups and the records after their watermark.
+func checkSummariesAcrossDays(t *testing.T, l meterd.Ledger, records []*meterd.MeteringRecord) {
+	t.Helper()
+	bounds := acrossDaysBounds()
 	filters := []meterd.UsageFilter{
 		{}, {ProductCode: product1}, {ProductCode: product1, CustomerIdentifier: customer2},
 		{ProductCode: product1, Dimension: "requests"}, {CustomerIdentifier: customer1, Dimension: "storage_gb"},
 	}
+	defer checkUsageAcrossDays(t, l, records)
 	for _, base := range filters {
 		for _, from := range bounds {
 			for _, to := range bounds {

@@ -357,3 +357,66 @@ func testReset(t *testing.T, open Open) {
 		}
 	}
 }
+
+// checkUsageAcrossDays checks l's Usage, filtered by product, customer and
+// dimension, over windows of acrossDaysBounds and a page at a time,
+// against records: l must hold exactly them, and each answer is the
+// records matching, in commit order, whichever part of them the rollups
+// hold (a store may find a customer's records through them).
+func checkUsageAcrossDays(t *testing.T, l meterd.Ledger, records []*meterd.MeteringRecord) {
+	t.Helper()
+	stored := usage(t, l, meterd.UsageFilter{})
+	want := ids(records)
+	slices.Sort(want)
+	if got := slices.Sorted(slices.Values(ids(stored))); !slices.Equal(got, want) {
+		t.Fatalf("Usage() = %v, want the records %v (in any order)", got, want)
+	}
+	// Half of acrossDaysBounds: midnight, an hour's start near noon, a
+	// month's start and the hour after, none.
+	var bounds []time.Time
+	for i, b := range acrossDaysBounds() {
+		if i%2 == 0 || b.Equal(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)) {
+			bounds = append(bounds, b)
+		}
+	}
+	for _, base := range []meterd.UsageFilter{
+		{}, {ProductCode: product1}, {CustomerIdentifier: customer1}, {CustomerIdentifier: customer2},
+		{ProductCode: product1, CustomerIdentifier: customer1}, {ProductCode: product2, CustomerIdentifier: customer1},
+		{ProductCode: product1, CustomerIdentifier: customer2, Dimension: "requests"}, {CustomerIdentifier: customer1, Dimension: "storage_gb"},
+	} {
+		for i, from := range bounds {
+			for j, to := range bounds {
+				if !from.IsZero() && !to.IsZero() && !from.Before(to) {
+					continue
+				}
+				f := base
+				f.From, f.To = from, to
+				var want []string
+				for _, r := range stored {
+					if matches(r, f) {
+						want = append(want, r.ID)
+					}
+				}
+				if got := ids(usage(t, l, f)); !slices.Equal(got, want) {
+					t.Errorf("Usage(%+v) = %v, want %v", f, got, want)
+				}
+				if (i+j)%5 != 0 {
+					continue
+				}
+				// A page at a time, as the console and the admin API read.
+				var paged []string
+				for f.Limit = 4; len(paged) <= len(want); {
+					page := usage(t, l, f)
+					if len(page) == 0 {
+						break
+					}
+					paged = append(paged, ids(page)...)
+					f.AfterSeq = page[len(page)-1].Seq
+				}
+				if !slices.Equal(paged, want) {
+					t.Errorf("Usage(%+v) 4 at a time = %v, want %v", base, paged, want)
+				}
+			}
+		}
+	}
+}

@@ -49,18 +49,28 @@ func usageWhere(f meterd.UsageFilter, args *[]any) string {
 }
 
 // Usage calls fn for each stored record matching f, in commit order,
-// streaming the rows from the server.
+// streaming the rows from the server. A customer's records are found
+// without an index of their own (which would cost every commit an entry):
+// customerSeqs lists them, in the snapshot that reads the watermark.
 func (s *Store) Usage(ctx context.Context, f meterd.UsageFilter, fn func(*meterd.MeteringRecord) error) error {
-	var args []any
-	sql := `SELECT m.seq, m.id, m.operation, m.product_code, m.customer_identifier, m.customer_aws_account_id,
-			m.license_arn, m.resource, m.dimension, m.hour, m.timestamp, m.quantity, m.allocations, m.caller_account_id,
-			m.caller_access_key_id, m.client_token, m.request_hash, m.received_at
-		FROM metering_records m` + usageWhere(f, &args) + " ORDER BY m.seq"
-	if f.Limit > 0 {
-		sql += " LIMIT " + strconv.Itoa(f.Limit)
-	}
 	var fnErr error
-	err := s.Transact(ctx, func(tx pgx.Tx) error {
+	err := s.readSnapshot(ctx, func(tx pgx.Tx) error {
+		var args []any
+		where := usageWhere(f, &args)
+		if f.CustomerIdentifier != "" {
+			watermark, err := rollupWatermark(ctx, tx)
+			if err != nil {
+				return err
+			}
+			where += " AND m.seq IN (" + customerSeqs(f, watermark, &args) + ")"
+		}
+		sql := `SELECT m.seq, m.id, m.operation, m.product_code, m.customer_identifier, m.customer_aws_account_id,
+				m.license_arn, m.resource, m.dimension, m.hour, m.timestamp, m.quantity, m.allocations, m.caller_account_id,
+				m.caller_access_key_id, m.client_token, m.request_hash, m.received_at
+			FROM metering_records m` + where + " ORDER BY m.seq"
+		if f.Limit > 0 {
+			sql += " LIMIT " + strconv.Itoa(f.Limit)
+		}
 		rows, err := tx.Query(ctx, sql, args...)
 		if err != nil {
 			return err
@@ -90,6 +100,62 @@ func (s *Store) Usage(ctx context.Context, f meterd.UsageFilter, fn func(*meterd
 		return fmt.Errorf("postgres: usage: %w", err)
 	}
 	return nil
+}
+
+// customerSeqs returns a query of the seqs of f's customer's records (a
+// superset of f's: the caller applies f), adding its arguments to args.
+// The rollups hold the records up to watermark: usage_hourly's rows of the
+// customer name its hours and dimensions, found one key probe per hour and
+// dimension of usage_dimension_hourly (of f's product, or of every
+// product). In each, the duplicate key (product, hour, dimension,
+// resource) gives the customer's BatchMeterUsage record, whose resource is
+// the customer; when the rollup counts more records than that (MeterUsage
+// records, keyed by the caller's access key or ClientToken), the hour's
+// records of that dimension are read. The records after the watermark (the
+// roller's lag) are read by seq; the watermark is a literal, as in
+// summarizeTail, so that the planner walks the end of the primary key.
+func customerSeqs(f meterd.UsageFilter, watermark int64, args *[]any) string {
+	arg := func(v any) string {
+		*args = append(*args, v)
+		return "$" + strconv.Itoa(len(*args))
+	}
+	c := arg(f.CustomerIdentifier)
+	var conds []string
+	if f.ProductCode != "" {
+		conds = append(conds, "d.product_code = "+arg(f.ProductCode))
+	}
+	if f.Dimension != "" {
+		conds = append(conds, "d.dimension = "+arg(f.Dimension))
+	}
+	if !f.From.IsZero() {
+		// The hour that holds From: an AgentCore record's Hour is inside it.
+		conds = append(conds, "d.hour >= "+arg(meterd.Hour(f.From)))
+	}
+	if !f.To.IsZero() {
+		conds = append(conds, "d.hour < "+arg(f.To))
+	}
+	where := ""
+	if len(conds) > 0 {
+		where = " WHERE " + strings.Join(conds, " AND ")
+	}
+	wm := strconv.FormatInt(watermark, 10)
+	return `WITH hours AS MATERIALIZED (
+			SELECT d.product_code, d.hour, d.dimension, u.records FROM usage_dimension_hourly d
+			JOIN usage_hourly u ON u.product_code = d.product_code AND u.hour = d.hour
+				AND u.customer_identifier = ` + c + ` AND u.dimension = d.dimension` + where + `
+		), probed AS MATERIALIZED (
+			SELECT h.*, k.seq FROM hours h LEFT JOIN metering_records k ON k.product_code = h.product_code
+				AND k.hour = h.hour AND k.dimension = h.dimension AND k.resource = ` + c + `
+				AND k.customer_identifier = ` + c + ` AND k.seq <= ` + wm + `
+		)
+		SELECT seq FROM probed WHERE seq IS NOT NULL
+		UNION ALL
+		SELECT k.seq FROM probed p JOIN metering_records k ON k.product_code = p.product_code
+			AND k.hour >= p.hour AND k.hour < p.hour + interval '1 hour' AND k.dimension = p.dimension
+			WHERE p.records > CASE WHEN p.seq IS NULL THEN 0 ELSE 1 END AND k.customer_identifier = ` + c + `
+				AND k.seq <= ` + wm + ` AND k.seq IS DISTINCT FROM p.seq
+		UNION ALL
+		SELECT k.seq FROM metering_records k WHERE k.seq > ` + wm + ` AND k.customer_identifier = ` + c
 }
 
 // SummarizeUsage sums the records matching f grouped by "customer",

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -77,18 +78,62 @@ func recordWhere(f meterd.UsageFilter) (string, []any) {
 
 // Usage calls fn for each stored record matching f, in commit order.
 func (s *Store) Usage(ctx context.Context, f meterd.UsageFilter, fn func(*meterd.MeteringRecord) error) error {
+	err := s.readTx(ctx, func(tx *sql.Tx) error {
+		q, args, err := usageQuery(ctx, tx, f)
+		if err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			r, err := scanRecord(rows)
+			if err != nil {
+				return err
+			}
+			if err := fn(r); err != nil {
+				return callbackError{err}
+			}
+		}
+		return rows.Err()
+	})
+	var cb callbackError
+	if errors.As(err, &cb) {
+		return cb.err
+	} else if err != nil {
+		return fmt.Errorf("sqlite: usage: %w", err)
+	}
+	return nil
+}
+
+// callbackError carries the error of Usage's fn out of its transaction
+// unwrapped.
+type callbackError struct{ err error }
+
+func (e callbackError) Error() string { return e.err.Error() }
+
+// usageQuery returns Usage's statement for f. Left to itself, SQLite takes
+// the duplicate key's index for a product and hours and sorts every record
+// in them by seq, for a page of 50 (seconds at ten million records). A page
+// without a customer walks the table in seq order instead and stops at the
+// limit. A customer's records are found without an index of their own
+// (which would cost every commit an entry): customerSeqs lists them.
+func usageQuery(ctx context.Context, tx *sql.Tx, f meterd.UsageFilter) (string, []any, error) {
 	where, args := recordWhere(f)
-	// Left to itself, SQLite takes the duplicate key's index for a product
-	// and hours and sorts every record in them by seq, for a page of 50
-	// (seconds at ten million records). A customer's records come from
-	// their own index instead, in seq order when the product is given too;
-	// a page without a customer walks the table in seq order and stops at
-	// the limit.
 	table := ` FROM metering_records r`
-	switch {
-	case f.CustomerIdentifier != "":
-		table += ` INDEXED BY metering_records_customer`
-	case f.Limit > 0:
+	if f.CustomerIdentifier != "" {
+		watermark, err := rollupWatermark(ctx, tx)
+		if err != nil {
+			return "", nil, err
+		}
+		seqs, seqArgs := customerSeqs(f, watermark)
+		// NOT INDEXED leaves the rowid: the records are read by seq.
+		table += ` NOT INDEXED`
+		where += ` AND r.seq IN (` + seqs + `)`
+		args = append(args, seqArgs...)
+	} else if f.Limit > 0 {
 		table += ` NOT INDEXED`
 	}
 	q := `SELECT ` + recordColumns + table + where + ` ORDER BY r.seq`
@@ -96,24 +141,58 @@ func (s *Store) Usage(ctx context.Context, f meterd.UsageFilter, fn func(*meterd
 		q += ` LIMIT ?`
 		args = append(args, f.Limit)
 	}
-	rows, err := s.read.QueryContext(ctx, q, args...)
-	if err != nil {
-		return fmt.Errorf("sqlite: usage: %w", err)
+	return q, args, nil
+}
+
+// customerSeqs returns a query of the seqs of f's customer's records (a
+// superset of f's: the caller applies f) and its arguments. The rollups
+// hold the records up to watermark: usage_hourly's rows of the customer
+// name its hours and dimensions, found one key probe per hour and
+// dimension of usage_dimension_hourly (of f's product, or of every
+// product). In each, the duplicate key (product, hour, dimension,
+// resource) gives the customer's BatchMeterUsage record, whose resource is
+// the customer; when the rollup counts more records than that (MeterUsage
+// records, keyed by the caller's access key or ClientToken), the hour's
+// records of that dimension are read. The records after the watermark (the
+// roller's lag) are read by seq.
+func customerSeqs(f meterd.UsageFilter, watermark int64) (string, []any) {
+	var conds []string
+	var args []any
+	if f.ProductCode != "" {
+		conds, args = append(conds, `d.product_code = ?`), append(args, f.ProductCode)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		r, err := scanRecord(rows)
-		if err != nil {
-			return fmt.Errorf("sqlite: usage: %w", err)
-		}
-		if err := fn(r); err != nil {
-			return err
-		}
+	if f.Dimension != "" {
+		conds, args = append(conds, `d.dimension = ?`), append(args, f.Dimension)
 	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("sqlite: usage: %w", err)
+	if !f.From.IsZero() {
+		// The hour that holds From: an AgentCore record's Hour is inside it.
+		conds, args = append(conds, `d.hour >= ?`), append(args, meterd.Hour(f.From).Unix())
 	}
-	return nil
+	if !f.To.IsZero() {
+		conds, args = append(conds, `d.hour < ?`), append(args, ceilUnix(f.To))
+	}
+	where := ""
+	if len(conds) > 0 {
+		where = ` WHERE ` + strings.Join(conds, ` AND `)
+	}
+	c := f.CustomerIdentifier
+	q := `WITH hours AS MATERIALIZED (
+			SELECT d.product_code, d.hour, d.dimension, u.records FROM usage_dimension_hourly d
+			JOIN usage_hourly u ON u.product_code = d.product_code AND u.hour = d.hour
+				AND u.customer_identifier = ? AND u.dimension = d.dimension` + where + `
+		), probed AS MATERIALIZED (
+			SELECT h.*, k.seq FROM hours h LEFT JOIN metering_records k ON k.product_code = h.product_code
+				AND k.hour = h.hour AND k.dimension = h.dimension AND k.resource = ? AND k.customer_identifier = ? AND k.seq <= ?
+		)
+		SELECT seq FROM probed WHERE seq IS NOT NULL
+		UNION ALL
+		SELECT k.seq FROM probed p JOIN metering_records k ON k.product_code = p.product_code
+			AND k.hour >= p.hour AND k.hour < p.hour + 3600 AND k.dimension = p.dimension
+			WHERE p.records > (p.seq IS NOT NULL) AND k.customer_identifier = ? AND k.seq <= ? AND k.seq IS NOT p.seq
+		UNION ALL
+		SELECT k.seq FROM metering_records k NOT INDEXED WHERE k.seq > ? AND k.customer_identifier = ?`
+	args = append([]any{c}, args...)
+	return q, append(args, c, c, watermark, c, watermark, watermark, c)
 }
 
 // hourAligned reports whether t is zero or the start of an hour.
