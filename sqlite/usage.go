@@ -154,7 +154,9 @@ func usageQuery(ctx context.Context, tx *sql.Tx, f meterd.UsageFilter) (string, 
 // the customer; when the rollup counts more records than that (MeterUsage
 // records, keyed by the caller's access key or ClientToken), the hour's
 // records of that dimension are read. The records after the watermark (the
-// roller's lag) are read by seq.
+// roller's lag) are read by seq. CROSS JOIN keeps SQLite's join order, the
+// rollup's hours first, and +k.seq keeps it from walking the records below
+// the watermark by seq: either costs the whole ledger.
 func customerSeqs(f meterd.UsageFilter, watermark int64) (string, []any) {
 	var conds []string
 	var args []any
@@ -178,7 +180,7 @@ func customerSeqs(f meterd.UsageFilter, watermark int64) (string, []any) {
 	c := f.CustomerIdentifier
 	q := `WITH hours AS MATERIALIZED (
 			SELECT d.product_code, d.hour, d.dimension, u.records FROM usage_dimension_hourly d
-			JOIN usage_hourly u ON u.product_code = d.product_code AND u.hour = d.hour
+			CROSS JOIN usage_hourly u ON u.product_code = d.product_code AND u.hour = d.hour
 				AND u.customer_identifier = ? AND u.dimension = d.dimension` + where + `
 		), probed AS MATERIALIZED (
 			SELECT h.*, k.seq FROM hours h LEFT JOIN metering_records k ON k.product_code = h.product_code
@@ -186,9 +188,9 @@ func customerSeqs(f meterd.UsageFilter, watermark int64) (string, []any) {
 		)
 		SELECT seq FROM probed WHERE seq IS NOT NULL
 		UNION ALL
-		SELECT k.seq FROM probed p JOIN metering_records k ON k.product_code = p.product_code
+		SELECT k.seq FROM probed p CROSS JOIN metering_records k ON k.product_code = p.product_code
 			AND k.hour >= p.hour AND k.hour < p.hour + 3600 AND k.dimension = p.dimension
-			WHERE p.records > (p.seq IS NOT NULL) AND k.customer_identifier = ? AND k.seq <= ? AND k.seq IS NOT p.seq
+			WHERE p.records > (p.seq IS NOT NULL) AND k.customer_identifier = ? AND +k.seq <= ? AND k.seq IS NOT p.seq
 		UNION ALL
 		SELECT k.seq FROM metering_records k NOT INDEXED WHERE k.seq > ? AND k.customer_identifier = ?`
 	args = append([]any{c}, args...)
