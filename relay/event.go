@@ -154,13 +154,3 @@ func parseTags(s string) ([]meterd.Tag, error) {
 	slices.SortFunc(tags, func(a, b meterd.Tag) int { return strings.Compare(a.Key, b.Key) })
 	return tags, nil
 }
-
-// tagKeys returns the sorted keys of a tag set.
-func tagKeys(tags map[string]string) []string {
-	keys := make([]string, 0, len(tags))
-	for k := range tags {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}

@@ -111,7 +111,7 @@ func (s *Store) ingestCalls(ctx context.Context, calls []*ingestCall) error {
 		if err := in.load(calls); err != nil {
 			return err
 		}
-		next := 0 // index in in.tags of the next event
+		next := 0 // index in in.events of the next event
 		for n, c := range calls {
 			results[n] = make([]Result, len(c.events))
 			for i := range c.events {
@@ -121,7 +121,7 @@ func (s *Store) ingestCalls(ctx context.Context, calls []*ingestCall) error {
 					}
 				}
 				var err error
-				if results[n][i], err = in.add(&c.events[i], in.tags[next], c.now, c.late); err != nil {
+				if results[n][i], err = in.add(&c.events[i], in.events[next], c.now, c.late); err != nil {
 					return err
 				}
 				next++
@@ -162,7 +162,7 @@ func (s *Store) prepareIngest(ctx context.Context) error {
 		head, row, tail string
 		perRow          int
 	}{
-		{&st.seen, `SELECT id FROM events WHERE id IN (`, `?`, `)`, 1},
+		{&st.seen, `SELECT e.id FROM (VALUES`, `(?)`, `) AS k CROSS JOIN events e WHERE e.id = k.column1`, 1},
 		{&st.aggs, `SELECT a.product, a.customer, a.dimension, a.hour,
 				a.state, a.quantity, a.tag_keys, a.tag_sets, a.license_arn, a.quarantined
 			FROM (VALUES`, `(?, ?, ?, CAST(? AS BIGINT))`, `) AS k
@@ -237,7 +237,7 @@ type ingester struct {
 	ctx      context.Context
 	s        *Store
 	stmts    txStmts
-	tags     []string          // canonicalTags of each event, in call order
+	events   []eventKeys       // of each event, in call order
 	seen     map[string]bool   // ids stored before or in this transaction
 	rows     []any             // event rows to insert, eventColumns values each
 	aggs     map[Key]*aggState // read from the store (exists or not) or new
@@ -255,6 +255,13 @@ func newIngester(ctx context.Context, s *Store, tx *sql.Tx) *ingester {
 		seen: map[string]bool{}, aggs: map[Key]*aggState{}, stored: map[setKey]bool{}, sets: map[setKey]int64{}}
 }
 
+// eventKeys are an event's aggregate (unless it is late) and tag set
+// (canonicalTags), worked out once per transaction.
+type eventKeys struct {
+	key  Key
+	tags string
+}
+
 // eventKey is the aggregate an event counts in, unless it is late.
 func eventKey(e *Event) Key {
 	return Key{Product: e.ProductCode, Customer: customerKey(e), Dimension: e.Dimension, Hour: fromUnix(hourOf(e.Timestamp.UTC()))}
@@ -265,12 +272,18 @@ func eventKey(e *Event) Key {
 // be late for, and the stored allocations of their tag sets. add reads
 // anything load missed one key at a time, so load only saves queries.
 func (in *ingester) load(calls []*ingestCall) error {
-	var ids []any
-	asked := map[string]bool{}
+	n := 0
+	for _, c := range calls {
+		n += len(c.events)
+	}
+	ids := make([]any, 0, n)
+	asked := make(map[string]bool, n)
+	in.events = make([]eventKeys, 0, n)
+	in.rows = make([]any, 0, n*eventColumns)
 	for _, c := range calls {
 		for i := range c.events {
 			e := &c.events[i]
-			in.tags = append(in.tags, canonicalTags(e.Tags))
+			in.events = append(in.events, eventKeys{eventKey(e), canonicalTags(e.Tags)})
 			if !asked[e.ID] {
 				asked[e.ID] = true
 				ids = append(ids, e.ID)
@@ -296,12 +309,12 @@ func (in *ingester) load(calls []*ingestCall) error {
 		for _, c := range calls {
 			for i := range c.events {
 				e := &c.events[i]
-				tags := in.tags[next]
+				ek := in.events[next]
 				next++
 				if in.seen[e.ID] {
 					continue
 				}
-				k := eventKey(e)
+				k := ek.key
 				a := in.aggs[k]
 				if round > 0 && a.state != StateOpen && c.late != LateRefuse {
 					k.Hour = fromUnix(hourOf(c.now))
@@ -312,7 +325,7 @@ func (in *ingester) load(calls []*ingestCall) error {
 					keys = append(keys, k)
 					in.aggs[k] = &aggState{key: k, state: StateOpen}
 				case round == 2 && a.exists && a.state == StateOpen:
-					sk := setKey{k, tags}
+					sk := setKey{k, ek.tags}
 					if _, ok := in.stored[sk]; !ok {
 						sets = append(sets, sk)
 						in.stored[sk] = false
@@ -420,14 +433,14 @@ func (in *ingester) hasSet(a *aggState, sk setKey) (bool, error) {
 }
 
 // add stores one event; errors are store failures, refusals are results.
-func (in *ingester) add(e *Event, tags string, now time.Time, late string) (Result, error) {
+func (in *ingester) add(e *Event, ek eventKeys, now time.Time, late string) (Result, error) {
 	res := Result{ID: e.ID, Status: StatusAccepted}
 	if in.seen[e.ID] {
 		res.Status = StatusDuplicate
 		return res, nil
 	}
 	ts := e.Timestamp.UTC()
-	k := eventKey(e)
+	k := ek.key
 	a, err := in.agg(k)
 	if err != nil {
 		return res, err
@@ -460,10 +473,11 @@ func (in *ingester) add(e *Event, tags string, now time.Time, late string) (Resu
 	if *e.Quantity > maxQuantity-a.quantity {
 		return reject(res, "quantity: the hour's sum would exceed %d, the most a record can carry", maxQuantity), nil
 	}
-	keys := slices.Clone(a.tagKeys)
-	for _, tk := range tagKeys(e.Tags) {
+	keys := a.tagKeys
+	for tk := range e.Tags {
 		if !slices.Contains(keys, tk) {
-			keys = append(keys, tk)
+			// a.tagKeys is replaced below, never changed in place.
+			keys = append(slices.Clip(keys), tk)
 		}
 	}
 	if len(keys) > maxTagKeys {
@@ -471,7 +485,7 @@ func (in *ingester) add(e *Event, tags string, now time.Time, late string) (Resu
 	}
 	slices.Sort(keys)
 	// Every tag set is an allocation, the untagged one too.
-	sk := setKey{k, tags}
+	sk := setKey{k, ek.tags}
 	known, err := in.hasSet(a, sk)
 	if err != nil {
 		return res, err

@@ -10,11 +10,11 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/meterd/meterd"
+	"github.com/meterd/meterd/internal/meterdtest"
 )
 
 // BenchmarkPostEvents measures the relay's intake: POST /v1/events over
@@ -27,13 +27,26 @@ import (
 func BenchmarkPostEvents(b *testing.B) {
 	for _, batch := range []int{1, 100, 500} {
 		for _, clients := range []int{1, 16, 64} {
-			b.Run(fmt.Sprintf("batch%d/c%d", batch, clients), func(b *testing.B) { benchmarkPostEvents(b, batch, clients) })
+			b.Run(fmt.Sprintf("batch%d/c%d", batch, clients), func(b *testing.B) {
+				benchmarkPostEvents(b, filepath.Join(b.TempDir(), "relay.db"), batch, clients)
+			})
 		}
 	}
 }
 
-func benchmarkPostEvents(b *testing.B, batch, clients int) {
-	s, err := Open(context.Background(), filepath.Join(b.TempDir(), "relay.db"))
+// BenchmarkPostEventsPostgres is BenchmarkPostEvents on a PostgreSQL
+// store, at 64 clients; it reports the PostgreSQL server's CPU time per
+// event apart (postgres-cpu-µs/event).
+func BenchmarkPostEventsPostgres(b *testing.B) {
+	for _, batch := range []int{1, 100, 500} {
+		b.Run(fmt.Sprintf("batch%d/c64", batch), func(b *testing.B) {
+			benchmarkPostEvents(b, cluster.NewDatabase(b), batch, 64)
+		})
+	}
+}
+
+func benchmarkPostEvents(b *testing.B, dsn string, batch, clients int) {
+	s, err := Open(context.Background(), dsn)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -85,7 +98,10 @@ func benchmarkPostEvents(b *testing.B, batch, clients int) {
 		}
 		return nil
 	}
-	cpu0 := processCPU(b)
+	cpu0, pg0 := meterdtest.SelfCPU(b), time.Duration(0)
+	if s.postgres {
+		pg0 = meterdtest.FamilyCPU(cluster.PID())
+	}
 	b.ResetTimer()
 	var requests atomic.Int64
 	var wg sync.WaitGroup
@@ -103,14 +119,8 @@ func benchmarkPostEvents(b *testing.B, batch, clients int) {
 	b.StopTimer()
 	events := float64(b.N * batch)
 	b.ReportMetric(events/b.Elapsed().Seconds(), "events/s")
-	b.ReportMetric(float64((processCPU(b)-cpu0).Microseconds())/events, "cpu-µs/event")
-}
-
-// processCPU returns the user and system CPU time of the process so far.
-func processCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
+	b.ReportMetric(float64((meterdtest.SelfCPU(b)-cpu0).Microseconds())/events, "cpu-µs/event")
+	if s.postgres {
+		b.ReportMetric(float64((meterdtest.FamilyCPU(cluster.PID())-pg0).Microseconds())/events, "postgres-cpu-µs/event")
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -23,6 +23,12 @@ func openPostgres(ctx context.Context, url string) (*Store, error) {
 	// Durability: acknowledge nothing before its commit is flushed, whatever
 	// the server's default.
 	cfg.RuntimeParams["synchronous_commit"] = "on"
+	// Plan each execution of a prepared statement with its values and the
+	// tables' sizes of the moment. A generic plan, which PostgreSQL may keep
+	// after a statement's fifth execution, was made while the events table
+	// was small: it scanned the whole table for each id looked up, and a
+	// group of 32,000 events took minutes to read as it grew.
+	cfg.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
 	if cfg.ConnectTimeout == 0 || cfg.ConnectTimeout > connectTimeout {
 		cfg.ConnectTimeout = connectTimeout
 	}
