@@ -152,19 +152,36 @@ func (s *Store) answer(r *commitRequest) {
 	close(r.done)
 }
 
-// commitTx runs the commit transaction for reqs and sets their results.
+// commitTx runs the commit transaction for reqs and sets their results:
+// three round trips (BEGIN with the reads and the lock, the writes, COMMIT)
+// whatever the group's size.
 func (s *Store) commitTx(reqs []*commitRequest) error {
 	// The transaction serves several callers: no single caller's context
 	// may cancel it halfway.
 	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 	defer cancel()
-	err := s.Transact(ctx, func(tx pgx.Tx) error {
-		p, err := readExisting(ctx, tx, reqs)
-		if err != nil {
+	err := s.retry(ctx, func() error {
+		b := &pgx.Batch{}
+		b.BeginTx(pgx.TxOptions{})
+		p := queueReadExisting(b, reqs)
+		br := s.pool.SendBatch(ctx, b)
+		tx := br.Tx()
+		defer tx.Rollback(context.WithoutCancel(ctx))
+		if err := br.Close(); err != nil {
+			// Nothing was written: on a lost connection the reads and the
+			// lock are safe to run again. What the server refused it would
+			// refuse again (commitGroup then tries each request alone).
+			var pgErr *pgconn.PgError
+			if !errors.As(err, &pgErr) {
+				return fmt.Errorf("%w: %w", errBegin, err)
+			}
 			return err
 		}
 		p.plan(reqs)
-		return p.write(ctx, tx)
+		if err := p.write(ctx, tx); err != nil {
+			return err
+		}
+		return tx.Commit(ctx)
 	})
 	if err == nil {
 		s.transactions.Add(1)

@@ -54,16 +54,18 @@ type commitPlan struct {
 	tokenIDs  []string // the record id each new token answers with
 }
 
-// readExisting reads the stored records and client tokens that reqs may
-// collide with, then locks the row of ledger_sequence. The row lock, held
-// until the transaction ends, makes commit transactions of every process
-// take seqs one after another, so seq grows in commit order and a usage
-// cursor never skips a record committed later; readers do not wait for it.
-// It is the first lock a commit takes (the reads before it take none), so
-// commits cannot deadlock on the rows they write afterwards. The unique
-// key, not the lock, is what keeps two processes from both storing a key
-// (see write).
-func readExisting(ctx context.Context, tx pgx.Tx, reqs []*commitRequest) (*commitPlan, error) {
+// queueReadExisting queues on b, which begins the commit transaction, the
+// reads of the stored records and client tokens that reqs may collide
+// with, then the lock of ledger_sequence's row; the returned plan holds
+// what they read once b's results are closed. One round trip, BEGIN
+// included. The row lock, held until the transaction ends, makes commit
+// transactions of every process take seqs one after another, so seq grows
+// in commit order and a usage cursor never skips a record committed later;
+// readers do not wait for it. It is the first lock a commit takes (the
+// reads before it take none), so commits cannot deadlock on the rows they
+// write afterwards. The unique key, not the lock, is what keeps two
+// processes from both storing a key (see write).
+func queueReadExisting(b *pgx.Batch, reqs []*commitRequest) *commitPlan {
 	p := &commitPlan{keys: map[recordKey]storedUsage{}, tokens: map[tokenKey]storedToken{}}
 	var products, resources, dimensions, accounts, tokens []string
 	var hours []time.Time
@@ -77,55 +79,49 @@ func readExisting(ctx context.Context, tx pgx.Tx, reqs []*commitRequest) (*commi
 		}
 	}
 	// The lookups probe the unique key once per key (a LATERAL ... LIMIT 1
-	// cannot become a hash join) in an unnamed statement planned for each
-	// commit (QueryExecModeExec), not a cached generic plan. As a join,
-	// PostgreSQL hashed all of metering_records for each commit: with
-	// random_page_cost 4 it costs 400 index probes above a sequential scan
-	// of tens of thousands of rows (89 ms for 400 keys on 33,650 rows,
-	// against 3.9 ms probing), and a generic plan made while the table was
-	// small kept that scan for good.
-	rows, err := tx.Query(ctx, `SELECT m.product_code, m.resource, m.dimension, m.hour, m.id, m.quantity, m.allocations
+	// cannot become a hash join), each planned for its arrays
+	// (plan_cache_mode force_custom_plan for these two statements), not a
+	// cached generic plan. As a join, PostgreSQL hashed all of
+	// metering_records for each commit: with random_page_cost 4 it costs
+	// 400 index probes above a sequential scan of tens of thousands of rows
+	// (89 ms for 400 keys on 33,650 rows, against 3.9 ms probing), and a
+	// generic plan made while the table was small kept that scan for good.
+	b.Queue("SET LOCAL plan_cache_mode = force_custom_plan")
+	b.Queue(`SELECT m.product_code, m.resource, m.dimension, m.hour, m.id, m.quantity, m.allocations
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) AS k(product_code, resource, dimension, hour),
 		LATERAL (SELECT * FROM metering_records m WHERE m.product_code = k.product_code AND m.resource = k.resource
 			AND m.dimension = k.dimension AND m.hour = k.hour LIMIT 1) m`,
-		pgx.QueryExecModeExec, products, resources, dimensions, hours)
-	if err != nil {
-		return nil, err
-	}
-	var k recordKey
-	var hour time.Time
-	var u storedUsage
-	_, err = pgx.ForEachRow(rows, []any{&k.product, &k.resource, &k.dimension, &hour, &u.id, &u.quantity, &u.allocations}, func() error {
-		k.hour = hour.UnixMilli()
-		p.keys[k] = u
-		return nil
+		products, resources, dimensions, hours).Query(func(rows pgx.Rows) error {
+		var k recordKey
+		var hour time.Time
+		var u storedUsage
+		_, err := pgx.ForEachRow(rows, []any{&k.product, &k.resource, &k.dimension, &hour, &u.id, &u.quantity, &u.allocations}, func() error {
+			k.hour = hour.UnixMilli()
+			p.keys[k] = u
+			return nil
+		})
+		return err
 	})
-	if err != nil {
-		return nil, err
-	}
 	if len(tokens) > 0 {
-		rows, err := tx.Query(ctx, `SELECT c.caller_account_id, c.client_token, c.request_hash, c.record_id
+		b.Queue(`SELECT c.caller_account_id, c.client_token, c.request_hash, c.record_id
 			FROM unnest($1::text[], $2::text[]) AS k(caller_account_id, client_token),
 			LATERAL (SELECT * FROM client_tokens c WHERE c.caller_account_id = k.caller_account_id
 				AND c.client_token = k.client_token LIMIT 1) c`,
-			pgx.QueryExecModeExec, accounts, tokens)
-		if err != nil {
-			return nil, err
-		}
-		var k tokenKey
-		var t storedToken
-		_, err = pgx.ForEachRow(rows, []any{&k.account, &k.token, &t.requestHash, &t.recordID}, func() error {
-			p.tokens[k] = t
-			return nil
+			accounts, tokens).Query(func(rows pgx.Rows) error {
+			var k tokenKey
+			var t storedToken
+			_, err := pgx.ForEachRow(rows, []any{&k.account, &k.token, &t.requestHash, &t.recordID}, func() error {
+				p.tokens[k] = t
+				return nil
+			})
+			return err
 		})
-		if err != nil {
-			return nil, err
-		}
 	}
-	if err := tx.QueryRow(ctx, "SELECT next FROM ledger_sequence WHERE id = 1 FOR UPDATE").Scan(&p.next); err != nil {
-		return nil, err
-	}
-	return p, nil
+	b.Queue("SET LOCAL plan_cache_mode = auto")
+	b.Queue("SELECT next FROM ledger_sequence WHERE id = 1 FOR UPDATE").QueryRow(func(row pgx.Row) error {
+		return row.Scan(&p.next)
+	})
+	return p
 }
 
 // plan applies the rules of meterd.Ledger.Commit to every record in order,
@@ -175,7 +171,7 @@ func (p *commitPlan) planRecord(r *meterd.MeteringRecord) meterd.CommitResult {
 
 // write stores the planned rows in one round trip and moves
 // ledger_sequence past the seqs it used. Should another writer have stored
-// one of the keys since readExisting read them (another process committing
+// one of the keys since queueReadExisting's reads (another process committing
 // between those reads and the lock), the insert skips that row; the
 // transaction then asks to be run again, and the rerun sees the winner.
 func (p *commitPlan) write(ctx context.Context, tx pgx.Tx) error {
