@@ -59,7 +59,17 @@ func acrossDaysRecords() []*meterd.MeteringRecord {
 	// and dimension of one of the customer's BatchMeterUsage records.
 	meter := batchRecord(2001, product1, customer1, "requests", days[0], 3)
 	meter.Operation, meter.Resource, meter.CallerAccessKeyID = meterd.OpMeterUsage, "AKIABUYER1", "AKIABUYER1"
-	return append(records, agent, meter)
+	// Committed last, a record in the product, dimension and hour of one
+	// committed early, where a window starts: a store that bounds a
+	// window's records by the seqs of its hours' rollup rows must bound it
+	// by that row's first record.
+	var late *meterd.MeteringRecord
+	for _, r := range records {
+		if r.CustomerIdentifier == customer1 && r.Hour.Equal(d0.Add(day+12*time.Hour)) {
+			late = batchRecord(2002, r.ProductCode, customer2, r.Dimension, r.Hour, 5)
+		}
+	}
+	return append(records, agent, meter, late)
 }
 
 // acrossDaysBounds are window bounds at midnight or the start of a month,

@@ -105,7 +105,7 @@ func queueCustomerRollup(b *pgx.Batch, hourly map[hourlyKey]hourlySum, grain met
 	for k, s := range hourly {
 		k.hour = grain.Start(k.hour)
 		u := sums[k]
-		sums[k] = hourlySum{u.quantity + s.quantity, u.records + s.records}
+		sums[k] = hourlySum{quantity: u.quantity + s.quantity, records: u.records + s.records}
 	}
 	var products, customers, dimensions []string
 	var units []time.Time
@@ -130,28 +130,38 @@ type dimensionHourKey struct {
 
 // queueDimensionHourly queues the update of the per-dimension hourly rollup
 // by the new records, summing hourly over customers first: one INSERT ...
-// ON CONFLICT may not touch the same row twice.
+// ON CONFLICT may not touch the same row twice. The rows' seq bounds take
+// the lowest and highest seq added (none, NULL, when records are taken
+// out: least and greatest skip it).
 func queueDimensionHourly(b *pgx.Batch, hourly map[hourlyKey]hourlySum) {
 	sums := map[dimensionHourKey]hourlySum{}
 	for k, s := range hourly {
 		dk := dimensionHourKey{k.product, k.dimension, k.hour}
 		d := sums[dk]
-		sums[dk] = hourlySum{d.quantity + s.quantity, d.records + s.records}
+		first := s.firstSeq
+		if d.firstSeq != 0 && (first == 0 || d.firstSeq < first) {
+			first = d.firstSeq
+		}
+		sums[dk] = hourlySum{d.quantity + s.quantity, d.records + s.records, first, max(d.lastSeq, s.lastSeq)}
 	}
 	var products, dimensions []string
 	var hours []time.Time
-	var quantities, records []int64
+	var quantities, records, firsts, lasts []int64
 	for k, s := range sums {
 		products, dimensions = append(products, k.product), append(dimensions, k.dimension)
 		hours = append(hours, time.Unix(k.hour, 0).UTC())
 		quantities, records = append(quantities, s.quantity), append(records, s.records)
+		firsts, lasts = append(firsts, s.firstSeq), append(lasts, s.lastSeq)
 	}
-	b.Queue(`INSERT INTO usage_dimension_hourly (product_code, dimension, hour, quantity, records)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::bigint[], $5::bigint[])
+	b.Queue(`INSERT INTO usage_dimension_hourly (product_code, dimension, hour, quantity, records, first_seq, last_seq)
+		SELECT p, d, h, q, r, nullif(f, 0), nullif(l, 0)
+		FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[]) AS u(p, d, h, q, r, f, l)
 		ON CONFLICT (product_code, dimension, hour) DO UPDATE SET
 			quantity = usage_dimension_hourly.quantity + excluded.quantity,
-			records = usage_dimension_hourly.records + excluded.records`,
-		products, dimensions, hours, quantities, records)
+			records = usage_dimension_hourly.records + excluded.records,
+			first_seq = least(usage_dimension_hourly.first_seq, excluded.first_seq),
+			last_seq = greatest(usage_dimension_hourly.last_seq, excluded.last_seq)`,
+		products, dimensions, hours, quantities, records, firsts, lasts)
 }
 
 // queueInsertTokens queues the client tokens of committed records, each

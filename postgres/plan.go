@@ -38,7 +38,11 @@ type hourlyKey struct {
 	hour                         int64 // unix seconds of the hour
 }
 
-type hourlySum struct{ quantity, records int64 }
+// hourlySum is what a roll adds to (or a purge takes out of) a rollup row:
+// firstSeq and lastSeq are the seqs of the first and last record a roll
+// added, which usage_dimension_hourly keeps as bounds (migration 0062); 0
+// when none was added.
+type hourlySum struct{ quantity, records, firstSeq, lastSeq int64 }
 
 // commitPlan is one commit transaction: the rows already stored that the
 // requests touch, then the rows to write.

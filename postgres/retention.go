@@ -89,7 +89,7 @@ func (s *Store) PurgeUsage(ctx context.Context, before time.Time, limit int) (in
 				h := hour.Unix()
 				k := hourlyKey{product, customer, dimension, h - h%3600}
 				sum := hourly[k]
-				hourly[k] = hourlySum{sum.quantity - q, sum.records - 1}
+				hourly[k] = hourlySum{quantity: sum.quantity - q, records: sum.records - 1}
 				return nil
 			})
 			if err != nil {

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -108,7 +109,7 @@ func (s *Store) RollUp(ctx context.Context, limit int) (int, error) {
 			h := hour.Unix()
 			k := hourlyKey{product, customer, dimension, h - h%3600}
 			sum := hourly[k]
-			hourly[k] = hourlySum{sum.quantity + quantity, sum.records + 1}
+			hourly[k] = hourlySum{sum.quantity + quantity, sum.records + 1, cmp.Or(sum.firstSeq, seq), seq}
 			watermark = seq
 			n++
 			return nil

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -49,50 +50,56 @@ func usageWhere(f meterd.UsageFilter, args *[]any) string {
 }
 
 // Usage calls fn for each stored record matching f, in commit order,
-// streaming the rows from the server. A customer's records are found
-// without an index of their own (which would cost every commit an entry):
-// customerSeqs lists them, in the snapshot that reads the watermark.
+// streaming the rows from the server, in one snapshot. Without a customer
+// it reads the records in seq order between the bounds
+// usage_dimension_hourly keeps for f's hours (windowSeqs), then the records
+// after the watermark, and stops at the limit. A customer's records are
+// found without an index of their own (which would cost every commit an
+// entry): customerSeqs lists them.
 func (s *Store) Usage(ctx context.Context, f meterd.UsageFilter, fn func(*meterd.MeteringRecord) error) error {
 	var fnErr error
 	err := s.readSnapshot(ctx, func(tx pgx.Tx) error {
-		var args []any
-		where := usageWhere(f, &args)
-		if f.CustomerIdentifier != "" {
-			watermark, err := rollupWatermark(ctx, tx)
-			if err != nil {
-				return err
-			}
-			where += " AND m.seq IN (" + customerSeqs(f, watermark, &args) + ")"
-		}
-		sql := `SELECT m.seq, m.id, m.operation, m.product_code, m.customer_identifier, m.customer_aws_account_id,
-				m.license_arn, m.resource, m.dimension, m.hour, m.timestamp, m.quantity, m.allocations, m.caller_account_id,
-				m.caller_access_key_id, m.client_token, m.request_hash, m.received_at
-			FROM metering_records m` + where + " ORDER BY m.seq"
-		if f.Limit > 0 {
-			sql += " LIMIT " + strconv.Itoa(f.Limit)
-		}
-		rows, err := tx.Query(ctx, sql, args...)
+		watermark, err := rollupWatermark(ctx, tx)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var r meterd.MeteringRecord
-			var allocs string
-			if err := rows.Scan(&r.Seq, &r.ID, &r.Operation, &r.ProductCode, &r.CustomerIdentifier, &r.CustomerAWSAccountID,
-				&r.LicenseArn, &r.Resource, &r.Dimension, &r.Hour, &r.Timestamp, &r.Quantity, &allocs, &r.CallerAccountID,
-				&r.CallerAccessKeyID, &r.ClientToken, &r.RequestHash, &r.ReceivedAt); err != nil {
+		if f.CustomerIdentifier != "" {
+			var args []any
+			where := usageWhere(f, &args)
+			where += " AND m.seq IN (" + customerSeqs(f, watermark, &args) + ")"
+			_, err := readRecords(ctx, tx, where, args, f.Limit, func(r *meterd.MeteringRecord) error {
+				fnErr = fn(r)
+				return fnErr
+			})
+			return err
+		}
+		first, last, err := windowSeqs(ctx, tx, f, watermark)
+		if err != nil {
+			return err
+		}
+		read := 0
+		for _, seqs := range [][2]int64{{first, last}, {watermark + 1, math.MaxInt64}} {
+			after := max(f.AfterSeq, seqs[0]-1)
+			if after >= seqs[1] || (f.Limit > 0 && read == f.Limit) {
+				continue
+			}
+			g := f
+			g.AfterSeq = 0
+			var args []any
+			// The bounds as literals, as in summarizeTail, so that the
+			// planner walks that range of the primary key.
+			where := fmt.Sprintf(" WHERE m.seq > %d AND m.seq <= %d", after, seqs[1]) +
+				strings.Replace(usageWhere(g, &args), " WHERE", " AND", 1)
+			n, err := readRecords(ctx, tx, where, args, f.Limit-read, func(r *meterd.MeteringRecord) error {
+				fnErr = fn(r)
+				return fnErr
+			})
+			if err != nil {
 				return err
 			}
-			r.Hour, r.Timestamp, r.ReceivedAt = r.Hour.UTC(), r.Timestamp.UTC(), r.ReceivedAt.UTC()
-			if r.Allocations, err = meterd.ParseCanonicalAllocations(allocs); err != nil {
-				return fmt.Errorf("record %s: allocations: %w", r.ID, err)
-			}
-			if fnErr = fn(&r); fnErr != nil {
-				return fnErr
-			}
+			read += n
 		}
-		return rows.Err()
+		return nil
 	})
 	if fnErr != nil {
 		return fnErr
@@ -100,6 +107,85 @@ func (s *Store) Usage(ctx context.Context, f meterd.UsageFilter, fn func(*meterd
 		return fmt.Errorf("postgres: usage: %w", err)
 	}
 	return nil
+}
+
+// readRecords calls fn for each record of metering_records m matching where
+// (a WHERE clause) in seq order, at most limit (0 for all) of them, and
+// returns how many.
+func readRecords(ctx context.Context, tx pgx.Tx, where string, args []any, limit int, fn func(*meterd.MeteringRecord) error) (int, error) {
+	sql := `SELECT m.seq, m.id, m.operation, m.product_code, m.customer_identifier, m.customer_aws_account_id,
+			m.license_arn, m.resource, m.dimension, m.hour, m.timestamp, m.quantity, m.allocations, m.caller_account_id,
+			m.caller_access_key_id, m.client_token, m.request_hash, m.received_at
+		FROM metering_records m` + where + " ORDER BY m.seq"
+	if limit > 0 {
+		sql += " LIMIT " + strconv.Itoa(limit)
+	}
+	rows, err := tx.Query(ctx, sql, args...)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var r meterd.MeteringRecord
+		var allocs string
+		if err := rows.Scan(&r.Seq, &r.ID, &r.Operation, &r.ProductCode, &r.CustomerIdentifier, &r.CustomerAWSAccountID,
+			&r.LicenseArn, &r.Resource, &r.Dimension, &r.Hour, &r.Timestamp, &r.Quantity, &allocs, &r.CallerAccountID,
+			&r.CallerAccessKeyID, &r.ClientToken, &r.RequestHash, &r.ReceivedAt); err != nil {
+			return n, err
+		}
+		r.Hour, r.Timestamp, r.ReceivedAt = r.Hour.UTC(), r.Timestamp.UTC(), r.ReceivedAt.UTC()
+		if r.Allocations, err = meterd.ParseCanonicalAllocations(allocs); err != nil {
+			return n, fmt.Errorf("record %s: allocations: %w", r.ID, err)
+		}
+		n++
+		if err := fn(&r); err != nil {
+			return n, err
+		}
+	}
+	return n, rows.Err()
+}
+
+// windowSeqs returns the lowest and highest seq of the records up to
+// watermark in f's product, dimension and hours, from the bounds that
+// usage_dimension_hourly's rows keep (migration 0062; an unknown one, NULL,
+// widens the range to the ledger's start or the watermark); first > last
+// when the rollups hold none.
+func windowSeqs(ctx context.Context, tx pgx.Tx, f meterd.UsageFilter, watermark int64) (first, last int64, err error) {
+	var args []any
+	where := rollupHours(f, &args)
+	var lo, hi *int64
+	err = tx.QueryRow(ctx, fmt.Sprintf(`SELECT min(coalesce(d.first_seq, 0)), max(coalesce(d.last_seq, %d))
+		FROM usage_dimension_hourly d`, watermark)+where, args...).Scan(&lo, &hi)
+	if err != nil || lo == nil {
+		return 1, 0, err
+	}
+	return *lo, min(*hi, watermark), nil
+}
+
+// rollupHours returns the WHERE clause of usage_dimension_hourly d selecting
+// the rows of f's product and dimension whose hours hold records of f's
+// window, adding its arguments to args: from the hour that holds From,
+// since an AgentCore record's Hour is inside its hour.
+func rollupHours(f meterd.UsageFilter, args *[]any) string {
+	arg := func(v any) string {
+		*args = append(*args, v)
+		return "$" + strconv.Itoa(len(*args))
+	}
+	conds := []string{"d.records > 0"}
+	if f.ProductCode != "" {
+		conds = append(conds, "d.product_code = "+arg(f.ProductCode))
+	}
+	if f.Dimension != "" {
+		conds = append(conds, "d.dimension = "+arg(f.Dimension))
+	}
+	if !f.From.IsZero() {
+		conds = append(conds, "d.hour >= "+arg(meterd.Hour(f.From)))
+	}
+	if !f.To.IsZero() {
+		conds = append(conds, "d.hour < "+arg(f.To))
+	}
+	return " WHERE " + strings.Join(conds, " AND ")
 }
 
 // customerSeqs returns a query of the seqs of f's customer's records (a
@@ -115,29 +201,9 @@ func (s *Store) Usage(ctx context.Context, f meterd.UsageFilter, fn func(*meterd
 // roller's lag) are read by seq; the watermark is a literal, as in
 // summarizeTail, so that the planner walks the end of the primary key.
 func customerSeqs(f meterd.UsageFilter, watermark int64, args *[]any) string {
-	arg := func(v any) string {
-		*args = append(*args, v)
-		return "$" + strconv.Itoa(len(*args))
-	}
-	c := arg(f.CustomerIdentifier)
-	var conds []string
-	if f.ProductCode != "" {
-		conds = append(conds, "d.product_code = "+arg(f.ProductCode))
-	}
-	if f.Dimension != "" {
-		conds = append(conds, "d.dimension = "+arg(f.Dimension))
-	}
-	if !f.From.IsZero() {
-		// The hour that holds From: an AgentCore record's Hour is inside it.
-		conds = append(conds, "d.hour >= "+arg(meterd.Hour(f.From)))
-	}
-	if !f.To.IsZero() {
-		conds = append(conds, "d.hour < "+arg(f.To))
-	}
-	where := ""
-	if len(conds) > 0 {
-		where = " WHERE " + strings.Join(conds, " AND ")
-	}
+	c := "$" + strconv.Itoa(len(*args)+1)
+	*args = append(*args, f.CustomerIdentifier)
+	where := rollupHours(f, args)
 	wm := strconv.FormatInt(watermark, 10)
 	return `WITH hours AS MATERIALIZED (
 			SELECT d.product_code, d.hour, d.dimension, u.records FROM usage_dimension_hourly d

@@ -65,8 +65,12 @@ func TestBackfillRollups(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, q := range []string{`DROP TABLE ` + tt.table, fmt.Sprintf(`DELETE FROM schema_migrations WHERE version = %d`, tt.version),
-				`DROP TABLE rollup_watermark`, `DELETE FROM schema_migrations WHERE version = 70`} {
+			undo := []string{`DROP TABLE ` + tt.table, fmt.Sprintf(`DELETE FROM schema_migrations WHERE version = %d`, tt.version),
+				`DROP TABLE rollup_watermark`, `DELETE FROM schema_migrations WHERE version = 70`}
+			if tt.table == "usage_dimension_hourly" { // 0062 added its seq bounds
+				undo = append(undo, `DELETE FROM schema_migrations WHERE version = 62`)
+			}
+			for _, q := range undo {
 				if _, err := db.ExecContext(ctx, q); err != nil {
 					t.Fatalf("%s: %v", q, err)
 				}
@@ -184,5 +188,77 @@ func TestAdminTokenUpgrade(t *testing.T) {
 	}
 	if _, err := s.Setting(ctx, "admin_token_sha256"); meterd.ErrorCode(err) != meterd.ENotFound {
 		t.Errorf("Setting(admin_token_sha256) after the upgrade = %v, want NotFound", err)
+	}
+}
+
+// TestBackfillDimensionHourlySeqs checks that migration 0062 fills
+// usage_dimension_hourly's seq bounds on a ledger that has the rollups'
+// watermark (0070) already, the order in which a ledger of the release
+// before it meets 0062: the columns and the migration's row are removed,
+// and the next Open must set each row's bounds to its records' lowest and
+// highest seq, and Usage must find the records of a window through them.
+func TestBackfillDimensionHourlySeqs(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "meterd.db")
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open = %v, want nil", err)
+	}
+	s.StopRoller()
+	// Two hours, each with records committed before and after the other's.
+	var recs []*meterd.MeteringRecord
+	for i := range 6 {
+		r := record(i+1, fmt.Sprintf("cust-%d", i), int64(i+1))
+		r.Hour = r.Hour.Add(time.Duration(i%2) * time.Hour)
+		recs = append(recs, r)
+	}
+	if _, err := s.Commit(ctx, recs); err != nil {
+		t.Fatalf("Commit = %v, want nil", err)
+	}
+	if n, err := s.RollUp(ctx, 100); n != len(recs) || err != nil {
+		t.Fatalf("RollUp = %d, %v; want %d, nil", n, err, len(recs))
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close = %v, want nil", err)
+	}
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range []string{`ALTER TABLE usage_dimension_hourly DROP COLUMN first_seq`, `ALTER TABLE usage_dimension_hourly DROP COLUMN last_seq`,
+		`DELETE FROM schema_migrations WHERE version = 62`} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+
+	s, err = sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open of a database without 0062 = %v, want nil", err)
+	}
+	defer s.Close()
+	rows, err := db.QueryContext(ctx, `SELECT hour, first_seq, last_seq FROM usage_dimension_hourly ORDER BY hour`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for rows.Next() {
+		var hour, first, last int64
+		if err := rows.Scan(&hour, &first, &last); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%s %d-%d", time.Unix(hour, 0).UTC().Format("15:04"), first, last))
+	}
+	if want := []string{"07:00 1-5", "08:00 2-6"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("usage_dimension_hourly's bounds after the backfill = %v, want %v", got, want)
+	}
+	var ids []string
+	err = s.Usage(ctx, meterd.UsageFilter{ProductCode: "demo-product", From: recs[1].Hour, Limit: 2}, func(r *meterd.MeteringRecord) error {
+		ids = append(ids, r.CustomerIdentifier)
+		return nil
+	})
+	if want := []string{"cust-1", "cust-3"}; err != nil || fmt.Sprint(ids) != fmt.Sprint(want) {
+		t.Errorf("Usage(the second hour, 2 records) = %v, %v; want %v, nil", ids, err, want)
 	}
 }

@@ -96,7 +96,7 @@ func (s *Store) PurgeUsage(ctx context.Context, before time.Time, limit int) (in
 				}
 				seqs = append(seqs, seq)
 				if seq <= watermark {
-					rolled.add(product, customer, dimension, hour, q, 1)
+					rolled.add(seq, product, customer, dimension, hour, q, 1)
 				}
 			}
 			if err := rows.Close(); err != nil {

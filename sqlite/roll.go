@@ -31,8 +31,10 @@ type rollupKey struct {
 	t                            int64
 }
 
-// rollupSum is what a roll adds to one rollup row.
-type rollupSum struct{ quantity, records int64 }
+// rollupSum is what a roll adds to one rollup row: firstSeq and lastSeq
+// are the seqs of the first and last record added, which
+// usage_dimension_hourly keeps as bounds (migration 0062).
+type rollupSum struct{ quantity, records, firstSeq, lastSeq int64 }
 
 // rollupSums are a roll's additions to the four rollups, each row once.
 type rollupSums [numRollups]map[rollupKey]rollupSum
@@ -47,8 +49,9 @@ func newRollupSums() *rollupSums {
 
 // add adds a record of product, customer, dimension and hour (unix seconds,
 // not truncated: an AgentCore record's Hour is its timestamp) to every
-// rollup's sums, with sign 1, or takes it out with sign -1.
-func (r *rollupSums) add(product, customer, dimension string, hour, quantity, sign int64) {
+// rollup's sums, with sign 1, or takes it out with sign -1. Records are
+// added in seq order.
+func (r *rollupSums) add(seq int64, product, customer, dimension string, hour, quantity, sign int64) {
 	hour -= hour % 3600
 	for i, k := range [numRollups]rollupKey{
 		rollupHourly:          {product, customer, dimension, hour},
@@ -57,7 +60,7 @@ func (r *rollupSums) add(product, customer, dimension string, hour, quantity, si
 		rollupCustomerMonthly: {product, customer, dimension, meterd.GrainMonth.Start(hour)},
 	} {
 		s := r[i][k]
-		r[i][k] = rollupSum{s.quantity + sign*quantity, s.records + sign}
+		r[i][k] = rollupSum{s.quantity + sign*quantity, s.records + sign, cmp.Or(s.firstSeq, seq), seq}
 	}
 }
 
@@ -166,7 +169,7 @@ func (s *Store) RollUp(ctx context.Context, limit int) (int, error) {
 				rows.Close()
 				return err
 			}
-			sums.add(product, customer, dimension, hour, quantity, 1)
+			sums.add(watermark, product, customer, dimension, hour, quantity, 1)
 			n++
 		}
 		if err := rows.Close(); err != nil {
@@ -200,7 +203,7 @@ func (s *Store) writeRollups(ctx context.Context, tx *sql.Tx, sums *rollupSums) 
 			case rollupHourly:
 				args = append(args, k.product, k.t, k.customer, k.dimension, v.quantity, v.records)
 			case rollupDimensionHourly:
-				args = append(args, k.product, k.dimension, k.t, v.quantity, v.records)
+				args = append(args, k.product, k.dimension, k.t, v.quantity, v.records, v.firstSeq, v.lastSeq)
 			default:
 				args = append(args, k.product, k.customer, k.dimension, k.t, v.quantity, v.records)
 			}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -76,28 +77,48 @@ func recordWhere(f meterd.UsageFilter) (string, []any) {
 	return " WHERE " + strings.Join(conds, " AND "), args
 }
 
-// Usage calls fn for each stored record matching f, in commit order.
+// Usage calls fn for each stored record matching f, in commit order, in
+// one snapshot. Left to itself, SQLite takes the duplicate key's index for
+// a product and hours and sorts every record in them by seq, for a page of
+// 50 (seconds at ten million records). Without a customer, Usage walks the
+// records in seq order between the bounds usage_dimension_hourly keeps for
+// f's hours (windowSeqs), then the records after the watermark, and stops
+// at the limit. A customer's records are found without an index of their
+// own (which would cost every commit an entry): customerSeqs lists them.
+// NOT INDEXED leaves the rowid, seq: both read the records by seq.
 func (s *Store) Usage(ctx context.Context, f meterd.UsageFilter, fn func(*meterd.MeteringRecord) error) error {
 	err := s.readTx(ctx, func(tx *sql.Tx) error {
-		q, args, err := usageQuery(ctx, tx, f)
+		watermark, err := rollupWatermark(ctx, tx)
 		if err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, q, args...)
+		if f.CustomerIdentifier != "" {
+			where, args := recordWhere(f)
+			seqs, seqArgs := customerSeqs(f, watermark)
+			_, err := readRecords(ctx, tx, where+` AND r.seq IN (`+seqs+`)`, append(args, seqArgs...), f.Limit, fn)
+			return err
+		}
+		first, last, err := windowSeqs(ctx, tx, f, watermark)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			r, err := scanRecord(rows)
+		read := 0
+		for _, seqs := range [][2]int64{{first, last}, {watermark + 1, math.MaxInt64}} {
+			after := max(f.AfterSeq, seqs[0]-1)
+			if after >= seqs[1] || (f.Limit > 0 && read == f.Limit) {
+				continue
+			}
+			g := f
+			g.AfterSeq = 0
+			where, args := recordWhere(g)
+			where = ` WHERE r.seq > ? AND r.seq <= ?` + strings.Replace(where, ` WHERE`, ` AND`, 1)
+			n, err := readRecords(ctx, tx, where, append([]any{after, seqs[1]}, args...), f.Limit-read, fn)
 			if err != nil {
 				return err
 			}
-			if err := fn(r); err != nil {
-				return callbackError{err}
-			}
+			read += n
 		}
-		return rows.Err()
+		return nil
 	})
 	var cb callbackError
 	if errors.As(err, &cb) {
@@ -108,40 +129,75 @@ func (s *Store) Usage(ctx context.Context, f meterd.UsageFilter, fn func(*meterd
 	return nil
 }
 
+// readRecords calls fn for each record of metering_records r matching where
+// (a WHERE clause) in seq order, at most limit (0 for all) of them, and returns how many.
+func readRecords(ctx context.Context, tx *sql.Tx, where string, args []any, limit int, fn func(*meterd.MeteringRecord) error) (int, error) {
+	q := `SELECT ` + recordColumns + ` FROM metering_records r NOT INDEXED` + where + ` ORDER BY r.seq`
+	if limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, limit)
+	}
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return n, err
+		}
+		n++
+		if err := fn(r); err != nil {
+			return n, callbackError{err}
+		}
+	}
+	return n, rows.Err()
+}
+
 // callbackError carries the error of Usage's fn out of its transaction
 // unwrapped.
 type callbackError struct{ err error }
 
 func (e callbackError) Error() string { return e.err.Error() }
 
-// usageQuery returns Usage's statement for f. Left to itself, SQLite takes
-// the duplicate key's index for a product and hours and sorts every record
-// in them by seq, for a page of 50 (seconds at ten million records). A page
-// without a customer walks the table in seq order instead and stops at the
-// limit. A customer's records are found without an index of their own
-// (which would cost every commit an entry): customerSeqs lists them.
-func usageQuery(ctx context.Context, tx *sql.Tx, f meterd.UsageFilter) (string, []any, error) {
-	where, args := recordWhere(f)
-	table := ` FROM metering_records r`
-	if f.CustomerIdentifier != "" {
-		watermark, err := rollupWatermark(ctx, tx)
-		if err != nil {
-			return "", nil, err
-		}
-		seqs, seqArgs := customerSeqs(f, watermark)
-		// NOT INDEXED leaves the rowid: the records are read by seq.
-		table += ` NOT INDEXED`
-		where += ` AND r.seq IN (` + seqs + `)`
-		args = append(args, seqArgs...)
-	} else if f.Limit > 0 {
-		table += ` NOT INDEXED`
+// windowSeqs returns the lowest and highest seq of the records up to
+// watermark in f's product, dimension and hours, from the bounds that
+// usage_dimension_hourly's rows keep (migration 0062; an unknown one, NULL,
+// widens the range to the ledger's start or the watermark); first > last
+// when the rollups hold none.
+func windowSeqs(ctx context.Context, tx *sql.Tx, f meterd.UsageFilter, watermark int64) (first, last int64, err error) {
+	where, args := rollupHours(f)
+	var lo, hi sql.NullInt64
+	err = tx.QueryRowContext(ctx, `SELECT MIN(coalesce(d.first_seq, 0)), MAX(coalesce(d.last_seq, ?))
+		FROM usage_dimension_hourly d`+where, append([]any{watermark}, args...)...).Scan(&lo, &hi)
+	if err != nil || !lo.Valid {
+		return 1, 0, err
 	}
-	q := `SELECT ` + recordColumns + table + where + ` ORDER BY r.seq`
-	if f.Limit > 0 {
-		q += ` LIMIT ?`
-		args = append(args, f.Limit)
+	return lo.Int64, min(hi.Int64, watermark), nil
+}
+
+// rollupHours returns the WHERE clause (over usage_dimension_hourly d) and
+// its arguments selecting the rows of f's product and dimension whose hours
+// hold records of f's window: from the hour that holds From, since an
+// AgentCore record's Hour is inside its hour.
+func rollupHours(f meterd.UsageFilter) (string, []any) {
+	conds := []string{`d.records > 0`}
+	var args []any
+	if f.ProductCode != "" {
+		conds, args = append(conds, `d.product_code = ?`), append(args, f.ProductCode)
 	}
-	return q, args, nil
+	if f.Dimension != "" {
+		conds, args = append(conds, `d.dimension = ?`), append(args, f.Dimension)
+	}
+	if !f.From.IsZero() {
+		conds, args = append(conds, `d.hour >= ?`), append(args, meterd.Hour(f.From).Unix())
+	}
+	if !f.To.IsZero() {
+		conds, args = append(conds, `d.hour < ?`), append(args, ceilUnix(f.To))
+	}
+	return ` WHERE ` + strings.Join(conds, ` AND `), args
 }
 
 // customerSeqs returns a query of the seqs of f's customer's records (a
@@ -158,25 +214,7 @@ func usageQuery(ctx context.Context, tx *sql.Tx, f meterd.UsageFilter) (string, 
 // rollup's hours first, and +k.seq keeps it from walking the records below
 // the watermark by seq: either costs the whole ledger.
 func customerSeqs(f meterd.UsageFilter, watermark int64) (string, []any) {
-	var conds []string
-	var args []any
-	if f.ProductCode != "" {
-		conds, args = append(conds, `d.product_code = ?`), append(args, f.ProductCode)
-	}
-	if f.Dimension != "" {
-		conds, args = append(conds, `d.dimension = ?`), append(args, f.Dimension)
-	}
-	if !f.From.IsZero() {
-		// The hour that holds From: an AgentCore record's Hour is inside it.
-		conds, args = append(conds, `d.hour >= ?`), append(args, meterd.Hour(f.From).Unix())
-	}
-	if !f.To.IsZero() {
-		conds, args = append(conds, `d.hour < ?`), append(args, ceilUnix(f.To))
-	}
-	where := ""
-	if len(conds) > 0 {
-		where = ` WHERE ` + strings.Join(conds, ` AND `)
-	}
+	where, args := rollupHours(f)
 	c := f.CustomerIdentifier
 	q := `WITH hours AS MATERIALIZED (
 			SELECT d.product_code, d.hour, d.dimension, u.records FROM usage_dimension_hourly d
