@@ -57,8 +57,14 @@ func startServer(t testing.TB) *testServer {
 // in dir, which may hold a ledger of an earlier run.
 func startServerIn(t testing.TB, dir string) *testServer {
 	t.Helper()
+	return startServerOn(t, "sqlite", dir)
+}
+
+// startServerOn is startServerIn on store: "sqlite" or a PostgreSQL URL.
+func startServerOn(t testing.TB, store, dir string) *testServer {
+	t.Helper()
 	cfg := server.DefaultConfig()
-	cfg.Listen, cfg.Data, cfg.Store, cfg.AdminToken = "127.0.0.1:0", dir, "sqlite", adminToken
+	cfg.Listen, cfg.Data, cfg.Store, cfg.AdminToken = "127.0.0.1:0", dir, store, adminToken
 	ft := &fakeTime{now: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
 	m := &server.Main{Config: cfg, Clock: &meterd.ServerClock{}, Console: &console.Console{Now: ft.Now, SessionTTL: time.Hour}}
 	m.Clock.Set(time.Date(2026, 12, 1, 10, 30, 0, 0, time.UTC))
