@@ -121,7 +121,7 @@ func queueReadExisting(b *pgx.Batch, reqs []*commitRequest) *commitPlan {
 			return err
 		})
 	}
-	b.Queue("SET LOCAL plan_cache_mode = auto")
+	b.Queue("SET LOCAL plan_cache_mode = DEFAULT") // back to the connection's setting
 	b.Queue("SELECT next FROM ledger_sequence WHERE id = 1 FOR UPDATE").QueryRow(func(row pgx.Row) error {
 		return row.Scan(&p.next)
 	})
