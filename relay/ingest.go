@@ -107,11 +107,11 @@ var ingestFault func(e *Event) error
 func (s *Store) ingestCalls(ctx context.Context, calls []*ingestCall) error {
 	results := make([][]Result, len(calls))
 	err := s.transact(ctx, func(tx *sql.Tx) error {
-		if s.postgres {
+		if s.planHints.Load() {
 			// Every read of intake looks rows up by their keys: an index
 			// is always the plan. PostgreSQL's planner, whose statistics
 			// lag a growing events table, scanned the whole table for
-			// each 256 ids instead.
+			// each 256 ids instead (see tunePlanner).
 			if _, err := tx.ExecContext(ctx, `SET LOCAL enable_seqscan = off`); err != nil {
 				return wrap("set enable_seqscan", err)
 			}

@@ -123,3 +123,18 @@ func testStoreGroupSameAsOneByOne(t *testing.T, dsn string) {
 		}
 	}
 }
+
+// TestStorePostgresPlanner: on PostgreSQL every connection of the store
+// plans prepared statements with their values (a generic plan kept from a
+// small events table scanned it for each id), and intake transactions
+// plan without sequential scans.
+func TestStorePostgresPlanner(t *testing.T) {
+	s := openDSN(t, cluster.NewDatabase(t))
+	var mode string
+	if err := s.db.QueryRowContext(context.Background(), `SHOW plan_cache_mode`).Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if mode != "force_custom_plan" || !s.planHints.Load() {
+		t.Errorf("plan_cache_mode = %q, planHints %v, want force_custom_plan and true", mode, s.planHints.Load())
+	}
+}

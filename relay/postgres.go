@@ -3,6 +3,7 @@ package relay
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -23,22 +24,17 @@ func openPostgres(ctx context.Context, url string) (*Store, error) {
 	// Durability: acknowledge nothing before its commit is flushed, whatever
 	// the server's default.
 	cfg.RuntimeParams["synchronous_commit"] = "on"
-	// Plan each execution of a prepared statement with its values and the
-	// tables' sizes of the moment. A generic plan, which PostgreSQL may keep
-	// after a statement's fifth execution, was made while the events table
-	// was small: it scanned the whole table for each id looked up, and a
-	// group of 32,000 events took minutes to read as it grew.
-	cfg.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
 	if cfg.ConnectTimeout == 0 || cfg.ConnectTimeout > connectTimeout {
 		cfg.ConnectTimeout = connectTimeout
 	}
-	db := stdlib.OpenDB(*cfg)
+	s := &Store{postgres: true}
+	db := stdlib.OpenDB(*cfg, stdlib.OptionAfterConnect(s.tunePlanner))
 	// Writes are serialised per process (Store.mu); the rest are reads for
 	// the API and the submitter.
 	db.SetMaxOpenConns(4)
 	db.SetMaxIdleConns(4)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	s := &Store{db: db, postgres: true}
+	s.db = db
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("relay: %w", err)
@@ -48,4 +44,26 @@ func openPostgres(ctx context.Context, url string) (*Store, error) {
 		return nil, fmt.Errorf("relay: %w", err)
 	}
 	return s, nil
+}
+
+// tunePlanner runs on each new connection. On PostgreSQL itself (not on
+// CockroachDB, which plans otherwise and lacks these settings) it has each
+// execution of a prepared statement planned with its values and the
+// tables' sizes of the moment, and marks the store's intake transactions
+// to plan without sequential scans (Store.planHints). A generic plan,
+// which PostgreSQL may keep after a statement's fifth execution, was made
+// while the events table was small: it scanned the whole table for each
+// id looked up, and a group of 32,000 events took minutes to read as the
+// table grew.
+func (s *Store) tunePlanner(ctx context.Context, conn *pgx.Conn) error {
+	var version string
+	if err := conn.QueryRow(ctx, "SELECT version()").Scan(&version); err != nil {
+		return err
+	}
+	if strings.Contains(version, "CockroachDB") {
+		return nil
+	}
+	s.planHints.Store(true)
+	_, err := conn.Exec(ctx, "SET plan_cache_mode = force_custom_plan")
+	return err
 }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/meterd/meterd"
@@ -61,7 +62,8 @@ type Store struct {
 	queued     []*ingestCall // Ingest calls waiting for the next group
 	committing bool          // a goroutine is committing groups
 
-	ingest *ingestStmts // prepared once, after the migrations
+	ingest    *ingestStmts // prepared once, after the migrations
+	planHints atomic.Bool  // PostgreSQL itself: intake plans without sequential scans (tunePlanner)
 
 	slotsMu sync.Mutex
 	slots   map[string]int64 // SQLite: each upstream's next free send time (unix µs), see Reserve
