@@ -2,6 +2,7 @@ package relay
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -136,5 +137,84 @@ func TestStorePostgresPlanner(t *testing.T) {
 	}
 	if mode != "force_custom_plan" || !s.planHints.Load() {
 		t.Errorf("plan_cache_mode = %q, planHints %v, want force_custom_plan and true", mode, s.planHints.Load())
+	}
+}
+
+// TestStoreIngestManyKeys: calls of more events, aggregates and tag sets
+// than one multi-row statement holds (so every chunk size is used), the
+// second repeating ids of the first and adding to its stored aggregates
+// and tag sets, store the sums a count in memory gives.
+func TestStoreIngestManyKeys(t *testing.T) { eachStore(t, testStoreIngestManyKeys) }
+
+func testStoreIngestManyKeys(t *testing.T, dsn string) {
+	ctx := context.Background()
+	s := openDSN(t, dsn)
+	now := t0.Add(30 * time.Minute)
+	const customers = 343 // 256 + 64 + 16 + 4 + 3, not a multiple of 3: tag sets vary by round
+	type sums struct{ events, quantity int64 }
+	want := map[string]sums{}
+	wantSets := map[string]map[string]int64{} // customer: tags: quantity
+	accepted := map[string]bool{}
+	call := func(first, n int) {
+		t.Helper()
+		var events []Event
+		for i := first; i < first+n; i++ {
+			c := fmt.Sprintf("c%d", i%customers)
+			var tags map[string]string
+			if i%3 != 0 {
+				tags = map[string]string{"team": fmt.Sprint(i % 3)}
+			}
+			events = append(events, ev(fmt.Sprintf("e%d", i), c, "requests", int64(i%7+1), t0.Add(time.Duration(i%50)*time.Minute), tags))
+		}
+		rs, err := s.Ingest(ctx, events, now, LateCurrentHour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, r := range rs {
+			e := events[i]
+			switch {
+			case accepted[e.ID] && r.Status != StatusDuplicate, !accepted[e.ID] && r.Status != StatusAccepted:
+				t.Fatalf("%s: %s %s, accepted before: %v", e.ID, r.Status, r.Error, accepted[e.ID])
+			case r.Status == StatusAccepted:
+				accepted[e.ID] = true
+				sum := want[e.CustomerIdentifier]
+				want[e.CustomerIdentifier] = sums{sum.events + 1, sum.quantity + *e.Quantity}
+				if wantSets[e.CustomerIdentifier] == nil {
+					wantSets[e.CustomerIdentifier] = map[string]int64{}
+				}
+				wantSets[e.CustomerIdentifier][canonicalTags(e.Tags)] += *e.Quantity
+			}
+		}
+	}
+	call(0, 2*customers)         // two events per aggregate, up to three tag sets
+	call(customers, 3*customers) // a customers' worth of ids again, then new ones
+	if _, err := s.Freeze(ctx, t0); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := s.Records(ctx, t0, t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != customers {
+		t.Fatalf("%d records, want %d", len(recs), customers)
+	}
+	for _, r := range recs {
+		if got := (sums{r.Events, r.Quantity}); got != want[r.Customer] {
+			t.Errorf("%s: %+v, want %+v", r.Customer, got, want[r.Customer])
+		}
+		got := map[string]int64{}
+		for _, a := range r.Allocations {
+			tags := map[string]string{}
+			for _, tag := range a.Tags {
+				tags[tag.Key] = tag.Value
+			}
+			got[canonicalTags(tags)] = *a.AllocatedUsageQuantity
+		}
+		if len(wantSets[r.Customer]) == 1 && wantSets[r.Customer][""] != 0 {
+			delete(wantSets[r.Customer], "") // no tags at all: no allocations
+		}
+		if !reflect.DeepEqual(got, wantSets[r.Customer]) {
+			t.Errorf("%s: allocations %v, want %v", r.Customer, got, wantSets[r.Customer])
+		}
 	}
 }
