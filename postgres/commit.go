@@ -163,7 +163,7 @@ func (s *Store) commitTx(reqs []*commitRequest) error {
 	err := s.retry(ctx, func() error {
 		b := &pgx.Batch{}
 		b.BeginTx(pgx.TxOptions{})
-		p := queueReadExisting(b, reqs)
+		p := queueReadExisting(b, reqs, s.planHints.Load())
 		br := s.pool.SendBatch(ctx, b)
 		tx := br.Tx()
 		defer tx.Rollback(context.WithoutCancel(ctx))

@@ -69,7 +69,7 @@ type commitPlan struct {
 // reads before it take none), so commits cannot deadlock on the rows they
 // write afterwards. The unique key, not the lock, is what keeps two
 // processes from both storing a key (see write).
-func queueReadExisting(b *pgx.Batch, reqs []*commitRequest) *commitPlan {
+func queueReadExisting(b *pgx.Batch, reqs []*commitRequest, planHints bool) *commitPlan {
 	p := &commitPlan{keys: map[recordKey]storedUsage{}, tokens: map[tokenKey]storedToken{}}
 	var products, resources, dimensions, accounts, tokens []string
 	var hours []time.Time
@@ -83,14 +83,16 @@ func queueReadExisting(b *pgx.Batch, reqs []*commitRequest) *commitPlan {
 		}
 	}
 	// The lookups probe the unique key once per key (a LATERAL ... LIMIT 1
-	// cannot become a hash join), each planned for its arrays
-	// (plan_cache_mode force_custom_plan for these two statements), not a
-	// cached generic plan. As a join, PostgreSQL hashed all of
+	// cannot become a hash join), on PostgreSQL each planned for its arrays
+	// (plan_cache_mode force_custom_plan for these two statements, when
+	// planHints), not a cached generic plan. As a join, PostgreSQL hashed all of
 	// metering_records for each commit: with random_page_cost 4 it costs
 	// 400 index probes above a sequential scan of tens of thousands of rows
 	// (89 ms for 400 keys on 33,650 rows, against 3.9 ms probing), and a
 	// generic plan made while the table was small kept that scan for good.
-	b.Queue("SET LOCAL plan_cache_mode = force_custom_plan")
+	if planHints {
+		b.Queue("SET LOCAL plan_cache_mode = force_custom_plan")
+	}
 	b.Queue(`SELECT m.product_code, m.resource, m.dimension, m.hour, m.id, m.quantity, m.allocations
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) AS k(product_code, resource, dimension, hour),
 		LATERAL (SELECT * FROM metering_records m WHERE m.product_code = k.product_code AND m.resource = k.resource
@@ -121,7 +123,9 @@ func queueReadExisting(b *pgx.Batch, reqs []*commitRequest) *commitPlan {
 			return err
 		})
 	}
-	b.Queue("SET LOCAL plan_cache_mode = DEFAULT") // back to the connection's setting
+	if planHints {
+		b.Queue("SET LOCAL plan_cache_mode = DEFAULT") // back to the connection's setting
+	}
 	b.Queue("SELECT next FROM ledger_sequence WHERE id = 1 FOR UPDATE").QueryRow(func(row pgx.Row) error {
 		return row.Scan(&p.next)
 	})

@@ -4,6 +4,8 @@ import (
 	"os"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/meterd/meterd"
 	"github.com/meterd/meterd/ledgertest"
 	"github.com/meterd/meterd/pgtest"
@@ -46,4 +48,18 @@ func TestRollupsShared(t *testing.T) {
 		a, b := openTwo(t)
 		return a, b
 	})
+}
+
+// TestJITOff checks that the store's connections to PostgreSQL itself do
+// not JIT-compile (tunePlanner): compiling took most of a summary's time
+// at ten million records.
+func TestJITOff(t *testing.T) {
+	s := open(t, cluster.NewDatabase(t))
+	var jit string
+	err := s.Transact(t.Context(), func(tx pgx.Tx) error {
+		return tx.QueryRow(t.Context(), "SHOW jit").Scan(&jit)
+	})
+	if err != nil || jit != "off" {
+		t.Errorf("SHOW jit = %q, %v; want off", jit, err)
+	}
 }
