@@ -20,13 +20,7 @@ import (
 //
 //	go test -run '^$' -bench Floor -benchtime 200000x ./sqlite
 func BenchmarkFloor(b *testing.B) {
-	path := filepath.Join(b.TempDir(), "floor.db")
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=cache_size(-65536)&_txlock=immediate")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
+	db := benchDB(b, 65536)
 	if _, err := db.Exec(`CREATE TABLE records (
 		seq INTEGER PRIMARY KEY, id TEXT NOT NULL, product_code TEXT NOT NULL, customer TEXT NOT NULL,
 		dimension TEXT NOT NULL, hour INTEGER NOT NULL, quantity INTEGER NOT NULL,
@@ -69,4 +63,18 @@ func BenchmarkFloor(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(n), "µs/record")
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
+}
+
+// benchDB opens a new database for a benchmark of writes, closed when it
+// ends: WAL with synchronous=FULL, a page cache of cacheKiB, one
+// connection, as the store's writer.
+func benchDB(b *testing.B, cacheKiB int) *sql.DB {
+	path := filepath.Join(b.TempDir(), "bench.db")
+	db, err := sql.Open("sqlite", fmt.Sprintf("file:%s?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=cache_size(-%d)&_txlock=immediate", path, cacheKiB))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	db.SetMaxOpenConns(1)
+	return db
 }

@@ -3,7 +3,6 @@ package sqlite_test
 import (
 	"database/sql"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -32,13 +31,7 @@ func BenchmarkRecordKeys(b *testing.B) {
 }
 
 func benchRecordKeys(b *testing.B, integer, withHourly bool) {
-	path := filepath.Join(b.TempDir(), "keys.db")
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=cache_size(-16384)&_txlock=immediate")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
+	db := benchDB(b, 16384)
 	keyType := "TEXT"
 	if integer {
 		keyType = "INTEGER"
