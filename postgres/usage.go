@@ -200,6 +200,9 @@ func rollupHours(f meterd.UsageFilter, args *[]any) string {
 // records of that dimension are read. The records after the watermark (the
 // roller's lag) are read by seq; the watermark is a literal, as in
 // summarizeTail, so that the planner walks the end of the primary key.
+// LATERAL with OFFSET 0 (which keeps the planner from flattening it into a
+// join) keeps the hours' reads one range of the duplicate key each:
+// joined, the planner hashed a scan of every record of the customer.
 func customerSeqs(f meterd.UsageFilter, watermark int64, args *[]any) string {
 	c := "$" + strconv.Itoa(len(*args)+1)
 	*args = append(*args, f.CustomerIdentifier)
@@ -216,10 +219,11 @@ func customerSeqs(f meterd.UsageFilter, watermark int64, args *[]any) string {
 		)
 		SELECT seq FROM probed WHERE seq IS NOT NULL
 		UNION ALL
-		SELECT k.seq FROM probed p JOIN metering_records k ON k.product_code = p.product_code
-			AND k.hour >= p.hour AND k.hour < p.hour + interval '1 hour' AND k.dimension = p.dimension
-			WHERE p.records > CASE WHEN p.seq IS NULL THEN 0 ELSE 1 END AND k.customer_identifier = ` + c + `
-				AND k.seq <= ` + wm + ` AND k.seq IS DISTINCT FROM p.seq
+		SELECT k.seq FROM probed p CROSS JOIN LATERAL (
+			SELECT k.seq FROM metering_records k WHERE k.product_code = p.product_code
+				AND k.hour >= p.hour AND k.hour < p.hour + interval '1 hour' AND k.dimension = p.dimension
+				AND k.customer_identifier = ` + c + ` AND k.seq <= ` + wm + ` AND k.seq IS DISTINCT FROM p.seq OFFSET 0
+		) k WHERE p.records > CASE WHEN p.seq IS NULL THEN 0 ELSE 1 END
 		UNION ALL
 		SELECT k.seq FROM metering_records k WHERE k.seq > ` + wm + ` AND k.customer_identifier = ` + c
 }
