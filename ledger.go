@@ -3,6 +3,7 @@ package meterd
 import (
 	"cmp"
 	"context"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -223,6 +224,23 @@ type CustomerUsage struct {
 	CustomerIdentifier string
 	Records            int64
 	Quantity           int64
+}
+
+// SeqRange is a range of the ledger's seqs: After < seq <= Last.
+type SeqRange struct{ After, Last int64 }
+
+// UsageSeqRanges returns the ranges of seq, in order, that a store walks
+// for the records of f without a customer: first to last, the bounds of
+// the records the rollups hold in f's hours, then those after the
+// rollups' watermark; each after f.AfterSeq, and none empty.
+func UsageSeqRanges(f UsageFilter, first, last, watermark int64) []SeqRange {
+	var out []SeqRange
+	for _, r := range []SeqRange{{first - 1, last}, {watermark, math.MaxInt64}} {
+		if r.After = max(r.After, f.AfterSeq); r.After < r.Last {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // SortTopCustomers adds up the rows of each product and customer (a store

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -78,17 +77,16 @@ func (s *Store) Usage(ctx context.Context, f meterd.UsageFilter, fn func(*meterd
 			return err
 		}
 		read := 0
-		for _, seqs := range [][2]int64{{first, last}, {watermark + 1, math.MaxInt64}} {
-			after := max(f.AfterSeq, seqs[0]-1)
-			if after >= seqs[1] || (f.Limit > 0 && read == f.Limit) {
-				continue
+		for _, seqs := range meterd.UsageSeqRanges(f, first, last, watermark) {
+			if f.Limit > 0 && read == f.Limit {
+				break
 			}
 			g := f
 			g.AfterSeq = 0
 			var args []any
 			// The bounds as literals, as in summarizeTail, so that the
 			// planner walks that range of the primary key.
-			where := fmt.Sprintf(" WHERE m.seq > %d AND m.seq <= %d", after, seqs[1]) +
+			where := fmt.Sprintf(" WHERE m.seq > %d AND m.seq <= %d", seqs.After, seqs.Last) +
 				strings.Replace(usageWhere(g, &args), " WHERE", " AND", 1)
 			n, err := readRecords(ctx, tx, where, args, f.Limit-read, func(r *meterd.MeteringRecord) error {
 				fnErr = fn(r)

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math"
 	"strings"
 	"time"
 
@@ -103,16 +102,15 @@ func (s *Store) Usage(ctx context.Context, f meterd.UsageFilter, fn func(*meterd
 			return err
 		}
 		read := 0
-		for _, seqs := range [][2]int64{{first, last}, {watermark + 1, math.MaxInt64}} {
-			after := max(f.AfterSeq, seqs[0]-1)
-			if after >= seqs[1] || (f.Limit > 0 && read == f.Limit) {
-				continue
+		for _, seqs := range meterd.UsageSeqRanges(f, first, last, watermark) {
+			if f.Limit > 0 && read == f.Limit {
+				break
 			}
 			g := f
 			g.AfterSeq = 0
 			where, args := recordWhere(g)
 			where = ` WHERE r.seq > ? AND r.seq <= ?` + strings.Replace(where, ` WHERE`, ` AND`, 1)
-			n, err := readRecords(ctx, tx, where, append([]any{after, seqs[1]}, args...), f.Limit-read, fn)
+			n, err := readRecords(ctx, tx, where, append([]any{seqs.After, seqs.Last}, args...), f.Limit-read, fn)
 			if err != nil {
 				return err
 			}
