@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/meterd/meterd/internal/multirow"
 )
 
 // Ingest stores valid events in one transaction and returns one result per
@@ -147,6 +149,11 @@ func (s *Store) ingestCalls(ctx context.Context, calls []*ingestCall) error {
 	return nil
 }
 
+// chunkSizes are the row counts of Ingest's multi-row statements, largest
+// first: n rows go as n/256 statements of 256 rows, then at most three each
+// of 64, 16, 4 and 1 (internal/multirow).
+var chunkSizes = []int{256, 64, 16, 4, 1}
+
 // ingestStmts are Ingest's statements, prepared once per store: each
 // reads or writes many rows, so that a transaction runs a few statements
 // per few hundred events, not a few per event. The reads join the keys
@@ -154,12 +161,12 @@ func (s *Store) ingestCalls(ctx context.Context, calls []*ingestCall) error {
 // key up in the table's index: given a plain JOIN and a few hundred keys,
 // it scans the whole table instead.
 type ingestStmts struct {
-	seen       *multiStmt // ids: which are stored
-	aggs       *multiStmt // keys: the stored aggregates among them
-	sets       *multiStmt // keys and tags: the stored allocations among them
-	events     *multiStmt // event rows to insert
-	upsertAggs *multiStmt // aggregate sums to add
-	upsertSets *multiStmt // allocation sums to add
+	seen       *multirow.Stmt // ids: which are stored
+	aggs       *multirow.Stmt // keys: the stored aggregates among them
+	sets       *multirow.Stmt // keys and tags: the stored allocations among them
+	events     *multirow.Stmt // event rows to insert
+	upsertAggs *multirow.Stmt // aggregate sums to add
+	upsertSets *multirow.Stmt // allocation sums to add
 }
 
 // prepareIngest prepares Ingest's statements (after the migrations: they
@@ -167,7 +174,7 @@ type ingestStmts struct {
 func (s *Store) prepareIngest(ctx context.Context) error {
 	st := &ingestStmts{}
 	for _, p := range []struct {
-		stmt            **multiStmt
+		stmt            **multirow.Stmt
 		head, row, tail string
 		perRow          int
 	}{
@@ -190,7 +197,7 @@ func (s *Store) prepareIngest(ctx context.Context) error {
 		{&st.upsertSets, `INSERT INTO allocations (product, customer, dimension, hour, tags, quantity) VALUES`,
 			`(?, ?, ?, ?, ?, ?)`, `ON CONFLICT (product, customer, dimension, hour, tags) DO UPDATE SET quantity = allocations.quantity + excluded.quantity`, 6},
 	} {
-		m, err := s.prepareMulti(ctx, p.head, p.row, p.tail, p.perRow)
+		m, err := multirow.Prepare(ctx, s.db, chunkSizes, p.head, p.row, p.tail, p.perRow, s.q)
 		if err != nil {
 			st.close()
 			return fmt.Errorf("prepare: %w", err)
@@ -205,8 +212,8 @@ func (st *ingestStmts) close() {
 	if st == nil {
 		return
 	}
-	for _, m := range []*multiStmt{st.seen, st.aggs, st.sets, st.events, st.upsertAggs, st.upsertSets} {
-		m.close()
+	for _, m := range []*multirow.Stmt{st.seen, st.aggs, st.sets, st.events, st.upsertAggs, st.upsertSets} {
+		m.Close()
 	}
 }
 
@@ -245,7 +252,7 @@ type setKey struct {
 type ingester struct {
 	ctx      context.Context
 	s        *Store
-	stmts    txStmts
+	stmts    *multirow.Tx
 	events   []eventKeys       // of each event, in call order
 	seen     map[string]bool   // ids stored before or in this transaction
 	rows     []any             // event rows to insert, eventColumns values each
@@ -260,7 +267,7 @@ type ingester struct {
 const eventColumns = 10
 
 func newIngester(ctx context.Context, s *Store, tx *sql.Tx) *ingester {
-	return &ingester{ctx: ctx, s: s, stmts: txStmts{ctx: ctx, tx: tx, bound: map[*sql.Stmt]*sql.Stmt{}},
+	return &ingester{ctx: ctx, s: s, stmts: multirow.NewTx(ctx, tx),
 		seen: map[string]bool{}, aggs: map[Key]*aggState{}, stored: map[setKey]bool{}, sets: map[setKey]int64{}}
 }
 
@@ -299,7 +306,7 @@ func (in *ingester) load(calls []*ingestCall) error {
 			}
 		}
 	}
-	err := in.stmts.query(in.s.ingest.seen, ids, func(rows *sql.Rows) error {
+	err := in.stmts.Query(in.s.ingest.seen, ids, func(rows *sql.Rows) error {
 		var id string
 		err := rows.Scan(&id)
 		in.seen[id] = true
@@ -359,7 +366,7 @@ func (in *ingester) loadAggs(keys []Key) error {
 	for _, k := range keys {
 		args = append(args, keyArgs(k)...)
 	}
-	err := in.stmts.query(in.s.ingest.aggs, args, func(rows *sql.Rows) error {
+	err := in.stmts.Query(in.s.ingest.aggs, args, func(rows *sql.Rows) error {
 		var k Key
 		var hour int64
 		var state, keys, quarantined string
@@ -394,7 +401,7 @@ func (in *ingester) loadSets(sets []setKey) error {
 	for _, sk := range sets {
 		args = append(append(args, keyArgs(sk.Key)...), sk.tags)
 	}
-	err := in.stmts.query(in.s.ingest.sets, args, func(rows *sql.Rows) error {
+	err := in.stmts.Query(in.s.ingest.sets, args, func(rows *sql.Rows) error {
 		var sk setKey
 		var hour int64
 		if err := rows.Scan(&sk.Product, &sk.Customer, &sk.Dimension, &hour, &sk.tags); err != nil {
@@ -531,7 +538,7 @@ func (in *ingester) add(e *Event, ek eventKeys, now time.Time, late string) (Res
 
 // flush writes the transaction's events and their sums.
 func (in *ingester) flush() error {
-	if err := in.stmts.exec(in.s.ingest.events, in.rows); err != nil {
+	if err := in.stmts.Exec(in.s.ingest.events, in.rows); err != nil {
 		return wrap("insert events", err)
 	}
 	args := make([]any, 0, 12*len(in.order))
@@ -545,14 +552,14 @@ func (in *ingester) flush() error {
 			a.first.CustomerIdentifier, a.first.CustomerAWSAccountID, a.first.LicenseArn,
 			a.dEvents, a.dQuantity, string(keys), a.tagSets, a.lastTS)
 	}
-	if err := in.stmts.exec(in.s.ingest.upsertAggs, args); err != nil {
+	if err := in.stmts.Exec(in.s.ingest.upsertAggs, args); err != nil {
 		return wrap("upsert aggregates", err)
 	}
 	args = make([]any, 0, 6*len(in.setOrder))
 	for _, sk := range in.setOrder {
 		args = append(append(args, keyArgs(sk.Key)...), sk.tags, in.sets[sk])
 	}
-	if err := in.stmts.exec(in.s.ingest.upsertSets, args); err != nil {
+	if err := in.stmts.Exec(in.s.ingest.upsertSets, args); err != nil {
 		return wrap("upsert allocations", err)
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/meterd/meterd"
+	"github.com/meterd/meterd/internal/multirow"
 )
 
 // Statements of the commit path, prepared once on the write connection and
@@ -27,7 +28,7 @@ var recordQueries = struct {
 	tag: `INSERT INTO usage_tags (seq, key, value, quantity) VALUES (?, ?, ?, ?)`,
 }
 
-// Multi-row statements (multirow.go): head, one row's placeholders, tail.
+// Multi-row statements (internal/multirow): head, one row's placeholders, tail.
 // The records' INSERT returns the rows it stored; one that hit the
 // duplicate key is left out. The rollups' upserts are the roller's
 // (roll.go); the commit path writes only the records, their key and tags.
@@ -63,7 +64,7 @@ const (
 // multiQueries.
 type recordStmts struct {
 	tokenGet, tokenPut, insert, existing, tag *sql.Stmt
-	multi                                     [len(multiQueries)]*multiStmt
+	multi                                     [len(multiQueries)]*multirow.Stmt
 }
 
 func prepareRecordStmts(ctx context.Context, db *sql.DB) (*recordStmts, error) {
@@ -74,7 +75,7 @@ func prepareRecordStmts(ctx context.Context, db *sql.DB) (*recordStmts, error) {
 	st.existing, st.tag = p.prep(q.existing), p.prep(q.tag)
 	for i, m := range multiQueries {
 		if p.err == nil {
-			st.multi[i], p.err = prepareMulti(ctx, db, m.head, m.row, m.tail, strings.Count(m.row, "?"))
+			st.multi[i], p.err = multirow.Prepare(ctx, db, chunkSizes, m.head+" VALUES", m.row, m.tail, strings.Count(m.row, "?"), nil)
 		}
 	}
 	if p.err != nil {
@@ -87,7 +88,7 @@ func prepareRecordStmts(ctx context.Context, db *sql.DB) (*recordStmts, error) {
 func (st *recordStmts) close() {
 	closeStmts(st.tokenGet, st.tokenPut, st.insert, st.existing, st.tag)
 	for _, m := range st.multi {
-		m.close()
+		m.Close()
 	}
 }
 
@@ -105,11 +106,9 @@ type pendingRecord struct {
 // pending ones, so every record sees the ones before it as Commit's
 // sequential rules say.
 type recordWriter struct {
-	ctx   context.Context
-	st    *recordStmts // on the database; stmt binds them to tx
-	multi [len(multiQueries)]*multiStmt
-	tx    *sql.Tx
-	bound map[*sql.Stmt]*sql.Stmt // st's statements bound to tx so far
+	ctx context.Context
+	st  *recordStmts // on the database
+	tx  *multirow.Tx // binds st's statements to the transaction when first used
 
 	pending    []pendingRecord
 	pendingIDs map[string]bool
@@ -118,24 +117,12 @@ type recordWriter struct {
 }
 
 func newRecordWriter(ctx context.Context, tx *sql.Tx, st *recordStmts) *recordWriter {
-	w := &recordWriter{ctx: ctx, st: st, tx: tx, bound: map[*sql.Stmt]*sql.Stmt{}, pendingIDs: map[string]bool{}}
-	for i, m := range st.multi {
-		w.multi[i] = m.inTx(w.stmt)
-	}
-	return w
+	return &recordWriter{ctx: ctx, st: st, tx: multirow.NewTx(ctx, tx), pendingIDs: map[string]bool{}}
 }
 
-// stmt returns s bound to the writer's transaction. Statements are bound
-// when first used: a commit of one MeterUsage record uses 5 of the 25, and
-// binding (and closing at commit) each one cost about 1 µs.
-func (w *recordWriter) stmt(s *sql.Stmt) *sql.Stmt {
-	b, ok := w.bound[s]
-	if !ok {
-		b = w.tx.StmtContext(w.ctx, s)
-		w.bound[s] = b
-	}
-	return b
-}
+// stmt returns s bound to the writer's transaction (a commit of one
+// MeterUsage record uses 5 of the 25 statements).
+func (w *recordWriter) stmt(s *sql.Stmt) *sql.Stmt { return w.tx.Stmt(s) }
 
 // put stores r unless its ClientToken or key is taken, and sets *result;
 // for a record without a ClientToken that may happen as late as flush.
@@ -175,21 +162,14 @@ func (w *recordWriter) insertPending() error {
 	}
 	w.args = args
 	stored := make(map[string]int64, len(w.pending))
-	err := w.multi[multiInsert].chunks(args, func(st *sql.Stmt, args []any) error {
-		rows, err := st.QueryContext(w.ctx, args...)
-		if err != nil {
+	err := w.tx.Query(w.st.multi[multiInsert], args, func(rows *sql.Rows) error {
+		var id string
+		var seq int64
+		if err := rows.Scan(&id, &seq); err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			var seq int64
-			if err := rows.Scan(&id, &seq); err != nil {
-				return err
-			}
-			stored[id] = seq
-		}
-		return rows.Err()
+		stored[id] = seq
+		return nil
 	})
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/meterd/meterd"
+	"github.com/meterd/meterd/internal/multirow"
 )
 
 const (
@@ -195,6 +196,7 @@ func (s *Store) RollUp(ctx context.Context, limit int) (int, error) {
 // writeRollups adds sums to the rollups' rows with the multi-row upserts.
 func (s *Store) writeRollups(ctx context.Context, tx *sql.Tx, sums *rollupSums) error {
 	var args []any
+	mtx := multirow.NewTx(ctx, tx)
 	for i := range numRollups {
 		args = args[:0]
 		for _, k := range sums.sortedKeys(i) {
@@ -208,8 +210,7 @@ func (s *Store) writeRollups(ctx context.Context, tx *sql.Tx, sums *rollupSums) 
 				args = append(args, k.product, k.customer, k.dimension, k.t, v.quantity, v.records)
 			}
 		}
-		m := s.stmts.multi[i].inTx(func(st *sql.Stmt) *sql.Stmt { return tx.StmtContext(ctx, st) })
-		if err := m.exec(ctx, args); err != nil {
+		if err := mtx.Exec(s.stmts.multi[i], args); err != nil {
 			return err
 		}
 	}
