@@ -67,11 +67,34 @@ func (s *Store) summarizeByCustomer(ctx context.Context, f meterd.UsageFilter) (
 	return meterd.FinishCustomerSummary(out), nil
 }
 
+// rolledProducts is a statement returning the product codes that the
+// rollups hold, one step of usage_dimension_hourly's primary key per
+// product (each the next code after the last), not a read of every row.
+const rolledProducts = `WITH RECURSIVE p(code) AS (
+		SELECT MIN(product_code) FROM usage_dimension_hourly
+		UNION ALL
+		SELECT (SELECT MIN(product_code) FROM usage_dimension_hourly WHERE product_code > p.code)
+		FROM p WHERE p.code IS NOT NULL)
+	SELECT code FROM p WHERE code IS NOT NULL`
+
 // sumByCustomer sums g's rollup by customer and dimension over its time
 // column in [from, to), with f's product, customer and dimension. The
 // tables' keys start with the product and the time column, so the range is
-// one range of the table.
+// one range of the key per product: without a product in f, the statement
+// names every product the rollups hold (rolledProducts), since a range of
+// hours alone is no range of the key and SQLite read all of usage_hourly
+// for it (2.5 s at ten million records, as PostgreSQL did).
 func sumByCustomer(ctx context.Context, tx *sql.Tx, grain meterd.Grain, f meterd.UsageFilter, from, to int64) ([]meterd.UsageSummaryRow, error) {
+	q, args := byCustomerSQL(grain, f, from, to)
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanSummaryRow)
+}
+
+// byCustomerSQL returns sumByCustomer's statement and its arguments.
+func byCustomerSQL(grain meterd.Grain, f meterd.UsageFilter, from, to int64) (string, []any) {
 	g := grainTables[grain]
 	var conds []string
 	var args []any
@@ -81,6 +104,8 @@ func sumByCustomer(ctx context.Context, tx *sql.Tx, grain meterd.Grain, f meterd
 	}
 	if f.ProductCode != "" {
 		add(`product_code = ?`, f.ProductCode)
+	} else {
+		conds = append(conds, `product_code IN (`+rolledProducts+`)`)
 	}
 	if f.CustomerIdentifier != "" {
 		add(`customer_identifier = ?`, f.CustomerIdentifier)
@@ -104,14 +129,7 @@ func sumByCustomer(ctx context.Context, tx *sql.Tx, grain meterd.Grain, f meterd
 	if len(conds) > 0 {
 		q += ` WHERE ` + strings.Join(conds, " AND ")
 	}
-	q += group
-	rows, err := tx.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	return collect(rows, func(rows *sql.Rows) (meterd.UsageSummaryRow, error) {
-		return scanSummaryRow(rows)
-	})
+	return q + group, args
 }
 
 // grainTail stands for the records after the rollups' watermark in a
