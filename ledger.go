@@ -243,6 +243,25 @@ func UsageSeqRanges(f UsageFilter, first, last, watermark int64) []SeqRange {
 	return out
 }
 
+// ReadUsageSeqRanges calls read for each of UsageSeqRanges' ranges in
+// order, with the records it may still read (f.Limit less those read so
+// far; not above 0 when f has no limit), until f.Limit records are read.
+// read returns how many it read.
+func ReadUsageSeqRanges(f UsageFilter, first, last, watermark int64, read func(r SeqRange, limit int) (int, error)) error {
+	n := 0
+	for _, r := range UsageSeqRanges(f, first, last, watermark) {
+		if f.Limit > 0 && n == f.Limit {
+			break
+		}
+		k, err := read(r, f.Limit-n)
+		if err != nil {
+			return err
+		}
+		n += k
+	}
+	return nil
+}
+
 // SortTopCustomers adds up the rows of each product and customer (a store
 // reads the monthly rollup and the records after its watermark separately),
 // sorts them by records, most first, then by product and customer, and

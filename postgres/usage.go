@@ -76,28 +76,19 @@ func (s *Store) Usage(ctx context.Context, f meterd.UsageFilter, fn func(*meterd
 		if err != nil {
 			return err
 		}
-		read := 0
-		for _, seqs := range meterd.UsageSeqRanges(f, first, last, watermark) {
-			if f.Limit > 0 && read == f.Limit {
-				break
-			}
-			g := f
-			g.AfterSeq = 0
+		g := f
+		g.AfterSeq = 0
+		return meterd.ReadUsageSeqRanges(f, first, last, watermark, func(seqs meterd.SeqRange, limit int) (int, error) {
 			var args []any
 			// The bounds as literals, as in summarizeTail, so that the
 			// planner walks that range of the primary key.
 			where := fmt.Sprintf(" WHERE m.seq > %d AND m.seq <= %d", seqs.After, seqs.Last) +
 				strings.Replace(usageWhere(g, &args), " WHERE", " AND", 1)
-			n, err := readRecords(ctx, tx, where, args, f.Limit-read, func(r *meterd.MeteringRecord) error {
+			return readRecords(ctx, tx, where, args, limit, func(r *meterd.MeteringRecord) error {
 				fnErr = fn(r)
 				return fnErr
 			})
-			if err != nil {
-				return err
-			}
-			read += n
-		}
-		return nil
+		})
 	})
 	if fnErr != nil {
 		return fnErr

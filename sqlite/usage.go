@@ -101,22 +101,13 @@ func (s *Store) Usage(ctx context.Context, f meterd.UsageFilter, fn func(*meterd
 		if err != nil {
 			return err
 		}
-		read := 0
-		for _, seqs := range meterd.UsageSeqRanges(f, first, last, watermark) {
-			if f.Limit > 0 && read == f.Limit {
-				break
-			}
-			g := f
-			g.AfterSeq = 0
-			where, args := recordWhere(g)
-			where = ` WHERE r.seq > ? AND r.seq <= ?` + strings.Replace(where, ` WHERE`, ` AND`, 1)
-			n, err := readRecords(ctx, tx, where, append([]any{seqs.After, seqs.Last}, args...), f.Limit-read, fn)
-			if err != nil {
-				return err
-			}
-			read += n
-		}
-		return nil
+		g := f
+		g.AfterSeq = 0
+		where, args := recordWhere(g)
+		where = ` WHERE r.seq > ? AND r.seq <= ?` + strings.Replace(where, ` WHERE`, ` AND`, 1)
+		return meterd.ReadUsageSeqRanges(f, first, last, watermark, func(seqs meterd.SeqRange, limit int) (int, error) {
+			return readRecords(ctx, tx, where, append([]any{seqs.After, seqs.Last}, args...), limit, fn)
+		})
 	})
 	var cb callbackError
 	if errors.As(err, &cb) {
