@@ -27,7 +27,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -86,12 +85,8 @@ var _ meterd.Ledger = (*Store)(nil)
 // earn its compilation back. It also marks the store so that commits plan
 // their key lookups for their arrays (Store.planHints, queueReadExisting).
 func (s *Store) tunePlanner(ctx context.Context, conn *pgx.Conn) error {
-	var version string
-	if err := conn.QueryRow(ctx, "SELECT version()").Scan(&version); err != nil {
+	if crdb, err := pgtx.IsCockroachDB(ctx, conn); err != nil || crdb {
 		return err
-	}
-	if strings.Contains(version, "CockroachDB") {
-		return nil
 	}
 	s.planHints.Store(true)
 	_, err := conn.Exec(ctx, "SET jit = off")

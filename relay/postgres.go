@@ -3,11 +3,12 @@ package relay
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/meterd/meterd/internal/pgtx"
 )
 
 // connectTimeout bounds each attempt to reach the server, so that a caller
@@ -56,12 +57,8 @@ func openPostgres(ctx context.Context, url string) (*Store, error) {
 // id looked up, and a group of 32,000 events took minutes to read as the
 // table grew.
 func (s *Store) tunePlanner(ctx context.Context, conn *pgx.Conn) error {
-	var version string
-	if err := conn.QueryRow(ctx, "SELECT version()").Scan(&version); err != nil {
+	if crdb, err := pgtx.IsCockroachDB(ctx, conn); err != nil || crdb {
 		return err
-	}
-	if strings.Contains(version, "CockroachDB") {
-		return nil
 	}
 	s.planHints.Store(true)
 	_, err := conn.Exec(ctx, "SET plan_cache_mode = force_custom_plan")

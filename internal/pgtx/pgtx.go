@@ -1,14 +1,17 @@
 // Package pgtx holds what both PostgreSQL stores (the ledger's and the
-// relay's) need around their transactions: the error codes they act on and
-// the retry of a transaction that lost to a concurrent one.
+// relay's) need around their transactions: the error codes they act on,
+// the retry of a transaction that lost to a concurrent one, and which
+// server a connection reached.
 package pgtx
 
 import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -62,4 +65,15 @@ func Retry(ctx context.Context, attempts int, first time.Duration, retryable fun
 		}
 		backoff *= 2
 	}
+}
+
+// IsCockroachDB reports whether conn is to CockroachDB (from version()),
+// which speaks PostgreSQL's protocol but plans otherwise and lacks the
+// planner settings both stores make on PostgreSQL itself.
+func IsCockroachDB(ctx context.Context, conn *pgx.Conn) (bool, error) {
+	var version string
+	if err := conn.QueryRow(ctx, "SELECT version()").Scan(&version); err != nil {
+		return false, err
+	}
+	return strings.Contains(version, "CockroachDB"), nil
 }
