@@ -43,23 +43,9 @@ func TestBackfillRollups(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := t.Context()
-			path := filepath.Join(t.TempDir(), "meterd.db")
-			s, err := sqlite.Open(ctx, path)
-			if err != nil {
-				t.Fatalf("Open = %v, want nil", err)
-			}
-			s.StopRoller()
-			if _, err := s.Commit(ctx, recs); err != nil {
-				t.Fatalf("Commit = %v, want nil", err)
-			}
 			// Rolled up as the commit of that version did, before its
 			// rollups' watermark (migration 0070) existed.
-			if n, err := s.RollUp(ctx, 100); n != len(recs) || err != nil {
-				t.Fatalf("RollUp = %d, %v; want %d, nil", n, err, len(recs))
-			}
-			if err := s.Close(); err != nil {
-				t.Fatalf("Close = %v, want nil", err)
-			}
+			path := rolledLedger(t, recs)
 
 			db, err := sql.Open("sqlite", "file:"+path)
 			if err != nil {
@@ -79,7 +65,7 @@ func TestBackfillRollups(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			s, err = sqlite.Open(ctx, path)
+			s, err := sqlite.Open(ctx, path)
 			if err != nil {
 				t.Fatalf("Open of a database without %s = %v, want nil", tt.table, err)
 			}
@@ -199,12 +185,6 @@ func TestAdminTokenUpgrade(t *testing.T) {
 // highest seq, and Usage must find the records of a window through them.
 func TestBackfillDimensionHourlySeqs(t *testing.T) {
 	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "meterd.db")
-	s, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatalf("Open = %v, want nil", err)
-	}
-	s.StopRoller()
 	// Two hours, each with records committed before and after the other's.
 	var recs []*meterd.MeteringRecord
 	for i := range 6 {
@@ -212,15 +192,7 @@ func TestBackfillDimensionHourlySeqs(t *testing.T) {
 		r.Hour = r.Hour.Add(time.Duration(i%2) * time.Hour)
 		recs = append(recs, r)
 	}
-	if _, err := s.Commit(ctx, recs); err != nil {
-		t.Fatalf("Commit = %v, want nil", err)
-	}
-	if n, err := s.RollUp(ctx, 100); n != len(recs) || err != nil {
-		t.Fatalf("RollUp = %d, %v; want %d, nil", n, err, len(recs))
-	}
-	if err := s.Close(); err != nil {
-		t.Fatalf("Close = %v, want nil", err)
-	}
+	path := rolledLedger(t, recs)
 	db, err := sql.Open("sqlite", "file:"+path)
 	if err != nil {
 		t.Fatal(err)
@@ -233,7 +205,7 @@ func TestBackfillDimensionHourlySeqs(t *testing.T) {
 		}
 	}
 
-	s, err = sqlite.Open(ctx, path)
+	s, err := sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatalf("Open of a database without 0062 = %v, want nil", err)
 	}
@@ -261,4 +233,27 @@ func TestBackfillDimensionHourlySeqs(t *testing.T) {
 	if want := []string{"cust-1", "cust-3"}; err != nil || fmt.Sprint(ids) != fmt.Sprint(want) {
 		t.Errorf("Usage(the second hour, 2 records) = %v, %v; want %v, nil", ids, err, want)
 	}
+}
+
+// rolledLedger commits recs to a new ledger with the roller stopped, rolls
+// them all up, closes it and returns its path.
+func rolledLedger(t *testing.T, recs []*meterd.MeteringRecord) string {
+	t.Helper()
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "meterd.db")
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open = %v, want nil", err)
+	}
+	s.StopRoller()
+	if _, err := s.Commit(ctx, recs); err != nil {
+		t.Fatalf("Commit = %v, want nil", err)
+	}
+	if n, err := s.RollUp(ctx, 100); n != len(recs) || err != nil {
+		t.Fatalf("RollUp = %d, %v; want %d, nil", n, err, len(recs))
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close = %v, want nil", err)
+	}
+	return path
 }
