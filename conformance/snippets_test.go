@@ -67,7 +67,7 @@ func TestClockSnippets(t *testing.T) {
 				"METERD_SERVER="+srv.URL, "METERD_DATA="+srv.Data)
 			out, err := cmd.Output()
 			if err != nil || !regexp.MustCompile(sn.output).Match(out) {
-				t.Errorf("%s = %v, printed %q; want %s", sn.File, err, out, sn.output)
+				t.Errorf("%s = %v, printed %q (stderr %q); want %s", sn.File, err, out, exitStderr(err), sn.output)
 			}
 		})
 	}
@@ -107,17 +107,22 @@ func TestSnippets(t *testing.T) {
 			cmd.Env = append(srv.Env("test", "test"), "PYTHONDONTWRITEBYTECODE=1")
 			out, err := cmd.Output()
 			if err != nil {
-				var stderr []byte
-				if e, ok := err.(*exec.ExitError); ok {
-					stderr = e.Stderr
-				}
-				t.Fatalf("%s: %v\n%s%s", sn.File, err, out, stderr)
+				t.Fatalf("%s: %v\n%s%s", sn.File, err, out, exitStderr(err))
 			}
 			if want := cmp.Or(snippetOutput[sn.File], `^Success\s+\S+\n$`); !regexp.MustCompile(want).Match(out) {
 				t.Errorf("%s printed %q, want %s", sn.File, out, want)
 			}
 		})
 	}
+}
+
+// exitStderr is what a command run by Output wrote to stderr before it
+// failed with err; nil for other errors.
+func exitStderr(err error) []byte {
+	if e, ok := err.(*exec.ExitError); ok {
+		return e.Stderr
+	}
+	return nil
 }
 
 // TestReadmeSnippets checks that the README quotes every snippet file
