@@ -100,6 +100,24 @@ func planSummaryRanges(from, to, sign int64, g Grain, out []SummaryRange) []Summ
 	return out
 }
 
+// WidenSummaryWindow returns the window [from, to) with an end made open
+// (NoFrom, NoTo) where the rollups hold no hour beyond it: first and last
+// are the first and last hours they hold, in unix seconds. The sums are the
+// same, and an open end lets PlanSummaryRanges read the month's row rather
+// than the days and hours near the bound: at the current end of a ledger,
+// the admin API's default window (to the hour after the next) reads the
+// current month's one row per customer and dimension, not up to 15 days
+// and 12 hours of rows.
+func WidenSummaryWindow(from, to, first, last int64) (int64, int64) {
+	if from <= first {
+		from = NoFrom
+	}
+	if to > last {
+		to = NoTo
+	}
+	return from, to
+}
+
 // SummaryWindow returns f's bounds as PlanSummaryRanges takes them.
 func SummaryWindow(f UsageFilter) (from, to int64) {
 	from, to = NoFrom, NoTo

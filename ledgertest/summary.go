@@ -78,7 +78,11 @@ func acrossDaysBounds() []time.Time {
 	day := 24 * time.Hour
 	d0 := time.Date(2026, 10, 30, 0, 0, 0, 0, time.UTC)
 	nov := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	return []time.Time{{}, d0.Add(-30 * day), time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC), d0, d0.Add(day + time.Hour),
+	// The first and last hours of the records, and the hours after them:
+	// a store may leave a window's end open where its rollups hold nothing
+	// beyond it, but not one hour too soon.
+	first, last := d0.Add(-25*day), d0.Add(26*day+23*time.Hour)
+	return []time.Time{{}, first, first.Add(time.Hour), last, last.Add(time.Hour), d0.Add(-30 * day), time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC), d0, d0.Add(day + time.Hour),
 		d0.Add(day + 11*time.Hour), d0.Add(day + 12*time.Hour), d0.Add(day + 13*time.Hour), nov, nov.Add(11 * time.Hour),
 		nov.Add(day + 23*time.Hour), nov.Add(15*day + 6*time.Hour), nov.Add(16 * day), nov.Add(24*day + 17*time.Hour),
 		time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC)}

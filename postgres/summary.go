@@ -29,7 +29,6 @@ var grainTables = [...]struct{ table, column string }{
 // server's aggregate and sort of all of them (about 40 ms for the 20,000
 // rows of a month of 10,000 customers on the 2-core test machine).
 func (s *Store) summarizeByCustomer(ctx context.Context, f meterd.UsageFilter) ([]meterd.UsageSummaryRow, error) {
-	plan := meterd.PlanSummaryRanges(meterd.SummaryWindow(f))
 	type key struct{ customer, dimension string }
 	var out []meterd.UsageSummaryRow
 	err := s.readSnapshot(ctx, func(tx pgx.Tx) error {
@@ -47,6 +46,10 @@ func (s *Store) summarizeByCustomer(ctx context.Context, f meterd.UsageFilter) (
 			out[i].Records += row.Records
 		}
 		watermark, err := rollupWatermark(ctx, tx)
+		if err != nil {
+			return err
+		}
+		plan, err := planByCustomer(ctx, tx, f)
 		if err != nil {
 			return err
 		}
@@ -77,6 +80,28 @@ func (s *Store) summarizeByCustomer(ctx context.Context, f meterd.UsageFilter) (
 	}
 	// Bytewise, as the "C" collation of the columns sorts.
 	return meterd.FinishCustomerSummary(out), nil
+}
+
+// planByCustomer returns the ranges of the rollups that summarizeByCustomer
+// reads for f's window, widened where the rollups of f's product (or of
+// every product) hold no hour beyond it (meterd.WidenSummaryWindow); none
+// when they hold no hour at all. The first and last hours are two walks of
+// one end of usage_hourly's key per product.
+func planByCustomer(ctx context.Context, tx pgx.Tx, f meterd.UsageFilter) ([]meterd.SummaryRange, error) {
+	products, args := rolledProducts, []any(nil)
+	if f.ProductCode != "" {
+		products, args = "SELECT $1::text AS code", []any{f.ProductCode}
+	}
+	var first, last *time.Time
+	err := tx.QueryRow(ctx, `WITH p AS (`+products+`) SELECT min(first), max(last) FROM (SELECT
+			(SELECT min(hour) FROM usage_hourly u WHERE u.product_code = p.code) AS first,
+			(SELECT max(hour) FROM usage_hourly u WHERE u.product_code = p.code) AS last
+		FROM p) AS hours`, args...).Scan(&first, &last)
+	if err != nil || first == nil {
+		return nil, err
+	}
+	from, to := meterd.SummaryWindow(f)
+	return meterd.PlanSummaryRanges(meterd.WidenSummaryWindow(from, to, first.Unix(), last.Unix())), nil
 }
 
 // rolledProducts is a statement returning the product codes that the

@@ -19,7 +19,6 @@ var grainTables = [...]struct{ table, column string }{
 // hours without a tag filter or cursor: the signed sums of
 // meterd.PlanSummaryRanges, read in one snapshot.
 func (s *Store) summarizeByCustomer(ctx context.Context, f meterd.UsageFilter) ([]meterd.UsageSummaryRow, error) {
-	plan := meterd.PlanSummaryRanges(meterd.SummaryWindow(f))
 	type key struct{ customer, dimension string }
 	var out []meterd.UsageSummaryRow
 	at := map[key]int{}
@@ -35,6 +34,10 @@ func (s *Store) summarizeByCustomer(ctx context.Context, f meterd.UsageFilter) (
 	}
 	err := s.readTx(ctx, func(tx *sql.Tx) error {
 		watermark, err := rollupWatermark(ctx, tx)
+		if err != nil {
+			return err
+		}
+		plan, err := planByCustomer(ctx, tx, f)
 		if err != nil {
 			return err
 		}
@@ -57,6 +60,36 @@ func (s *Store) summarizeByCustomer(ctx context.Context, f meterd.UsageFilter) (
 		return nil, err
 	}
 	return meterd.FinishCustomerSummary(out), nil
+}
+
+// planByCustomer returns the ranges of the rollups that summarizeByCustomer
+// reads for f's window, widened where the rollups of f's product (or of
+// every product) hold no hour beyond it (meterd.WidenSummaryWindow); none
+// when they hold no hour at all. The first and last hours are two seeks of
+// usage_hourly's key per product (MIN and MAX each in a subquery of its
+// own: together in one they read every row).
+func planByCustomer(ctx context.Context, tx *sql.Tx, f meterd.UsageFilter) ([]meterd.SummaryRange, error) {
+	var first, last sql.NullInt64
+	q, args := rolledHoursSQL(f)
+	err := tx.QueryRowContext(ctx, q, args...).Scan(&first, &last)
+	if err != nil || !first.Valid {
+		return nil, err
+	}
+	from, to := meterd.SummaryWindow(f)
+	return meterd.PlanSummaryRanges(meterd.WidenSummaryWindow(from, to, first.Int64, last.Int64)), nil
+}
+
+// rolledHoursSQL returns planByCustomer's statement of the first and last
+// hours and its arguments.
+func rolledHoursSQL(f meterd.UsageFilter) (string, []any) {
+	products, args := rolledProducts, []any(nil)
+	if f.ProductCode != "" {
+		products, args = `SELECT ? AS code`, []any{f.ProductCode}
+	}
+	return `SELECT MIN(first), MAX(last) FROM (SELECT
+			(SELECT MIN(hour) FROM usage_hourly WHERE product_code = p.code) AS first,
+			(SELECT MAX(hour) FROM usage_hourly WHERE product_code = p.code) AS last
+		FROM (` + products + `) AS p)`, args
 }
 
 // rolledProducts is a statement returning the product codes that the

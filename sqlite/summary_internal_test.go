@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"database/sql"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -27,35 +28,41 @@ func TestSummaryByCustomerPlan(t *testing.T) {
 		{CustomerIdentifier: "cust-a"},
 		{Dimension: "requests"},
 	}
-	for grain := range grainTables {
-		for _, f := range filters {
+	check := func(table, q string, args []any, what string) {
+		t.Helper()
+		rows, err := s.read.QueryContext(t.Context(), `EXPLAIN QUERY PLAN `+q, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		details, err := collect(rows, func(rows *sql.Rows) (string, error) {
+			var id, parent, unused int
+			var detail string
+			err := rows.Scan(&id, &parent, &unused, &detail)
+			return detail, err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		searched := false
+		for _, d := range details {
+			if strings.HasPrefix(d, "SCAN "+table) {
+				t.Errorf("%s %s: %s in the plan of %s", table, what, d, q)
+			}
+			searched = searched || strings.HasPrefix(d, "SEARCH "+table+" USING PRIMARY KEY (product_code=?")
+		}
+		if !searched {
+			t.Errorf("%s %s: no search of its primary key by product in the plan %q of %s", table, what, details, q)
+		}
+	}
+	for _, f := range filters {
+		for grain := range grainTables {
 			for _, bounds := range [][2]int64{{hour, hour + 3*3600}, {meterd.NoFrom, meterd.NoTo}} {
 				q, args := byCustomerSQL(meterd.Grain(grain), f, bounds[0], bounds[1])
-				rows, err := s.read.QueryContext(t.Context(), `EXPLAIN QUERY PLAN `+q, args...)
-				if err != nil {
-					t.Fatal(err)
-				}
-				details, err := collect(rows, func(rows *sql.Rows) (string, error) {
-					var id, parent, unused int
-					var detail string
-					err := rows.Scan(&id, &parent, &unused, &detail)
-					return detail, err
-				})
-				if err != nil {
-					t.Fatal(err)
-				}
-				table := grainTables[grain].table
-				searched := false
-				for _, d := range details {
-					if strings.HasPrefix(d, "SCAN "+table) {
-						t.Errorf("%s %+v %v: %s in the plan of %s", table, f, bounds, d, q)
-					}
-					searched = searched || strings.HasPrefix(d, "SEARCH "+table+" USING PRIMARY KEY (product_code=?")
-				}
-				if !searched {
-					t.Errorf("%s %+v %v: no search of its primary key by product in the plan %q of %s", table, f, bounds, details, q)
-				}
+				check(grainTables[grain].table, q, args, fmt.Sprintf("%+v %v", f, bounds))
 			}
 		}
+		// The first and last hours that planByCustomer reads.
+		q, args := rolledHoursSQL(f)
+		check("usage_hourly", q, args, fmt.Sprintf("%+v, first and last hours", f))
 	}
 }
