@@ -125,6 +125,25 @@ func TestPlanSummaryRanges(t *testing.T) {
 	}
 }
 
+// TestWidenSummaryWindow: an end is left open only where the rollups hold
+// no hour beyond it; the hour at first or last is inside the rollups.
+func TestWidenSummaryWindow(t *testing.T) {
+	const hour = 3600
+	first, last := int64(100*hour), int64(200*hour)
+	for _, c := range []struct{ from, to, wantFrom, wantTo int64 }{
+		{first, last + hour, NoFrom, NoTo},
+		{first - hour, last + 2*hour, NoFrom, NoTo},
+		{first + hour, last, first + hour, last},
+		{NoFrom, NoTo, NoFrom, NoTo},
+		{first + hour, last + hour, first + hour, NoTo},
+		{first, last, NoFrom, last},
+	} {
+		if from, to := WidenSummaryWindow(c.from, c.to, first, last); from != c.wantFrom || to != c.wantTo {
+			t.Errorf("WidenSummaryWindow(%d, %d) = %d, %d, want %d, %d", c.from, c.to, from, to, c.wantFrom, c.wantTo)
+		}
+	}
+}
+
 // TestServerClockChange: a change names exactly one of set, advance or
 // reset; anything else is EInvalid and leaves the clock where it was.
 func TestServerClockChange(t *testing.T) {
