@@ -1,10 +1,13 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -92,10 +95,7 @@ func (s *Store) Usage(ctx context.Context, f meterd.UsageFilter, fn func(*meterd
 			return err
 		}
 		if f.CustomerIdentifier != "" {
-			where, args := recordWhere(f)
-			seqs, seqArgs := customerSeqs(f, watermark)
-			_, err := readRecords(ctx, tx, where+` AND r.seq IN (`+seqs+`)`, append(args, seqArgs...), f.Limit, fn)
-			return err
+			return customerUsage(ctx, tx, f, watermark, fn)
 		}
 		first, last, err := windowSeqs(ctx, tx, f, watermark)
 		if err != nil {
@@ -189,8 +189,95 @@ func rollupHours(f meterd.UsageFilter) (string, []any) {
 	return ` WHERE ` + strings.Join(conds, ` AND `), args
 }
 
-// customerSeqs returns a query of the seqs of f's customer's records (a
-// superset of f's: the caller applies f) and its arguments. The rollups
+// customerHoursChunk is how many of a customer's candidate hours
+// customerUsage probes at a time: a page of 50 records of a customer with a
+// record an hour is found in one or two chunks, where probing every hour of
+// the window (about 750 for 31 days) costs a cold cache a disk read for
+// most of its probes (a second and more at ten million records).
+const customerHoursChunk = 64
+
+// customerUsage calls fn for each record of f (which names a customer) in
+// seq order, at most f.Limit. It visits the hours of f's window in the
+// order of their first_seq, a chunk at a time (customerSeqs, limited to the
+// chunk's first_seq range), and stops once the page is full. An hour's
+// records all have seqs at or above its first_seq, so a record found is
+// certain of its place once its seq is below the first_seq of every hour
+// not yet visited; the hours' seq ranges overlap (a late record of an
+// earlier hour), so the records found wait in order until then. The
+// records after the watermark, in no rollup, come last.
+func customerUsage(ctx context.Context, tx *sql.Tx, f meterd.UsageFilter, watermark int64, fn func(*meterd.MeteringRecord) error) error {
+	where, args := rollupHours(f)
+	rows, err := tx.QueryContext(ctx, `SELECT coalesce(d.first_seq, 0) AS f FROM usage_dimension_hourly d`+where+
+		` AND coalesce(d.last_seq, ?) > ? ORDER BY f`, append(args, watermark, f.AfterSeq)...)
+	if err != nil {
+		return err
+	}
+	var firsts []int64
+	for rows.Next() {
+		var first int64
+		if err := rows.Scan(&first); err != nil {
+			rows.Close()
+			return err
+		}
+		firsts = append(firsts, first)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	recWhere, recArgs := recordWhere(f)
+	emitted := 0
+	full := func() bool { return f.Limit > 0 && emitted >= f.Limit }
+	var waiting []*meterd.MeteringRecord
+	// emit passes on the waiting records with seqs below bound, in order.
+	emit := func(bound int64) error {
+		slices.SortFunc(waiting, func(a, b *meterd.MeteringRecord) int { return cmp.Compare(a.Seq, b.Seq) })
+		n := 0
+		for _, r := range waiting {
+			if r.Seq >= bound || full() {
+				break
+			}
+			n++
+			emitted++
+			if err := fn(r); err != nil {
+				return callbackError{err}
+			}
+		}
+		waiting = waiting[n:]
+		return nil
+	}
+	for i := 0; i < len(firsts) && !full(); {
+		lo, hi := firsts[i], firsts[min(i+customerHoursChunk, len(firsts))-1]
+		for i < len(firsts) && firsts[i] <= hi {
+			i++
+		}
+		seqs, seqArgs := customerSeqs(f, watermark, lo, hi)
+		if _, err := readRecords(ctx, tx, recWhere+` AND r.seq IN (`+seqs+`)`, append(slices.Clip(recArgs), seqArgs...), 0,
+			func(r *meterd.MeteringRecord) error { waiting = append(waiting, r); return nil }); err != nil {
+			return err
+		}
+		bound := watermark + 1
+		if i < len(firsts) {
+			bound = firsts[i]
+		}
+		if err := emit(bound); err != nil {
+			return err
+		}
+	}
+	if err := emit(math.MaxInt64); err != nil || full() {
+		return err
+	}
+	limit := 0
+	if f.Limit > 0 {
+		limit = f.Limit - emitted
+	}
+	_, err = readRecords(ctx, tx, recWhere+` AND r.seq > ?`, append(slices.Clip(recArgs), watermark), limit, fn)
+	return err
+}
+
+// customerSeqs returns a query of the seqs of f's customer's records up to
+// the watermark in the hours whose first_seq is in [lo, hi] (a superset of
+// f's: the caller applies f) and its arguments. The rollups
 // hold the records up to watermark: usage_hourly's rows of the customer
 // name its hours and dimensions, found one key probe per hour and
 // dimension of usage_dimension_hourly (of f's product, or of every
@@ -199,11 +286,13 @@ func rollupHours(f meterd.UsageFilter) (string, []any) {
 // the customer; when the rollup counts more records than that (MeterUsage
 // records, keyed by the caller's access key or ClientToken), the hour's
 // records of that dimension are read. The records after the watermark (the
-// roller's lag) are read by seq. CROSS JOIN keeps SQLite's join order, the
+// roller's lag) are the caller's. CROSS JOIN keeps SQLite's join order, the
 // rollup's hours first, and +k.seq keeps it from walking the records below
 // the watermark by seq: either costs the whole ledger.
-func customerSeqs(f meterd.UsageFilter, watermark int64) (string, []any) {
+func customerSeqs(f meterd.UsageFilter, watermark, lo, hi int64) (string, []any) {
 	where, args := rollupHours(f)
+	where += ` AND coalesce(d.first_seq, 0) BETWEEN ? AND ?`
+	args = append(args, lo, hi)
 	c := f.CustomerIdentifier
 	q := `WITH hours AS MATERIALIZED (
 			SELECT d.product_code, d.hour, d.dimension, u.records FROM usage_dimension_hourly d
@@ -217,11 +306,9 @@ func customerSeqs(f meterd.UsageFilter, watermark int64) (string, []any) {
 		UNION ALL
 		SELECT k.seq FROM probed p CROSS JOIN metering_records k ON k.product_code = p.product_code
 			AND k.hour >= p.hour AND k.hour < p.hour + 3600 AND k.dimension = p.dimension
-			WHERE p.records > (p.seq IS NOT NULL) AND k.customer_identifier = ? AND +k.seq <= ? AND k.seq IS NOT p.seq
-		UNION ALL
-		SELECT k.seq FROM metering_records k NOT INDEXED WHERE k.seq > ? AND k.customer_identifier = ?`
+			WHERE p.records > (p.seq IS NOT NULL) AND k.customer_identifier = ? AND +k.seq <= ? AND k.seq IS NOT p.seq`
 	args = append([]any{c}, args...)
-	return q, append(args, c, c, watermark, c, watermark, watermark, c)
+	return q, append(args, c, c, watermark, c, watermark)
 }
 
 // hourAligned reports whether t is zero or the start of an hour.
