@@ -262,6 +262,76 @@ func ReadUsageSeqRanges(f UsageFilter, first, last, watermark int64, read func(r
 	return nil
 }
 
+// CustomerHoursChunk is how many of a customer's hours ReadCustomerUsage
+// has a store read at a time: a page of 50 records of a customer with a
+// record an hour is found in one or two chunks, where reading every hour
+// of the window (about 750 for 31 days) costs a cold cache a disk read for
+// most of them (a second and more at ten million records).
+const CustomerHoursChunk = 64
+
+// ReadCustomerUsage calls fn for each record of f (which names a customer)
+// in seq order, at most f.Limit of them. firsts are the first seqs, in
+// order, of the rollup rows (product, hour, dimension) of f's window that
+// may hold the customer's records after f.AfterSeq, up to the watermark.
+// readHours reads, in any order, the customer's records up to the
+// watermark in the rows whose first seq is in [lo, hi]; readTail those
+// after the watermark in seq order, at most limit (0 for all). The rows
+// are visited a chunk at a time in first-seq order, and reading stops
+// once the page is full. A row's records all have seqs at or above its
+// first seq, so a record found is certain of its place once its seq is
+// below the first seq of every row not yet read; rows' seq ranges overlap
+// (a late record of an earlier hour), so the records found wait in order
+// until then.
+func ReadCustomerUsage(f UsageFilter, firsts []int64, watermark int64,
+	readHours func(lo, hi int64, add func(*MeteringRecord)) error,
+	readTail func(limit int, fn func(*MeteringRecord) error) error,
+	fn func(*MeteringRecord) error) error {
+	emitted := 0
+	full := func() bool { return f.Limit > 0 && emitted >= f.Limit }
+	var waiting []*MeteringRecord
+	// emit passes on the waiting records with seqs below bound, in order.
+	emit := func(bound int64) error {
+		slices.SortFunc(waiting, func(a, b *MeteringRecord) int { return cmp.Compare(a.Seq, b.Seq) })
+		n := 0
+		for _, r := range waiting {
+			if r.Seq >= bound || full() {
+				break
+			}
+			n++
+			emitted++
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+		waiting = waiting[n:]
+		return nil
+	}
+	for i := 0; i < len(firsts) && !full(); {
+		lo, hi := firsts[i], firsts[min(i+CustomerHoursChunk, len(firsts))-1]
+		for i < len(firsts) && firsts[i] <= hi {
+			i++
+		}
+		if err := readHours(lo, hi, func(r *MeteringRecord) { waiting = append(waiting, r) }); err != nil {
+			return err
+		}
+		bound := watermark + 1
+		if i < len(firsts) {
+			bound = firsts[i]
+		}
+		if err := emit(bound); err != nil {
+			return err
+		}
+	}
+	if err := emit(math.MaxInt64); err != nil || full() {
+		return err
+	}
+	limit := 0
+	if f.Limit > 0 {
+		limit = f.Limit - emitted
+	}
+	return readTail(limit, fn)
+}
+
 // SortTopCustomers adds up the rows of each product and customer (a store
 // reads the monthly rollup and the records after its watermark separately),
 // sorts them by records, most first, then by product and customer, and

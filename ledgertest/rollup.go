@@ -2,6 +2,7 @@ package ledgertest
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -86,6 +87,66 @@ func RunRollups(t *testing.T, open func(t *testing.T) Roller) {
 		rollUp(t, l, len(records), -1)
 		checkSummariesAcrossDays(t, l, kept)
 	})
+	t.Run("CustomerInChunks", func(t *testing.T) { testCustomerInChunks(t, open(t)) })
+}
+
+// testCustomerInChunks checks a customer's Usage, which visits the
+// customer's hours a chunk at a time in first-seq order and stops at the
+// page's end (meterd.ReadCustomerUsage), against the records read without
+// the customer (another path, by seq) and kept where they are the
+// customer's: hundreds of hours, more than a chunk, every seventh hour's
+// record committed late (after the later hours', so the hours' seq ranges
+// overlap across chunks), another customer's records between, and records
+// after the watermark. Read whole and in pages of 17 through the cursor,
+// the customer's records must be the same, in the same order.
+func testCustomerInChunks(t *testing.T, l Roller) {
+	l.StopRoller()
+	const hours = 5*meterd.CustomerHoursChunk - 20
+	h0 := time.Date(2026, 10, 20, 0, 0, 0, 0, time.UTC)
+	n := 0
+	rec := func(customer, dimension string, h int) *meterd.MeteringRecord {
+		n++
+		return batchRecord(5000+n, product1, customer, dimension, h0.Add(time.Duration(h)*time.Hour), int64(h%7+1))
+	}
+	var batch, late []*meterd.MeteringRecord
+	for h := range hours {
+		if h%7 == 3 {
+			late = append(late, rec(customer1, "requests", h))
+		} else {
+			batch = append(batch, rec(customer1, "requests", h))
+		}
+		batch = append(batch, rec(customer2, "requests", h))
+	}
+	commit(t, l, batch...)
+	commit(t, l, late...)
+	rollUp(t, l, 10*hours, 2*hours)
+	// Not rolled up: after the watermark, one of them in an early hour.
+	commit(t, l, rec(customer1, "requests", hours), rec(customer2, "requests", hours), rec(customer1, "storage_gb", 5))
+
+	var want []string
+	for _, r := range usage(t, l, meterd.UsageFilter{}) {
+		if r.CustomerIdentifier == customer1 {
+			want = append(want, r.ID)
+		}
+	}
+	if len(want) != hours+2 {
+		t.Fatalf("Usage without a customer holds %d of %s's records, want %d", len(want), customer1, hours+2)
+	}
+	if got := ids(usage(t, l, meterd.UsageFilter{CustomerIdentifier: customer1})); !slices.Equal(got, want) {
+		t.Errorf("Usage(%s) =\n%v\nwant (the records without a customer, %[1]s's)\n%v", customer1, got, want)
+	}
+	var paged []string
+	for after, page := int64(0), 0; page <= hours; page++ {
+		got := usage(t, l, meterd.UsageFilter{CustomerIdentifier: customer1, ProductCode: product1, AfterSeq: after, Limit: 17})
+		paged = append(paged, ids(got)...)
+		if len(got) < 17 {
+			break
+		}
+		after = got[len(got)-1].Seq
+	}
+	if !slices.Equal(paged, want) {
+		t.Errorf("Usage(%s) in pages of 17 =\n%v\nwant\n%v", customer1, paged, want)
+	}
 }
 
 // rollUp calls l.RollUp(limit) and checks that it folded want records (any

@@ -63,14 +63,10 @@ func (s *Store) Usage(ctx context.Context, f meterd.UsageFilter, fn func(*meterd
 			return err
 		}
 		if f.CustomerIdentifier != "" {
-			var args []any
-			where := usageWhere(f, &args)
-			where += " AND m.seq IN (" + customerSeqs(f, watermark, &args) + ")"
-			_, err := readRecords(ctx, tx, where, args, f.Limit, func(r *meterd.MeteringRecord) error {
+			return customerUsage(ctx, tx, f, watermark, func(r *meterd.MeteringRecord) error {
 				fnErr = fn(r)
 				return fnErr
 			})
-			return err
 		}
 		first, last, err := windowSeqs(ctx, tx, f, watermark)
 		if err != nil {
@@ -177,8 +173,43 @@ func rollupHours(f meterd.UsageFilter, args *[]any) string {
 	return " WHERE " + strings.Join(conds, " AND ")
 }
 
-// customerSeqs returns a query of the seqs of f's customer's records (a
-// superset of f's: the caller applies f), adding its arguments to args.
+// customerUsage calls fn for each record of f (which names a customer) in
+// seq order, at most f.Limit: meterd.ReadCustomerUsage over the first seqs
+// of f's hours in usage_dimension_hourly, customerSeqs reading a chunk of
+// them, and the records after the watermark, in no rollup, last; the
+// watermark is a literal, as in summarizeTail, so that the planner walks
+// the end of the primary key.
+func customerUsage(ctx context.Context, tx pgx.Tx, f meterd.UsageFilter, watermark int64, fn func(*meterd.MeteringRecord) error) error {
+	var args []any
+	where := rollupHours(f, &args)
+	rows, err := tx.Query(ctx, fmt.Sprintf(`SELECT coalesce(d.first_seq, 0) AS f FROM usage_dimension_hourly d%s
+		AND coalesce(d.last_seq, %d) > %d ORDER BY f`, where, watermark, f.AfterSeq), args...)
+	if err != nil {
+		return err
+	}
+	firsts, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return err
+	}
+	readHours := func(lo, hi int64, add func(*meterd.MeteringRecord)) error {
+		var args []any
+		where := usageWhere(f, &args)
+		where += " AND m.seq IN (" + customerSeqs(f, watermark, lo, hi, &args) + ")"
+		_, err := readRecords(ctx, tx, where, args, 0, func(r *meterd.MeteringRecord) error { add(r); return nil })
+		return err
+	}
+	readTail := func(limit int, fn func(*meterd.MeteringRecord) error) error {
+		var args []any
+		where := fmt.Sprintf(" WHERE m.seq > %d", watermark) + strings.Replace(usageWhere(f, &args), " WHERE", " AND", 1)
+		_, err := readRecords(ctx, tx, where, args, limit, fn)
+		return err
+	}
+	return meterd.ReadCustomerUsage(f, firsts, watermark, readHours, readTail, fn)
+}
+
+// customerSeqs returns a query of the seqs of f's customer's records up to
+// the watermark in the hours whose first_seq is in [lo, hi] (a superset of
+// f's: the caller applies f), adding its arguments to args.
 // The rollups hold the records up to watermark: usage_hourly's rows of the
 // customer name its hours and dimensions, found one key probe per hour and
 // dimension of usage_dimension_hourly (of f's product, or of every
@@ -187,15 +218,13 @@ func rollupHours(f meterd.UsageFilter, args *[]any) string {
 // the customer; when the rollup counts more records than that (MeterUsage
 // records, keyed by the caller's access key or ClientToken), the hour's
 // records of that dimension are read. The records after the watermark (the
-// roller's lag) are read by seq; the watermark is a literal, as in
-// summarizeTail, so that the planner walks the end of the primary key.
-// LATERAL with OFFSET 0 (which keeps the planner from flattening it into a
+// roller's lag) are the caller's. LATERAL with OFFSET 0 (which keeps the planner from flattening it into a
 // join) keeps the hours' reads one range of the duplicate key each:
 // joined, the planner hashed a scan of every record of the customer.
-func customerSeqs(f meterd.UsageFilter, watermark int64, args *[]any) string {
+func customerSeqs(f meterd.UsageFilter, watermark, lo, hi int64, args *[]any) string {
 	c := "$" + strconv.Itoa(len(*args)+1)
 	*args = append(*args, f.CustomerIdentifier)
-	where := rollupHours(f, args)
+	where := rollupHours(f, args) + fmt.Sprintf(" AND coalesce(d.first_seq, 0) BETWEEN %d AND %d", lo, hi)
 	wm := strconv.FormatInt(watermark, 10)
 	return `WITH hours AS MATERIALIZED (
 			SELECT d.product_code, d.hour, d.dimension, u.records FROM usage_dimension_hourly d
@@ -212,9 +241,7 @@ func customerSeqs(f meterd.UsageFilter, watermark int64, args *[]any) string {
 			SELECT k.seq FROM metering_records k WHERE k.product_code = p.product_code
 				AND k.hour >= p.hour AND k.hour < p.hour + interval '1 hour' AND k.dimension = p.dimension
 				AND k.customer_identifier = ` + c + ` AND k.seq <= ` + wm + ` AND k.seq IS DISTINCT FROM p.seq OFFSET 0
-		) k WHERE p.records > CASE WHEN p.seq IS NULL THEN 0 ELSE 1 END
-		UNION ALL
-		SELECT k.seq FROM metering_records k WHERE k.seq > ` + wm + ` AND k.customer_identifier = ` + c
+		) k WHERE p.records > CASE WHEN p.seq IS NULL THEN 0 ELSE 1 END`
 }
 
 // SummarizeUsage sums the records matching f grouped by "customer",

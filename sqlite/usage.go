@@ -1,12 +1,10 @@
 package sqlite
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"time"
@@ -139,7 +137,10 @@ func readRecords(ctx context.Context, tx *sql.Tx, where string, args []any, limi
 		}
 		n++
 		if err := fn(r); err != nil {
-			return n, callbackError{err}
+			if _, ok := err.(callbackError); !ok {
+				err = callbackError{err}
+			}
+			return n, err
 		}
 	}
 	return n, rows.Err()
@@ -189,22 +190,10 @@ func rollupHours(f meterd.UsageFilter) (string, []any) {
 	return ` WHERE ` + strings.Join(conds, ` AND `), args
 }
 
-// customerHoursChunk is how many of a customer's candidate hours
-// customerUsage probes at a time: a page of 50 records of a customer with a
-// record an hour is found in one or two chunks, where probing every hour of
-// the window (about 750 for 31 days) costs a cold cache a disk read for
-// most of its probes (a second and more at ten million records).
-const customerHoursChunk = 64
-
 // customerUsage calls fn for each record of f (which names a customer) in
-// seq order, at most f.Limit. It visits the hours of f's window in the
-// order of their first_seq, a chunk at a time (customerSeqs, limited to the
-// chunk's first_seq range), and stops once the page is full. An hour's
-// records all have seqs at or above its first_seq, so a record found is
-// certain of its place once its seq is below the first_seq of every hour
-// not yet visited; the hours' seq ranges overlap (a late record of an
-// earlier hour), so the records found wait in order until then. The
-// records after the watermark, in no rollup, come last.
+// seq order, at most f.Limit: meterd.ReadCustomerUsage over the first seqs
+// of f's hours in usage_dimension_hourly, customerSeqs reading a chunk of
+// them, and the records after the watermark, in no rollup, last.
 func customerUsage(ctx context.Context, tx *sql.Tx, f meterd.UsageFilter, watermark int64, fn func(*meterd.MeteringRecord) error) error {
 	where, args := rollupHours(f)
 	rows, err := tx.QueryContext(ctx, `SELECT coalesce(d.first_seq, 0) AS f FROM usage_dimension_hourly d`+where+
@@ -226,53 +215,22 @@ func customerUsage(ctx context.Context, tx *sql.Tx, f meterd.UsageFilter, waterm
 		return err
 	}
 	recWhere, recArgs := recordWhere(f)
-	emitted := 0
-	full := func() bool { return f.Limit > 0 && emitted >= f.Limit }
-	var waiting []*meterd.MeteringRecord
-	// emit passes on the waiting records with seqs below bound, in order.
-	emit := func(bound int64) error {
-		slices.SortFunc(waiting, func(a, b *meterd.MeteringRecord) int { return cmp.Compare(a.Seq, b.Seq) })
-		n := 0
-		for _, r := range waiting {
-			if r.Seq >= bound || full() {
-				break
-			}
-			n++
-			emitted++
-			if err := fn(r); err != nil {
-				return callbackError{err}
-			}
-		}
-		waiting = waiting[n:]
-		return nil
-	}
-	for i := 0; i < len(firsts) && !full(); {
-		lo, hi := firsts[i], firsts[min(i+customerHoursChunk, len(firsts))-1]
-		for i < len(firsts) && firsts[i] <= hi {
-			i++
-		}
+	readHours := func(lo, hi int64, add func(*meterd.MeteringRecord)) error {
 		seqs, seqArgs := customerSeqs(f, watermark, lo, hi)
-		if _, err := readRecords(ctx, tx, recWhere+` AND r.seq IN (`+seqs+`)`, append(slices.Clip(recArgs), seqArgs...), 0,
-			func(r *meterd.MeteringRecord) error { waiting = append(waiting, r); return nil }); err != nil {
-			return err
-		}
-		bound := watermark + 1
-		if i < len(firsts) {
-			bound = firsts[i]
-		}
-		if err := emit(bound); err != nil {
-			return err
-		}
-	}
-	if err := emit(math.MaxInt64); err != nil || full() {
+		_, err := readRecords(ctx, tx, recWhere+` AND r.seq IN (`+seqs+`)`, append(slices.Clip(recArgs), seqArgs...), 0,
+			func(r *meterd.MeteringRecord) error { add(r); return nil })
 		return err
 	}
-	limit := 0
-	if f.Limit > 0 {
-		limit = f.Limit - emitted
+	readTail := func(limit int, fn func(*meterd.MeteringRecord) error) error {
+		_, err := readRecords(ctx, tx, recWhere+` AND r.seq > ?`, append(slices.Clip(recArgs), watermark), limit, fn)
+		return err
 	}
-	_, err = readRecords(ctx, tx, recWhere+` AND r.seq > ?`, append(slices.Clip(recArgs), watermark), limit, fn)
-	return err
+	return meterd.ReadCustomerUsage(f, firsts, watermark, readHours, readTail, func(r *meterd.MeteringRecord) error {
+		if err := fn(r); err != nil {
+			return callbackError{err}
+		}
+		return nil
+	})
 }
 
 // customerSeqs returns a query of the seqs of f's customer's records up to
