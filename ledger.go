@@ -106,8 +106,11 @@ type Ledger interface {
 	// month: most records first, then by product and customer, each summed
 	// over its dimensions. It reads the monthly rollup (one row per
 	// customer and dimension of the month, never the ledger) and adds the
-	// records the rollups do not hold yet.
-	TopCustomers(ctx context.Context, month time.Time, n int) ([]CustomerUsage, error)
+	// records the rollups do not hold yet, at most tailLimit seqs of them
+	// (0: all; see UsageFilter.TailLimit).
+	TopCustomers(ctx context.Context, month time.Time, n int, tailLimit int64) ([]CustomerUsage, error)
+	// Rollups returns how far the rollups' watermark trails the ledger.
+	Rollups(ctx context.Context) (RollupState, error)
 
 	// CreateAdminToken stores a new admin token. EConflict when a token of
 	// that name exists.
@@ -206,7 +209,25 @@ type UsageFilter struct {
 	From, To           time.Time
 	AfterSeq           int64 // cursor: only records committed after this sequence number
 	Limit              int   // 0: no limit
+	// TailLimit bounds what Usage, and SummarizeUsage where a rollup
+	// answers it, read of the records the rollups do not hold yet: those
+	// with seqs up to the watermark plus TailLimit (0: all of them). A roller stopped or far behind leaves
+	// millions there, and a page that must answer in milliseconds (the
+	// console's) reads a bounded part and says what it left out
+	// (RollupState).
+	TailLimit int64
 }
+
+// RollupState is the rollups' watermark (every record up to it is in the
+// rollups) and the ledger's last seq; records after the watermark are
+// read from the ledger itself.
+type RollupState struct {
+	Watermark int64
+	LastSeq   int64
+}
+
+// Behind is how many seqs (about records) the rollups trail the ledger.
+func (r RollupState) Behind() int64 { return max(0, r.LastSeq-r.Watermark) }
 
 // UsageSummaryRow is one group of a usage summary: Group is the customer
 // identifier, dimension name, hour (RFC 3339) or tag ("key=value").
@@ -232,10 +253,15 @@ type SeqRange struct{ After, Last int64 }
 // UsageSeqRanges returns the ranges of seq, in order, that a store walks
 // for the records of f without a customer: first to last, the bounds of
 // the records the rollups hold in f's hours, then those after the
-// rollups' watermark; each after f.AfterSeq, and none empty.
+// rollups' watermark (up to f.TailLimit of them); each after f.AfterSeq,
+// and none empty.
 func UsageSeqRanges(f UsageFilter, first, last, watermark int64) []SeqRange {
 	var out []SeqRange
-	for _, r := range []SeqRange{{first - 1, last}, {watermark, math.MaxInt64}} {
+	tail := SeqRange{watermark, math.MaxInt64}
+	if f.TailLimit > 0 {
+		tail.Last = watermark + f.TailLimit
+	}
+	for _, r := range []SeqRange{{first - 1, last}, tail} {
 		if r.After = max(r.After, f.AfterSeq); r.After < r.Last {
 			out = append(out, r)
 		}

@@ -107,6 +107,7 @@ func (s *Server) routes() []route {
 		{"GET", "/admin/v1/usage", s.usage},
 		{"GET", "/admin/v1/usage/summary", s.usageSummary},
 		{"GET", "/admin/v1/usage/top", s.topCustomers},
+		{"GET", "/admin/v1/usage/rollups", s.rollups},
 
 		{"GET", "/admin/v1/faults", s.listFaults},
 		{"POST", "/admin/v1/faults", s.addFault},

@@ -208,6 +208,9 @@ type UsageQuery struct {
 	From, To  time.Time
 	After     string // a NextCursor
 	Limit     int
+	// TailLimit bounds, in a summary, the records read after the rollups'
+	// watermark (0: all; see Rollups).
+	TailLimit int64
 }
 
 // values returns the query string of q.
@@ -231,6 +234,9 @@ func (q UsageQuery) values() url.Values {
 	}
 	if q.Limit != 0 {
 		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	if q.TailLimit != 0 {
+		v.Set("tail_limit", strconv.FormatInt(q.TailLimit, 10))
 	}
 	return v
 }
@@ -277,14 +283,24 @@ func (c *Client) UsageSummary(ctx context.Context, q UsageQuery, by string) ([]S
 
 // TopCustomers lists the limit customers with the most records in the
 // calendar month (UTC) that holds month (the server clock's when zero),
-// most first.
-func (c *Client) TopCustomers(ctx context.Context, month time.Time, limit int) ([]TopCustomer, error) {
-	var m string
+// most first; of the records after the rollups' watermark it counts at
+// most tailLimit seqs (0: all; see Rollups).
+func (c *Client) TopCustomers(ctx context.Context, month time.Time, limit int, tailLimit int64) ([]TopCustomer, error) {
+	var m, tail string
 	if !month.IsZero() {
 		m = month.UTC().Format(time.RFC3339)
 	}
+	if tailLimit != 0 {
+		tail = strconv.FormatInt(tailLimit, 10)
+	}
 	var out []TopCustomer
-	return out, c.call(ctx, "GET", p("usage", "top"), query("month", m, "limit", strconv.Itoa(limit)), nil, &out)
+	return out, c.call(ctx, "GET", p("usage", "top"), query("month", m, "limit", strconv.Itoa(limit), "tail_limit", tail), nil, &out)
+}
+
+// Rollups says how far the rollups trail the ledger.
+func (c *Client) Rollups(ctx context.Context) (*Rollups, error) {
+	var out Rollups
+	return &out, c.call(ctx, "GET", p("usage", "rollups"), nil, nil, &out)
 }
 
 // readSummaryCSV parses the CSV form of a usage summary: the header

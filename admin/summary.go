@@ -5,6 +5,7 @@ import (
 	"context"
 	"math/big"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -256,7 +257,11 @@ func (s *Server) topCustomers(w http.ResponseWriter, r *http.Request) error {
 		}
 		limit = n
 	}
-	top, err := s.Ledger.TopCustomers(r.Context(), month.UTC(), limit)
+	tail, err := tailLimit(q)
+	if err != nil {
+		return err
+	}
+	top, err := s.Ledger.TopCustomers(r.Context(), month.UTC(), limit, tail)
 	if err != nil {
 		return err
 	}
@@ -265,4 +270,28 @@ func (s *Server) topCustomers(w http.ResponseWriter, r *http.Request) error {
 		out[i] = TopCustomer{Product: c.ProductCode, Customer: c.CustomerIdentifier, Records: c.Records, Quantity: c.Quantity}
 	}
 	return writeJSON(w, http.StatusOK, out)
+}
+
+// tailLimit reads the tail_limit parameter (meterd.UsageFilter.TailLimit):
+// 0 when absent.
+func tailLimit(q url.Values) (int64, error) {
+	v := q.Get("tail_limit")
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 1 {
+		return 0, meterd.Errorf(CodeBadRequest, "tail_limit: %q is not a positive whole number", v)
+	}
+	return n, nil
+}
+
+// rollups says how far the rollups trail the ledger: the records a
+// summary reads from the ledger itself, which tail_limit bounds.
+func (s *Server) rollups(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.Ledger.Rollups(r.Context())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, Rollups{Watermark: st.Watermark, LastSeq: st.LastSeq, Behind: st.Behind()})
 }

@@ -347,3 +347,13 @@ type TopCustomer struct {
 	Records  int64  `json:"records"`
 	Quantity int64  `json:"quantity"`
 }
+
+// Rollups is how far the rollups trail the ledger: every record up to
+// Watermark (a seq) is in them, and the Behind records after it (about
+// LastSeq - Watermark) are read from the ledger itself by each summary,
+// unless its TailLimit bounds them.
+type Rollups struct {
+	Watermark int64 `json:"watermark"`
+	LastSeq   int64 `json:"last_seq"`
+	Behind    int64 `json:"behind"`
+}

@@ -80,7 +80,9 @@ func (s *Server) usageFilter(q url.Values) (meterd.UsageFilter, error) {
 		}
 		f.AfterSeq = n
 	}
-	return f, nil
+	var err error
+	f.TailLimit, err = tailLimit(q)
+	return f, err
 }
 
 // limit reads the limit parameter: def when absent, 1 to max otherwise

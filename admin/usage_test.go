@@ -312,13 +312,13 @@ func TestTopCustomers(t *testing.T) {
 		record(catalog.DemoCustomer2, "requests", h.AddDate(0, -1, 0), 7)) // October
 	f.commit(t, records...)
 
-	top, err := f.c.TopCustomers(f.ctx, time.Time{}, 10)
+	top, err := f.c.TopCustomers(f.ctx, time.Time{}, 10, 0)
 	must(t, "TopCustomers", err)
 	want := []TopCustomer{{catalog.DemoProduct, catalog.DemoCustomer1, 3, 6}, {catalog.DemoProduct, catalog.DemoCustomer2, 1, 50}}
 	if !reflect.DeepEqual(top, want) {
 		t.Errorf("TopCustomers(November) = %+v, want %+v", top, want)
 	}
-	top, err = f.c.TopCustomers(f.ctx, h.AddDate(0, -1, 0), 1)
+	top, err = f.c.TopCustomers(f.ctx, h.AddDate(0, -1, 0), 1, 0)
 	must(t, "TopCustomers", err)
 	if want := []TopCustomer{{catalog.DemoProduct, catalog.DemoCustomer2, 1, 7}}; !reflect.DeepEqual(top, want) {
 		t.Errorf("TopCustomers(October, 1) = %+v, want %+v", top, want)
@@ -327,6 +327,60 @@ func TestTopCustomers(t *testing.T) {
 		code, body := f.raw(t, "GET", "/admin/v1/usage/top?"+q, "Bearer "+testToken, "")
 		if code != http.StatusBadRequest {
 			t.Errorf("GET /admin/v1/usage/top?%s = %d %s, want 400", q, code, body)
+		}
+	}
+}
+
+// TestRollups reports how far the rollups trail the ledger, and a summary,
+// usage or top customers of a tail_limit counts that many seqs of the records
+// after the watermark, none after them; a bad tail_limit is refused.
+func TestRollups(t *testing.T) {
+	f := newFixture(t)
+	store := f.ledger
+	store.StopRoller()
+	h := meterd.Hour(t0)
+	var records []*meterd.MeteringRecord
+	for i := range 5 {
+		records = append(records, record(catalog.DemoCustomer1, "requests", h.Add(-time.Duration(i)*time.Hour), int64(1+i)))
+	}
+	f.commit(t, records...)
+	if _, err := store.RollUp(f.ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	st, err := f.c.Rollups(f.ctx)
+	must(t, "Rollups", err)
+	if st.Behind != 3 || st.LastSeq-st.Watermark != 3 || st.Watermark < 2 {
+		t.Fatalf("Rollups = %+v, want 3 records behind", st)
+	}
+	// The rollups hold quantities 1 and 2; the tail 3, 4 and 5.
+	for _, c := range []struct {
+		tail     int64
+		quantity int64
+	}{{0, 15}, {1, 6}, {2, 10}, {3, 15}, {50, 15}} {
+		rows, err := f.c.UsageSummary(f.ctx, UsageQuery{Product: catalog.DemoProduct, TailLimit: c.tail}, "dimension")
+		must(t, "UsageSummary", err)
+		if len(rows) != 1 || rows[0].Quantity != c.quantity {
+			t.Errorf("summary of tail_limit %d = %+v, want quantity %d", c.tail, rows, c.quantity)
+		}
+		page, err := f.c.Usage(f.ctx, UsageQuery{Product: catalog.DemoProduct, TailLimit: c.tail})
+		must(t, "Usage", err)
+		var q int64
+		for _, r := range page.Records {
+			q += r.Quantity
+		}
+		if q != c.quantity {
+			t.Errorf("usage of tail_limit %d = %+v, want quantity %d", c.tail, page.Records, c.quantity)
+		}
+		top, err := f.c.TopCustomers(f.ctx, time.Time{}, 10, c.tail)
+		must(t, "TopCustomers", err)
+		if len(top) != 1 || top[0].Quantity != c.quantity {
+			t.Errorf("top customers of tail_limit %d = %+v, want quantity %d", c.tail, top, c.quantity)
+		}
+	}
+	for _, path := range []string{"/admin/v1/usage/summary?tail_limit=0", "/admin/v1/usage/summary?tail_limit=-3", "/admin/v1/usage/top?tail_limit=x", "/admin/v1/usage?tail_limit=1.5"} {
+		code, body := f.raw(t, "GET", path, "Bearer "+testToken, "")
+		if code != http.StatusBadRequest || !strings.Contains(body, "tail_limit") {
+			t.Errorf("GET %s = %d %s, want 400 naming tail_limit", path, code, body)
 		}
 	}
 }

@@ -3,7 +3,6 @@ package console_test
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -41,6 +40,9 @@ func benchRecords(b *testing.B) int {
 // pages are measured: the pages must read rollups, never scan the ledger. METERD_BENCH_DATA names a directory to keep that
 // ledger in: a later run finding the records there measures them without
 // committing them again (ten million take many minutes).
+// METERD_BENCH_BEHIND=N then commits N more records with the roller
+// stopped, so that every page reads them from the ledger (on a copy of the
+// ledger: the next run's roller catches up).
 // METERD_BENCH_POSTGRES measures on PostgreSQL instead: the URL of a
 // database (which may hold the ledger of an earlier run), or "pgtest" for
 // a new database on a throwaway cluster.
@@ -61,6 +63,13 @@ func BenchmarkPages(b *testing.B) {
 		} else if have != n {
 			b.Fatalf("%s holds a ledger of %d records, not %d: remove it or name another directory", dir, have, n)
 		}
+		if v := os.Getenv("METERD_BENCH_BEHIND"); v != "" {
+			behind, err := strconv.Atoi(v)
+			if err != nil || behind < 1 {
+				b.Fatalf("METERD_BENCH_BEHIND=%q: want a number of records", v)
+			}
+			leaveBehind(b, s, behind, now)
+		}
 	} else {
 		for c := range 200 {
 			if _, err := s.Admin.Subscribe(context.Background(), "demo-product", admin.SubscribeInput{AWSAccountID: strconv.Itoa(100000000000 + c), CustomerIdentifier: "bench-customer-" + strconv.Itoa(c)}); err != nil {
@@ -73,7 +82,7 @@ func BenchmarkPages(b *testing.B) {
 	_, _, csrf := get(b, c, s.URL+"/console/login")
 	post(b, c, s.URL+"/console/login", url.Values{"csrf": {csrf}, "token": {adminToken}})
 	for _, p := range []string{"/console/", "/console/products", "/console/usage", "/console/usage?product=demo-product", "/console/usage?product=demo-product&customer=bench-customer-7",
-		"/console/usage?customer=bench-customer-9999",
+		"/console/usage?customer=bench-customer-9999", "/console/usage?customer=bench-late-5",
 		"/console/notifications", "/console/faults", "/console/clock", "/console/tail"} {
 		name := strings.NewReplacer("/console/", "", "?", "_", "&", "_", "=", "-").Replace(p)
 		b.Run(cmp.Or(name, "dashboard"), func(b *testing.B) {
@@ -107,17 +116,50 @@ func storedRecords(b *testing.B, s *testServer) int {
 func fillLedger(b *testing.B, s *testServer, n int, now time.Time) {
 	b.Helper()
 	ctx := context.Background()
-	const customers, batchSize = 10_000, 50_000
 	// The rolls are this function's, so that it can count them: n rolled
 	// is every record in the rollups (PostgreSQL's RollUp returns 0 while
 	// another roll holds the watermark, a stopped roller's for a moment).
 	st := s.Ledger.(ledgertest.Roller)
 	st.StopRoller()
 	start := time.Now()
+	commitBench(b, s, n, "bench-customer-", now)
+	b.Logf("committed %d records in %s", n, time.Since(start).Round(time.Second))
+	start = time.Now()
+	for rolled := 0; rolled < n; {
+		k, err := st.RollUp(ctx, 50_000)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rolled += k
+	}
+	b.Logf("rolled up in %s", time.Since(start).Round(time.Second))
+}
+
+// leaveBehind stops the roller and commits n more records (of 10,000
+// other customers, one a customer and hour up to now's), which the rollups
+// then do not hold: every page reads them from the ledger, up to the
+// console's TailLimit. A ledger this left behind cannot be measured again
+// (the next server's roller catches up): run it on a copy.
+func leaveBehind(b *testing.B, s *testServer, n int, now time.Time) {
+	b.Helper()
+	s.Ledger.(ledgertest.Roller).StopRoller()
+	start := time.Now()
+	commitBench(b, s, n, "bench-late-", now)
+	b.Logf("committed %d records behind the rollups in %s", n, time.Since(start).Round(time.Second))
+}
+
+// commitBench commits n records of demo-product of 10,000 customers named
+// prefix and a number, one per customer and hour up to the hour of now,
+// oldest hour first (in the order a live ledger commits them, each
+// received a minute into its hour).
+func commitBench(b *testing.B, s *testServer, n int, prefix string, now time.Time) {
+	b.Helper()
+	ctx := context.Background()
+	const customers, batchSize = 10_000, 50_000
 	first := meterd.Hour(now).Add(-time.Duration((n-1)/customers) * time.Hour)
 	batch := make([]*meterd.MeteringRecord, 0, batchSize)
 	for i := range n {
-		customer := fmt.Sprintf("bench-customer-%d", i%customers)
+		customer := prefix + strconv.Itoa(i%customers)
 		h := first.Add(time.Duration(i/customers) * time.Hour)
 		batch = append(batch, &meterd.MeteringRecord{
 			ID: metering.NewRecordID(), Operation: meterd.OpBatchMeterUsage, ProductCode: "demo-product",
@@ -138,14 +180,4 @@ func fillLedger(b *testing.B, s *testServer, n int, now time.Time) {
 			batch = batch[:0]
 		}
 	}
-	b.Logf("committed %d records in %s", n, time.Since(start).Round(time.Second))
-	start = time.Now()
-	for rolled := 0; rolled < n; {
-		k, err := st.RollUp(ctx, 50_000)
-		if err != nil {
-			b.Fatal(err)
-		}
-		rolled += k
-	}
-	b.Logf("rolled up in %s", time.Since(start).Round(time.Second))
 }

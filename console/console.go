@@ -52,7 +52,10 @@ type Console struct {
 	Now func() time.Time
 	// SessionTTL is a session's lifetime; DefaultSessionTTL when zero.
 	SessionTTL time.Duration
-	Logger     *slog.Logger
+	// TailLimit is how many of the records after the rollups' watermark a
+	// page reads from the ledger; DefaultTailLimit when zero.
+	TailLimit int64
+	Logger    *slog.Logger
 
 	mu       sync.Mutex
 	sessions map[string]*session

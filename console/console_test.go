@@ -61,12 +61,17 @@ func startServerIn(t testing.TB, dir string) *testServer {
 }
 
 // startServerOn is startServerIn on store: "sqlite" or a PostgreSQL URL.
-func startServerOn(t testing.TB, store, dir string) *testServer {
+// startServerOn starts a server on store (as server.Config.Store) in dir,
+// its console set up by configure, if given, before it serves.
+func startServerOn(t testing.TB, store, dir string, configure ...func(*console.Console)) *testServer {
 	t.Helper()
 	cfg := server.DefaultConfig()
 	cfg.Listen, cfg.Data, cfg.Store, cfg.AdminToken = "127.0.0.1:0", dir, store, adminToken
 	ft := &fakeTime{now: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
 	m := &server.Main{Config: cfg, Clock: &meterd.ServerClock{}, Console: &console.Console{Now: ft.Now, SessionTTL: time.Hour}}
+	for _, f := range configure {
+		f(m.Console)
+	}
 	m.Clock.Set(time.Date(2026, 12, 1, 10, 30, 0, 0, time.UTC))
 	if err := m.Run(context.Background()); err != nil {
 		t.Fatal(err)

@@ -83,6 +83,7 @@ type page struct {
 	ReadOnly bool
 	Flash    string // the outcome of the last action
 	Error    string
+	Lag      *lag // set when the page leaves out records the rollups do not hold yet
 	Data     any
 }
 

@@ -50,6 +50,7 @@ func RunRollups(t *testing.T, open func(t *testing.T) Roller) {
 		rollUp(t, l, len(records), 0)
 		checkSummariesAcrossDays(t, l, records)
 	})
+	t.Run("TailLimit", func(t *testing.T) { testTailLimit(t, open(t)) })
 	t.Run("PurgeBehind", func(t *testing.T) {
 		// PurgeUsage takes records out of the rollups only if they were
 		// rolled up: a purge while the roller is behind must leave every
@@ -147,6 +148,45 @@ func testCustomerInChunks(t *testing.T, l Roller) {
 	if !slices.Equal(paged, want) {
 		t.Errorf("Usage(%s) in pages of 17 =\n%v\nwant\n%v", customer1, paged, want)
 	}
+}
+
+// testTailLimit checks Rollups and the summaries, top customers and Usage
+// of a TailLimit: with the roller behind, they count the rolled records
+// and the records of the tail up to the watermark plus the limit, none
+// after.
+func testTailLimit(t *testing.T, l Roller) {
+	l.StopRoller()
+	seedCatalog(t, l)
+	state := func() meterd.RollupState {
+		st, err := l.Rollups(t.Context())
+		must(t, "Rollups", err)
+		return st
+	}
+	if st := state(); st != (meterd.RollupState{}) {
+		t.Errorf("Rollups of an empty ledger = %+v, want zeros", st)
+	}
+	commit(t, l, acrossDaysRecords()...)
+	stored := usage(t, l, meterd.UsageFilter{})
+	rollUp(t, l, 7, 7)
+	st := state()
+	if want := (meterd.RollupState{Watermark: stored[6].Seq, LastSeq: stored[len(stored)-1].Seq}); st != want {
+		t.Fatalf("Rollups = %+v, want %+v", st, want)
+	}
+	if st.Behind() != int64(len(stored)-7) {
+		t.Errorf("Behind() = %d, want %d", st.Behind(), len(stored)-7)
+	}
+	for _, limit := range []int64{1, 9, st.Behind(), st.Behind() + 5} {
+		var counted []*meterd.MeteringRecord
+		for _, r := range stored {
+			if r.Seq <= st.Watermark+limit {
+				counted = append(counted, r)
+			}
+		}
+		checkSummaryWindows(t, l, counted, limit)
+		checkTopCustomers(t, l, counted, limit)
+		checkUsageWindows(t, l, counted, limit)
+	}
+	checkSummaryWindows(t, l, stored, 0)
 }
 
 // rollUp calls l.RollUp(limit) and checks that it folded want records (any

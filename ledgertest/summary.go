@@ -94,13 +94,21 @@ func acrossDaysBounds() []time.Time {
 // both read the rollups and the records after their watermark.
 func checkSummariesAcrossDays(t *testing.T, l meterd.Ledger, records []*meterd.MeteringRecord) {
 	t.Helper()
+	defer checkUsageAcrossDays(t, l, records)
+	checkSummaryWindows(t, l, records, 0)
+}
+
+// checkSummaryWindows compares the summaries of acrossDaysRecords' filters
+// and windows, their TailLimit tailLimit, with the sums of records.
+func checkSummaryWindows(t *testing.T, l meterd.Ledger, records []*meterd.MeteringRecord, tailLimit int64) {
+	t.Helper()
 	bounds := acrossDaysBounds()
 	filters := []meterd.UsageFilter{
 		{}, {ProductCode: product1}, {ProductCode: product1, CustomerIdentifier: customer2},
 		{ProductCode: product1, Dimension: "requests"}, {CustomerIdentifier: customer1, Dimension: "storage_gb"},
 	}
-	defer checkUsageAcrossDays(t, l, records)
 	for _, base := range filters {
+		base.TailLimit = tailLimit
 		for _, from := range bounds {
 			for _, to := range bounds {
 				if !from.IsZero() && !to.IsZero() && !from.Before(to) {

@@ -29,22 +29,23 @@ func testTopCustomers(t *testing.T, open Open) {
 	roller, isRoller := l.(Roller)
 	if !isRoller {
 		commit(t, l, records...)
-		checkTopCustomers(t, l, records)
+		checkTopCustomers(t, l, records, 0)
 		return
 	}
 	roller.StopRoller()
 	half := len(records) / 2
 	commit(t, l, records[:half]...)
-	checkTopCustomers(t, l, records[:half]) // the rollups hold nothing yet
+	checkTopCustomers(t, l, records[:half], 0) // the rollups hold nothing yet
 	rollUp(t, roller, half/3, half/3)
-	checkTopCustomers(t, l, records[:half]) // the rollups and the tail share customers
+	checkTopCustomers(t, l, records[:half], 0) // the rollups and the tail share customers
 	commit(t, l, records[half:]...)
 	rollUp(t, roller, len(records), len(records)-half/3)
-	checkTopCustomers(t, l, records) // caught up
+	checkTopCustomers(t, l, records, 0) // caught up
 }
 
-// checkTopCustomers compares TopCustomers with the sums of records.
-func checkTopCustomers(t *testing.T, l meterd.Ledger, records []*meterd.MeteringRecord) {
+// checkTopCustomers compares TopCustomers, of tailLimit, with the sums of
+// records.
+func checkTopCustomers(t *testing.T, l meterd.Ledger, records []*meterd.MeteringRecord, tailLimit int64) {
 	t.Helper()
 	for _, month := range []time.Time{
 		time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 10, 17, 15, 4, 5, 0, time.UTC),
@@ -78,7 +79,7 @@ func checkTopCustomers(t *testing.T, l meterd.Ledger, records []*meterd.Metering
 			return strings.Compare(a.CustomerIdentifier, b.CustomerIdentifier)
 		})
 		for _, n := range []int{1, 2, 10} {
-			got, err := l.TopCustomers(t.Context(), month, n)
+			got, err := l.TopCustomers(t.Context(), month, n, tailLimit)
 			must(t, "TopCustomers", err)
 			want := all[:min(n, len(all))]
 			if fmt.Sprint(got) != fmt.Sprint(want) {

@@ -371,6 +371,14 @@ func checkUsageAcrossDays(t *testing.T, l meterd.Ledger, records []*meterd.Meter
 	if got := slices.Sorted(slices.Values(ids(stored))); !slices.Equal(got, want) {
 		t.Fatalf("Usage() = %v, want the records %v (in any order)", got, want)
 	}
+	checkUsageWindows(t, l, stored, 0)
+}
+
+// checkUsageWindows checks Usage of checkUsageAcrossDays' filters and
+// windows, their TailLimit tailLimit, against counted: the records, in
+// commit order, that each must find.
+func checkUsageWindows(t *testing.T, l meterd.Ledger, counted []*meterd.MeteringRecord, tailLimit int64) {
+	t.Helper()
 	// Half of acrossDaysBounds: midnight, an hour's start near noon, a
 	// month's start and the hour after, none.
 	var bounds []time.Time
@@ -390,9 +398,9 @@ func checkUsageAcrossDays(t *testing.T, l meterd.Ledger, records []*meterd.Meter
 					continue
 				}
 				f := base
-				f.From, f.To = from, to
+				f.From, f.To, f.TailLimit = from, to, tailLimit
 				var want []string
-				for _, r := range stored {
+				for _, r := range counted {
 					if matches(r, f) {
 						want = append(want, r.ID)
 					}

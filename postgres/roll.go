@@ -153,6 +153,29 @@ func rollupWatermark(ctx context.Context, tx pgx.Tx) (int64, error) {
 	return seq, err
 }
 
+// tailSeqs is the condition on metering_records m of the records after
+// the watermark, at most limit seqs of them (0: all), with literals.
+func tailSeqs(watermark, limit int64) string {
+	if limit > 0 {
+		return fmt.Sprintf("m.seq > %d AND m.seq <= %d", watermark, watermark+limit)
+	}
+	return fmt.Sprintf("m.seq > %d", watermark)
+}
+
+// Rollups returns the rollups' watermark and the ledger's last seq, read
+// in one snapshot.
+func (s *Store) Rollups(ctx context.Context) (meterd.RollupState, error) {
+	var st meterd.RollupState
+	err := s.readSnapshot(ctx, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT (SELECT seq FROM rollup_watermark WHERE id = 1),
+			(SELECT coalesce(max(seq), 0) FROM metering_records)`).Scan(&st.Watermark, &st.LastSeq)
+	})
+	if err != nil {
+		return st, fmt.Errorf("postgres: rollups: %w", err)
+	}
+	return st, nil
+}
+
 // summarizeTail sums the records matching f after the rollups' watermark
 // (what the rollups do not hold yet) grouped by group (an expression over
 // metering_records m) and dimension. The watermark goes into the statement
@@ -161,7 +184,7 @@ func rollupWatermark(ctx context.Context, tx pgx.Tx) (int64, error) {
 func summarizeTail(ctx context.Context, tx pgx.Tx, f meterd.UsageFilter, group string, watermark int64, byHour bool) ([]meterd.UsageSummaryRow, error) {
 	var args []any
 	where := usageWhere(f, &args)
-	cond := fmt.Sprintf("m.seq > %d", watermark)
+	cond := tailSeqs(watermark, f.TailLimit)
 	if where == "" {
 		where = " WHERE " + cond
 	} else {

@@ -13,8 +13,9 @@ import (
 // TopCustomers returns the n customers with the most records in month's
 // UTC calendar month: the month's rows of usage_customer_monthly, one range
 // of its key per product, summed per customer, plus the records after the
-// rollups' watermark, in one snapshot.
-func (s *Store) TopCustomers(ctx context.Context, month time.Time, n int) ([]meterd.CustomerUsage, error) {
+// rollups' watermark (at most tailLimit seqs of them, 0 for all), in one
+// snapshot.
+func (s *Store) TopCustomers(ctx context.Context, month time.Time, n int, tailLimit int64) ([]meterd.CustomerUsage, error) {
 	start := time.Unix(meterd.GrainMonth.Start(month.Unix()), 0).UTC()
 	end := start.AddDate(0, 1, 0)
 	var out []meterd.CustomerUsage
@@ -43,8 +44,8 @@ func (s *Store) TopCustomers(ctx context.Context, month time.Time, n int) ([]met
 		// planner walks the end of the primary key.
 		rows, err = tx.Query(ctx, fmt.Sprintf(`SELECT m.product_code, m.customer_identifier, count(*), sum(m.quantity)::bigint
 			FROM metering_records m JOIN products p ON p.code = m.product_code
-			WHERE m.seq > %d AND m.hour >= $1 AND m.hour < $2
-			GROUP BY m.product_code, m.customer_identifier`, watermark), start, end)
+			WHERE %s AND m.hour >= $1 AND m.hour < $2
+			GROUP BY m.product_code, m.customer_identifier`, tailSeqs(watermark, tailLimit)), start, end)
 		if err != nil {
 			return err
 		}

@@ -200,7 +200,7 @@ func customerUsage(ctx context.Context, tx pgx.Tx, f meterd.UsageFilter, waterma
 	}
 	readTail := func(limit int, fn func(*meterd.MeteringRecord) error) error {
 		var args []any
-		where := fmt.Sprintf(" WHERE m.seq > %d", watermark) + strings.Replace(usageWhere(f, &args), " WHERE", " AND", 1)
+		where := " WHERE " + tailSeqs(watermark, f.TailLimit) + strings.Replace(usageWhere(f, &args), " WHERE", " AND", 1)
 		_, err := readRecords(ctx, tx, where, args, limit, fn)
 		return err
 	}

@@ -222,7 +222,8 @@ func customerUsage(ctx context.Context, tx *sql.Tx, f meterd.UsageFilter, waterm
 		return err
 	}
 	readTail := func(limit int, fn func(*meterd.MeteringRecord) error) error {
-		_, err := readRecords(ctx, tx, recWhere+` AND r.seq > ?`, append(slices.Clip(recArgs), watermark), limit, fn)
+		tail, tailArgs := tailSeqs(watermark, f.TailLimit)
+		_, err := readRecords(ctx, tx, recWhere+` AND `+tail, append(slices.Clip(recArgs), tailArgs...), limit, fn)
 		return err
 	}
 	return meterd.ReadCustomerUsage(f, firsts, watermark, readHours, readTail, func(r *meterd.MeteringRecord) error {
@@ -363,6 +364,15 @@ func (s *Store) SummarizeUsage(ctx context.Context, f meterd.UsageFilter, by str
 	return out, nil
 }
 
+// tailSeqs is the condition on metering_records r of the records after
+// the watermark, at most limit seqs of them (0: all).
+func tailSeqs(watermark, limit int64) (string, []any) {
+	if limit > 0 {
+		return `r.seq > ? AND r.seq <= ?`, []any{watermark, watermark + limit}
+	}
+	return `r.seq > ?`, []any{watermark}
+}
+
 // summarizeTail sums the records matching f after the rollups' watermark,
 // grouped by group (an expression over metering_records r) and dimension:
 // what the rollups do not hold yet. NOT INDEXED keeps SQLite from walking
@@ -371,13 +381,14 @@ func (s *Store) SummarizeUsage(ctx context.Context, f meterd.UsageFilter, by str
 func summarizeTail(ctx context.Context, tx *sql.Tx, f meterd.UsageFilter, group string, watermark int64,
 	scan func(*sql.Rows) (meterd.UsageSummaryRow, error)) ([]meterd.UsageSummaryRow, error) {
 	where, args := recordWhere(f)
+	tail, tailArgs := tailSeqs(watermark, f.TailLimit)
 	if where == "" {
-		where = ` WHERE r.seq > ?`
+		where = ` WHERE ` + tail
 	} else {
-		where = ` WHERE r.seq > ? AND` + strings.TrimPrefix(where, " WHERE")
+		where = ` WHERE ` + tail + ` AND` + strings.TrimPrefix(where, " WHERE")
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT `+group+` AS g, r.dimension, SUM(r.quantity), COUNT(*)
-		FROM metering_records r NOT INDEXED`+where+` GROUP BY g, r.dimension`, append([]any{watermark}, args...)...)
+		FROM metering_records r NOT INDEXED`+where+` GROUP BY g, r.dimension`, append(tailArgs, args...)...)
 	if err != nil {
 		return nil, err
 	}
