@@ -175,3 +175,58 @@ func AddSummaryRows(rows, tail []UsageSummaryRow) []UsageSummaryRow {
 	sortSummaryRows(rows)
 	return rows
 }
+
+// TagQuantity is a tag of a record and the quantity its allocations give
+// it.
+type TagQuantity struct {
+	Tag
+	Quantity int64
+}
+
+// RecordTags returns r's tags in the order they first appear, each with
+// the quantity of the allocations that carry it (summed: two allocations
+// may share a tag, team=a with env=x and team=a with env=y). They are the
+// rows a store keeps for a summary by tag: a record counts once per tag.
+func RecordTags(r *MeteringRecord) []TagQuantity {
+	var out []TagQuantity
+	for _, a := range r.Allocations {
+		var q int64
+		if a.AllocatedUsageQuantity != nil {
+			q = *a.AllocatedUsageQuantity
+		}
+		for _, t := range a.Tags {
+			if i := slices.IndexFunc(out, func(tq TagQuantity) bool { return tq.Tag == t }); i >= 0 {
+				out[i].Quantity += q
+				continue
+			}
+			out = append(out, TagQuantity{t, q})
+		}
+	}
+	return out
+}
+
+// SummarizeTags is a summary by tag (key=value) and dimension of the
+// records read calls fn with, sorted as a store sorts one. Stores sum a
+// customer's records this way: read through the customer's rollup rows,
+// they are a few thousand at most, where the ledger's tags are millions.
+func SummarizeTags(read func(fn func(*MeteringRecord) error) error) ([]UsageSummaryRow, error) {
+	type key struct{ group, dimension string }
+	at := map[key]int{}
+	var rows []UsageSummaryRow
+	err := read(func(r *MeteringRecord) error {
+		for _, t := range RecordTags(r) {
+			k := key{t.Key + "=" + t.Value, r.Dimension}
+			i, ok := at[k]
+			if !ok {
+				i = len(rows)
+				at[k] = i
+				rows = append(rows, UsageSummaryRow{Group: k.group, Dimension: k.dimension})
+			}
+			rows[i].Quantity += t.Quantity
+			rows[i].Records++
+		}
+		return nil
+	})
+	sortSummaryRows(rows)
+	return rows, err
+}

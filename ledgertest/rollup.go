@@ -1,8 +1,12 @@
 package ledgertest
 
 import (
+	"cmp"
 	"context"
+	"fmt"
+	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,6 +55,7 @@ func RunRollups(t *testing.T, open func(t *testing.T) Roller) {
 		checkSummariesAcrossDays(t, l, records)
 	})
 	t.Run("TailLimit", func(t *testing.T) { testTailLimit(t, open(t)) })
+	t.Run("Tags", func(t *testing.T) { testRollupTags(t, open(t)) })
 	t.Run("PurgeBehind", func(t *testing.T) {
 		// PurgeUsage takes records out of the rollups only if they were
 		// rolled up: a purge while the roller is behind must leave every
@@ -187,6 +192,85 @@ func testTailLimit(t *testing.T, l Roller) {
 		checkUsageWindows(t, l, counted, limit)
 	}
 	checkSummaryWindows(t, l, stored, 0)
+}
+
+// testRollupTags checks the summaries by tag with the roller stopped,
+// behind, caught up, and after a purge of rolled and unrolled records:
+// each must be the sums of the records' tags.
+func testRollupTags(t *testing.T, l Roller) {
+	l.StopRoller()
+	records := seedUsage(t, l) // 8 records in two commits, 6 of them tagged
+	check := func(when string, records []*meterd.MeteringRecord) {
+		t.Helper()
+		for _, f := range []meterd.UsageFilter{
+			{}, {ProductCode: product1}, {ProductCode: product2}, {ProductCode: product1, Dimension: "requests"},
+			{ProductCode: product1, From: h1}, {ProductCode: product1, To: h1}, {From: h0, To: h2},
+			{ProductCode: product1, CustomerIdentifier: customer2}, {ProductCode: product1, From: h0.Add(30 * time.Minute)},
+			{ProductCode: product1, Tag: &meterd.Tag{Key: "team", Value: "a"}},
+		} {
+			got, err := l.SummarizeUsage(t.Context(), f, "tag")
+			must(t, "SummarizeUsage(tag)", err)
+			if want := sumTags(records, f); fmt.Sprint(got) != fmt.Sprint(want) && (len(got) != 0 || len(want) != 0) {
+				t.Errorf("%s: SummarizeUsage(%+v, tag) = %v, want %v", when, f, got, want)
+			}
+		}
+	}
+	check("stopped", records)
+	rollUp(t, l, 4, 4)
+	check("behind", records)
+	// Purged, the roller behind: h0's records, r1 to r3 rolled up and r7
+	// not yet.
+	var kept []*meterd.MeteringRecord
+	for _, r := range records {
+		if !r.Hour.Before(h1) {
+			kept = append(kept, r)
+		}
+	}
+	for {
+		n, err := l.PurgeUsage(t.Context(), h1, 3)
+		must(t, "PurgeUsage", err)
+		if n == 0 {
+			break
+		}
+	}
+	check("purged", kept)
+	rollUp(t, l, 100, 3)
+	check("purged, caught up", kept)
+	commit(t, l, records[0]) // stored anew, under a new seq
+	rollUp(t, l, 100, 1)
+	check("one back", append(kept, records[0]))
+}
+
+// sumTags is the reference meaning of SummarizeUsage by "tag": per tag
+// key=value and dimension, the quantity the matching records' allocations
+// give the tag and the records carrying it, each once.
+func sumTags(records []*meterd.MeteringRecord, f meterd.UsageFilter) []meterd.UsageSummaryRow {
+	type key struct{ group, dimension string }
+	sums := map[key]meterd.UsageSummaryRow{}
+	for _, r := range records {
+		if !matches(r, f) {
+			continue
+		}
+		seen := map[key]bool{}
+		for _, a := range r.Allocations {
+			for _, tg := range a.Tags {
+				k := key{tg.Key + "=" + tg.Value, r.Dimension}
+				row := sums[k]
+				row.Group, row.Dimension = k.group, k.dimension
+				row.Quantity += *a.AllocatedUsageQuantity
+				if !seen[k] {
+					seen[k] = true
+					row.Records++
+				}
+				sums[k] = row
+			}
+		}
+	}
+	out := slices.Collect(maps.Values(sums))
+	slices.SortFunc(out, func(a, b meterd.UsageSummaryRow) int {
+		return cmp.Or(strings.Compare(a.Group, b.Group), strings.Compare(a.Dimension, b.Dimension))
+	})
+	return out
 }
 
 // rollUp calls l.RollUp(limit) and checks that it folded want records (any

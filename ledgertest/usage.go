@@ -191,6 +191,12 @@ func testSummarizeUsage(t *testing.T, open Open) {
 			row("env=dev", "requests", 10, 1), row("env=prod", "requests", 8, 2),
 			row("team=a", "requests", 113, 3), row("team=b", "requests", 5, 2),
 		}},
+		{"TagOfCustomer", meterd.UsageFilter{ProductCode: product1, CustomerIdentifier: customer1}, "tag", []meterd.UsageSummaryRow{
+			row("env=dev", "requests", 10, 1), row("team=a", "requests", 6, 1), row("team=b", "requests", 4, 1),
+		}},
+		{"TagOfCustomerEveryProduct", meterd.UsageFilter{CustomerIdentifier: customer2, From: h0}, "tag", []meterd.UsageSummaryRow{
+			row("env=prod", "requests", 8, 2), row("team=a", "requests", 7, 1), row("team=b", "requests", 1, 1),
+		}},
 		{"CustomerOfTag", meterd.UsageFilter{ProductCode: product1, Tag: &meterd.Tag{Key: "team", Value: "b"}}, "customer", []meterd.UsageSummaryRow{
 			row(customer1, "requests", 10, 1), row(customer2, "requests", 2, 1),
 		}},

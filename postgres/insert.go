@@ -48,21 +48,9 @@ func queueInsertTags(b *pgx.Batch, recs []*meterd.MeteringRecord, seqs []int64) 
 	var tagSeqs, quantities []int64
 	var keys, values []string
 	for i, r := range recs {
-		index := map[meterd.Tag]int{}
-		for _, a := range r.Allocations {
-			var q int64
-			if a.AllocatedUsageQuantity != nil {
-				q = *a.AllocatedUsageQuantity
-			}
-			for _, t := range a.Tags {
-				if i, ok := index[t]; ok {
-					quantities[i] += q
-					continue
-				}
-				index[t] = len(tagSeqs)
-				tagSeqs = append(tagSeqs, seqs[i])
-				keys, values, quantities = append(keys, t.Key), append(values, t.Value), append(quantities, q)
-			}
+		for _, t := range meterd.RecordTags(r) {
+			tagSeqs = append(tagSeqs, seqs[i])
+			keys, values, quantities = append(keys, t.Key), append(values, t.Value), append(quantities, t.Quantity)
 		}
 	}
 	if len(tagSeqs) == 0 {

@@ -264,6 +264,11 @@ func (s *Store) SummarizeUsage(ctx context.Context, f meterd.UsageFilter, by str
 	default:
 		return nil, meterd.Errorf(meterd.EInvalid, "cannot summarize usage by %q: want customer, dimension, hour or tag", by)
 	}
+	if by == "tag" && f.CustomerIdentifier != "" {
+		// A customer's records, found through its rollup rows, rather
+		// than every tagged record of the window.
+		return meterd.SummarizeTags(func(fn func(*meterd.MeteringRecord) error) error { return s.Usage(ctx, f, fn) })
+	}
 	if by == "customer" && rollupServes(f) {
 		out, err := s.summarizeByCustomer(ctx, f)
 		if err != nil {

@@ -257,7 +257,7 @@ func (s *Store) Reset(ctx context.Context) error {
 		for _, table := range []string{
 			"notify_deliveries", "notify_subscriptions", "notify_rules", "queue_messages", "queues",
 			"market_due", "market_events", "agreement_quantities", "agreement_requests", "licenses", "agreements", "offers",
-			"usage_customer_monthly", "usage_customer_daily", "usage_dimension_hourly", "usage_hourly", "usage_tags", "client_tokens", "metering_records",
+			"usage_customer_monthly", "usage_customer_daily", "usage_dimension_hourly", "usage_hourly", "usage_tag_hourly", "usage_tags", "client_tokens", "metering_records",
 			"registration_tokens", "public_keys", "customers", "dimensions", "products", "access_keys", "accounts",
 		} {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table); err != nil {

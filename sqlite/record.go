@@ -264,24 +264,8 @@ func (w *recordWriter) index(r *meterd.MeteringRecord, seq int64) error {
 	if len(r.Allocations) == 0 {
 		return nil
 	}
-	// One row per tag key=value: two allocations of a record may share a
-	// tag (team=a with env=x, team=a with env=y).
-	sums := map[meterd.Tag]int64{}
-	var order []meterd.Tag
-	for _, a := range r.Allocations {
-		var q int64
-		if a.AllocatedUsageQuantity != nil {
-			q = *a.AllocatedUsageQuantity
-		}
-		for _, t := range a.Tags {
-			if _, ok := sums[t]; !ok {
-				order = append(order, t)
-			}
-			sums[t] += q
-		}
-	}
-	for _, t := range order {
-		if _, err := w.stmt(w.st.tag).ExecContext(w.ctx, seq, t.Key, t.Value, sums[t]); err != nil {
+	for _, t := range meterd.RecordTags(r) {
+		if _, err := w.stmt(w.st.tag).ExecContext(w.ctx, seq, t.Key, t.Value, t.Quantity); err != nil {
 			return err
 		}
 	}

@@ -55,7 +55,7 @@ func rollupKeyArgs(i int, k rollupKey) []any {
 }
 
 // PurgeUsage deletes up to limit records whose hour is before before, with
-// their tags, and subtracts them from the four rollups in the same
+// their tags, and subtracts them from the rollups (tags included) in the same
 // transaction, deleting rollup rows left with no record. Records are found
 // per product through the unique key, which starts (product_code, hour).
 func (s *Store) PurgeUsage(ctx context.Context, before time.Time, limit int) (int, error) {
@@ -78,6 +78,11 @@ func (s *Store) PurgeUsage(ctx context.Context, before time.Time, limit int) (in
 		// the watermark. The roller never sees the others.
 		rolled := newRollupSums()
 		var seqs []int64
+		type recordOf struct {
+			product, dimension string
+			hour               int64
+		}
+		rolledRecords := map[int64]recordOf{}
 		for _, product := range products {
 			if len(seqs) >= limit {
 				break
@@ -97,13 +102,22 @@ func (s *Store) PurgeUsage(ctx context.Context, before time.Time, limit int) (in
 				seqs = append(seqs, seq)
 				if seq <= watermark {
 					rolled.add(seq, product, customer, dimension, hour, q, 1)
+					rolledRecords[seq] = recordOf{product, dimension, hour}
 				}
 			}
 			if err := rows.Close(); err != nil {
 				return err
 			}
 		}
+		rolledTags := tagSums{}
 		for _, seq := range seqs {
+			if r, ok := rolledRecords[seq]; ok {
+				if err := purgedTags(ctx, tx, seq, func(key, value string, q int64) {
+					rolledTags.add(r.product, r.dimension, r.hour, key, value, q, -1)
+				}); err != nil {
+					return err
+				}
+			}
 			if _, err := tx.ExecContext(ctx, `DELETE FROM metering_records WHERE seq = ?`, seq); err != nil {
 				return err
 			}
@@ -125,12 +139,30 @@ func (s *Store) PurgeUsage(ctx context.Context, before time.Time, limit int) (in
 			}
 		}
 		deleted = len(seqs)
-		return nil
+		return writeTagSums(ctx, tx, rolledTags)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: purge usage: %w", err)
 	}
 	return deleted, nil
+}
+
+// purgedTags calls add with each tag of the record of seq.
+func purgedTags(ctx context.Context, tx *sql.Tx, seq int64, add func(key, value string, quantity int64)) error {
+	rows, err := tx.QueryContext(ctx, `SELECT key, value, quantity FROM usage_tags WHERE seq = ?`, seq)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var key, value string
+		var q int64
+		if err := rows.Scan(&key, &value, &q); err != nil {
+			return err
+		}
+		add(key, value, q)
+	}
+	return rows.Err()
 }
 
 // queryStrings returns the one text column of a query's rows.

@@ -157,6 +157,7 @@ func (s *Store) RollUp(ctx context.Context, limit int) (int, error) {
 		if watermark, err = rollupWatermark(ctx, tx); err != nil {
 			return err
 		}
+		from := watermark
 		sums := newRollupSums()
 		rows, err := tx.QueryContext(ctx, `SELECT seq, product_code, customer_identifier, dimension, hour, quantity
 			FROM metering_records WHERE seq > ? ORDER BY seq LIMIT ?`, watermark, limit)
@@ -180,6 +181,9 @@ func (s *Store) RollUp(ctx context.Context, limit int) (int, error) {
 			return nil
 		}
 		if err := s.writeRollups(ctx, tx, sums); err != nil {
+			return err
+		}
+		if err := rollTags(ctx, tx, from, watermark); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE rollup_watermark SET seq = ?`, watermark)
@@ -212,6 +216,75 @@ func (s *Store) writeRollups(ctx context.Context, tx *sql.Tx, sums *rollupSums) 
 		}
 		if err := mtx.Exec(s.stmts.multi[i], args); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// tagKey is the key of a usage_tag_hourly row.
+type tagKey struct {
+	product    string
+	hour       int64
+	key, value string
+	dimension  string
+}
+
+// tagSums are additions to usage_tag_hourly's rows.
+type tagSums map[tagKey]rollupSum
+
+// add adds (sign 1) or takes out (sign -1) a record's tag.
+func (t tagSums) add(product, dimension string, hour int64, key, value string, quantity, sign int64) {
+	k := tagKey{product, hour - hour%3600, key, value, dimension}
+	v := t[k]
+	t[k] = rollupSum{quantity: v.quantity + sign*quantity, records: v.records + sign}
+}
+
+// rollTags adds the tags of the records with seqs in (after, last] to
+// usage_tag_hourly: a range of usage_tags' key, each joined to its record.
+func rollTags(ctx context.Context, tx *sql.Tx, after, last int64) error {
+	rows, err := tx.QueryContext(ctx, `SELECT r.product_code, r.dimension, r.hour, tg.key, tg.value, tg.quantity
+		FROM usage_tags tg JOIN metering_records r ON r.seq = tg.seq WHERE tg.seq > ? AND tg.seq <= ?`, after, last)
+	if err != nil {
+		return err
+	}
+	sums := tagSums{}
+	for rows.Next() {
+		var product, dimension, key, value string
+		var hour, quantity int64
+		if err := rows.Scan(&product, &dimension, &hour, &key, &value, &quantity); err != nil {
+			rows.Close()
+			return err
+		}
+		sums.add(product, dimension, hour, key, value, quantity, 1)
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	return writeTagSums(ctx, tx, sums)
+}
+
+// writeTagSums adds sums to usage_tag_hourly's rows and deletes the rows
+// left with no record (a purge takes records out).
+func writeTagSums(ctx context.Context, tx *sql.Tx, sums tagSums) error {
+	if len(sums) == 0 {
+		return nil
+	}
+	upsert, err := tx.PrepareContext(ctx, `INSERT INTO usage_tag_hourly (product_code, hour, key, value, dimension, quantity, records)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (product_code, hour, key, value, dimension)
+		DO UPDATE SET quantity = quantity + excluded.quantity, records = records + excluded.records`)
+	if err != nil {
+		return err
+	}
+	defer upsert.Close()
+	for k, v := range sums {
+		if _, err := upsert.ExecContext(ctx, k.product, k.hour, k.key, k.value, k.dimension, v.quantity, v.records); err != nil {
+			return err
+		}
+		if v.records < 0 {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM usage_tag_hourly WHERE records <= 0 AND product_code = ? AND hour = ? AND key = ?
+				AND value = ? AND dimension = ?`, k.product, k.hour, k.key, k.value, k.dimension); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -50,7 +50,7 @@ func (s *Store) summarizeByCustomer(ctx context.Context, f meterd.UsageFilter) (
 		}
 		// The records after the watermark, which the rollups do not hold
 		// yet.
-		tail, err := summarizeTail(ctx, tx, f, "r.customer_identifier", watermark, scanSummaryRow)
+		tail, err := summarizeTail(ctx, tx, f, "r.customer_identifier", false, watermark, scanSummaryRow)
 		for _, row := range tail {
 			add(1, row)
 		}

@@ -297,6 +297,11 @@ func (s *Store) SummarizeUsage(ctx context.Context, f meterd.UsageFilter, by str
 	default:
 		return nil, meterd.Errorf(meterd.EInvalid, "cannot group usage by %q: use customer, dimension, hour or tag", by)
 	}
+	if by == "tag" && f.CustomerIdentifier != "" {
+		// A customer's records, found through its rollup rows, rather
+		// than every tagged record of the window.
+		return meterd.SummarizeTags(func(fn func(*meterd.MeteringRecord) error) error { return s.Usage(ctx, f, fn) })
+	}
 	if by == "customer" && f.Tag == nil && f.AfterSeq == 0 && hourAligned(f.From) && hourAligned(f.To) {
 		out, err := s.summarizeByCustomer(ctx, f)
 		if err != nil {
@@ -319,6 +324,10 @@ func (s *Store) SummarizeUsage(ctx context.Context, f meterd.UsageFilter, by str
 	var q string
 	rollup := true
 	switch {
+	case by == "tag" && f.Tag == nil && f.AfterSeq == 0 && hourAligned(f.From) && hourAligned(f.To):
+		// usage_tag_hourly: a row per product, hour, tag and dimension.
+		// (A customer's tags were summed above, from its records.)
+		q = `SELECT r.key || '=' || r.value AS g, r.dimension, SUM(r.quantity), SUM(r.records) FROM usage_tag_hourly r`
 	case by == "tag":
 		q = `SELECT ` + group + ` AS g, r.dimension, SUM(tg.quantity), COUNT(*)
 			FROM usage_tags tg JOIN metering_records r ON r.seq = tg.seq`
@@ -354,7 +363,7 @@ func (s *Store) SummarizeUsage(ctx context.Context, f meterd.UsageFilter, by str
 		if out, err = collect(rows, scan); err != nil || !rollup {
 			return err
 		}
-		tail, err := summarizeTail(ctx, tx, f, group, watermark, scan)
+		tail, err := summarizeTail(ctx, tx, f, group, by == "tag", watermark, scan)
 		out = meterd.AddSummaryRows(out, tail)
 		return err
 	})
@@ -378,7 +387,7 @@ func tailSeqs(watermark, limit int64) (string, []any) {
 // what the rollups do not hold yet. NOT INDEXED keeps SQLite from walking
 // the duplicate key's index for f's product and hours: the tail is the end
 // of the table's seq order, a range of its rowid, which stays allowed.
-func summarizeTail(ctx context.Context, tx *sql.Tx, f meterd.UsageFilter, group string, watermark int64,
+func summarizeTail(ctx context.Context, tx *sql.Tx, f meterd.UsageFilter, group string, tags bool, watermark int64,
 	scan func(*sql.Rows) (meterd.UsageSummaryRow, error)) ([]meterd.UsageSummaryRow, error) {
 	where, args := recordWhere(f)
 	tail, tailArgs := tailSeqs(watermark, f.TailLimit)
@@ -387,8 +396,13 @@ func summarizeTail(ctx context.Context, tx *sql.Tx, f meterd.UsageFilter, group 
 	} else {
 		where = ` WHERE ` + tail + ` AND` + strings.TrimPrefix(where, " WHERE")
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT `+group+` AS g, r.dimension, SUM(r.quantity), COUNT(*)
-		FROM metering_records r NOT INDEXED`+where+` GROUP BY g, r.dimension`, append(tailArgs, args...)...)
+	from, quantity := `metering_records r NOT INDEXED`, `r.quantity`
+	if tags {
+		// Each record once per tag, with the quantity given to it.
+		from, quantity = `metering_records r NOT INDEXED JOIN usage_tags tg ON tg.seq = r.seq`, `tg.quantity`
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT `+group+` AS g, r.dimension, SUM(`+quantity+`), COUNT(*)
+		FROM `+from+where+` GROUP BY g, r.dimension`, append(tailArgs, args...)...)
 	if err != nil {
 		return nil, err
 	}
