@@ -152,7 +152,8 @@ func leaveBehind(b *testing.B, s *testServer, n int, now time.Time) {
 // commitBench commits n records of demo-product of 10,000 customers named
 // prefix and a number, one per customer and hour up to the hour of now,
 // oldest hour first (in the order a live ledger commits them, each
-// received a minute into its hour).
+// received a minute into its hour), each allocating its quantity to one
+// of ten tags team=t0 to team=t9 (by customer).
 func commitBench(b *testing.B, s *testServer, n int, prefix string, now time.Time) {
 	b.Helper()
 	ctx := context.Background()
@@ -162,10 +163,12 @@ func commitBench(b *testing.B, s *testServer, n int, prefix string, now time.Tim
 	for i := range n {
 		customer := prefix + strconv.Itoa(i%customers)
 		h := first.Add(time.Duration(i/customers) * time.Hour)
+		q := int64(1 + i%7)
 		batch = append(batch, &meterd.MeteringRecord{
 			ID: metering.NewRecordID(), Operation: meterd.OpBatchMeterUsage, ProductCode: "demo-product",
 			CustomerIdentifier: customer, CustomerAWSAccountID: "444455556666", Resource: customer,
-			Dimension: "requests", Hour: h, Timestamp: h.Add(time.Minute), Quantity: int64(1 + i%7),
+			Dimension: "requests", Hour: h, Timestamp: h.Add(time.Minute), Quantity: q,
+			Allocations:     []meterd.UsageAllocation{{AllocatedUsageQuantity: &q, Tags: []meterd.Tag{{Key: "team", Value: "t" + strconv.Itoa(i%10)}}}},
 			CallerAccountID: "111122223333", CallerAccessKeyID: "test", ReceivedAt: h.Add(time.Minute),
 		})
 		if len(batch) == batchSize || i == n-1 {

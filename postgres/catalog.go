@@ -151,7 +151,7 @@ func (s *Store) InitSetting(ctx context.Context, name, value string) (string, er
 // ledger_sequence, so seq never goes back.
 func (s *Store) Reset(ctx context.Context) error {
 	return s.exec(ctx, "reset", `TRUNCATE notify_deliveries, notify_subscriptions, notify_rules, queue_messages, queues, market_due, market_events, agreement_quantities, agreement_requests, licenses, agreements, offers,
-		metering_records, client_tokens, usage_tags, usage_hourly, usage_dimension_hourly,
+		metering_records, client_tokens, usage_tags, usage_hourly, usage_dimension_hourly, usage_tag_hourly,
 		usage_customer_daily, usage_customer_monthly,
 		registration_tokens, public_keys, customers, dimensions, products, access_keys, accounts`)
 }

@@ -68,6 +68,10 @@ func (s *Store) PurgeUsage(ctx context.Context, before time.Time, limit int) (in
 		}
 		hourly := map[hourlyKey]hourlySum{}
 		var seqs []int64
+		// The rolled records purged, for their tags' rollup rows.
+		var rolledSeqs []int64
+		var rolledProducts, rolledDimensions []string
+		var rolledHours []time.Time
 		for _, product := range products {
 			if len(seqs) >= limit {
 				break
@@ -90,6 +94,8 @@ func (s *Store) PurgeUsage(ctx context.Context, before time.Time, limit int) (in
 				k := hourlyKey{product, customer, dimension, h - h%3600}
 				sum := hourly[k]
 				hourly[k] = hourlySum{quantity: sum.quantity - q, records: sum.records - 1}
+				rolledSeqs, rolledProducts = append(rolledSeqs, seq), append(rolledProducts, product)
+				rolledDimensions, rolledHours = append(rolledDimensions, dimension), append(rolledHours, hour)
 				return nil
 			})
 			if err != nil {
@@ -100,12 +106,21 @@ func (s *Store) PurgeUsage(ctx context.Context, before time.Time, limit int) (in
 			return nil
 		}
 		b := &pgx.Batch{}
-		b.Queue(`DELETE FROM usage_tags WHERE seq = ANY($1)`, seqs)
+		// The tags of the rolled records leave usage_tag_hourly as they
+		// leave usage_tags.
+		b.Queue(`WITH gone AS (DELETE FROM usage_tags WHERE seq = ANY($1) RETURNING seq, key, value, quantity),
+			rolled AS (SELECT * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::timestamptz[]) AS r(seq, product_code, dimension, hour)),
+			sums AS (SELECT r.product_code, date_trunc('hour', r.hour) AS hour, g.key, g.value, r.dimension,
+				sum(g.quantity) AS quantity, count(*) AS records
+				FROM gone g JOIN rolled r ON r.seq = g.seq GROUP BY 1, 2, 3, 4, 5)
+			UPDATE usage_tag_hourly u SET quantity = u.quantity - s.quantity, records = u.records - s.records FROM sums s
+			WHERE u.product_code = s.product_code AND u.hour = s.hour AND u.key = s.key AND u.value = s.value AND u.dimension = s.dimension`,
+			seqs, rolledSeqs, rolledProducts, rolledDimensions, rolledHours)
 		if len(hourly) > 0 {
 			queueHourly(b, hourly)
 		}
 		for _, t := range []struct{ table, column string }{
-			{"usage_hourly", "hour"}, {"usage_dimension_hourly", "hour"},
+			{"usage_hourly", "hour"}, {"usage_dimension_hourly", "hour"}, {"usage_tag_hourly", "hour"},
 			grainTables[meterd.GrainDay], grainTables[meterd.GrainMonth],
 		} {
 			b.Queue(`DELETE FROM `+t.table+` WHERE product_code = ANY($1) AND `+t.column+` < $2 AND records <= 0`, products, cut)

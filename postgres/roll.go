@@ -96,6 +96,7 @@ func (s *Store) RollUp(ctx context.Context, limit int) (int, error) {
 			}
 			return err
 		}
+		from := watermark
 		rows, err := tx.Query(ctx, `SELECT seq, product_code, customer_identifier, dimension, hour, quantity
 			FROM metering_records WHERE seq > $1 ORDER BY seq LIMIT $2`, watermark, limit)
 		if err != nil {
@@ -119,6 +120,16 @@ func (s *Store) RollUp(ctx context.Context, limit int) (int, error) {
 		}
 		b := &pgx.Batch{}
 		queueHourly(b, hourly)
+		// The tags of the same records: a range of usage_tags' key, each
+		// joined to its record, summed in one statement.
+		b.Queue(`INSERT INTO usage_tag_hourly (product_code, hour, key, value, dimension, quantity, records)
+			SELECT m.product_code, date_trunc('hour', m.hour), t.key, t.value, m.dimension, sum(t.quantity), count(*)
+			FROM usage_tags t JOIN metering_records m ON m.seq = t.seq
+			WHERE t.seq > $1 AND t.seq <= $2
+			GROUP BY 1, 2, 3, 4, 5
+			ON CONFLICT (product_code, hour, key, value, dimension) DO UPDATE
+			SET quantity = usage_tag_hourly.quantity + excluded.quantity, records = usage_tag_hourly.records + excluded.records`,
+			from, watermark)
 		b.Queue(`UPDATE rollup_watermark SET seq = $1 WHERE id = 1`, watermark)
 		return tx.SendBatch(ctx, b).Close()
 	})
@@ -178,10 +189,11 @@ func (s *Store) Rollups(ctx context.Context) (meterd.RollupState, error) {
 
 // summarizeTail sums the records matching f after the rollups' watermark
 // (what the rollups do not hold yet) grouped by group (an expression over
-// metering_records m) and dimension. The watermark goes into the statement
-// as a literal so that the planner, knowing it, walks the end of the
-// primary key's index rather than f's product and hours.
-func summarizeTail(ctx context.Context, tx pgx.Tx, f meterd.UsageFilter, group string, watermark int64, byHour bool) ([]meterd.UsageSummaryRow, error) {
+// metering_records m, or with tags over their usage_tags t) and
+// dimension. The watermark goes into the statement as a literal so that
+// the planner, knowing it, walks the end of the primary key's index rather
+// than f's product and hours.
+func summarizeTail(ctx context.Context, tx pgx.Tx, f meterd.UsageFilter, group string, tags bool, watermark int64, byHour bool) ([]meterd.UsageSummaryRow, error) {
 	var args []any
 	where := usageWhere(f, &args)
 	cond := tailSeqs(watermark, f.TailLimit)
@@ -190,7 +202,13 @@ func summarizeTail(ctx context.Context, tx pgx.Tx, f meterd.UsageFilter, group s
 	} else {
 		where += " AND " + cond
 	}
-	rows, err := tx.Query(ctx, "SELECT "+group+", m.dimension, sum(m.quantity)::bigint, count(*) FROM metering_records m"+
+	from, quantity := "metering_records m", "m.quantity"
+	if tags {
+		// Each record once per tag (usage_tags t), with the quantity
+		// given to it.
+		from, quantity = "metering_records m JOIN usage_tags t ON t.seq = m.seq", "t.quantity"
+	}
+	rows, err := tx.Query(ctx, "SELECT "+group+", m.dimension, sum("+quantity+")::bigint, count(*) FROM "+from+
 		where+" GROUP BY 1, 2", args...)
 	if err != nil {
 		return nil, err

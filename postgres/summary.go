@@ -69,7 +69,7 @@ func (s *Store) summarizeByCustomer(ctx context.Context, f meterd.UsageFilter) (
 		}
 		// The records after the watermark, which the rollups do not hold
 		// yet.
-		tail, err := summarizeTail(ctx, tx, f, "m.customer_identifier", watermark, false)
+		tail, err := summarizeTail(ctx, tx, f, "m.customer_identifier", false, watermark, false)
 		for _, row := range tail {
 			add(row)
 		}

@@ -285,6 +285,12 @@ func (s *Store) SummarizeUsage(ctx context.Context, f meterd.UsageFilter, by str
 		tailGroup = "date_trunc('hour', m.hour)"
 	}
 	switch {
+	case by == "tag" && rollupServes(f):
+		// usage_tag_hourly: a row per product, hour, tag and dimension.
+		// (A customer's tags were summed above, from its records.)
+		sql = "SELECT m.key || '=' || m.value, m.dimension, sum(m.quantity)::bigint, sum(m.records)::bigint FROM usage_tag_hourly m" +
+			usageWhere(f, &args)
+		tailGroup = "t.key || '=' || t.value"
 	case by == "tag":
 		sql = `SELECT t.key || '=' || t.value, m.dimension, sum(t.quantity)::bigint, count(*)
 			FROM metering_records m JOIN usage_tags t ON t.seq = m.seq` + usageWhere(f, &args)
@@ -323,7 +329,7 @@ func (s *Store) SummarizeUsage(ctx context.Context, f meterd.UsageFilter, by str
 		if out, err = collectSummary(rows, by == "hour"); err != nil || tailGroup == "" {
 			return err
 		}
-		tail, err := summarizeTail(ctx, tx, f, tailGroup, watermark, by == "hour")
+		tail, err := summarizeTail(ctx, tx, f, tailGroup, by == "tag", watermark, by == "hour")
 		out = meterd.AddSummaryRows(out, tail)
 		return err
 	})
