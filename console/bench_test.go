@@ -84,6 +84,7 @@ func BenchmarkPages(b *testing.B) {
 	for _, p := range []string{"/console/", "/console/products", "/console/usage", "/console/usage?product=demo-product", "/console/usage?product=demo-product&customer=bench-customer-7",
 		"/console/usage?customer=bench-customer-9999", "/console/usage?customer=bench-late-5",
 		"/console/usage/tags?product=demo-product", "/console/usage/tags?customer=bench-customer-7",
+		"/console/usage?tag=team%3Dt3", "/console/usage?tag=team%3Dnone",
 		"/console/notifications", "/console/faults", "/console/clock", "/console/tail"} {
 		name := strings.NewReplacer("/console/", "", "?", "_", "&", "_", "=", "-").Replace(p)
 		b.Run(cmp.Or(name, "dashboard"), func(b *testing.B) {

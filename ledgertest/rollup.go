@@ -194,9 +194,9 @@ func testTailLimit(t *testing.T, l Roller) {
 	checkSummaryWindows(t, l, stored, 0)
 }
 
-// testRollupTags checks the summaries by tag with the roller stopped,
-// behind, caught up, and after a purge of rolled and unrolled records:
-// each must be the sums of the records' tags.
+// testRollupTags checks the summaries by tag, and Usage filtered by a
+// tag, with the roller stopped, behind, caught up, and after a purge of
+// rolled and unrolled records: each must be what the records give.
 func testRollupTags(t *testing.T, l Roller) {
 	l.StopRoller()
 	records := seedUsage(t, l) // 8 records in two commits, 6 of them tagged
@@ -212,6 +212,33 @@ func testRollupTags(t *testing.T, l Roller) {
 			must(t, "SummarizeUsage(tag)", err)
 			if want := sumTags(records, f); fmt.Sprint(got) != fmt.Sprint(want) && (len(got) != 0 || len(want) != 0) {
 				t.Errorf("%s: SummarizeUsage(%+v, tag) = %v, want %v", when, f, got, want)
+			}
+		}
+		// The records of a tag, whole and a page of one at a time.
+		stored := usage(t, l, meterd.UsageFilter{})
+		for _, tag := range []meterd.Tag{{Key: "team", Value: "a"}, {Key: "env", Value: "prod"}, {Key: "team", Value: "none"}} {
+			for _, f := range []meterd.UsageFilter{{Tag: &tag}, {ProductCode: product1, Tag: &tag}, {Tag: &tag, From: h0, To: h1}} {
+				var want []string
+				for _, r := range stored {
+					if matches(r, f) {
+						want = append(want, r.ID)
+					}
+				}
+				if got := ids(usage(t, l, f)); !slices.Equal(got, want) {
+					t.Errorf("%s: Usage(%+v) = %v, want %v", when, f, got, want)
+				}
+				var paged []string
+				for f.Limit = 1; len(paged) <= len(want); {
+					page := usage(t, l, f)
+					if len(page) == 0 {
+						break
+					}
+					paged = append(paged, ids(page)...)
+					f.AfterSeq = page[len(page)-1].Seq
+				}
+				if !slices.Equal(paged, want) {
+					t.Errorf("%s: Usage(tag %v) a record at a time = %v, want %v", when, tag, paged, want)
+				}
 			}
 		}
 	}

@@ -12,14 +12,17 @@ import (
 	"github.com/meterd/meterd"
 )
 
+// bind adds v to args and returns its placeholder.
+func bind(args *[]any, v any) string {
+	*args = append(*args, v)
+	return "$" + strconv.Itoa(len(*args))
+}
+
 // usageWhere returns the WHERE clause (possibly empty) of metering_records
 // m selecting the records of f, adding its arguments to args.
 func usageWhere(f meterd.UsageFilter, args *[]any) string {
 	var conds []string
-	arg := func(v any) string {
-		*args = append(*args, v)
-		return "$" + strconv.Itoa(len(*args))
-	}
+	arg := func(v any) string { return bind(args, v) }
 	if f.ProductCode != "" {
 		conds = append(conds, "m.product_code = "+arg(f.ProductCode))
 	}
@@ -73,14 +76,20 @@ func (s *Store) Usage(ctx context.Context, f meterd.UsageFilter, fn func(*meterd
 			return err
 		}
 		g := f
-		g.AfterSeq = 0
+		g.AfterSeq, g.Tag = 0, nil
 		return meterd.ReadUsageSeqRanges(f, first, last, watermark, func(seqs meterd.SeqRange, limit int) (int, error) {
 			var args []any
 			// The bounds as literals, as in summarizeTail, so that the
-			// planner walks that range of the primary key.
-			where := fmt.Sprintf(" WHERE m.seq > %d AND m.seq <= %d", seqs.After, seqs.Last) +
-				strings.Replace(usageWhere(g, &args), " WHERE", " AND", 1)
-			return readRecords(ctx, tx, where, args, limit, func(r *meterd.MeteringRecord) error {
+			// planner walks that range of the primary key (or of the
+			// tag's index).
+			from, order, where := "metering_records m", "m.seq", fmt.Sprintf(" WHERE m.seq > %d AND m.seq <= %d", seqs.After, seqs.Last)
+			if f.Tag != nil {
+				from, order = taggedRecords, "t.seq"
+				where = fmt.Sprintf(" WHERE t.key = %s AND t.value = %s AND t.seq > %d AND t.seq <= %d",
+					bind(&args, f.Tag.Key), bind(&args, f.Tag.Value), seqs.After, seqs.Last)
+			}
+			where += strings.Replace(usageWhere(g, &args), " WHERE", " AND", 1)
+			return readRecordsFrom(ctx, tx, from, order, where, args, limit, func(r *meterd.MeteringRecord) error {
 				fnErr = fn(r)
 				return fnErr
 			})
@@ -98,10 +107,22 @@ func (s *Store) Usage(ctx context.Context, f meterd.UsageFilter, fn func(*meterd
 // (a WHERE clause) in seq order, at most limit (0 for all) of them, and
 // returns how many.
 func readRecords(ctx context.Context, tx pgx.Tx, where string, args []any, limit int, fn func(*meterd.MeteringRecord) error) (int, error) {
+	return readRecordsFrom(ctx, tx, "metering_records m", "m.seq", where, args, limit, fn)
+}
+
+// taggedRecords is readRecordsFrom's from for the records of a tag
+// (usage_tags t), ordered by t.seq: the tag's index (key, value, seq)
+// gives its records in seq order, so a page of a rare tag reads that
+// tag's records, not every record of the window.
+const taggedRecords = "usage_tags t JOIN metering_records m ON m.seq = t.seq"
+
+// readRecordsFrom is readRecords over from, a FROM clause naming
+// metering_records m, ordered by order (m.seq, or a column equal to it).
+func readRecordsFrom(ctx context.Context, tx pgx.Tx, from, order, where string, args []any, limit int, fn func(*meterd.MeteringRecord) error) (int, error) {
 	sql := `SELECT m.seq, m.id, m.operation, m.product_code, m.customer_identifier, m.customer_aws_account_id,
 			m.license_arn, m.resource, m.dimension, m.hour, m.timestamp, m.quantity, m.allocations, m.caller_account_id,
 			m.caller_access_key_id, m.client_token, m.request_hash, m.received_at
-		FROM metering_records m` + where + " ORDER BY m.seq"
+		FROM ` + from + where + " ORDER BY " + order
 	if limit > 0 {
 		sql += " LIMIT " + strconv.Itoa(limit)
 	}

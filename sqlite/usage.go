@@ -100,11 +100,15 @@ func (s *Store) Usage(ctx context.Context, f meterd.UsageFilter, fn func(*meterd
 			return err
 		}
 		g := f
-		g.AfterSeq = 0
-		where, args := recordWhere(g)
-		where = ` WHERE r.seq > ? AND r.seq <= ?` + strings.Replace(where, ` WHERE`, ` AND`, 1)
+		g.AfterSeq, g.Tag = 0, nil
+		rest, args := recordWhere(g)
+		rest = strings.Replace(rest, ` WHERE`, ` AND`, 1)
+		from, order, where, tag := `metering_records r NOT INDEXED`, `r.seq`, ` WHERE r.seq > ? AND r.seq <= ?`, []any{}
+		if f.Tag != nil {
+			from, order, where, tag = taggedRecords, `t.seq`, ` WHERE t.key = ? AND t.value = ? AND t.seq > ? AND t.seq <= ?`, []any{f.Tag.Key, f.Tag.Value}
+		}
 		return meterd.ReadUsageSeqRanges(f, first, last, watermark, func(seqs meterd.SeqRange, limit int) (int, error) {
-			return readRecords(ctx, tx, where, append([]any{seqs.After, seqs.Last}, args...), limit, fn)
+			return readRecordsFrom(ctx, tx, from, order, where+rest, append(append(tag, seqs.After, seqs.Last), args...), limit, fn)
 		})
 	})
 	var cb callbackError
@@ -119,7 +123,21 @@ func (s *Store) Usage(ctx context.Context, f meterd.UsageFilter, fn func(*meterd
 // readRecords calls fn for each record of metering_records r matching where
 // (a WHERE clause) in seq order, at most limit (0 for all) of them, and returns how many.
 func readRecords(ctx context.Context, tx *sql.Tx, where string, args []any, limit int, fn func(*meterd.MeteringRecord) error) (int, error) {
-	q := `SELECT ` + recordColumns + ` FROM metering_records r NOT INDEXED` + where + ` ORDER BY r.seq`
+	return readRecordsFrom(ctx, tx, `metering_records r NOT INDEXED`, `r.seq`, where, args, limit, fn)
+}
+
+// taggedRecords is readRecordsFrom's from for the records of a tag,
+// ordered by t.seq, where binds t.key and t.value: the tag's index gives
+// its records in seq order, so a page of a rare tag reads that tag's
+// records, not every record of the window, and a page of a common one
+// its first entries. (CROSS JOIN keeps SQLite from starting with
+// metering_records; ordered by r.seq it would sort every match.)
+const taggedRecords = `usage_tags t INDEXED BY usage_tags_tag CROSS JOIN metering_records r ON r.seq = t.seq`
+
+// readRecordsFrom is readRecords over from, a FROM clause naming
+// metering_records r, ordered by order (r.seq, or a column equal to it).
+func readRecordsFrom(ctx context.Context, tx *sql.Tx, from, order, where string, args []any, limit int, fn func(*meterd.MeteringRecord) error) (int, error) {
+	q := `SELECT ` + recordColumns + ` FROM ` + from + where + ` ORDER BY ` + order
 	if limit > 0 {
 		q += ` LIMIT ?`
 		args = append(args, limit)
