@@ -43,6 +43,8 @@ func benchRecords(b *testing.B) int {
 // METERD_BENCH_BEHIND=N then commits N more records with the roller
 // stopped, so that every page reads them from the ledger (on a copy of the
 // ledger: the next run's roller catches up).
+// METERD_BENCH_METERUSAGE=N commits and rolls up N MeterUsage records of
+// other customers (addMeterUsage), also on a copy.
 // METERD_BENCH_POSTGRES measures on PostgreSQL instead: the URL of a
 // database (which may hold the ledger of an earlier run), or "pgtest" for
 // a new database on a throwaway cluster.
@@ -70,6 +72,13 @@ func BenchmarkPages(b *testing.B) {
 			}
 			leaveBehind(b, s, behind, now)
 		}
+		if v := os.Getenv("METERD_BENCH_METERUSAGE"); v != "" {
+			mu, err := strconv.Atoi(v)
+			if err != nil || mu < 1 {
+				b.Fatalf("METERD_BENCH_METERUSAGE=%q: want a number of records", v)
+			}
+			addMeterUsage(b, s, mu, now)
+		}
 	} else {
 		for c := range 200 {
 			if _, err := s.Admin.Subscribe(context.Background(), "demo-product", admin.SubscribeInput{AWSAccountID: strconv.Itoa(100000000000 + c), CustomerIdentifier: "bench-customer-" + strconv.Itoa(c)}); err != nil {
@@ -85,6 +94,7 @@ func BenchmarkPages(b *testing.B) {
 		"/console/usage?customer=bench-customer-9999", "/console/usage?customer=bench-late-5",
 		"/console/usage/tags?product=demo-product", "/console/usage/tags?customer=bench-customer-7",
 		"/console/usage?tag=team%3Dt3", "/console/usage?tag=team%3Dnone",
+		"/console/usage?customer=bench-mu-5", "/console/usage?product=demo-product&customer=bench-mu-5",
 		"/console/notifications", "/console/faults", "/console/clock", "/console/tail"} {
 		name := strings.NewReplacer("/console/", "", "?", "_", "&", "_", "=", "-").Replace(p)
 		b.Run(cmp.Or(name, "dashboard"), func(b *testing.B) {
@@ -124,7 +134,7 @@ func fillLedger(b *testing.B, s *testServer, n int, now time.Time) {
 	st := s.Ledger.(ledgertest.Roller)
 	st.StopRoller()
 	start := time.Now()
-	commitBench(b, s, n, "bench-customer-", now)
+	commitBench(b, s, n, "bench-customer-", now, false)
 	b.Logf("committed %d records in %s", n, time.Since(start).Round(time.Second))
 	start = time.Now()
 	for rolled := 0; rolled < n; {
@@ -146,16 +156,38 @@ func leaveBehind(b *testing.B, s *testServer, n int, now time.Time) {
 	b.Helper()
 	s.Ledger.(ledgertest.Roller).StopRoller()
 	start := time.Now()
-	commitBench(b, s, n, "bench-late-", now)
+	commitBench(b, s, n, "bench-late-", now, false)
 	b.Logf("committed %d records behind the rollups in %s", n, time.Since(start).Round(time.Second))
+}
+
+// addMeterUsage commits n MeterUsage records (1,000 customers bench-mu-N,
+// 10 instances each, a record an instance and hour up to now's) and rolls
+// them up: a customer whose hours hold records the duplicate key does not
+// find by customer, among the BatchMeterUsage records of 10,000 others.
+// Run it on a copy of the ledger, as leaveBehind.
+func addMeterUsage(b *testing.B, s *testServer, n int, now time.Time) {
+	b.Helper()
+	st := s.Ledger.(ledgertest.Roller)
+	st.StopRoller()
+	start := time.Now()
+	commitBench(b, s, n, "bench-mu-", now, true)
+	for rolled := 0; rolled < n; {
+		k, err := st.RollUp(context.Background(), 50_000)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rolled += k
+	}
+	b.Logf("committed and rolled up %d MeterUsage records in %s", n, time.Since(start).Round(time.Second))
 }
 
 // commitBench commits n records of demo-product of 10,000 customers named
 // prefix and a number, one per customer and hour up to the hour of now,
 // oldest hour first (in the order a live ledger commits them, each
 // received a minute into its hour), each allocating its quantity to one
-// of ten tags team=t0 to team=t9 (by customer).
-func commitBench(b *testing.B, s *testServer, n int, prefix string, now time.Time) {
+// of ten tags team=t0 to team=t9 (by customer). With meterUsage they are
+// MeterUsage records of 10,000 instances, 10 for each of 1,000 customers.
+func commitBench(b *testing.B, s *testServer, n int, prefix string, now time.Time, meterUsage bool) {
 	b.Helper()
 	ctx := context.Background()
 	const customers, batchSize = 10_000, 50_000
@@ -172,6 +204,10 @@ func commitBench(b *testing.B, s *testServer, n int, prefix string, now time.Tim
 			Allocations:     []meterd.UsageAllocation{{AllocatedUsageQuantity: &q, Tags: []meterd.Tag{{Key: "team", Value: "t" + strconv.Itoa(i%10)}}}},
 			CallerAccountID: "111122223333", CallerAccessKeyID: "test", ReceivedAt: h.Add(time.Minute),
 		})
+		if r := batch[len(batch)-1]; meterUsage {
+			r.Operation, r.Resource = meterd.OpMeterUsage, "i-"+strconv.Itoa(i%customers)
+			r.CustomerIdentifier = prefix + strconv.Itoa(i%customers/10)
+		}
 		if len(batch) == batchSize || i == n-1 {
 			res, err := s.Ledger.Commit(ctx, batch)
 			if err != nil {

@@ -113,8 +113,10 @@ func readRecords(ctx context.Context, tx pgx.Tx, where string, args []any, limit
 // taggedRecords is readRecordsFrom's from for the records of a tag
 // (usage_tags t), ordered by t.seq: the tag's index (key, value, seq)
 // gives its records in seq order, so a page of a rare tag reads that
-// tag's records, not every record of the window.
-const taggedRecords = "usage_tags t JOIN metering_records m ON m.seq = t.seq"
+// tag's records, not every record of the window. Each is probed by its
+// seq: LATERAL with OFFSET 0 keeps the planner from a merge join, which
+// walked every record from the range's start (1.3 s for a page at 10M).
+const taggedRecords = "usage_tags t CROSS JOIN LATERAL (SELECT * FROM metering_records m WHERE m.seq = t.seq OFFSET 0) m"
 
 // readRecordsFrom is readRecords over from, a FROM clause naming
 // metering_records m, ordered by order (m.seq, or a column equal to it).
@@ -237,11 +239,12 @@ func customerUsage(ctx context.Context, tx pgx.Tx, f meterd.UsageFilter, waterma
 // product). In each, the duplicate key (product, hour, dimension,
 // resource) gives the customer's BatchMeterUsage record, whose resource is
 // the customer; when the rollup counts more records than that (MeterUsage
-// records, keyed by the caller's access key or ClientToken), the hour's
-// records of that dimension are read. The records after the watermark (the
-// roller's lag) are the caller's. LATERAL with OFFSET 0 (which keeps the planner from flattening it into a
-// join) keeps the hours' reads one range of the duplicate key each:
-// joined, the planner hashed a scan of every record of the customer.
+// records, keyed by the caller's access key or ClientToken), the partial
+// index of those records by customer (migration 0081) gives the rest. The
+// records after the watermark (the roller's lag) are the caller's. LATERAL
+// with OFFSET 0 (which keeps the planner from flattening it into a join)
+// keeps the hours' reads one range of an index each: joined, the planner
+// hashed a scan of every record of the customer.
 func customerSeqs(f meterd.UsageFilter, watermark, lo, hi int64, args *[]any) string {
 	c := "$" + strconv.Itoa(len(*args)+1)
 	*args = append(*args, f.CustomerIdentifier)
@@ -260,8 +263,9 @@ func customerSeqs(f meterd.UsageFilter, watermark, lo, hi int64, args *[]any) st
 		UNION ALL
 		SELECT k.seq FROM probed p CROSS JOIN LATERAL (
 			SELECT k.seq FROM metering_records k WHERE k.product_code = p.product_code
-				AND k.hour >= p.hour AND k.hour < p.hour + interval '1 hour' AND k.dimension = p.dimension
-				AND k.customer_identifier = ` + c + ` AND k.seq <= ` + wm + ` AND k.seq IS DISTINCT FROM p.seq OFFSET 0
+				AND k.customer_identifier = ` + c + ` AND k.dimension = p.dimension
+				AND k.hour >= p.hour AND k.hour < p.hour + interval '1 hour'
+				AND k.resource <> k.customer_identifier AND k.seq <= ` + wm + ` OFFSET 0
 		) k WHERE p.records > CASE WHEN p.seq IS NULL THEN 0 ELSE 1 END`
 }
 

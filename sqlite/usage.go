@@ -261,11 +261,12 @@ func customerUsage(ctx context.Context, tx *sql.Tx, f meterd.UsageFilter, waterm
 // product). In each, the duplicate key (product, hour, dimension,
 // resource) gives the customer's BatchMeterUsage record, whose resource is
 // the customer; when the rollup counts more records than that (MeterUsage
-// records, keyed by the caller's access key or ClientToken), the hour's
-// records of that dimension are read. The records after the watermark (the
-// roller's lag) are the caller's. CROSS JOIN keeps SQLite's join order, the
-// rollup's hours first, and +k.seq keeps it from walking the records below
-// the watermark by seq: either costs the whole ledger.
+// records, keyed by the caller's access key or ClientToken), the index of
+// those records by customer (migration 0081) gives the rest. The records
+// after the watermark (the roller's lag) are the caller's. CROSS JOIN
+// keeps SQLite's join order, the rollup's hours first, and +k.seq keeps it
+// from walking the records below the watermark by seq: either costs the
+// whole ledger.
 func customerSeqs(f meterd.UsageFilter, watermark, lo, hi int64) (string, []any) {
 	where, args := rollupHours(f)
 	where += ` AND coalesce(d.first_seq, 0) BETWEEN ? AND ?`
@@ -281,9 +282,10 @@ func customerSeqs(f meterd.UsageFilter, watermark, lo, hi int64) (string, []any)
 		)
 		SELECT seq FROM probed WHERE seq IS NOT NULL
 		UNION ALL
-		SELECT k.seq FROM probed p CROSS JOIN metering_records k ON k.product_code = p.product_code
-			AND k.hour >= p.hour AND k.hour < p.hour + 3600 AND k.dimension = p.dimension
-			WHERE p.records > (p.seq IS NOT NULL) AND k.customer_identifier = ? AND +k.seq <= ? AND k.seq IS NOT p.seq`
+		SELECT k.seq FROM probed p CROSS JOIN metering_records k INDEXED BY metering_records_not_by_customer
+			ON k.product_code = p.product_code AND k.customer_identifier = ? AND k.dimension = p.dimension
+			AND k.hour >= p.hour AND k.hour < p.hour + 3600
+			WHERE p.records > (p.seq IS NOT NULL) AND k.resource <> k.customer_identifier AND +k.seq <= ?`
 	args = append([]any{c}, args...)
 	return q, append(args, c, c, watermark, c, watermark)
 }
