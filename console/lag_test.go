@@ -43,6 +43,18 @@ func TestRollupsBehind(t *testing.T) {
 		`demo-customer-1</a></td><td class="num">3</td><td class="num">6</td>`}, -1)
 	check("behind", "/console/usage?customer=demo-customer-1", []string{notice}, 3)
 	check("behind", "/console/usage", []string{notice}, 3)
+	check("behind", "/console/usage/tags?customer=demo-customer-1", []string{notice}, -1)
+	// Once on a page, inside the part the explorer's filters fetch alone.
+	for _, path := range []string{"/console/usage", "/console/usage/tags", "/console/"} {
+		_, body, _ := get(t, c, s.URL+path)
+		if n := strings.Count(body, "trail the ledger"); n != 1 {
+			t.Errorf("%s says the rollups trail the ledger %d times, want once", path, n)
+		}
+	}
+	_, body, _ := get(t, c, s.URL+"/console/usage")
+	if i, j := strings.Index(body, `<section id="results">`), strings.Index(body, "trail the ledger"); i < 0 || j < i {
+		t.Errorf("the explorer's notice is not inside #results")
+	}
 
 	if n, err := roller.RollUp(t.Context(), 100); err != nil || n != 5 {
 		t.Fatalf("RollUp = %d, %v; want 5 records", n, err)

@@ -259,7 +259,12 @@ func (c *Console) usageTags(w http.ResponseWriter, r *http.Request, s *session) 
 	if err != nil {
 		return err
 	}
-	rows, err := c.client(s).UsageSummary(r.Context(), q, "tag")
+	cl := c.client(s)
+	var lagging *lag
+	if q.TailLimit, lagging, err = c.tailLimit(r.Context(), cl); err != nil {
+		return err
+	}
+	rows, err := cl.UsageSummary(r.Context(), q, "tag")
 	if err != nil {
 		return err
 	}
@@ -269,7 +274,7 @@ func (c *Console) usageTags(w http.ResponseWriter, r *http.Request, s *session) 
 		v.Set("tag", row.Group)
 		d.Rows = append(d.Rows, tagRow{SummaryRow: row, Records: link("/console/usage", v)})
 	}
-	c.render(w, http.StatusOK, "usagetags", page{Title: "Usage by tag", Nav: "usage", CSRF: s.csrf, ReadOnly: s.readOnly, Data: d})
+	c.render(w, http.StatusOK, "usagetags", page{Title: "Usage by tag", Nav: "usage", CSRF: s.csrf, ReadOnly: s.readOnly, Lag: lagging, Data: d})
 	return nil
 }
 
