@@ -160,6 +160,25 @@ func commit(t *testing.T, l meterd.Ledger, records ...*meterd.MeteringRecord) []
 	return res
 }
 
+// usagePaged returns the ids of the records matching f read limit at a
+// time through the cursor, as the console and the admin API read them,
+// until a page is short; at most maxPages pages, so that a cursor that
+// does not advance ends the test rather than hangs it.
+func usagePaged(t *testing.T, l meterd.Ledger, f meterd.UsageFilter, limit, maxPages int) []string {
+	t.Helper()
+	var out []string
+	f.Limit = limit
+	for range maxPages {
+		page := usage(t, l, f)
+		out = append(out, ids(page)...)
+		if len(page) < limit {
+			break
+		}
+		f.AfterSeq = page[len(page)-1].Seq
+	}
+	return out
+}
+
 // usage returns every record matching f.
 func usage(t *testing.T, l meterd.Ledger, f meterd.UsageFilter) []*meterd.MeteringRecord {
 	t.Helper()

@@ -159,16 +159,7 @@ func testCustomerInChunks(t *testing.T, l Roller) {
 	if got := ids(usage(t, l, meterd.UsageFilter{CustomerIdentifier: customer1})); !slices.Equal(got, want) {
 		t.Errorf("Usage(%s) =\n%v\nwant (the records without a customer, %[1]s's)\n%v", customer1, got, want)
 	}
-	var paged []string
-	for after, page := int64(0), 0; page <= hours; page++ {
-		got := usage(t, l, meterd.UsageFilter{CustomerIdentifier: customer1, ProductCode: product1, AfterSeq: after, Limit: 17})
-		paged = append(paged, ids(got)...)
-		if len(got) < 17 {
-			break
-		}
-		after = got[len(got)-1].Seq
-	}
-	if !slices.Equal(paged, want) {
+	if paged := usagePaged(t, l, meterd.UsageFilter{CustomerIdentifier: customer1, ProductCode: product1}, 17, len(want)+1); !slices.Equal(paged, want) {
 		t.Errorf("Usage(%s) in pages of 17 =\n%v\nwant\n%v", customer1, paged, want)
 	}
 }
@@ -245,16 +236,7 @@ func testRollupTags(t *testing.T, l Roller) {
 				if got := ids(usage(t, l, f)); !slices.Equal(got, want) {
 					t.Errorf("%s: Usage(%+v) = %v, want %v", when, f, got, want)
 				}
-				var paged []string
-				for f.Limit = 1; len(paged) <= len(want); {
-					page := usage(t, l, f)
-					if len(page) == 0 {
-						break
-					}
-					paged = append(paged, ids(page)...)
-					f.AfterSeq = page[len(page)-1].Seq
-				}
-				if !slices.Equal(paged, want) {
+				if paged := usagePaged(t, l, f, 1, len(want)+1); !slices.Equal(paged, want) {
 					t.Errorf("%s: Usage(tag %v) a record at a time = %v, want %v", when, tag, paged, want)
 				}
 			}

@@ -418,16 +418,7 @@ func checkUsageWindows(t *testing.T, l meterd.Ledger, counted []*meterd.Metering
 					continue
 				}
 				// A page at a time, as the console and the admin API read.
-				var paged []string
-				for f.Limit = 4; len(paged) <= len(want); {
-					page := usage(t, l, f)
-					if len(page) == 0 {
-						break
-					}
-					paged = append(paged, ids(page)...)
-					f.AfterSeq = page[len(page)-1].Seq
-				}
-				if !slices.Equal(paged, want) {
+				if paged := usagePaged(t, l, f, 4, len(want)+1); !slices.Equal(paged, want) {
 					t.Errorf("Usage(%+v) 4 at a time = %v, want %v", base, paged, want)
 				}
 			}
