@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	mm "github.com/aws/aws-sdk-go-v2/service/marketplacemetering"
 	"github.com/aws/aws-sdk-go-v2/service/marketplacemetering/types"
+
+	"github.com/meterd/meterd/admin"
 )
 
 func (h *cliHarness) testTokens(t *testing.T) {
@@ -223,6 +225,14 @@ func (h *cliHarness) testUsage(t *testing.T) {
 	out := h.ok(t, "usage", "summary", "--product", "cli-product")
 	if !strings.HasPrefix(out, "DIMENSION") || !strings.Contains(out, "0.14") {
 		t.Errorf("usage summary = %q, want a table by dimension", out)
+	}
+	var st admin.Rollups
+	h.json(t, &st, "usage", "rollups")
+	if st.LastSeq < 4 || st.Watermark > st.LastSeq || st.Behind != st.LastSeq-st.Watermark {
+		t.Errorf("usage rollups = %+v, want the last seq of the 4 records and behind = last_seq - watermark", st)
+	}
+	if out := h.ok(t, "usage", "rollups"); !strings.HasPrefix(out, "WATERMARK  LAST_SEQ  BEHIND") {
+		t.Errorf("usage rollups = %q, want a table of watermark, last_seq and behind", out)
 	}
 	out = h.ok(t, "usage", "summary", "--product", "cli-product", "--by", "tag", "--output", "json")
 	if !strings.Contains(out, `"tag"`) || !strings.Contains(out, "team") {

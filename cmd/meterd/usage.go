@@ -22,6 +22,7 @@ func runUsage(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			{"list", filters + " [--limit N]", "list usage records", usageList},
 			{"summary", filters + " [--by customer|dimension|hour|tag]", "sum quantities and amounts by a group", usageSummary},
 			{"export", "--format json|csv|jsonl " + filters, "stream every matching record to stdout", usageExport},
+			{"rollups", "", "how far the rollups that summaries read trail the ledger", usageRollups},
 		},
 	}, args, stdout, stderr)
 }
@@ -168,6 +169,27 @@ func usageSummary(ctx context.Context, c *cli, args []string) error {
 		return admin.WriteSummaryJSON(c.stdout, rows)
 	}
 	return c.printBuffered(rows, t)
+}
+
+func usageRollups(ctx context.Context, c *cli, args []string) error {
+	fs := c.flags("Prints the rollups' watermark (every record up to that seq is in the rollups that\n" +
+		"summaries read), the ledger's last seq, and how many records the rollups trail it by:\n" +
+		"each summary reads those from the ledger itself. A number that keeps growing means\n" +
+		"the roller is stopped or cannot keep up (see meterd_store_rollup_lag_records).")
+	if _, err := c.parse(fs, args, 0); err != nil {
+		return err
+	}
+	client, err := c.client()
+	if err != nil {
+		return err
+	}
+	st, err := client.Rollups(ctx)
+	if err != nil {
+		return err
+	}
+	t := &table{header: []string{"watermark", "last_seq", "behind"}}
+	t.add(strconv.FormatInt(st.Watermark, 10), strconv.FormatInt(st.LastSeq, 10), strconv.FormatInt(st.Behind, 10))
+	return c.print(st, t)
 }
 
 func usageExport(ctx context.Context, c *cli, args []string) error {
