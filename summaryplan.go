@@ -189,16 +189,21 @@ type TagQuantity struct {
 // rows a store keeps for a summary by tag: a record counts once per tag.
 func RecordTags(r *MeteringRecord) []TagQuantity {
 	var out []TagQuantity
+	var at map[Tag]int // out's index of each tag: a record may carry thousands
 	for _, a := range r.Allocations {
 		var q int64
 		if a.AllocatedUsageQuantity != nil {
 			q = *a.AllocatedUsageQuantity
 		}
 		for _, t := range a.Tags {
-			if i := slices.IndexFunc(out, func(tq TagQuantity) bool { return tq.Tag == t }); i >= 0 {
+			if i, ok := at[t]; ok {
 				out[i].Quantity += q
 				continue
 			}
+			if at == nil {
+				at = map[Tag]int{}
+			}
+			at[t] = len(out)
 			out = append(out, TagQuantity{t, q})
 		}
 	}
