@@ -211,10 +211,10 @@ type UsageFilter struct {
 	Limit              int   // 0: no limit
 	// TailLimit bounds what Usage, and SummarizeUsage where a rollup
 	// answers it, read of the records the rollups do not hold yet: those
-	// with seqs up to the watermark plus TailLimit (0: all of them). A roller stopped or far behind leaves
-	// millions there, and a page that must answer in milliseconds (the
-	// console's) reads a bounded part and says what it left out
-	// (RollupState).
+	// with seqs up to the watermark plus TailLimit (0: all of them). A
+	// roller stopped or far behind leaves millions there, and a page that
+	// must answer in milliseconds (the console's) reads a bounded part and
+	// says what it left out (RollupState).
 	TailLimit int64
 }
 

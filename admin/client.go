@@ -208,8 +208,8 @@ type UsageQuery struct {
 	From, To  time.Time
 	After     string // a NextCursor
 	Limit     int
-	// TailLimit bounds, in a summary, the records read after the rollups'
-	// watermark (0: all; see Rollups).
+	// TailLimit bounds the records a page of usage or a summary reads
+	// after the rollups' watermark (0: all; see Rollups).
 	TailLimit int64
 }
 
